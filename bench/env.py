@@ -1,0 +1,54 @@
+"""The environment a result was measured in: everything that changes the numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import subprocess
+from importlib import metadata
+
+from . import __version__
+from .browser import DEVICE_SCALE_FACTOR, VIEWPORT, BrowserOptions
+
+
+def git_revision(cwd: str | None = None) -> str | None:
+    """Short revision of the git checkout we run in, with "-dirty" if modified."""
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=cwd, capture_output=True,
+                             text=True, timeout=5)
+        if rev.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return rev.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def collect_env(browser, options: BrowserOptions, browser_path: str) -> dict:
+    return {
+        "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "bench_version": __version__,
+        "git_revision": git_revision(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "playwright_version": _version("playwright"),
+        "chromium_version": browser.version,
+        "browser_path": browser_path,
+        "browser_location": "local",
+        "headless": options.headless,
+        "flags": options.args,
+        "viewport": dict(VIEWPORT),
+        "device_scale_factor": DEVICE_SCALE_FACTOR,
+        "cpu_throttle": options.cpu_throttle,
+        "slowmo_ms": options.slowmo_ms,
+    }

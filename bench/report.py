@@ -1,0 +1,45 @@
+"""Terminal report: a table of metrics (formatting only, no measuring)."""
+
+from __future__ import annotations
+
+from tabulate import tabulate
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    if isinstance(value, float):
+        return f"{value:.1f}" if abs(value) < 1e5 else f"{value:.3g}"
+    return str(value)
+
+
+def metrics_table(results: dict) -> str:
+    rows = []
+    for name, m in results["metrics"].items():
+        if m["unit"] == "count":
+            rows.append([name, m["n"], f"total {_fmt(m.get('sum'))}", "", "", "", m["unit"]])
+            continue
+        rows.append([name, m["n"], _fmt(m["p50"]), _fmt(m["p95"]), _fmt(m["p99"]), _fmt(m["max"]),
+                     m["unit"]])
+    return tabulate(rows, headers=["metric", "n", "p50", "p95", "p99", "max", "unit"],
+                    colalign=("left", "right", "right", "right", "right", "right", "left"))
+
+
+def summary_lines(results: dict) -> list[str]:
+    env = results["env"]
+    mode = "headless" if env.get("headless") else "headed"
+    lines = [
+        f"Chromium {env.get('chromium_version')} ({mode}, {env['viewport']['width']}x"
+        f"{env['viewport']['height']}, CPU throttle {env.get('cpu_throttle')}x), "
+        f"{env.get('cpu_count')} CPUs",
+    ]
+    if results.get("partial"):
+        lines.append("PARTIAL RESULTS: the run was interrupted; these are the samples gathered so far.")
+    lines.extend(results.get("notes", []))
+    return lines
+
+
+def render(results: dict) -> str:
+    return "\n".join([metrics_table(results), "", *summary_lines(results)])

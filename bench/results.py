@@ -1,0 +1,115 @@
+"""Results: flat metrics with raw samples, plus env and config (schema bench/1).
+
+    {"schema": "bench/1", "env": {...}, "config": {...},
+     "metrics": {"paint.latency_ms": {"unit": "ms", "n": .., "samples": [...],
+                 "runs": [n per repetition], "p50": .., ...}, ...},
+     "records": {"paint": [per-message records]}, "partial": false}
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+from .stats import summarize
+
+SCHEMA = "bench/1"
+
+
+@dataclass
+class MetricSeries:
+    """One metric's raw samples, kept per repetition."""
+
+    unit: str
+    runs: list[list[float]] = field(default_factory=list)
+
+    @property
+    def samples(self) -> list[float]:
+        return [s for run in self.runs for s in run]
+
+    def to_json(self) -> dict:
+        samples = self.samples
+        out = {"unit": self.unit, **summarize(samples), "samples": samples,
+               "runs": [len(run) for run in self.runs]}
+        if self.unit == "count":
+            out["sum"] = float(sum(samples))
+        return out
+
+
+@dataclass
+class ScenarioOutput:
+    """What one scenario measured in one repetition."""
+
+    metrics: dict[str, tuple[str, list[float]]] = field(default_factory=dict)  # name -> (unit, samples)
+    records: dict[str, list[dict]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Results:
+    env: dict
+    config: dict
+    metrics: dict[str, MetricSeries] = field(default_factory=dict)
+    records: dict[str, list[dict]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    partial: bool = False
+
+    def add(self, repetition: int, output: ScenarioOutput) -> None:
+        for name, (unit, samples) in output.metrics.items():
+            series = self.metrics.setdefault(name, MetricSeries(unit))
+            while len(series.runs) <= repetition:
+                series.runs.append([])
+            series.runs[repetition].extend(samples)
+        for name, records in output.records.items():
+            self.records.setdefault(name, []).extend({"repetition": repetition, **r} for r in records)
+        self.notes.extend(n for n in output.notes if n not in self.notes)
+
+    def to_json(self) -> dict:
+        return {
+            "schema": SCHEMA,
+            "partial": self.partial,
+            "env": self.env,
+            "config": self.config,
+            "metrics": {name: series.to_json() for name, series in sorted(self.metrics.items())},
+            "records": self.records,
+            "notes": self.notes,
+        }
+
+    def write(self, path: str | Path) -> None:
+        write_json_atomic(path, self.to_json())
+
+
+def write_json_atomic(path: str | Path, data: dict) -> None:
+    """Write to a temporary file beside the target, then rename: never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1, ensure_ascii=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_results(path: str | Path) -> dict:
+    """Read a results file; a wrong schema or broken JSON is a one-line UsageError."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such results file") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise UsageError(f"{path}: results schema {found!r}, expected {SCHEMA!r}")
+    if not isinstance(data.get("metrics"), dict):
+        raise UsageError(f"{path}: results file has no metrics table")
+    return data

@@ -1,0 +1,1 @@
+"""Scenarios do something to the page and say when it is done."""

@@ -1,0 +1,97 @@
+"""Burst scenario: B bursts of N messages, back to back or at a fixed rate.
+
+Metrics (DESIGN.md section 3, "message-to-paint"): paint.latency_ms,
+paint.recv_to_dom_ms, paint.dom_to_paint_ms, burst.settle_ms, and the counts
+paint.injected / paint.unpainted, so painted + unpainted = injected.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import TargetError
+from ..results import ScenarioOutput
+from ..session import PageSession
+
+IDLE_GAP_MS = 200  # page left alone between bursts, so one burst's work ends before the next
+
+
+@dataclass
+class BurstConfig:
+    bursts: int = 10
+    size: int = 100
+    rate: float | None = None  # msgs/s; None = back to back
+    warmup: int = 1
+
+
+def burst_output(records: list[dict]) -> ScenarioOutput:
+    """Metrics of one burst from its per-message records (page-clock ms)."""
+    painted = [r for r in records if r["recv"] is not None and r["paint"] is not None]
+    in_dom = [r for r in records if r["recv"] is not None and r["dom"] is not None]
+    out = ScenarioOutput()
+    out.metrics["paint.latency_ms"] = ("ms", [r["paint"] - r["recv"] for r in painted])
+    out.metrics["paint.recv_to_dom_ms"] = ("ms", [r["dom"] - r["recv"] for r in in_dom])
+    out.metrics["paint.dom_to_paint_ms"] = ("ms", [r["paint"] - r["dom"] for r in painted
+                                                   if r["dom"] is not None])
+    received = [r["recv"] for r in records if r["recv"] is not None]
+    if painted and received:
+        out.metrics["burst.settle_ms"] = ("ms", [max(r["paint"] for r in painted) - min(received)])
+    out.metrics["paint.injected"] = ("count", [len(records)])
+    out.metrics["paint.unpainted"] = ("count", [len(records) - len(painted)])
+    missing = len(records) - len(in_dom)
+    if missing:
+        out.notes.append(f"{missing} message(s) never reached the DOM (counted as unpainted)")
+    out.records["paint"] = records
+    return out
+
+
+class BurstScenario:
+    name = "burst"
+
+    def __init__(self, config: BurstConfig):
+        self.config = config
+
+    def expected_messages(self) -> int:
+        return self.config.bursts * self.config.size
+
+    def run(self, session: PageSession, record: Callable[[ScenarioOutput], None],
+            advance: Callable[[int], None] = lambda n: None) -> None:
+        for _ in range(self.config.warmup):
+            self._burst(session)
+        for index in range(self.config.bursts):
+            records = self._burst(session)
+            for r in records:
+                r["burst"] = index
+            record(burst_output(records))
+            advance(len(records))
+
+    def _burst(self, session: PageSession) -> list[dict]:
+        page, probe = session.page, session.paint
+        messages = session.messages.take(self.config.size)
+        tokens = [m.token for m in messages]
+        self._deliver(session, messages)
+        state = probe.quiet(page, tokens, session.timeout_s + self._delivery_s())
+        if state["recv"] == 0:
+            raise TargetError(f"none of {len(tokens)} injected messages reached the page's WebSocket "
+                              f"({session.target.inject} via {session.target.ws_match!r})")
+        records = probe.take(page, tokens)
+        page.wait_for_timeout(IDLE_GAP_MS)
+        return records
+
+    def _delivery_s(self) -> float:
+        return self.config.size / self.config.rate if self.config.rate else 0.0
+
+    def _deliver(self, session: PageSession, messages) -> None:
+        if not self.config.rate:
+            session.injector.send(messages)
+            return
+        # Paced: each message at its scheduled time from the start, so drift
+        # does not accumulate; waiting through Playwright lets the sends flush.
+        start = time.monotonic()
+        for i, message in enumerate(messages):
+            wait_ms = (start + i / self.config.rate - time.monotonic()) * 1000
+            if wait_ms > 1:
+                session.page.wait_for_timeout(wait_ms)
+            session.injector.send([message])

@@ -1,0 +1,55 @@
+"""One page under measurement: its target, the injection path and the probes."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Error as PlaywrightError
+
+from .errors import TargetError
+from .inject import InterceptInjector, make_injector
+from .messages import MessageSource
+from .probes.paint import PaintProbe
+from .target import Target
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class PageSession:
+    """Prepare (before navigation), open (navigate, wait until ready), then measure."""
+
+    def __init__(self, page, target: Target, messages: MessageSource, timeout_s: float = 30):
+        self.page = page
+        self.target = target
+        self.messages = messages
+        self.timeout_s = timeout_s
+        self.injector = make_injector(target)
+        self.paint = PaintProbe()
+
+    def prepare(self) -> None:
+        # Order matters: the route first, then the WebSocket wrapper (DESIGN.md section 7).
+        self.injector.attach(self.page)
+        self.paint.install(self.page)
+
+    def open(self) -> None:
+        url, ms = self.target.url, self.timeout_s * 1000
+        try:
+            self.page.goto(url, wait_until="load", timeout=ms)
+        except PlaywrightError as exc:
+            raise TargetError(f"cannot load {url}: {_first_line(exc)}") from None
+        try:
+            self.page.wait_for_selector(self.target.ready_selector, state="attached", timeout=ms)
+        except PlaywrightError:
+            raise TargetError(f"{url}: ready selector {self.target.ready_selector!r} matched nothing "
+                              f"within {self.timeout_s:g} s") from None
+        try:
+            self.page.wait_for_function("() => window.__bench.openSockets() > 0", timeout=ms)
+        except PlaywrightError:
+            raise TargetError(f"{url}: the page opened no WebSocket within {self.timeout_s:g} s") from None
+        if isinstance(self.injector, InterceptInjector) and not self.injector.connected:
+            seen = ", ".join(s["url"] for s in self.page.evaluate("() => window.__bench.sockets()"))
+            raise TargetError(f"{url}: no page WebSocket matched {self.target.ws_match!r} (saw {seen})")
+
+    def close(self) -> None:
+        self.injector.close()
