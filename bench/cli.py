@@ -6,12 +6,13 @@ import argparse
 import errno
 import signal
 import sys
+import time
 
 from .browser import BrowserOptions
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BenchError, UsageError
 from .report import render
-from .runner import SCENARIOS, UiConfig, UiRun
-from .scenarios.burst import BurstConfig
+from . import scenarios as scenario_modules
+from .runner import UiConfig, UiRun
 
 EXIT_CODES_HELP = """exit codes:
   0   ok
@@ -70,14 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="intercept: add frames to the page's own WebSocket (default); "
                         "server: POST each message to the server, which broadcasts it")
     s = ui.add_argument_group("scenarios")
-    s.add_argument("--scenario", default=",".join(SCENARIOS), metavar="LIST",
-                   help=f"comma-separated scenarios to run (default: {','.join(SCENARIOS)})")
-    s.add_argument("--bursts", type=int, default=10, help="measured bursts (default 10)")
-    s.add_argument("--burst-size", type=int, default=100, metavar="N", help="messages per burst (default 100)")
-    s.add_argument("--rate", type=_positive_float, metavar="MSGS_PER_S",
-                   help="deliver each burst at this rate instead of back to back")
-    s.add_argument("--warmup", type=int, default=1, metavar="BURSTS",
-                   help="warm-up bursts per repetition, not counted (default 1)")
+    s.add_argument("--scenario", default=",".join(scenario_modules.NAMES), metavar="LIST",
+                   help=f"comma-separated scenarios to run (default: all, {','.join(scenario_modules.NAMES)})")
+    for module in scenario_modules.MODULES.values():
+        module.add_arguments(ui.add_argument_group(f"{module.NAME} scenario"))
     s.add_argument("--repeat", type=int, default=1, help="repetitions, each in a fresh browser context (default 1)")
     s.add_argument("--seed", type=int, default=1, help="message corpus seed (default 1)")
     s.add_argument("--timeout", type=_positive_float, default=30, metavar="S",
@@ -94,16 +91,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _chosen_scenarios(args) -> list:
+    names = [n.strip() for n in args.scenario.split(",") if n.strip()]
+    for name in names:
+        if name not in scenario_modules.MODULES:
+            raise UsageError(f"--scenario {name!r}: choose from {', '.join(scenario_modules.NAMES)}")
+    return [scenario_modules.MODULES[name].from_args(args) for name in dict.fromkeys(names)]
+
+
 def cmd_ui(args) -> int:
-    config = UiConfig(
-        url=args.url, app_query=args.app_query, inject=args.inject,
-        scenarios=[s.strip() for s in args.scenario.split(",") if s.strip()],
-        burst=BurstConfig(bursts=args.bursts, size=args.burst_size, rate=args.rate, warmup=args.warmup),
-        repeat=args.repeat, seed=args.seed, timeout_s=args.timeout,
-    )
+    config = UiConfig(scenarios=_chosen_scenarios(args), url=args.url, app_query=args.app_query,
+                      inject=args.inject, repeat=args.repeat, seed=args.seed, timeout_s=args.timeout)
     browser = BrowserOptions(path=args.browser_path, headless=not args.headed, slowmo_ms=args.slowmo,
                              cpu_throttle=args.cpu_throttle)
     run = UiRun(config, browser, progress=False if args.no_progress else None)
+    started = time.monotonic()
     try:
         results = run.execute()
     except (BenchError, KeyboardInterrupt):
@@ -113,6 +115,7 @@ def cmd_ui(args) -> int:
     if args.json:
         results.write(args.json)
     print(render(data))
+    print(f"bench ui took {time.monotonic() - started:.1f} s (browser start included)")
     if args.json:
         print(f"results: {args.json}")
     return EXIT_OK

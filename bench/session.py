@@ -51,5 +51,15 @@ class PageSession:
             seen = ", ".join(s["url"] for s in self.page.evaluate("() => window.__bench.sockets()"))
             raise TargetError(f"{url}: no page WebSocket matched {self.target.ws_match!r} (saw {seen})")
 
+    def run(self, scenarios, sink, advance=lambda n: None) -> None:
+        """Prepare, open, then run each scenario; `sink` receives outputs as they come."""
+        self.prepare()
+        self.open()
+        try:
+            for scenario in scenarios:
+                scenario.run(self, sink, advance)
+        finally:
+            self.close()
+
     def close(self) -> None:
         self.injector.close()

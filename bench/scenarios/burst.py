@@ -11,10 +11,11 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from ..errors import TargetError
+from ..errors import TargetError, UsageError
 from ..results import ScenarioOutput
 from ..session import PageSession
 
+NAME = "burst"
 IDLE_GAP_MS = 200  # page left alone between bursts, so one burst's work ends before the next
 
 
@@ -24,6 +25,14 @@ class BurstConfig:
     size: int = 100
     rate: float | None = None  # msgs/s; None = back to back
     warmup: int = 1
+
+    def validate(self) -> None:
+        if self.bursts < 1 or self.size < 1:
+            raise UsageError(f"--bursts and --burst-size must be at least 1 (got {self.bursts}, {self.size})")
+        if self.warmup < 0:
+            raise UsageError(f"--warmup must not be negative (got {self.warmup})")
+        if self.rate is not None and self.rate <= 0:
+            raise UsageError(f"--rate must be positive (got {self.rate})")
 
 
 def burst_output(records: list[dict]) -> ScenarioOutput:
@@ -47,11 +56,27 @@ def burst_output(records: list[dict]) -> ScenarioOutput:
     return out
 
 
+def add_arguments(group) -> None:
+    group.add_argument("--bursts", type=int, default=10, help="measured bursts (default 10)")
+    group.add_argument("--burst-size", type=int, default=100, metavar="N",
+                       help="messages per burst (default 100)")
+    group.add_argument("--rate", type=float, metavar="MSGS_PER_S",
+                       help="deliver each burst at this rate instead of back to back")
+    group.add_argument("--warmup", type=int, default=1, metavar="BURSTS",
+                       help="warm-up bursts per repetition, not counted (default 1)")
+
+
+def from_args(args) -> "BurstScenario":
+    return BurstScenario(BurstConfig(bursts=args.bursts, size=args.burst_size, rate=args.rate,
+                                     warmup=args.warmup))
+
+
 class BurstScenario:
-    name = "burst"
+    name = NAME
 
     def __init__(self, config: BurstConfig):
         self.config = config
+        config.validate()
 
     def expected_messages(self) -> int:
         return self.config.bursts * self.config.size

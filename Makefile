@@ -1,0 +1,30 @@
+# make setup  - .venv with bench installed, plus a Chromium and fonts (idempotent)
+# make bench  - setup, then `python -m bench ui` against the bundled chat app
+# make test   - setup, then the whole pytest suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RESULTS ?= traces/results.json
+
+.PHONY: setup bench test benchmarks clean
+
+setup: $(VENV)/.installed
+	@$(PY) scripts/ensure_chromium.py
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $@
+
+bench: setup
+	$(PY) -m bench ui --json $(RESULTS)
+
+test: setup
+	$(PY) -m pytest
+
+benchmarks: setup
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache
