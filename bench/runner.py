@@ -79,12 +79,11 @@ class UiRun:
         context = new_context(browser)
         try:
             page = context.new_page()
-            if self.browser_options.cpu_throttle != 1:
-                cdp = context.new_cdp_session(page)
-                cdp.send("Emulation.setCPUThrottlingRate", {"rate": self.browser_options.cpu_throttle})
             scenarios = self.config.scenarios
             progress.describe(f"{'+'.join(s.name for s in scenarios)} {repetition + 1}/{self.config.repeat}")
             session = PageSession(page, target, MessageSource(seed=self.config.seed), self.config.timeout_s)
+            if self.browser_options.cpu_throttle != 1:
+                session.cdp.send("Emulation.setCPUThrottlingRate", {"rate": self.browser_options.cpu_throttle})
             session.run(scenarios, lambda out: self.results.add(repetition, out), progress.advance)
         finally:
             with contextlib.suppress(Exception):

@@ -26,6 +26,14 @@ class PageSession:
         self.timeout_s = timeout_s
         self.injector = make_injector(target)
         self.paint = PaintProbe()
+        self._cdp = None
+
+    @property
+    def cdp(self):
+        """A CDP session on this page (Chromium only), made on first use."""
+        if self._cdp is None:
+            self._cdp = self.page.context.new_cdp_session(self.page)
+        return self._cdp
 
     def prepare(self) -> None:
         # Order matters: the route first, then the WebSocket wrapper (DESIGN.md section 7).
@@ -63,3 +71,9 @@ class PageSession:
 
     def close(self) -> None:
         self.injector.close()
+        if self._cdp is not None:
+            try:
+                self._cdp.detach()
+            except PlaywrightError:
+                pass  # page already closed
+            self._cdp = None
