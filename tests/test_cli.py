@@ -1,0 +1,144 @@
+"""The CLI as a user meets it: help, bad input, exit codes, no processes left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from bench.results import SCHEMA
+
+from tests.conftest import REPO, run_bench
+
+
+def processes_with_marker(marker: str) -> list[str]:
+    """Live processes whose environment carries marker (children inherit it)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if marker.encode() in (proc / "environ").read_bytes():
+                found.append(f"{proc.name} {(proc / 'cmdline').read_bytes()[:120]!r}")
+        except OSError:
+            continue
+    return found
+
+
+@pytest.fixture
+def marked_env():
+    marker = f"BENCH_TEST_MARKER={uuid.uuid4().hex}"
+    key, value = marker.split("=")
+    yield {**os.environ, key: value}, marker
+    deadline = time.monotonic() + 10
+    while processes_with_marker(marker) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_with_marker(marker) == [], "processes outlived the command"
+
+
+def one_line_error(proc: subprocess.CompletedProcess) -> str:
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert lines[0].startswith("bench")
+    return lines[0]
+
+
+def test_help_explains_every_option_and_exit_codes():
+    top = run_bench("--help")
+    assert top.returncode == 0 and "exit codes" in top.stdout
+    ui = run_bench("ui", "--help")
+    assert ui.returncode == 0
+    for option in ("--url", "--app-query", "--inject", "--bursts", "--burst-size", "--rate", "--warmup",
+                   "--browser-path", "--headed", "--slowmo", "--cpu-throttle", "--json", "--scenario"):
+        assert option in ui.stdout
+
+
+def test_unknown_option_is_a_usage_error():
+    proc = run_bench("ui", "--no-such-option")
+    assert proc.returncode == 2
+    assert "--no-such-option" in one_line_error(proc)
+
+
+def test_bad_browser_path_is_one_line_exit_2(marked_env):
+    env, _ = marked_env
+    proc = run_bench("ui", "--browser-path", "/nonexistent/chromium", env=env)
+    assert proc.returncode == 2
+    line = one_line_error(proc)
+    assert "/nonexistent/chromium" in line and "install" in line
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_unreachable_url_is_one_line_exit_3(marked_env):
+    env, _ = marked_env
+    url = f"http://127.0.0.1:{free_port()}/"
+    proc = run_bench("ui", "--url", url, "--timeout", "10", env=env)
+    assert proc.returncode == 3
+    line = one_line_error(proc)
+    assert url in line and "ERR_CONNECTION_REFUSED" in line
+
+
+def test_port_in_use_is_one_line_exit_2(marked_env):
+    env, _ = marked_env
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        proc = run_bench("serve", "--port", str(port), env=env, timeout=30)
+    assert proc.returncode == 2
+    assert f"port {port}" in one_line_error(proc)
+
+
+def test_bench_ui_end_to_end_writes_schema_with_raw_samples(tmp_path, marked_env):
+    env, _ = marked_env
+    out = tmp_path / "r.json"
+    proc = run_bench("ui", "--scenario", "burst", "--bursts", "2", "--burst-size", "20", "--json", str(out),
+                     env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "paint.latency_ms" in proc.stdout and "bench ui took" in proc.stdout
+    data = json.loads(out.read_text())
+    assert data["schema"] == SCHEMA and data["partial"] is False
+    latency = data["metrics"]["paint.latency_ms"]
+    assert latency["unit"] == "ms" and latency["n"] == len(latency["samples"]) > 0
+    for key in ("p50", "p95", "p99", "max", "mean"):
+        assert latency[key] is not None
+    env_ = data["env"]
+    assert env_["headless"] is True and env_["chromium_version"] and env_["viewport"] == {"width": 1280, "height": 800}
+    assert data["config"]["scenarios"]["burst"]["size"] == 20
+
+
+def test_url_of_a_running_bundled_app(chat_server, tmp_path):
+    proc = run_bench("ui", "--url", chat_server.url, "--scenario", "burst", "--bursts", "1",
+                     "--burst-size", "10", "--app-query", "render=batched")
+    assert proc.returncode == 0, proc.stderr
+    assert "paint.latency_ms" in proc.stdout
+
+
+def test_interrupt_keeps_partial_results_and_leaves_no_process(tmp_path, marked_env):
+    env, marker = marked_env
+    out = tmp_path / "partial.json"
+    # Paced, so the run lasts long enough to be interrupted mid-way.
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "ui", "--scenario", "burst", "--bursts", "50",
+                             "--burst-size", "5", "--rate", "20", "--warmup", "0", "--json", str(out)],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(8)  # browser up and a few bursts measured, even on a loaded machine
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    data = json.loads(out.read_text())
+    assert data["partial"] is True
+    assert 0 < data["metrics"]["paint.injected"]["sum"] < 250
