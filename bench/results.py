@@ -74,7 +74,7 @@ class Results:
             "partial": self.partial,
             "env": self.env,
             "config": self.config,
-            "metrics": {name: series.to_json() for name, series in sorted(self.metrics.items())},
+            "metrics": {name: series.to_json() for name, series in self.metrics.items()},
             "records": self.records,
             "notes": self.notes,
         }

@@ -16,14 +16,14 @@ def burst(**config) -> BurstScenario:
 def paced(page, measure, work_ms: int) -> dict:
     # 8 msgs/s: 125 ms apart, so a 50 ms handler finishes long before the next
     # message; every message is isolated and waits only for its own frame.
-    return measure(page, [burst(bursts=1, size=16, rate=8, warmup=1)], f"work_ms={work_ms}")
+    return measure(page, [burst(bursts=1, size=24, rate=8, warmup=1)], f"work_ms={work_ms}")
 
 
 def test_isolated_message_paints_within_one_frame(page, measure):
     m = paced(page, measure, 0)["metrics"]
     # A message that arrives at a random moment waits on average half a frame
     # for the next one, plus the compositor pipeline; the median stays inside one.
-    assert m["paint.latency_ms"]["n"] == 16
+    assert m["paint.latency_ms"]["n"] == 24
     assert 0 < m["paint.latency_ms"]["p50"] <= FRAME_MS, m["paint.latency_ms"]
 
 
