@@ -63,13 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
                                     "over its WebSocket and measure message-to-paint latency.",
                         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     t = ui.add_argument_group("target")
-    t.add_argument("--url", help="measure an already running bundled chat app at URL (e.g. one "
-                                 "started with `bench serve`); default: start one on a free port")
+    t.add_argument("--profile", metavar="FILE.toml",
+                   help="target profile: how to drive your chat UI (default: the bundled app's, "
+                        "fixtures/profiles/bundled.toml)")
+    t.add_argument("--url", help="the chat page to measure (overrides the profile's url); with the "
+                                 "bundled profile and no --url, bench starts the bundled app on a free port")
     t.add_argument("--app-query", default="", metavar="QUERY",
-                   help="knobs appended to the bundled app's URL, e.g. 'work_ms=50&render=batched'")
-    t.add_argument("--inject", choices=["intercept", "server"], default="intercept",
-                   help="intercept: add frames to the page's own WebSocket (default); "
-                        "server: POST each message to the server, which broadcasts it")
+                   help="query appended to the page URL, e.g. the bundled app's knobs "
+                        "'work_ms=50&render=batched'")
+    t.add_argument("--inject", choices=["intercept", "server"],
+                   help="intercept: add frames to the page's own WebSocket; server: POST each message "
+                        "to the server, which broadcasts it (default: the profile's websocket.inject)")
     s = ui.add_argument_group("scenarios")
     s.add_argument("--scenario", default=",".join(scenario_modules.NAMES), metavar="LIST",
                    help=f"comma-separated scenarios to run (default: all, {','.join(scenario_modules.NAMES)})")
@@ -100,7 +104,8 @@ def _chosen_scenarios(args) -> list:
 
 
 def cmd_ui(args) -> int:
-    config = UiConfig(scenarios=_chosen_scenarios(args), url=args.url, app_query=args.app_query,
+    config = UiConfig(scenarios=_chosen_scenarios(args), profile=args.profile, url=args.url,
+                      app_query=args.app_query,
                       inject=args.inject, repeat=args.repeat, seed=args.seed, timeout_s=args.timeout)
     browser = BrowserOptions(path=args.browser_path, headless=not args.headed, slowmo_ms=args.slowmo,
                              cpu_throttle=args.cpu_throttle)

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from .errors import TargetError
 from .messages import Message
-from .target import Target, render_template
+from .target import Target, render_template, template_format
 
 
 class InterceptInjector:
@@ -39,7 +39,7 @@ class InterceptInjector:
             raise TargetError(f"no page WebSocket matched {self.target.ws_match!r}")
         route = self.routes[-1]  # the page's newest socket
         for message in messages:
-            route.send(render_template(self.target.frame, message))
+            route.send(render_template(self.target.frame, message, self.target.frame_format))
 
     def close(self) -> None:
         self.routes.clear()
@@ -58,6 +58,7 @@ class ServerInjector:
             self._path += "?" + parts.query
         cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         self._conn = cls(parts.netloc, timeout=timeout_s)  # kept alive across posts
+        self._body_format = template_format(target.send_body)
 
     def attach(self, page) -> None:
         pass
@@ -66,7 +67,7 @@ class ServerInjector:
 
     def send(self, messages: list[Message]) -> None:
         for message in messages:
-            body = render_template(self.target.send_body, message).encode()
+            body = render_template(self.target.send_body, message, self._body_format).encode()
             try:
                 self._conn.request("POST", self._path, body, {"Content-Type": "application/json"})
                 response = self._conn.getresponse()

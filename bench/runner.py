@@ -16,15 +16,17 @@ from .progress import Progress
 from .results import Results
 from .server_process import BundledServer
 from .session import PageSession
-from .target import INJECT_MODES, bundled_target
+from .profile import resolve_target
+from .target import INJECT_MODES
 
 
 @dataclass
 class UiConfig:
     scenarios: list = field(default_factory=list)  # scenario objects (bench.scenarios)
-    url: str | None = None          # None: start the bundled app
+    profile: str | None = None      # None: the bundled app's profile
+    url: str | None = None          # None: the profile's url; bundled app: start one
     app_query: str = ""
-    inject: str = "intercept"
+    inject: str | None = None       # None: the profile's
     repeat: int = 1
     seed: int = 1
     timeout_s: float = 30
@@ -32,7 +34,7 @@ class UiConfig:
     def validate(self) -> None:
         if not self.scenarios:
             raise UsageError("no scenario chosen")
-        if self.inject not in INJECT_MODES:
+        if self.inject is not None and self.inject not in INJECT_MODES:
             raise UsageError(f"--inject {self.inject!r}: choose from {', '.join(INJECT_MODES)}")
         if self.repeat < 1:
             raise UsageError(f"--repeat must be at least 1 (got {self.repeat})")
@@ -56,11 +58,12 @@ class UiRun:
         self.results: Results | None = None
 
     def execute(self) -> Results:
+        target = resolve_target(self.config.profile, self.config.url, self.config.app_query,
+                                self.config.inject)
         with contextlib.ExitStack() as stack:
-            url = self.config.url
-            if url is None:
-                url = stack.enter_context(BundledServer()).url
-            target = bundled_target(url, self.config.app_query, self.config.inject)
+            if not target.url:  # the bundled app, not running yet
+                server = stack.enter_context(BundledServer())
+                target = target.with_url(server.url, self.config.app_query)
             playwright = stack.enter_context(sync_playwright())
             path = find_chromium(self.browser_options.path, playwright)
             browser = launch(playwright, self.browser_options)

@@ -41,6 +41,7 @@ class PageSession:
         self.paint.install(self.page)
 
     def open(self) -> None:
+        """Navigate, wait for the ready selector, run setup steps, wait for the chat socket."""
         url, ms = self.target.url, self.timeout_s * 1000
         try:
             self.page.goto(url, wait_until="load", timeout=ms)
@@ -51,13 +52,36 @@ class PageSession:
         except PlaywrightError:
             raise TargetError(f"{url}: ready selector {self.target.ready_selector!r} matched nothing "
                               f"within {self.timeout_s:g} s") from None
+        self._run_setup()
         try:
             self.page.wait_for_function("() => window.__bench.openSockets() > 0", timeout=ms)
         except PlaywrightError:
             raise TargetError(f"{url}: the page opened no WebSocket within {self.timeout_s:g} s") from None
         if isinstance(self.injector, InterceptInjector) and not self.injector.connected:
+            # The route handler runs as Playwright dispatches the socket's creation.
+            self.page.wait_for_timeout(200)
+        if isinstance(self.injector, InterceptInjector) and not self.injector.connected:
             seen = ", ".join(s["url"] for s in self.page.evaluate("() => window.__bench.sockets()"))
             raise TargetError(f"{url}: no page WebSocket matched {self.target.ws_match!r} (saw {seen})")
+
+    def _run_setup(self) -> None:
+        """The profile's page.setup steps (log in, pick a room, ...)."""
+        ms = self.timeout_s * 1000
+        for i, step in enumerate(self.target.setup):
+            (action, arg), = step.items()
+            try:
+                if action == "click":
+                    self.page.click(arg, timeout=ms)
+                elif action == "fill":
+                    self.page.fill(arg[0], arg[1], timeout=ms)
+                elif action == "press":
+                    self.page.press(arg[0], arg[1], timeout=ms)
+                elif action == "wait_for":
+                    self.page.wait_for_selector(arg, state="attached", timeout=ms)
+                elif action == "wait_ms":
+                    self.page.wait_for_timeout(arg)
+            except PlaywrightError as exc:
+                raise TargetError(f"page.setup[{i}] {action} {arg!r} failed: {_first_line(exc)}") from None
 
     def run(self, scenarios, sink, advance=lambda n: None) -> None:
         """Prepare, open, then run each scenario; `sink` receives outputs as they come."""

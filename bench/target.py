@@ -1,17 +1,20 @@
-"""A Target says how to drive one chat UI: its page, socket, selectors, injection."""
+"""A Target says how to drive one chat UI: its page, socket, selectors, injection.
+
+Targets come from profiles (bench/profile.py); the bundled app's profile is
+fixtures/profiles/bundled.toml.
+"""
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
-from urllib.parse import urlsplit
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from .messages import Message
 
 INJECT_MODES = ("intercept", "server")
-
-BUNDLED_FRAME = '{"type":"message","id":"{id}","user":"{user}","text":"{text}","ts":{ts}}'
+FRAME_FORMATS = ("json", "text")
 
 
 @dataclass
@@ -20,24 +23,35 @@ class Target:
     url: str
     ws_match: str = "**/ws*"          # glob for the page socket that carries chat
     inject: str = "intercept"         # intercept | server
-    frame: str = BUNDLED_FRAME        # server->client frame; {text} {id} {ts} {user}
+    frame: str = "{text}"             # server->client frame; {text} {id} {ts} {user}
+    frame_format: str = "json"        # json: placeholders are JSON-escaped; text: as is
     send_url: str | None = None       # inject = "server": where to POST a message
-    send_body: str = '{"text":"{text}","user":"{user}"}'
+    send_body: str = '{"text":"{text}"}'
     list_selector: str = "#messages"  # the scrolling message list
     message_selector: str = ".message"
-    ready_selector: str = "#messages"
+    ready_selector: str = "body"
+    setup: list[dict] = field(default_factory=list)  # steps before measuring
+    bundled: bool = False             # the bundled reference app (its knobs apply)
+
+    def with_url(self, url: str, app_query: str = "") -> "Target":
+        """This target at url (plus knobs in app_query); send_url resolved against it."""
+        parts = urlsplit(url)
+        query = "&".join(q for q in (parts.query, app_query.lstrip("?&")) if q)
+        full = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, parts.fragment))
+        send_url = urljoin(full, self.send_url) if self.send_url else None
+        return Target(**{**self.__dict__, "url": full, "send_url": send_url})
 
 
-def _json_escaped(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)[1:-1]
+def _escaped(value: str, frame_format: str) -> str:
+    return json.dumps(value, ensure_ascii=False)[1:-1] if frame_format == "json" else value
 
 
-def render_template(template: str, message: Message) -> str:
-    """Fill {text} {id} {user} (JSON-escaped) and {ts} (epoch ms) of a frame or body."""
+def render_template(template: str, message: Message, frame_format: str = "json") -> str:
+    """Fill {text} {id} {user} (JSON-escaped for JSON templates) and {ts} (epoch ms)."""
     values = {
-        "{text}": _json_escaped(message.text),
-        "{id}": _json_escaped(message.token),
-        "{user}": _json_escaped(message.user),
+        "{text}": _escaped(message.text, frame_format),
+        "{id}": _escaped(message.token, frame_format),
+        "{user}": _escaped(message.user, frame_format),
         "{ts}": repr(round(time.time() * 1000, 3)),
     }
     out = template
@@ -46,17 +60,13 @@ def render_template(template: str, message: Message) -> str:
     return out
 
 
+def template_format(template: str) -> str:
+    """JSON when the template looks like a JSON object or array, else plain text."""
+    return "json" if template.lstrip()[:1] in ("{", "[") else "text"
+
+
 def bundled_target(base_url: str, app_query: str = "", inject: str = "intercept") -> Target:
-    """The reference chat app at base_url, with knobs from app_query."""
-    parts = urlsplit(base_url)
-    root = f"{parts.scheme}://{parts.netloc}"
-    url = f"{root}/"
-    query = "&".join(q for q in (parts.query, app_query.lstrip("?&")) if q)
-    if query:
-        url += "?" + query
-    return Target(
-        name="bundled chat app",
-        url=url,
-        inject=inject,
-        send_url=f"{root}/api/messages",
-    )
+    """The bundled reference app at base_url, with knobs from app_query."""
+    from .profile import resolve_target  # profile imports this module
+
+    return resolve_target(None, base_url, app_query, inject)

@@ -68,44 +68,109 @@
   window.WebSocket = BenchWebSocket;
 
   // --- t_dom: the token's text enters the DOM ------------------------------
+  // Shadow roots are observed too: attachShadow is wrapped so every root,
+  // open or closed, gets the same observer as the document.
+  const MUTATIONS = { childList: true, subtree: true, characterData: true };
+  const shadowRootOf = new WeakMap();  // host -> its shadow root
+  let shadowRootsSeen = false;
+
   function blockContainer(textNode) {
     let el = textNode.parentElement;
     while (el && INLINE_TAGS.has(el.tagName) && el.parentElement) el = el.parentElement;
     return el;
   }
 
-  function markForElementTiming(el, token) {
-    let identifier = el.getAttribute("elementtiming");
-    if (!identifier || !tokensByIdentifier.has(identifier)) {
-      identifier = "bench:" + nextIdentifier++;
-      el.setAttribute("elementtiming", identifier);
-      tokensByIdentifier.set(identifier, []);
-    }
-    tokensByIdentifier.get(identifier).push(token);
+  function newIdentifier(tokens) {
+    const identifier = "bench:" + nextIdentifier++;
+    tokensByIdentifier.set(identifier, tokens);
+    return identifier;
   }
 
+  function markForElementTiming(el, token) {
+    const identifier = el.getAttribute("elementtiming");
+    if (identifier && tokensByIdentifier.has(identifier)) {
+      tokensByIdentifier.get(identifier).push(token);
+    } else {
+      el.setAttribute("elementtiming", newIdentifier([token]));
+    }
+  }
+
+  // Element Timing does not see text inside shadow trees. For such text a
+  // sentinel stands in: a one-pixel, nearly transparent text element added
+  // to the light DOM in the same microtask that saw the text, so it is painted
+  // by the same rendering update. Its Element Timing is the estimate, and its
+  // samples are labelled "sentinel". One sentinel serves one frame: it is
+  // retired at the next animation frame, before that frame paints anything new.
+  let sentinel = null;
+  const SENTINEL_STYLE = "position:fixed;left:0;top:0;width:1px;height:1px;overflow:hidden;" +
+    "font:1px/1px monospace;color:rgba(0,0,0,0.01);pointer-events:none;z-index:2147483647;contain:strict";
+
+  function markWithSentinel(token) {
+    if (!sentinel) {
+      const el = document.createElement("div");
+      el.setAttribute("style", SENTINEL_STYLE);
+      el.setAttribute("aria-hidden", "true");
+      el.textContent = "\u00b7";
+      const identifier = newIdentifier([]);
+      el.setAttribute("elementtiming", identifier);
+      sentinel = { el, identifier };
+      sentinels.set(identifier, el);
+      (document.body || document.documentElement).appendChild(el);
+      const current = sentinel;
+      requestAnimationFrame(() => { if (sentinel === current) sentinel = null; });
+    }
+    tokensByIdentifier.get(sentinel.identifier).push(token);
+    records.get(token).method = "sentinel";
+  }
+  const sentinels = new Map();  // identifier -> element, removed once reported
+
   function textNodeWith(root, token) {
-    if (root.nodeType === Node.TEXT_NODE) return root;
-    const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
-    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      if (node.data.indexOf(token) >= 0) return node;
+    if (root.nodeType === Node.TEXT_NODE) return root.data.indexOf(token) >= 0 ? root : null;
+    const walker = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+    for (let node = walker.currentNode; node; node = walker.nextNode()) {
+      if (node.nodeType === Node.TEXT_NODE) {
+        if (node.data.indexOf(token) >= 0) return node;
+      } else if (shadowRootOf.has(node)) {
+        const inner = textNodeWith(shadowRootOf.get(node), token);
+        if (inner) return inner;
+      }
     }
     return null;
   }
 
+  function deepText(node) {
+    if (node.nodeType === Node.TEXT_NODE) return node.data;
+    let text = node.textContent || "";
+    if (!shadowRootsSeen) return text;
+    const walker = document.createTreeWalker(node, NodeFilter.SHOW_ELEMENT);
+    for (let el = walker.currentNode; el; el = walker.nextNode()) {
+      if (shadowRootOf.has(el)) text += " " + deepText(shadowRootOf.get(el));
+    }
+    return text;
+  }
+
   function inspect(node, now) {
-    const text = node.nodeType === Node.TEXT_NODE ? node.data
-      : node.nodeType === Node.ELEMENT_NODE ? node.textContent : "";
-    for (const token of tokensIn(text)) {
+    if (node.nodeType !== Node.TEXT_NODE && node.nodeType !== Node.ELEMENT_NODE &&
+        node.nodeType !== Node.DOCUMENT_FRAGMENT_NODE) return;
+    for (const token of tokensIn(deepText(node))) {
       if (!awaitingDom.has(token)) continue;
       const textNode = textNodeWith(node, token);
-      if (!textNode) continue;  // split across text nodes: not ours to guess
+      // Split across text nodes, or not yet in the document (a shadow tree
+      // built before its host is inserted): seen again when it is inserted.
+      if (!textNode || !textNode.isConnected) continue;
       awaitingDom.delete(token);
       records.get(token).dom = now;
-      const el = blockContainer(textNode);
-      if (el) markForElementTiming(el, token);
+      const inShadowTree = textNode.getRootNode() !== document;
+      if (inShadowTree || forceSentinel) markWithSentinel(token);
+      else {
+        const el = blockContainer(textNode);
+        if (el) markForElementTiming(el, token);
+      }
     }
   }
+  // Tests set window.__benchPaintMethod = "sentinel" (before this script) to
+  // compare the fallback with Element Timing on the same page.
+  const forceSentinel = window.__benchPaintMethod === "sentinel";
 
   const observer = new MutationObserver((mutations) => {
     if (awaitingDom.size === 0) return;
@@ -115,7 +180,16 @@
       else for (const node of m.addedNodes) inspect(node, now);
     }
   });
-  observer.observe(document, { childList: true, subtree: true, characterData: true });
+  observer.observe(document, MUTATIONS);
+
+  const nativeAttachShadow = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function attachShadow(init) {
+    const root = nativeAttachShadow.call(this, init);
+    shadowRootOf.set(this, root);
+    shadowRootsSeen = true;
+    observer.observe(root, MUTATIONS);
+    return root;
+  };
 
   // --- t_paint: Element Timing renderTime of the marked element ------------
   // renderTime is the presentation time of the frame that first painted the
@@ -144,10 +218,15 @@
         if (rec && rec.paint === null) {
           rec.paint = paint;
           rec.paintRaw = entry.presentationTime || entry.renderTime;
-          rec.method = "element-timing";
+          rec.method = rec.method || "element-timing";
         }
       }
       tokensByIdentifier.delete(entry.identifier);
+      const sentinelEl = sentinels.get(entry.identifier);
+      if (sentinelEl) {
+        sentinelEl.remove();
+        sentinels.delete(entry.identifier);
+      }
     }
   }
   new PerformanceObserver(onElementEntries).observe({ type: "element", buffered: true });

@@ -6,11 +6,21 @@ from . import probe_script
 
 
 class PaintProbe:
+    """method "auto": Element Timing, with the sentinel estimate for shadow-DOM
+    text; "sentinel": the estimate for every message (to check it against
+    Element Timing on the same page)."""
+
     name = "paint"
+
+    def __init__(self, method: str = "auto"):
+        self.method = method
 
     def install(self, page) -> None:
         """Before the page's scripts run; after any route_web_socket (pitfall 7)."""
-        page.add_init_script(script=probe_script("paint.js"))
+        script = probe_script("paint.js")
+        if self.method != "auto":
+            script = f"window.__benchPaintMethod = {self.method!r};\n" + script
+        page.add_init_script(script=script)
 
     def open_sockets(self, page) -> int:
         return page.evaluate("() => window.__bench ? window.__bench.openSockets() : 0")

@@ -1,0 +1,185 @@
+"""Target profiles: a small TOML file that says how to drive a chat UI.
+
+    name = "my chat"
+    url = "http://127.0.0.1:8000/"          # --url overrides
+    [websocket]
+    match = "**/ws*"                        # glob of the page socket that carries chat
+    inject = "intercept"                    # intercept | server
+    frame = '{"type":"response","content":"{text}"}'
+    [server]                                # only for inject = "server"
+    send_url = "/api/messages"              # relative to the page URL, or absolute
+    send_body = '{"text":"{text}"}'
+    [dom]
+    list = "#chatMessages"                  # the scrolling message list ("html": the page)
+    message = ".message"                    # one rendered message
+    [page]
+    ready = "#chatMessages"                 # exists once the app is ready
+    setup = []                              # [{click="#login"}, {fill=["#name","bench"]}]
+
+Every problem is one UsageError line naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+from .errors import UsageError
+from .fixtures import fixture_path
+from .messages import Message
+from .target import FRAME_FORMATS, INJECT_MODES, Target, render_template, template_format
+
+BUNDLED_PROFILE = fixture_path("profiles/bundled.toml")
+
+# The keys a profile may have: section -> key -> type.
+SCHEMA: dict[str, dict[str, type] | type] = {
+    "name": str,
+    "url": str,
+    "websocket": {"match": str, "inject": str, "frame": str, "format": str},
+    "server": {"send_url": str, "send_body": str},
+    "dom": {"list": str, "message": str},
+    "page": {"ready": str, "setup": list},
+}
+# Setup steps: one action per step -> the type of its argument.
+SETUP_ACTIONS = {"click": str, "fill": list, "press": list, "wait_for": str, "wait_ms": (int, float)}
+
+# Awkward on purpose: quotes, a backslash, a newline, non-ASCII; a template
+# that stays valid JSON with this text will with any.
+_PROBE_MESSAGE = Message(token="bench-check-0", user='a "user"\\', text='say "hi"\\\n\t— 🙂')
+
+
+def _nearest(key: str, choices) -> str:
+    close = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_keys(data: dict, schema: dict, where: str, source: str) -> None:
+    for key, value in data.items():
+        dotted = f"{where}{key}"
+        if key not in schema:
+            raise UsageError(f"{source}: unknown key {dotted!r}{_nearest(key, schema)}")
+        expected = schema[key]
+        if isinstance(expected, dict):
+            if not isinstance(value, dict):
+                raise UsageError(f"{source}: {dotted!r} must be a table ([{dotted}])")
+            _check_keys(value, expected, f"{dotted}.", source)
+        elif not isinstance(value, expected):
+            raise UsageError(f"{source}: {dotted!r} must be a {expected.__name__}, not {type(value).__name__}")
+
+
+def _check_setup(steps: list, source: str) -> list[dict]:
+    for i, step in enumerate(steps):
+        where = f"{source}: page.setup[{i}]"
+        if not isinstance(step, dict) or len(step) != 1:
+            raise UsageError(f"{where} must be one action like {{click = \"#login\"}}")
+        (action, arg), = step.items()
+        if action not in SETUP_ACTIONS:
+            raise UsageError(f"{where}: unknown action {action!r}{_nearest(action, SETUP_ACTIONS)}; "
+                             f"choose from {', '.join(SETUP_ACTIONS)}")
+        if not isinstance(arg, SETUP_ACTIONS[action]):
+            raise UsageError(f"{where}: {action} takes a {SETUP_ACTIONS[action]}")
+        if action in ("fill", "press") and (len(arg) != 2 or not all(isinstance(a, str) for a in arg)):
+            raise UsageError(f"{where}: {action} takes [selector, text]")
+    return steps
+
+
+def _check_template(template: str, fmt: str, key: str, source: str) -> None:
+    if "{text}" not in template:
+        raise UsageError(f"{source}: {key} has no {{text}} placeholder, so the message cannot travel in it")
+    if fmt == "json":
+        rendered = render_template(template, _PROBE_MESSAGE, "json")
+        try:
+            json.loads(rendered)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{source}: {key} is not valid JSON after substitution ({exc.msg} at "
+                             f"column {exc.colno}: {rendered[max(0, exc.pos - 20):exc.pos + 20]!r})") from None
+
+
+def _toml_error(path: Path, exc: Exception) -> UsageError:
+    message = str(exc)
+    line_no = getattr(exc, "lineno", None)
+    if line_no is None:
+        import re
+
+        match = re.search(r"line (\d+)", message)
+        line_no = int(match.group(1)) if match else None
+    if line_no:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        text = lines[line_no - 1].strip() if 0 < line_no <= len(lines) else ""
+        return UsageError(f"{path}: invalid TOML at line {line_no} ({text!r}): {message}")
+    return UsageError(f"{path}: invalid TOML: {message}")
+
+
+def load_profile(path: str | Path) -> Target:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such profile file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot read profile: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise _toml_error(path, exc) from None
+    return parse_profile(data, str(path), bundled=path.resolve() == BUNDLED_PROFILE.resolve())
+
+
+def parse_profile(data: dict, source: str, bundled: bool = False) -> Target:
+    _check_keys(data, SCHEMA, "", source)
+    ws, server, dom, page = (data.get(k, {}) for k in ("websocket", "server", "dom", "page"))
+    inject = ws.get("inject", "intercept")
+    if inject not in INJECT_MODES:
+        raise UsageError(f"{source}: websocket.inject {inject!r}: choose from {', '.join(INJECT_MODES)}")
+    frame = ws.get("frame", "{text}")
+    fmt = ws.get("format", template_format(frame))
+    if fmt not in FRAME_FORMATS:
+        raise UsageError(f"{source}: websocket.format {fmt!r}: choose from {', '.join(FRAME_FORMATS)}")
+    _check_template(frame, fmt, "websocket.frame", source)
+    send_body = server.get("send_body", '{"text":"{text}"}')
+    if inject == "server":
+        if "send_url" not in server:
+            raise UsageError(f"{source}: inject = \"server\" needs server.send_url")
+        _check_template(send_body, template_format(send_body), "server.send_body", source)
+    list_selector = dom.get("list", "html")
+    return Target(
+        name=data.get("name", Path(source).stem),
+        url=data.get("url", ""),
+        ws_match=ws.get("match", "**/*"),
+        inject=inject,
+        frame=frame,
+        frame_format=fmt,
+        send_url=server.get("send_url"),
+        send_body=send_body,
+        list_selector=list_selector,
+        message_selector=dom.get("message", "*"),
+        ready_selector=page.get("ready", list_selector),
+        setup=_check_setup(page.get("setup", []), source),
+        bundled=bundled,
+    )
+
+
+def resolve_target(profile: str | None, url: str | None, app_query: str = "",
+                   inject: str | None = None) -> Target:
+    """The target of a command line: profile (default: the bundled app), --url, knobs.
+
+    Returns a target whose url may be empty: the bundled app with no --url,
+    which the caller starts.
+    """
+    target = load_profile(profile or BUNDLED_PROFILE)
+    if inject:
+        if inject == "server" and not target.send_url:
+            raise UsageError(f"--inject server: profile {target.name!r} has no server.send_url")
+        target.inject = inject
+    url = url or target.url
+    if not url:
+        if target.bundled:
+            return target
+        raise UsageError(f"profile {target.name!r} has no url; pass --url")
+    if not url.startswith(("http://", "https://", "file://")):
+        raise UsageError(f"--url {url!r}: expected an http(s) URL")
+    return target.with_url(url, app_query)
