@@ -9,7 +9,7 @@ import sys
 import time
 
 from .browser import BrowserOptions
-from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BenchError, UsageError
+from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TARGET, EXIT_USAGE, BenchError, UsageError
 from .report import render
 from . import scenarios as scenario_modules
 from .runner import UiConfig, UiRun
@@ -88,6 +88,28 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--json", metavar="PATH", help="write results (schema bench/1) to PATH")
     o.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
+    profile = sub.add_parser("profile", help="write and check target profiles for your chat UI",
+                             description="Target profiles tell bench how to drive a chat UI.")
+    psub = profile.add_subparsers(dest="profile_command", metavar="ACTION", parser_class=_Parser)
+    check = psub.add_parser("check", help="open the page and check every part of a profile",
+                            description="Open the page, verify each selector and the socket match, "
+                                        "inject one message and report whether it was seen, where, "
+                                        "and whether it was painted. Exit 0 when all checks pass, 3 if not.")
+    check.add_argument("file", metavar="FILE.toml", help="the profile")
+    check.add_argument("--url", help="the page (overrides the profile's url)")
+    check.add_argument("--timeout", type=_positive_float, default=15, metavar="S",
+                       help="seconds to wait for each step (default 15)")
+    _add_browser_options(check)
+    init = psub.add_parser("init", help="watch a page and propose a profile",
+                           description="Load the page, watch it for a few seconds, and print a "
+                                       "proposed profile (the socket it saw, the list that scrolls) "
+                                       "for you to edit and check.")
+    init.add_argument("--url", required=True, help="the chat page")
+    init.add_argument("--watch", type=_positive_float, default=5, metavar="S",
+                      help="seconds to watch the page (default 5)")
+    init.add_argument("--out", metavar="FILE.toml", help="write the profile here instead of stdout")
+    _add_browser_options(init)
+
     serve = sub.add_parser("serve", help="run the bundled reference chat app",
                            description="Run the bundled reference chat app until Ctrl-C.")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -107,9 +129,7 @@ def cmd_ui(args) -> int:
     config = UiConfig(scenarios=_chosen_scenarios(args), profile=args.profile, url=args.url,
                       app_query=args.app_query,
                       inject=args.inject, repeat=args.repeat, seed=args.seed, timeout_s=args.timeout)
-    browser = BrowserOptions(path=args.browser_path, headless=not args.headed, slowmo_ms=args.slowmo,
-                             cpu_throttle=args.cpu_throttle)
-    run = UiRun(config, browser, progress=False if args.no_progress else None)
+    run = UiRun(config, _browser_options(args), progress=False if args.no_progress else None)
     started = time.monotonic()
     try:
         results = run.execute()
@@ -138,6 +158,41 @@ def _keep_partial(run: UiRun, args) -> None:
         print(f"partial results: {args.json}")
 
 
+def _browser_options(args) -> BrowserOptions:
+    return BrowserOptions(path=args.browser_path, headless=not args.headed, slowmo_ms=args.slowmo,
+                          cpu_throttle=args.cpu_throttle)
+
+
+def cmd_profile(args) -> int:
+    from .profile import resolve_target
+
+    if args.profile_command == "check":
+        from .profile_check import check_profile
+
+        target = resolve_target(args.file, args.url)
+        if not target.url:
+            raise UsageError(f"{args.file}: the bundled profile needs --url (start one with `bench serve`)")
+        print(f"checking {args.file} against {target.url}")
+        checks = check_profile(target, _browser_options(args), args.timeout)
+        for check in checks:
+            print(check.line())
+        failed = sum(not c.ok for c in checks)
+        print("all checks passed" if not failed else f"{failed} check(s) failed")
+        return EXIT_OK if not failed else EXIT_TARGET
+    if args.profile_command == "init":
+        from .profile_init import propose_profile
+
+        text = propose_profile(args.url, _browser_options(args), args.watch)
+        if args.out:
+            with open(args.out, "w", encoding="utf-8") as f:
+                f.write(text)
+            print(f"wrote {args.out}; now run: bench profile check {args.out}")
+        else:
+            print(text, end="")
+        return EXIT_OK
+    raise UsageError("bench profile: choose an action: check or init")
+
+
 def cmd_serve(args) -> int:
     from .fixtures import load_fixture_module
 
@@ -164,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE
-        return {"ui": cmd_ui, "serve": cmd_serve}[args.command](args)
+        return {"ui": cmd_ui, "serve": cmd_serve, "profile": cmd_profile}[args.command](args)
     except BenchError as exc:
         print(f"bench: error: {exc.message}", file=sys.stderr)
         return exc.exit_code

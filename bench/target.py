@@ -60,9 +60,15 @@ def render_template(template: str, message: Message, frame_format: str = "json")
     return out
 
 
+PLACEHOLDERS = ("{text}", "{id}", "{user}", "{ts}")
+
+
 def template_format(template: str) -> str:
-    """JSON when the template looks like a JSON object or array, else plain text."""
-    return "json" if template.lstrip()[:1] in ("{", "[") else "text"
+    """JSON when the template, placeholders aside, looks like a JSON object or array."""
+    bare = template
+    for placeholder in PLACEHOLDERS:
+        bare = bare.replace(placeholder, "")
+    return "json" if bare.lstrip()[:1] in ("{", "[") else "text"
 
 
 def bundled_target(base_url: str, app_query: str = "", inject: str = "intercept") -> Target:

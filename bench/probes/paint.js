@@ -259,6 +259,29 @@
                timedOut: performance.now() >= deadline };
     },
 
+    // Where a token's text is, for `bench profile check`: a readable path of
+    // its element, and whether it sits under the message and list selectors
+    // (walking out of shadow roots through their hosts).
+    locate(token, messageSelector, listSelector) {
+      const textNode = textNodeWith(document.documentElement, token);
+      if (!textNode) return { found: false };
+      const ancestors = [];
+      for (let el = textNode.parentElement || textNode.getRootNode().host; el;
+           el = el.parentElement || (el.getRootNode() !== document ? el.getRootNode().host : null)) {
+        ancestors.push(el);
+      }
+      const describe = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "") +
+        [...el.classList].map((c) => "." + c).join("");
+      const matchesAny = (selector) => { try { return ancestors.some((el) => el.matches(selector)); } catch { return false; } };
+      return {
+        found: true,
+        path: ancestors.slice(0, 6).reverse().map(describe).join(" > "),
+        inShadowTree: textNode.getRootNode() !== document,
+        inMessage: matchesAny(messageSelector),
+        inList: listSelector === "html" || matchesAny(listSelector),
+      };
+    },
+
     // Hand over the records of these tokens and forget them.
     take(tokens) {
       return tokens.map((token) => {

@@ -1,0 +1,93 @@
+"""`bench profile check`: does a profile fit its page? Every check is one line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import sync_playwright
+
+from .browser import BrowserOptions, launch, new_context
+from .errors import BenchError
+from .messages import MessageSource
+from .session import PageSession
+from .target import Target
+
+
+@dataclass
+class Check:
+    ok: bool
+    what: str
+
+    def line(self) -> str:
+        return f"{'ok  ' if self.ok else 'FAIL'}  {self.what}"
+
+
+def _count(page, selector: str) -> int:
+    try:
+        return page.locator(selector).count()
+    except PlaywrightError:
+        return -1  # not a valid selector
+
+
+def check_profile(target: Target, browser_options: BrowserOptions, timeout_s: float = 15) -> list[Check]:
+    """Open the page, verify selectors and socket, inject one message and follow it."""
+    checks: list[Check] = []
+    with sync_playwright() as playwright:
+        browser = launch(playwright, browser_options)
+        try:
+            page = new_context(browser).new_page()
+            session = PageSession(page, target, MessageSource(seed=1), timeout_s)
+            session.prepare()
+            try:
+                session.open()
+            except BenchError as exc:
+                return checks + [Check(False, exc.message)]
+            checks.append(Check(True, f"page loaded, ready selector {target.ready_selector!r} found"))
+            sockets = page.evaluate("() => window.__bench.sockets()")
+            checks.append(Check(True, f"WebSockets the page opened: "
+                                      f"{', '.join(sorted({s['url'] for s in sockets}))}"))
+            for key, selector in (("dom.list", target.list_selector), ("dom.message", target.message_selector)):
+                n = _count(page, selector)
+                if n < 0:
+                    checks.append(Check(False, f"{key} {selector!r} is not a valid selector"))
+                elif key == "dom.list":
+                    checks.append(Check(n == 1, f"{key} {selector!r} matches {n} element(s)"
+                                                + ("" if n == 1 else "; it must match exactly one")))
+                else:
+                    checks.append(Check(True, f"{key} {selector!r} matches {n} element(s) before injecting"))
+            checks.extend(_follow_one_message(session, timeout_s))
+        finally:
+            browser.close()
+    return checks
+
+
+def _follow_one_message(session: PageSession, timeout_s: float) -> list[Check]:
+    page, target = session.page, session.target
+    message = session.messages.take(1)[0]
+    try:
+        session.injector.send([message])
+    except BenchError as exc:
+        return [Check(False, f"injecting a message ({target.inject}): {exc.message}")]
+    state = session.paint.quiet(page, [message.token], timeout_s)
+    record = session.paint.take(page, [message.token])[0]
+    where = page.evaluate("([t, m, l]) => window.__bench.locate(t, m, l)",
+                          [message.token, target.message_selector, target.list_selector])
+    if not state["recv"]:
+        return [Check(False, f"the injected message never reached the page's socket ({target.inject})")]
+    checks = [Check(True, "the page's socket received the injected message")]
+    if not where.get("found") or record["dom"] is None:
+        return checks + [Check(False, "the message never appeared in the DOM (is websocket.frame the "
+                                      "format the app expects?)")]
+    checks.append(Check(True, f"the message appeared in the DOM at {where['path']}"
+                              + (" (inside a shadow root)" if where["inShadowTree"] else "")))
+    checks.append(Check(where["inMessage"], f"its text is {'' if where['inMessage'] else 'NOT '}under "
+                                            f"dom.message {target.message_selector!r}"))
+    checks.append(Check(where["inList"], f"it is {'' if where['inList'] else 'NOT '}inside dom.list "
+                                         f"{target.list_selector!r}"))
+    if record["paint"] is None:
+        checks.append(Check(False, "it was never painted (out of view, or not visible)"))
+    else:
+        checks.append(Check(True, f"painted {record['paint'] - record['recv']:.1f} ms after it arrived "
+                                  f"(method: {record['method']})"))
+    return checks

@@ -1,0 +1,149 @@
+"""Target profiles: parsing, every kind of bad input, and profile check / init on a real page."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from bench.errors import UsageError
+from bench.profile import BUNDLED_PROFILE, load_profile, resolve_target
+from tests.conftest import run_bench
+
+GOOD = """
+name = "my chat"
+url = "http://127.0.0.1:8000/"
+[websocket]
+match = "**/ws*"
+inject = "intercept"
+frame = '{"type":"response","content":"{text}"}'
+[server]
+send_url = "/api/messages"
+send_body = '{"text":"{text}"}'
+[dom]
+list = "#chatMessages"
+message = ".message"
+[page]
+ready = "#chatMessages"
+setup = [{click = "#login"}, {fill = ["#name", "bench"]}]
+"""
+
+
+def write(tmp_path, text: str):
+    path = tmp_path / "p.toml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_a_full_profile_becomes_a_target(tmp_path):
+    target = resolve_target(str(write(tmp_path, GOOD)), None, "work_ms=5")
+    assert target.name == "my chat"
+    assert target.url == "http://127.0.0.1:8000/?work_ms=5"
+    assert target.send_url == "http://127.0.0.1:8000/api/messages"  # relative to the page
+    assert (target.list_selector, target.message_selector, target.ready_selector) == (
+        "#chatMessages", ".message", "#chatMessages")
+    assert target.frame_format == "json"
+    assert target.setup == [{"click": "#login"}, {"fill": ["#name", "bench"]}]
+
+
+def test_the_bundled_profile_has_no_url_until_started():
+    target = resolve_target(None, None)
+    assert target.bundled and target.url == ""
+    assert load_profile(BUNDLED_PROFILE).list_selector == "#messages"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("name = 'x'\n[websocket]\nmatch = '**/ws'\nfram = '{text}'\n",
+     "unknown key 'websocket.fram' (did you mean 'frame'?)"),
+    ("nmae = 'x'\n", "unknown key 'nmae' (did you mean 'name'?)"),
+    ("[dom]\nlist = 3\n", "'dom.list' must be a str"),
+    ("[websocket]\nframe = '{\"content\": {text}}'\n", "websocket.frame is not valid JSON after substitution"),
+    ("[websocket]\nframe = '{\"content\": \"hi\"}'\n", "has no {text} placeholder"),
+    ("[websocket]\ninject = 'magic'\n", "websocket.inject 'magic'"),
+    ("[websocket]\ninject = 'server'\n", "needs server.send_url"),
+    ("[page]\nsetup = [{clik = '#a'}]\n", "unknown action 'clik' (did you mean 'click'?)"),
+    ("[page]\nsetup = [{fill = ['#a']}]\n", "fill takes [selector, text]"),
+])
+def test_bad_profiles_say_what_and_where(tmp_path, text, expected):
+    with pytest.raises(UsageError) as err:
+        load_profile(write(tmp_path, text))
+    assert expected in err.value.message
+    assert "\n" not in err.value.message
+
+
+def test_malformed_toml_names_the_line_and_its_key(tmp_path):
+    path = write(tmp_path, "name = 'x'\n[dom]\nlist '#log'\n")
+    with pytest.raises(UsageError) as err:
+        load_profile(path)
+    assert "line 3" in err.value.message and "list '#log'" in err.value.message
+
+
+def test_plain_text_frames_are_not_json_checked(tmp_path):
+    target = load_profile(write(tmp_path, "[websocket]\nframe = 'bench says: {text}'\n"))
+    assert target.frame_format == "text"
+
+
+def test_cli_bad_profile_is_one_line_exit_2(tmp_path):
+    path = write(tmp_path, "[websocket]\nmatch = '**/ws'\nmathc = 'x'\n")
+    proc = run_bench("ui", "--profile", str(path), "--url", "http://127.0.0.1:9/")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().count("\n") == 0 and "did you mean 'match'" in proc.stderr
+
+
+def test_cli_profile_without_url_is_a_usage_error(tmp_path):
+    proc = run_bench("ui", "--profile", str(write(tmp_path, "name = 'x'\n")))
+    assert proc.returncode == 2 and "has no url; pass --url" in proc.stderr
+
+
+def test_profile_check_passes_on_the_bundled_app(chat_server):
+    proc = run_bench("profile", "check", str(BUNDLED_PROFILE), "--url", chat_server.url)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "all checks passed" in proc.stdout
+    assert "painted" in proc.stdout and "div.message > div.text" in proc.stdout
+
+
+def test_profile_check_names_each_problem(chat_server, tmp_path):
+    # The socket matches and the message arrives, but the selectors are wrong.
+    path = write(tmp_path, """
+        [websocket]
+        match = "**/ws"
+        frame = '{"type":"message","id":"{id}","user":"{user}","text":"{text}","ts":{ts}}'
+        [dom]
+        list = "#nope"
+        message = ".bubble"
+        [page]
+        ready = "body"
+        """)
+    proc = run_bench("profile", "check", str(path), "--url", chat_server.url)
+    assert proc.returncode == 3
+    assert "FAIL  dom.list '#nope' matches 0 element(s)" in proc.stdout
+    assert "FAIL  its text is NOT under dom.message '.bubble'" in proc.stdout
+
+
+def test_profile_check_wrong_frame_format_never_reaches_the_dom(chat_server, tmp_path):
+    path = write(tmp_path, """
+        [websocket]
+        match = "**/ws"
+        frame = '{"kind":"msg","body":"{text}"}'
+        [dom]
+        list = "#messages"
+        message = ".message"
+        """)
+    proc = run_bench("profile", "check", str(path), "--url", chat_server.url, "--timeout", "3")
+    assert proc.returncode == 3
+    assert "never appeared in the DOM" in proc.stdout
+
+
+def test_no_matching_socket_is_named(chat_server, tmp_path):
+    path = write(tmp_path, "[websocket]\nmatch = '**/other-socket'\n[dom]\nlist = '#messages'\n")
+    proc = run_bench("ui", "--profile", str(path), "--url", chat_server.url, "--timeout", "5")
+    assert proc.returncode == 3
+    assert "no page WebSocket matched '**/other-socket'" in proc.stderr and "/ws" in proc.stderr
+
+
+def test_profile_init_proposes_a_profile_that_checks(chat_server, tmp_path):
+    out = tmp_path / "proposed.toml"
+    proc = run_bench("profile", "init", "--url", chat_server.url, "--watch", "1", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    target = load_profile(out)  # valid as written
+    assert target.ws_match == "**/ws" and target.list_selector == "#messages"
