@@ -30,10 +30,16 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
 
 
 class BundledServer:
-    """`with BundledServer() as server: server.url` — a running reference chat app."""
+    """`with BundledServer() as server: server.url` — a running reference chat app.
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, start_timeout_s: float = 20):
+    With script=PATH it runs another fixture server instead (same contract:
+    --host/--port, then one "listening on URL" line on stdout).
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, start_timeout_s: float = 20,
+                 script: str | None = None):
         self.host, self.port, self.start_timeout_s = host, port, start_timeout_s
+        self.script = script
         self.process: subprocess.Popen | None = None
         self.url: str | None = None
 
@@ -49,7 +55,8 @@ class BundledServer:
         self.stop()
 
     def start(self) -> None:
-        cmd = [sys.executable, "-m", "bench", "serve", "--host", self.host, "--port", str(self.port)]
+        program = [self.script] if self.script else ["-m", "bench", "serve"]
+        cmd = [sys.executable, *program, "--host", self.host, "--port", str(self.port)]
         # stderr goes to a file: a pipe nobody reads could fill and stall the server.
         self._stderr = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
@@ -76,11 +83,15 @@ class BundledServer:
                     self._stderr.seek(0)
                     err = self._stderr.read().strip().splitlines()
                     detail = err[-1] if err else f"exit code {self.process.wait()}"
-                    raise TargetError(f"the bundled chat server did not start: {detail}")
+                    raise TargetError(f"the {self._what} did not start: {detail}")
                 match = LISTENING_RE.search(line)
                 if match:
                     return match.group(1)
-        raise TargetError(f"the bundled chat server did not start within {self.start_timeout_s:g} s")
+        raise TargetError(f"the {self._what} did not start within {self.start_timeout_s:g} s")
+
+    @property
+    def _what(self) -> str:
+        return f"chat server {self.script}" if self.script else "bundled chat server"
 
     def stop(self) -> None:
         if not self.process:

@@ -1,0 +1,63 @@
+"""Chat UIs we did not shape, measured through a profile only (fixtures/uis/).
+
+- plaintext: plain-text frames, a <ul><li> list, the whole page scrolls;
+- batched: several messages per frame joined by newlines (server injection);
+- shadow: web components with the text inside shadow roots, where Element
+  Timing cannot see it and the sentinel estimate must label its samples.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.fixtures import fixture_path
+from bench.server_process import BundledServer
+from tests.conftest import run_bench
+
+UIS = ["plaintext", "batched", "shadow"]
+
+
+@pytest.fixture(scope="module", params=UIS)
+def ui(request):
+    name = request.param
+    with BundledServer(script=str(fixture_path(f"uis/{name}/server.py"))) as server:
+        yield name, server.url, str(fixture_path(f"uis/{name}/profile.toml"))
+
+
+def measure_cli(tmp_path, ui, query: str, *args: str) -> dict:
+    name, url, profile = ui
+    out = tmp_path / f"{name}-{query or 'plain'}.json"
+    proc = run_bench("ui", "--profile", profile, "--url", url, "--app-query", query, "--json", str(out),
+                     "--no-progress", *args)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(out.read_text())
+
+
+def test_profile_check_passes(ui):
+    name, url, profile = ui
+    proc = run_bench("profile", "check", profile, "--url", url)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_burst_is_measured_and_accounted_for(ui, tmp_path):
+    name = ui[0]
+    data = measure_cli(tmp_path, ui, "", "--scenario", "burst", "--bursts", "2", "--burst-size", "40")
+    m = data["metrics"]
+    assert m["paint.injected"]["sum"] == 80
+    assert m["paint.latency_ms"]["n"] + m["paint.unpainted"]["sum"] == 80
+    assert m["paint.latency_ms"]["n"] > 0
+    methods = {r["method"] for r in data["records"]["paint"] if r["paint"] is not None}
+    # Element Timing cannot see shadow-DOM text: those samples say so.
+    assert methods == ({"sentinel"} if name == "shadow" else {"element-timing"})
+
+
+def test_work_per_message_shows_in_latency(ui, tmp_path):
+    # Paced (8/s) so each message is isolated: work_ms adds itself to latency.
+    args = ("--scenario", "burst", "--bursts", "1", "--burst-size", "16", "--rate", "8")
+    base = measure_cli(tmp_path, ui, "", *args)["metrics"]["paint.latency_ms"]["p50"]
+    slow = measure_cli(tmp_path, ui, "work_ms=30", *args)["metrics"]["paint.latency_ms"]["p50"]
+    # Same tolerance as the bundled app's known answer: max(5 ms, 10 %), plus
+    # one frame for apps that defer rendering to a later frame or microtask.
+    assert slow - base == pytest.approx(30, abs=5 + 1000 / 60), (base, slow)
