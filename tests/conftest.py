@@ -15,6 +15,7 @@ import pytest
 
 from bench.browser import DEVICE_SCALE_FACTOR, STABLE_FLAGS, VIEWPORT, find_chromium
 from bench.messages import MessageSource
+from bench.probes.paint import PaintProbe
 from bench.results import Results
 from bench.server_process import BundledServer
 from bench.session import PageSession
@@ -53,10 +54,12 @@ def chat_server():
 def measure(chat_server):
     """measure(page, scenarios, query="") -> results dict, on the bundled app."""
 
-    def run(page, scenarios, query: str = "", inject: str = "intercept", timeout_s: float = 30) -> dict:
+    def run(page, scenarios, query: str = "", inject: str = "intercept", timeout_s: float = 30,
+            paint_method: str = "auto") -> dict:
         target = bundled_target(chat_server.url, query, inject)
         results = Results(env={}, config={"app_query": query})
         session = PageSession(page, target, MessageSource(seed=1), timeout_s)
+        session.paint = PaintProbe(paint_method)
         session.run(scenarios, lambda out: results.add(0, out))
         return results.to_json()
 

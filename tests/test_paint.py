@@ -66,3 +66,15 @@ def test_server_injection_path_is_measured_too(page, measure):
     assert m["paint.injected"]["sum"] == 20
     assert m["paint.latency_ms"]["n"] == 20
     assert m["paint.latency_ms"]["p50"] < 100
+
+
+def test_sentinel_estimate_agrees_with_element_timing(page, context, measure):
+    # The shadow-DOM fallback, forced on a page Element Timing can see, must
+    # give the same isolated-message latency: both time the same frame.
+    timed = paced(page, measure, 0)
+    estimated = measure(context.new_page(), [burst(bursts=1, size=24, rate=8, warmup=1)], "",
+                        paint_method="sentinel")
+    assert {r["method"] for r in estimated["records"]["paint"]} == {"sentinel"}
+    a = timed["metrics"]["paint.latency_ms"]["p50"]
+    b = estimated["metrics"]["paint.latency_ms"]["p50"]
+    assert b == pytest.approx(a, abs=4), (a, b)  # within the 4 ms paint-time quantum
