@@ -23,6 +23,7 @@ class Target:
     frame: str = BUNDLED_FRAME        # server->client frame; {text} {id} {ts} {user}
     send_url: str | None = None       # inject = "server": where to POST a message
     send_body: str = '{"text":"{text}","user":"{user}"}'
+    disconnect_url: str | None = None  # inject = "server": POST {"mode": "close"|"abort"} drops the page's socket
     list_selector: str = "#messages"  # the scrolling message list
     message_selector: str = ".message"
     ready_selector: str = "#messages"
@@ -59,4 +60,5 @@ def bundled_target(base_url: str, app_query: str = "", inject: str = "intercept"
         url=url,
         inject=inject,
         send_url=f"{root}/api/messages",
+        disconnect_url=f"{root}/api/disconnect",
     )
