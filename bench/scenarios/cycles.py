@@ -174,8 +174,8 @@ class RunCycles:
             closed = sockets[len(before) - 1]["closed"] is not None if before else True
             what = ("the page did not reconnect" if closed else
                     "the page's socket was not closed by the far side")
-            raise TargetError(f"{what} within --reconnect-timeout {timeout_s:g} s after a {kind} close "
-                              f"({label})") from None
+            raise TargetError(f"{what} within --reconnect-timeout {timeout_s:g} s after the {kind} close "
+                              f"of {label}") from None
         sockets = page.evaluate("() => window.__bench.sockets()")
         old, new = sockets[len(before) - 1], sockets[-1]
         if self.config.messages:
