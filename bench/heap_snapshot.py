@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import breadth_first_order
 
 # Never suspects: V8/Blink internals that change with any activity and have
 # no user-visible constructor to blame (the same idea as fuite's list), the
@@ -113,6 +111,9 @@ class HeapSnapshot:
 
     def _reachable(self, cut: np.ndarray | None = None) -> np.ndarray:
         """Nodes reachable from the root (node 0), optionally without the out-edges of `cut` nodes."""
+        from scipy.sparse import csr_matrix  # only a leak needs it; keeps `bench` quick to start
+        from scipy.sparse.csgraph import breadth_first_order
+
         keep = slice(None) if cut is None else ~cut[self.sources]
         graph = csr_matrix((np.ones(len(self.sources[keep]), dtype=np.int8),
                             (self.sources[keep], self.targets[keep])), shape=(self.count, self.count))

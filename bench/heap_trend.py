@@ -21,10 +21,11 @@ Method (DESIGN.md section 3, "memory trend"):
 
 from __future__ import annotations
 
+import importlib
+import threading
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
 
 CI_LEVEL = 0.95
 # Heap growth per cycle that counts as a leak. The plain bundled app's fitted
@@ -32,6 +33,16 @@ CI_LEVEL = 0.95
 # 64 KB/cycle is far above that noise and far below the known 200 KB leak.
 DEFAULT_THRESHOLD_BYTES = 64 * 1024
 COUNTERS = ("listeners", "nodes", "documents")
+
+
+def preload() -> None:
+    """Import scipy.stats in a thread while the browser works (cycles wait on it).
+
+    The import takes ~0.7 s of CPU; done at the top of the module it would
+    slow every `bench` start, done on first use it would add to the
+    scenario's time. Python's import lock makes a later import wait for it.
+    """
+    threading.Thread(target=importlib.import_module, args=("scipy.stats",), daemon=True).start()
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,8 @@ class Trend:
 
 def linear_trend(values) -> Trend:
     """Least-squares slope per cycle with its t-based 95 % CI (needs 3+ points)."""
+    from scipy import stats  # not at the top: see preload()
+
     y = np.asarray(values, dtype=float)
     n = int(y.size)
     if n < 3:

@@ -6,9 +6,11 @@ script of ours to be measured (a script would allocate in the heap it reads).
 
 from __future__ import annotations
 
-# Field -> where it comes from. Min over reads: garbage that survived one
-# collection (or appeared between reads) only ever adds, so the smallest read
-# is the closest to what is really retained.
+# used_bytes = V8's JS heap (usedSize) + Blink's garbage-collected C++ heap
+# (embedderHeapUsedSize: DOM nodes, listeners, styles), both from
+# Runtime.getHeapUsage; a DOM leak lives mostly in the second. Min over reads:
+# what the page allocates between reads (timers, our own CDP calls) only ever
+# adds, so the smallest read is the closest to what is really retained.
 FIELDS = ("used_bytes", "js_bytes", "embedder_bytes", "documents", "nodes", "listeners")
 DEFAULT_READS = 3
 GC_PASSES = 2  # a second pass collects what the first one's finalizers freed
@@ -34,9 +36,7 @@ class HeapProbe:
                 "listeners": dom["jsEventListeners"]}
 
     def sample(self) -> dict:
-        """Each field's minimum over `reads` reads, each after GC_PASSES forced collections."""
-        reads = []
-        for _ in range(self.reads):
-            self.collect_garbage()
-            reads.append(self.read())
+        """GC_PASSES forced collections, then each field's minimum over `reads` reads."""
+        self.collect_garbage()
+        reads = [self.read() for _ in range(self.reads)]
         return {field: min(r[field] for r in reads) for field in FIELDS}

@@ -140,6 +140,7 @@ class RunCycles:
 
     # -- the run ------------------------------------------------------------
     def run(self) -> None:
+        heap_trend.preload()
         pid = renderer_pid(self.session.cdp, self.page)
         self.renderer = pid if unavailable_reason(pid) is None else None
         if self.renderer is None:
