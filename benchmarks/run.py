@@ -2,8 +2,8 @@
 
     python benchmarks/run.py [NAME ...] [--json PATH]
 
-fuite-leak-verdict runs nolanlawson/fuite on the same leaky page as
-cycles-leak-verdict when FUITE names its executable (npm install fuite;
+fuite-leak-verdict and fuite-plain-verdict run nolanlawson/fuite on the same pages as
+the cycles-*-verdict entries when FUITE names its executable (npm install fuite;
 PUPPETEER_SKIP_DOWNLOAD=1 is fine: it is pointed at the Chromium bench finds).
 
 Each benchmark runs a real command end to end and reports wall time (and the
@@ -47,22 +47,22 @@ def bundled_server():
     return BundledServer()
 
 
-def cycles_leak_verdict() -> tuple[float, dict]:
-    """Our verdict on a page that leaks 200 KB per reconnect (must be "leak").
+def cycles_verdict(query: str, expected: str, *options: str) -> tuple[float, dict]:
+    """Our verdict on the bundled app with `query` (leak_kb=200: "leak"; plain: "stable").
 
     The server is started outside the timing, as for fuite-leak-verdict, so
     the two time the same thing: browser start, cycles, snapshots, analysis.
     """
     with tempfile.TemporaryDirectory() as snapshots, bundled_server() as server:
-        seconds, results = bench_cli("ui", "--url", server.url, "--scenario", "cycles",
-                                     "--app-query", "leak_kb=200", "--heap-snapshot-dir", snapshots)
+        seconds, results = bench_cli("ui", "--url", server.url, "--scenario", "cycles", "--app-query", query,
+                                     "--heap-snapshot-dir", snapshots, *options)
     verdict = results["records"]["heap.verdict"][0]["verdict"]
-    if verdict != "leak":
-        raise RuntimeError(f"cycles on leak_kb=200 said {verdict!r}, expected 'leak'")
+    if verdict != expected:
+        raise RuntimeError(f"cycles on {query or 'the plain app'} said {verdict!r}, expected {expected!r}")
     return seconds, {"verdict": verdict}
 
 
-def fuite_leak_verdict() -> tuple[float, dict]:
+def fuite_verdict(query: str) -> tuple[float, dict]:
     """fuite (7 iterations of benchmarks/fuite_reconnect_scenario.mjs) on the same page, same server."""
     fuite = os.environ.get("FUITE")
     if not fuite:
@@ -79,7 +79,7 @@ def fuite_leak_verdict() -> tuple[float, dict]:
     with server, tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "fuite.json"
         start = time.monotonic()
-        proc = subprocess.run([fuite, f"{server.url}?leak_kb=200", "-s", "fuite_reconnect_scenario.mjs",
+        proc = subprocess.run([fuite, f"{server.url}?{query}", "-s", "fuite_reconnect_scenario.mjs",
                                "-o", str(out), *args], cwd=REPO / "benchmarks",
                               capture_output=True, text=True, env=env)
         seconds = time.monotonic() - start
@@ -96,8 +96,13 @@ BENCHMARKS = {
     "burst-10k": (lambda: bench_cli("ui", "--scenario", "burst", "--bursts", "1",
                                      "--burst-size", "10000", "--warmup", "0"), None),
     "ui-cycles": (lambda: bench_cli("ui", "--scenario", "cycles"), None),
-    "cycles-leak-verdict": (cycles_leak_verdict, None),
-    "fuite-leak-verdict": (fuite_leak_verdict, None),
+    "cycles-leak-verdict": (lambda: cycles_verdict("leak_kb=200", "leak"), None),
+    "fuite-leak-verdict": (lambda: fuite_verdict("leak_kb=200"), None),
+    # Like for like with fuite: one warm-up, no history burst (fuite does neither).
+    "cycles-leak-verdict-lean": (lambda: cycles_verdict("leak_kb=200", "leak", "--cycle-warmup", "1",
+                                                        "--history-messages", "0"), None),
+    "cycles-plain-verdict": (lambda: cycles_verdict("", "stable"), None),
+    "fuite-plain-verdict": (lambda: fuite_verdict(""), None),
 }
 
 
