@@ -57,6 +57,10 @@ def test_leak_kb_200_is_a_leak_of_200_kb_per_cycle_owned_by_its_buffer(page, mea
     codes = [r["close_code"] for r in results["records"]["heap"][1:]]
     assert codes == [1000, 1006, 1000, 1006, 1000, 1006, 1000]
     assert sample(results, "heap.bytes_per_message") > 0
+    # The renderer's own memory, from /proc for the pid the trace named: real
+    # process figures (a renderer holds tens of MB), private <= rss.
+    for record in results["records"]["heap"]:
+        assert 1e6 < record["renderer_private_bytes"] <= record["renderer_rss_bytes"]
 
 
 def test_leak_listeners_adds_exactly_one_listener_per_cycle(page, measure, tmp_path) -> None:
