@@ -112,8 +112,10 @@ def test_a_page_that_stops_reconnecting_fails_clearly_and_keeps_its_cycles(tmp_p
     out = tmp_path / "partial.json"
     started = time.monotonic()
     # Reconnects 3 times: the 2 warm-up cycles and measured cycle 1 complete, cycle 2 never does.
+    snapshots = tmp_path / "snapshots"
     proc = run_bench("ui", "--scenario", "cycles", "--app-query", "max_reconnects=3", "--cycles", "5",
-                     "--history-messages", "0", "--reconnect-timeout", "2", "--json", str(out), "--no-progress")
+                     "--history-messages", "0", "--reconnect-timeout", "2", "--json", str(out), "--no-progress",
+                     "--heap-snapshot-dir", str(snapshots))
     elapsed = time.monotonic() - started
     assert proc.returncode == 3, proc.stderr
     assert proc.stderr.strip().splitlines() == [
@@ -125,3 +127,4 @@ def test_a_page_that_stops_reconnecting_fails_clearly_and_keeps_its_cycles(tmp_p
     assert data["partial"] is True
     assert len(data["metrics"]["heap.used_bytes"]["samples"]) == 2  # after warm-up, after cycle 1
     assert "cycles: only 1 of 5 measured cycles completed" in data["notes"]
+    assert not snapshots.exists()  # no verdict, so the half-taken snapshot pair is not left behind

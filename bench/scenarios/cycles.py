@@ -157,6 +157,7 @@ class RunCycles:
         except BaseException:
             self._summarize(partial=True)
             first.unlink(missing_ok=True)
+            _remove_if_empty(self.snapshot_dir)
             raise
         last = take_heap_snapshot(self.session.cdp,
                                   self.snapshot_dir / f"after-cycle-{self.config.cycles}.heapsnapshot")
