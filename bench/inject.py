@@ -22,12 +22,13 @@ class InterceptInjector:
     def __init__(self, target: Target):
         self.target = target
         self.routes: list = []
+        self.server_sides: list = []  # route.connect_to_server() of each route, same order
 
     def attach(self, page) -> None:
         page.route_web_socket(self.target.ws_match, self._on_route)
 
     def _on_route(self, route) -> None:
-        route.connect_to_server()
+        self.server_sides.append(route.connect_to_server())
         self.routes.append(route)
 
     @property
@@ -43,6 +44,7 @@ class InterceptInjector:
 
     def close(self) -> None:
         self.routes.clear()
+        self.server_sides.clear()
 
 
 class ServerInjector:

@@ -9,6 +9,7 @@
     [server]                                # only for inject = "server"
     send_url = "/api/messages"              # relative to the page URL, or absolute
     send_body = '{"text":"{text}"}'
+    disconnect_url = "/api/disconnect"      # optional: POST here drops the page's socket
     [dom]
     list = "#chatMessages"                  # the scrolling message list ("html": the page)
     message = ".message"                    # one rendered message
@@ -42,7 +43,7 @@ SCHEMA: dict[str, dict[str, type] | type] = {
     "name": str,
     "url": str,
     "websocket": {"match": str, "inject": str, "frame": str, "format": str},
-    "server": {"send_url": str, "send_body": str},
+    "server": {"send_url": str, "send_body": str, "disconnect_url": str},
     "dom": {"list": str, "message": str},
     "page": {"ready": str, "setup": list},
 }
@@ -155,6 +156,7 @@ def parse_profile(data: dict, source: str, bundled: bool = False) -> Target:
         frame_format=fmt,
         send_url=server.get("send_url"),
         send_body=send_body,
+        disconnect_url=server.get("disconnect_url"),
         list_selector=list_selector,
         message_selector=dom.get("message", "*"),
         ready_selector=page.get("ready", list_selector),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from .report_heap import suspects_table
+
 
 def _fmt(value) -> str:
     if value is None:
@@ -42,4 +44,4 @@ def summary_lines(results: dict) -> list[str]:
 
 
 def render(results: dict) -> str:
-    return "\n".join([metrics_table(results), "", *summary_lines(results)])
+    return "\n".join([metrics_table(results), *suspects_table(results), "", *summary_lines(results)])

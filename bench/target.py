@@ -27,6 +27,7 @@ class Target:
     frame_format: str = "json"        # json: placeholders are JSON-escaped; text: as is
     send_url: str | None = None       # inject = "server": where to POST a message
     send_body: str = '{"text":"{text}"}'
+    disconnect_url: str | None = None  # inject = "server": POST {"mode": "close"|"abort"} drops the page's socket
     list_selector: str = "#messages"  # the scrolling message list
     message_selector: str = ".message"
     ready_selector: str = "body"
@@ -38,8 +39,9 @@ class Target:
         parts = urlsplit(url)
         query = "&".join(q for q in (parts.query, app_query.lstrip("?&")) if q)
         full = urlunsplit((parts.scheme, parts.netloc, parts.path or "/", query, parts.fragment))
-        send_url = urljoin(full, self.send_url) if self.send_url else None
-        return Target(**{**self.__dict__, "url": full, "send_url": send_url})
+        resolve = lambda u: urljoin(full, u) if u else None  # noqa: E731
+        return Target(**{**self.__dict__, "url": full, "send_url": resolve(self.send_url),
+                         "disconnect_url": resolve(self.disconnect_url)})
 
 
 def _escaped(value: str, frame_format: str) -> str:

@@ -2,6 +2,10 @@
 
     python benchmarks/run.py [NAME ...] [--json PATH]
 
+fuite-leak-verdict and fuite-plain-verdict run nolanlawson/fuite on the same pages as
+the cycles-*-verdict entries when FUITE names its executable (npm install fuite;
+PUPPETEER_SKIP_DOWNLOAD=1 is fine: it is pointed at the Chromium bench finds).
+
 Each benchmark runs a real command end to end and reports wall time (and the
 target from DESIGN.md where there is one). These are benchmarks, not tests:
 they print, and exit 1 only when a stated target is missed.
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -35,12 +40,69 @@ def bench_cli(*args: str) -> tuple[float, dict]:
         return elapsed, json.loads(out.read_text())
 
 
+def bundled_server():
+    sys.path.insert(0, str(REPO))
+    from bench.server_process import BundledServer
+
+    return BundledServer()
+
+
+def cycles_verdict(query: str, expected: str, *options: str) -> tuple[float, dict]:
+    """Our verdict on the bundled app with `query` (leak_kb=200: "leak"; plain: "stable").
+
+    The server is started outside the timing, as for fuite-leak-verdict, so
+    the two time the same thing: browser start, cycles, snapshots, analysis.
+    """
+    with tempfile.TemporaryDirectory() as snapshots, bundled_server() as server:
+        seconds, results = bench_cli("ui", "--url", server.url, "--scenario", "cycles", "--app-query", query,
+                                     "--heap-snapshot-dir", snapshots, *options)
+    verdict = results["records"]["heap.verdict"][0]["verdict"]
+    if verdict != expected:
+        raise RuntimeError(f"cycles on {query or 'the plain app'} said {verdict!r}, expected {expected!r}")
+    return seconds, {"verdict": verdict}
+
+
+def fuite_verdict(query: str) -> tuple[float, dict]:
+    """fuite (7 iterations of benchmarks/fuite_reconnect_scenario.mjs) on the same page, same server."""
+    fuite = os.environ.get("FUITE")
+    if not fuite:
+        return float("nan"), {"skipped": "set FUITE to the fuite executable"}
+    from playwright.sync_api import sync_playwright
+
+    server = bundled_server()  # puts the repo on sys.path too
+    from bench.browser import find_chromium
+
+    with sync_playwright() as playwright:
+        chromium = find_chromium(None, playwright)
+    env = {**os.environ, "PUPPETEER_EXECUTABLE_PATH": chromium}
+    args = ["--browser-arg=--no-sandbox"] if os.geteuid() == 0 else []  # Chromium refuses root otherwise
+    with server, tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "fuite.json"
+        start = time.monotonic()
+        proc = subprocess.run([fuite, f"{server.url}?{query}", "-s", "fuite_reconnect_scenario.mjs",
+                               "-o", str(out), *args], cwd=REPO / "benchmarks",
+                              capture_output=True, text=True, env=env)
+        seconds = time.monotonic() - start
+        if proc.returncode != 0 or not out.exists():
+            raise RuntimeError(f"fuite failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
+        detected = json.loads(out.read_text())[0]["result"]["leaks"]["detected"]
+    return seconds, {"verdict": "leak" if detected else "stable"}
+
+
 # name -> (function returning (seconds, detail), target seconds or None)
 BENCHMARKS = {
     "ui-default": (lambda: bench_cli("ui"), 20.0),
     "ui-burst-only": (lambda: bench_cli("ui", "--scenario", "burst"), None),
     "burst-10k": (lambda: bench_cli("ui", "--scenario", "burst", "--bursts", "1",
                                      "--burst-size", "10000", "--warmup", "0"), None),
+    "ui-cycles": (lambda: bench_cli("ui", "--scenario", "cycles"), None),
+    "cycles-leak-verdict": (lambda: cycles_verdict("leak_kb=200", "leak"), None),
+    "fuite-leak-verdict": (lambda: fuite_verdict("leak_kb=200"), None),
+    # Like for like with fuite: one warm-up, no history burst (fuite does neither).
+    "cycles-leak-verdict-lean": (lambda: cycles_verdict("leak_kb=200", "leak", "--cycle-warmup", "1",
+                                                        "--history-messages", "0"), None),
+    "cycles-plain-verdict": (lambda: cycles_verdict("", "stable"), None),
+    "fuite-plain-verdict": (lambda: fuite_verdict(""), None),
 }
 
 
@@ -53,13 +115,17 @@ def main(argv: list[str] | None = None) -> int:
     rows, out, missed = [], {}, False
     for name in names:
         run, target = BENCHMARKS[name]
-        seconds, _ = run()
+        seconds, detail = run()
+        if "skipped" in detail:
+            rows.append([name, "-", "-", f"skipped: {detail['skipped']}"])
+            continue
         ok = target is None or seconds <= target
         missed |= not ok
-        out[name] = {"seconds": seconds, "target_s": target}
+        out[name] = {"seconds": seconds, "target_s": target, **detail}
         rows.append([name, f"{seconds:.1f}", "-" if target is None else f"<= {target:g}",
-                     "-" if target is None else ("PASS" if ok else "FAIL")])
-    print(tabulate(rows, headers=["benchmark", "seconds", "target", "status"]))
+                     "-" if target is None else ("PASS" if ok else "FAIL"),
+                     detail.get("verdict", "")])
+    print(tabulate(rows, headers=["benchmark", "seconds", "target", "status", "verdict"]))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
     return 1 if missed else 0

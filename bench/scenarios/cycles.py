@@ -1,0 +1,275 @@
+"""Cycles scenario: does the chat UI leak when its connection drops and comes back?
+
+Warm-up cycle(s), then N measured cycles. A cycle: the page's WebSocket is
+closed from the far side, alternately clean and abnormal (bench.disconnect),
+the app reconnects by itself (seen through paint.js's WebSocket wrapper),
+optionally K messages arrive. After warm-up and after every cycle the heap
+probe reads used heap and DOM counters after a forced GC; each cycle's
+sample is recorded as soon as it is taken.
+
+Metrics (DESIGN.md section 3, "memory trend"): heap.used_bytes and
+heap.listeners / heap.nodes / heap.documents (raw per-cycle series),
+heap.renderer_private_bytes (where the renderer's memory can be read),
+heap.reconnect_ms, heap.slope_bytes_per_cycle with
+heap.slope_ci95_low/high_bytes_per_cycle, heap.listeners_per_cycle,
+heap.nodes_per_cycle, heap.documents_per_cycle, heap.bytes_per_message,
+heap.verdict (1 = leak, 0 = stable; the word and its reasons are in
+records["heap.verdict"]) and heap.suspects (constructors from the heap
+snapshot diff, listed in records["heap.suspects"]).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from playwright.sync_api import Error as PlaywrightError
+
+from .. import heap_trend
+from ..disconnect import CLOSE_KINDS, make_disconnector
+from ..errors import TargetError, UsageError
+from ..heap_snapshot import HeapSnapshot, suspects, take_heap_snapshot
+from ..probes.heap import HeapProbe
+from ..renderer_process import process_memory, renderer_pid, unavailable_reason
+from ..results import ScenarioOutput
+from ..session import PageSession
+
+NAME = "cycles"
+DEFAULT_SNAPSHOT_ROOT = Path("traces") / "heapsnapshots"
+
+# Newest socket is open and is not the one we closed.
+REOPENED_JS = """(n) => { const s = window.__bench.sockets(); const last = s[s.length - 1];
+  return s.length > n && last.opened !== null && last.closed === null; }"""
+
+
+@dataclass
+class CyclesConfig:
+    cycles: int = 7            # a prime: growth once per cycle shows as a multiple of it
+    warmup: int = 2            # one clean and one abnormal close, so both paths ran once
+    messages: int = 0          # per cycle, after the reconnect
+    history_messages: int = 500  # the burst that measures heap.bytes_per_message (0: skip)
+    reconnect_timeout_s: float = 10
+    threshold_kb: float = heap_trend.DEFAULT_THRESHOLD_BYTES / 1024
+    heap_snapshots: bool = False  # keep snapshots even when the verdict is stable
+    snapshot_dir: str | None = None
+
+    def validate(self) -> None:
+        if self.cycles < 2:
+            raise UsageError(f"--cycles must be at least 2 for a trend with a CI (got {self.cycles})")
+        if self.warmup < 0 or self.messages < 0 or self.history_messages < 0:
+            raise UsageError("--cycle-warmup, --cycle-messages and --history-messages must not be negative")
+        if self.reconnect_timeout_s <= 0:
+            raise UsageError(f"--reconnect-timeout must be positive (got {self.reconnect_timeout_s:g})")
+        if self.threshold_kb <= 0:
+            raise UsageError(f"--leak-threshold-kb must be positive (got {self.threshold_kb:g})")
+
+
+def add_arguments(group) -> None:
+    group.add_argument("--cycles", type=int, default=7, metavar="N",
+                       help="measured disconnect/reconnect cycles (default 7)")
+    group.add_argument("--cycle-warmup", type=int, default=2, metavar="N",
+                       help="warm-up cycles, not measured (default 2: one clean, one abnormal close)")
+    group.add_argument("--cycle-messages", type=int, default=0, metavar="K",
+                       help="messages delivered after each reconnect (default 0); their expected "
+                            "growth (heap.bytes_per_message) is taken out before the verdict")
+    group.add_argument("--history-messages", type=int, default=500, metavar="N",
+                       help="burst size that measures heap.bytes_per_message apart from the "
+                            "cycles (default 500; 0 skips it)")
+    group.add_argument("--reconnect-timeout", type=float, default=10, metavar="S",
+                       help="seconds the app gets to reconnect after each close (default 10)")
+    group.add_argument("--leak-threshold-kb", type=float, default=64, metavar="KB",
+                       help="heap growth per cycle that is a leak when the 95%% CI lies above "
+                            "it (default 64)")
+    group.add_argument("--heap-snapshots", action="store_true",
+                       help="keep the heap snapshots (after warm-up, after the last cycle) even "
+                            "when the verdict is stable; on a leak they are always kept")
+    group.add_argument("--heap-snapshot-dir", metavar="DIR",
+                       help="where .heapsnapshot files go (default traces/heapsnapshots/<run>/)")
+
+
+def from_args(args) -> "CyclesScenario":
+    return CyclesScenario(CyclesConfig(
+        cycles=args.cycles, warmup=args.cycle_warmup, messages=args.cycle_messages,
+        history_messages=args.history_messages, reconnect_timeout_s=args.reconnect_timeout,
+        threshold_kb=args.leak_threshold_kb, heap_snapshots=args.heap_snapshots,
+        snapshot_dir=args.heap_snapshot_dir))
+
+
+def _sample_output(record: dict) -> ScenarioOutput:
+    out = ScenarioOutput()
+    out.metrics["heap.used_bytes"] = ("bytes", [record["used_bytes"]])
+    out.metrics["heap.listeners"] = ("listeners", [record["listeners"]])
+    out.metrics["heap.nodes"] = ("nodes", [record["nodes"]])
+    out.metrics["heap.documents"] = ("documents", [record["documents"]])
+    if record.get("renderer_private_bytes") is not None:
+        out.metrics["heap.renderer_private_bytes"] = ("bytes", [record["renderer_private_bytes"]])
+    if record.get("reconnect_ms") is not None:
+        out.metrics["heap.reconnect_ms"] = ("ms", [record["reconnect_ms"]])
+    out.records["heap"] = [record]
+    return out
+
+
+class CyclesScenario:
+    name = NAME
+
+    def __init__(self, config: CyclesConfig):
+        self.config = config
+        config.validate()
+
+    def expected_messages(self) -> int:
+        return self.config.cycles * self.config.messages + self.config.history_messages
+
+    def run(self, session: PageSession, record: Callable[[ScenarioOutput], None],
+            advance: Callable[[int], None] = lambda n: None) -> None:
+        RunCycles(self.config, session, record, advance).run()
+
+
+class RunCycles:
+    """One run of the scenario on one page; keeps the per-cycle samples as it goes."""
+
+    def __init__(self, config: CyclesConfig, session: PageSession, record, advance):
+        self.config, self.session, self.record, self.advance = config, session, record, advance
+        self.page = session.page
+        self.heap = HeapProbe(session.cdp)
+        self.disconnector = make_disconnector(session)
+        self.samples: list[dict] = []
+        self.snapshot_dir = Path(config.snapshot_dir) if config.snapshot_dir else \
+            DEFAULT_SNAPSHOT_ROOT / f"{time.strftime('%Y%m%d-%H%M%S')}-{session.messages.run_id}"
+
+    # -- the run ------------------------------------------------------------
+    def run(self) -> None:
+        heap_trend.preload()
+        pid = renderer_pid(self.session.cdp, self.page)
+        self.renderer = pid if unavailable_reason(pid) is None else None
+        if self.renderer is None:
+            self.record(ScenarioOutput(notes=[unavailable_reason(pid)]))
+        for index in range(self.config.warmup):
+            self._cycle(CLOSE_KINDS[index % 2], f"warm-up cycle {index + 1} of {self.config.warmup}")
+        first = take_heap_snapshot(self.session.cdp, self.snapshot_dir / "after-warmup.heapsnapshot")
+        self._take_sample({"cycle": 0, "close": None, "close_code": None, "reconnect_ms": None})
+        try:
+            for cycle in range(1, self.config.cycles + 1):
+                kind = CLOSE_KINDS[(cycle - 1) % 2]
+                info = self._cycle(kind, f"cycle {cycle} of {self.config.cycles}")
+                self._take_sample({"cycle": cycle, **info})
+        except BaseException:
+            self._summarize(partial=True)
+            first.unlink(missing_ok=True)
+            _remove_if_empty(self.snapshot_dir)
+            raise
+        last = take_heap_snapshot(self.session.cdp,
+                                  self.snapshot_dir / f"after-cycle-{self.config.cycles}.heapsnapshot")
+        per_message = self._bytes_per_message()
+        self._summarize(partial=False, per_message=per_message, snapshots=(first, last))
+
+    def _cycle(self, kind: str, label: str) -> dict:
+        """Close the socket from the far side, wait for the app's own reconnect, deliver K messages."""
+        page, timeout_s = self.page, self.config.reconnect_timeout_s
+        before = page.evaluate("() => window.__bench.sockets()")
+        self.disconnector.disconnect(kind)
+        try:
+            page.wait_for_function(REOPENED_JS, arg=len(before), timeout=timeout_s * 1000)
+        except PlaywrightError:
+            sockets = page.evaluate("() => window.__bench.sockets()")
+            closed = sockets[len(before) - 1]["closed"] is not None if before else True
+            what = ("the page did not reconnect" if closed else
+                    "the page's socket was not closed by the far side")
+            raise TargetError(f"{what} within --reconnect-timeout {timeout_s:g} s after the {kind} close "
+                              f"of {label}") from None
+        sockets = page.evaluate("() => window.__bench.sockets()")
+        old, new = sockets[len(before) - 1], sockets[-1]
+        if self.config.messages:
+            self._deliver(self.config.messages)
+        return {"close": kind, "close_code": old["closeCode"], "reconnect_ms": new["opened"] - old["closed"]}
+
+    def _deliver(self, count: int) -> None:
+        session = self.session
+        messages = session.messages.take(count)
+        tokens = [m.token for m in messages]
+        session.injector.send(messages)
+        state = session.paint.quiet(self.page, tokens, session.timeout_s)
+        if state["dom"] < len(tokens):
+            raise TargetError(f"{len(tokens) - state['dom']} of {len(tokens)} messages sent after a reconnect "
+                              f"never reached the DOM within {session.timeout_s:g} s")
+        session.paint.take(self.page, tokens)  # the probe forgets them, so it retains nothing
+        self.advance(count)
+
+    # -- measuring ----------------------------------------------------------
+    def _read(self) -> dict:
+        sample = self.heap.sample()
+        if self.renderer is not None:
+            memory = process_memory(self.renderer)
+            sample.update({f"renderer_{k}": v for k, v in memory.items()})
+        return sample
+
+    def _take_sample(self, info: dict) -> None:
+        sample = {**info, **self._read()}
+        self.samples.append(sample)
+        self.record(_sample_output(sample))
+
+    def _bytes_per_message(self) -> dict | None:
+        """Heap and DOM nodes per message retained as chat history, from one burst measured apart."""
+        n = self.config.history_messages
+        if not n:
+            return None
+        before = self.heap.sample()
+        self._deliver(n)
+        after = self.heap.sample()
+        return {"messages": n, "bytes": (after["used_bytes"] - before["used_bytes"]) / n,
+                "nodes": (after["nodes"] - before["nodes"]) / n}
+
+    # -- summary ------------------------------------------------------------
+    def _summarize(self, partial: bool, per_message: dict | None = None, snapshots=()) -> None:
+        out = ScenarioOutput()
+        if per_message is not None:
+            out.metrics["heap.bytes_per_message"] = ("bytes/message", [per_message["bytes"]])
+            out.records["heap.bytes_per_message"] = [per_message]
+        done = len(self.samples) - 1
+        if partial:
+            out.notes.append(f"cycles: only {max(done, 0)} of {self.config.cycles} measured cycles completed")
+        if len(self.samples) < 3:
+            if out.metrics or out.notes:
+                self.record(out)
+            return
+        series = {f: [s[f] for s in self.samples] for f in ("used_bytes", *heap_trend.COUNTERS)}
+        expected_bytes = expected_nodes = 0.0
+        if self.config.messages and per_message is not None:
+            expected_bytes = self.config.messages * per_message["bytes"]
+            expected_nodes = self.config.messages * per_message["nodes"]
+        elif self.config.messages:
+            out.notes.append("cycles: --cycle-messages without --history-messages: their growth is not "
+                             "taken out, so the verdict may call chat history a leak")
+        result = heap_trend.verdict(series, self.config.threshold_kb * 1024, expected_bytes, expected_nodes)
+        heap, signals = result["signals"]["heap"], result["signals"]
+        out.metrics["heap.slope_bytes_per_cycle"] = ("bytes/cycle", [heap["slope"]])
+        out.metrics["heap.slope_ci95_low_bytes_per_cycle"] = ("bytes/cycle", [heap["ci_low"]])
+        out.metrics["heap.slope_ci95_high_bytes_per_cycle"] = ("bytes/cycle", [heap["ci_high"]])
+        for name in heap_trend.COUNTERS:
+            out.metrics[f"heap.{name}_per_cycle"] = (f"{name}/cycle", [signals[name]["slope"]])
+        out.metrics["heap.verdict"] = ("1=leak", [1.0 if result["verdict"] == "leak" else 0.0])
+        if snapshots:
+            keep = result["verdict"] == "leak" or self.config.heap_snapshots
+            if keep:
+                found = suspects(HeapSnapshot(snapshots[0]), HeapSnapshot(snapshots[1]), self.config.cycles)
+                out.metrics["heap.suspects"] = ("constructors", [len(found)])
+                out.records["heap.suspects"] = found
+                result["snapshots"] = [str(p) for p in snapshots]
+                out.notes.append(f"heap snapshots (open in DevTools > Memory): {snapshots[0]} and {snapshots[1]}")
+            else:
+                for path in snapshots:
+                    path.unlink(missing_ok=True)
+                _remove_if_empty(self.snapshot_dir)
+        result["partial"] = partial
+        result["cycles"] = done
+        out.records["heap.verdict"] = [result]
+        out.notes.append(f"heap verdict: {result['verdict']}: " + "; ".join(result["reasons"]))
+        self.record(out)
+
+
+def _remove_if_empty(path: Path) -> None:
+    try:
+        path.rmdir()
+    except OSError:
+        pass

@@ -1,0 +1,130 @@
+"""Known answers for the cycles scenario (memory trend), in real Chromium.
+
+The bundled app's leak knobs give the answers: leak_kb=N retains N KB per
+reconnect in ReconnectLeakBuffer objects, leak=listeners adds one window
+listener per reconnect, the plain app must hold steady. Tolerances are for
+a loaded 2-core machine: heap and DOM counters are read after forced GC,
+so they do not depend on timing; only the heap's few KB of noise per cycle
+does, and the bands below are wide of it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from bench.heap_trend import DEFAULT_THRESHOLD_BYTES
+from bench.scenarios.cycles import CyclesConfig, CyclesScenario
+from tests.conftest import run_bench
+
+KB = 1024
+
+
+def cycles(tmp_path, **options) -> list:
+    return [CyclesScenario(CyclesConfig(snapshot_dir=str(tmp_path / "snapshots"), **options))]
+
+
+def verdict(results: dict) -> dict:
+    return results["records"]["heap.verdict"][0]
+
+
+def sample(results: dict, name: str) -> float:
+    return results["metrics"][name]["samples"][0]
+
+
+def test_leak_kb_200_is_a_leak_of_200_kb_per_cycle_owned_by_its_buffer(page, measure, tmp_path) -> None:
+    # The defaults: 2 warm-up cycles, 7 measured, a 500-message history burst.
+    results = measure(page, cycles(tmp_path), query="leak_kb=200")
+    assert verdict(results)["verdict"] == "leak"
+    assert sample(results, "heap.verdict") == 1
+    assert len(results["metrics"]["heap.used_bytes"]["samples"]) == 8  # after warm-up + 7 cycles
+    # 25 %: the issue's band. Measured: 205 KB/cycle (the 200 KB array plus
+    # the plain app's ~4 KB/cycle of layout-shift entries).
+    slope = sample(results, "heap.slope_bytes_per_cycle")
+    assert slope == pytest.approx(200 * KB, rel=0.25)
+    suspects = {s["constructor"]: s for s in results["records"]["heap.suspects"]}
+    owner = suspects["ReconnectLeakBuffer"]
+    assert owner["count_growth"] == 7 and owner["per_cycle"] == 1
+    assert owner["retained_size_growth_bytes"] == pytest.approx(7 * 200 * KB, rel=0.05)
+    # Kept as files DevTools opens: V8's heapsnapshot JSON.
+    paths = verdict(results)["snapshots"]
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            assert "node_fields" in json.load(f)["snapshot"]["meta"]
+    # Clean and abnormal closes alternate, as the page saw them.
+    codes = [r["close_code"] for r in results["records"]["heap"][1:]]
+    assert codes == [1000, 1006, 1000, 1006, 1000, 1006, 1000]
+    assert sample(results, "heap.bytes_per_message") > 0
+    # The renderer's own memory, from /proc for the pid the trace named: real
+    # process figures (a renderer holds tens of MB), private <= rss.
+    for record in results["records"]["heap"]:
+        assert 1e6 < record["renderer_private_bytes"] <= record["renderer_rss_bytes"]
+
+
+def test_leak_listeners_adds_exactly_one_listener_per_cycle(page, measure, tmp_path) -> None:
+    results = measure(page, cycles(tmp_path, cycles=5, history_messages=0), query="leak=listeners")
+    listeners = results["metrics"]["heap.listeners"]["samples"]
+    assert [b - a for a, b in zip(listeners, listeners[1:])] == [1] * 5  # after GC: exact
+    assert sample(results, "heap.listeners_per_cycle") == pytest.approx(1, abs=1e-9)
+    assert verdict(results)["verdict"] == "leak"
+    assert any(r.startswith("listeners grew in every one of 5 cycles") for r in verdict(results)["reasons"])
+
+
+def test_leak_sockets_keeps_old_sockets_and_their_listeners(page, measure, tmp_path) -> None:
+    results = measure(page, cycles(tmp_path, cycles=5, history_messages=0), query="leak=sockets")
+    assert verdict(results)["verdict"] == "leak"
+    assert verdict(results)["signals"]["listeners"]["fired"]
+    assert sample(results, "heap.listeners_per_cycle") >= 3  # the app's 3 socket handlers at least
+
+
+@pytest.mark.parametrize("run", range(5))
+def test_plain_app_holds_steady(page, measure, tmp_path, run) -> None:
+    results = measure(page, cycles(tmp_path, cycles=5, history_messages=0))
+    result = verdict(results)
+    assert result["verdict"] == "stable", result["reasons"]
+    # Measured: +3 to +6 KB/cycle (layout-shift entries the status text makes,
+    # a bounded buffer); the threshold is 64 KB.
+    assert abs(sample(results, "heap.slope_bytes_per_cycle")) < DEFAULT_THRESHOLD_BYTES
+    for counter in ("listeners", "nodes", "documents"):
+        assert sample(results, f"heap.{counter}_per_cycle") == 0
+    assert not list((tmp_path / "snapshots").glob("*.heapsnapshot"))  # stable: not kept
+
+
+def test_history_from_cycle_messages_is_not_called_a_leak(page, measure, tmp_path) -> None:
+    # 20 messages per cycle add ~200 KB and ~185 DOM nodes per cycle of real
+    # chat history; bytes and nodes per message, measured apart, take it out.
+    results = measure(page, cycles(tmp_path, cycles=5, messages=20, history_messages=200))
+    nodes = results["metrics"]["heap.nodes"]["samples"]
+    assert all(b - a >= 180 for a, b in zip(nodes, nodes[1:]))  # the history is there
+    assert verdict(results)["verdict"] == "stable", verdict(results)["reasons"]
+
+
+def test_server_side_clean_and_abnormal_closes(page, measure, tmp_path) -> None:
+    results = measure(page, cycles(tmp_path, cycles=3, warmup=1, history_messages=0), inject="server")
+    records = results["records"]["heap"][1:]
+    assert [(r["close"], r["close_code"]) for r in records] == [("clean", 1000), ("abnormal", 1006), ("clean", 1000)]
+    assert verdict(results)["verdict"] == "stable"
+
+
+def test_a_page_that_stops_reconnecting_fails_clearly_and_keeps_its_cycles(tmp_path) -> None:
+    out = tmp_path / "partial.json"
+    started = time.monotonic()
+    # Reconnects 3 times: the 2 warm-up cycles and measured cycle 1 complete, cycle 2 never does.
+    snapshots = tmp_path / "snapshots"
+    proc = run_bench("ui", "--scenario", "cycles", "--app-query", "max_reconnects=3", "--cycles", "5",
+                     "--history-messages", "0", "--reconnect-timeout", "2", "--json", str(out), "--no-progress",
+                     "--heap-snapshot-dir", str(snapshots))
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 3, proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "bench: error: the page did not reconnect within --reconnect-timeout 2 s after the abnormal close "
+        "of cycle 2 of 5"]
+    # Browser start + 3 cycles + the 2 s wait; the bound only catches a hang.
+    assert elapsed < 60
+    data = json.loads(out.read_text())
+    assert data["partial"] is True
+    assert len(data["metrics"]["heap.used_bytes"]["samples"]) == 2  # after warm-up, after cycle 1
+    assert "cycles: only 1 of 5 measured cycles completed" in data["notes"]
+    assert not snapshots.exists()  # no verdict, so the half-taken snapshot pair is not left behind

@@ -1,0 +1,120 @@
+"""Known answers for the memory-trend statistics and the heap snapshot reader (no browser)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from bench import heap_trend
+from bench.heap_snapshot import HeapSnapshot, suspects
+
+
+def test_trend_of_an_exact_line_is_its_slope_with_a_zero_width_ci() -> None:
+    trend = heap_trend.linear_trend([1000 + 2048 * i for i in range(8)])
+    assert trend.slope == pytest.approx(2048)
+    assert trend.ci_low == pytest.approx(2048) and trend.ci_high == pytest.approx(2048)
+
+
+def test_trend_ci_is_the_t_interval_of_the_least_squares_slope() -> None:
+    y = [10.0, 12.5, 13.0, 17.5, 18.0, 21.5, 22.0]
+    fit = stats.linregress(np.arange(7), y)
+    half = stats.t.ppf(0.975, 5) * fit.stderr
+    trend = heap_trend.linear_trend(y)
+    assert (trend.slope, trend.ci_low, trend.ci_high) == pytest.approx((fit.slope, fit.slope - half, fit.slope + half))
+    with pytest.raises(ValueError):
+        heap_trend.linear_trend([1.0, 2.0])
+
+
+def _series(used, listeners=None, nodes=None, documents=None) -> dict:
+    n = len(used)
+    return {"used_bytes": used, "listeners": listeners or [37] * n, "nodes": nodes or [56] * n,
+            "documents": documents or [1] * n}
+
+
+def test_verdict_fires_on_heap_growth_above_the_threshold_only_when_the_ci_clears_it() -> None:
+    grows = [2_000_000 + 200 * 1024 * i for i in range(8)]
+    result = heap_trend.verdict(_series(grows))
+    assert result["verdict"] == "leak" and "heap grows 200.0 KB/cycle" in result["reasons"][0]
+    # 4 KB/cycle (what the plain app shows) is under the 64 KB threshold.
+    result = heap_trend.verdict(_series([2_000_000 + 4096 * i for i in range(8)]))
+    assert result["verdict"] == "stable" and not result["signals"]["heap"]["fired"]
+    # Mean growth above the threshold but too noisy to establish: not a leak.
+    noisy = [0, 400_000, 0, 600_000, 100_000, 700_000, 100_000, 900_000]
+    result = heap_trend.verdict(_series(noisy))
+    assert result["signals"]["heap"]["slope"] > 64 * 1024 and result["verdict"] == "stable"
+
+
+def test_verdict_fires_when_a_counter_grows_in_every_cycle() -> None:
+    used = [2_000_000] * 8
+    result = heap_trend.verdict(_series(used, listeners=[37 + i for i in range(8)]))
+    assert result["verdict"] == "leak"
+    assert result["reasons"] == ["listeners grew in every one of 7 cycles (+7 in all, +1/cycle)"]
+    # Growth in 6 of 7 cycles is not "every cycle".
+    result = heap_trend.verdict(_series(used, nodes=[56, 57, 58, 58, 59, 60, 61, 62]))
+    assert result["verdict"] == "stable"
+
+
+def test_expected_history_growth_is_taken_out_before_the_verdict() -> None:
+    per_message_bytes, per_message_nodes, k = 10_000.0, 9.0, 20
+    used = [2_000_000 + k * per_message_bytes * i for i in range(6)]
+    nodes = [56 + int(k * per_message_nodes) * i for i in range(6)]
+    assert heap_trend.verdict(_series(used, nodes=nodes))["verdict"] == "leak"
+    result = heap_trend.verdict(_series(used, nodes=nodes), expected_bytes_per_cycle=k * per_message_bytes,
+                                expected_nodes_per_cycle=k * per_message_nodes)
+    assert result["verdict"] == "stable"
+    assert result["signals"]["heap"]["slope"] == pytest.approx(0, abs=1e-6)
+
+
+def _snapshot(path, nodes, edges) -> str:
+    """A .heapsnapshot in V8's format. nodes: [(type, name, self_size)]; edges: {from: [(type, to)]}."""
+    strings = sorted({name for _, name, _ in nodes} | {"e"})
+    types = ["hidden", "array", "string", "object", "code", "closure", "regexp", "number", "native"]
+    edge_types = ["context", "element", "property", "internal", "hidden", "shortcut", "weak"]
+    flat_nodes, flat_edges = [], []
+    for i, (kind, name, size) in enumerate(nodes):
+        out = edges.get(i, [])
+        flat_nodes += [types.index(kind), strings.index(name), i * 2 + 1, size, len(out), 0]
+        for etype, to in out:
+            flat_edges += [edge_types.index(etype), strings.index("e"), to * 6]
+    data = {"snapshot": {"meta": {
+        "node_fields": ["type", "name", "id", "self_size", "edge_count", "detachedness"],
+        "node_types": [types, "string", "number", "number", "number", "number"],
+        "edge_fields": ["type", "name_or_index", "to_node"],
+        "edge_types": [edge_types, "string_or_number", "node"]},
+        "node_count": len(nodes), "edge_count": len(flat_edges) // 3},
+        "nodes": flat_nodes, "edges": flat_edges, "strings": strings}
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_retained_sizes_come_from_the_dominator_tree(tmp_path) -> None:
+    # root -> window -> holder -> buffer (owned), window -> a, a and holder -> shared;
+    # a weak edge from window to `weakly` does not retain it.
+    nodes = [("hidden", "(root)", 0), ("object", "Window", 10), ("object", "Holder", 20),
+             ("array", "(array)", 1000), ("object", "A", 30), ("object", "Shared", 400),
+             ("object", "Weakly", 50)]
+    edges = {0: [("element", 1)], 1: [("property", 2), ("property", 4), ("weak", 6)],
+             2: [("internal", 3), ("property", 5)], 4: [("property", 5)]}
+    snap = HeapSnapshot(_snapshot(tmp_path / "s.heapsnapshot", nodes, edges))
+    assert snap.class_stats()["Holder"].count == 1
+    # Holder retains the buffer but not Shared (A reaches it too); Window retains all but Weakly.
+    assert snap.retained_by_class(["Holder", "A", "Window", "Shared"]) == {
+        "Holder": 1020, "A": 30, "Window": 10 + 20 + 1000 + 30 + 400, "Shared": 400}
+
+
+def test_suspects_are_classes_grown_by_a_multiple_of_the_cycles(tmp_path) -> None:
+    def snap(name, holders, others):
+        nodes = [("hidden", "(root)", 0), ("object", "Window", 10)]
+        edges = {0: [("element", 1)], 1: []}
+        for cls, count, size in (("Holder", holders, 100), ("Other", others, 8)):
+            for _ in range(count):
+                nodes.append(("object", cls, size))
+                edges[1].append(("property", len(nodes) - 1))
+        return HeapSnapshot(_snapshot(tmp_path / name, nodes, edges))
+
+    found = suspects(snap("a", 2, 5), snap("b", 2 + 14, 5 + 6), cycles=7)
+    assert [s["constructor"] for s in found] == ["Holder"]  # Other grew by 6, not a multiple of 7
+    assert found[0]["per_cycle"] == 2 and found[0]["retained_size_growth_bytes"] == 1400
