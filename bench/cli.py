@@ -11,6 +11,8 @@ import time
 from .browser import BrowserOptions
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BenchError, UsageError
 from .report import render
+from . import calibrate as calibrate_command
+from . import cli_gate
 from . import scenarios as scenario_modules
 from .runner import UiConfig, UiRun
 
@@ -83,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
     o = ui.add_argument_group("output")
     o.add_argument("--json", metavar="PATH", help="write results (schema bench/1) to PATH")
     o.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    cli_gate.add_ui_arguments(ui)
+
+    cli_gate.add_compare_parser(sub, EXIT_CODES_HELP)
+    calibrate_command.add_parser(sub, EXIT_CODES_HELP, _add_browser_options)
 
     serve = sub.add_parser("serve", help="run the bundled reference chat app",
                            description="Run the bundled reference chat app until Ctrl-C.")
@@ -104,13 +110,18 @@ def cmd_ui(args) -> int:
                       inject=args.inject, repeat=args.repeat, seed=args.seed, timeout_s=args.timeout)
     browser = BrowserOptions(path=args.browser_path, headless=not args.headed, slowmo_ms=args.slowmo,
                              cpu_throttle=args.cpu_throttle)
-    run = UiRun(config, browser, progress=False if args.no_progress else None)
+    gate = cli_gate.prepare(args, budgets_from_pyproject=True)  # bad gate input: exit 2 before any run
+    cli_gate.check_predicted_env(gate, browser.headless, browser.cpu_throttle, args.force)
+    sampler = cli_gate.auto_sampler(args, gate)
+    run = UiRun(config, browser, progress=False if args.no_progress else None, until=sampler)
     started = time.monotonic()
     try:
         results = run.execute()
     except (BenchError, KeyboardInterrupt):
         _keep_partial(run, args)
         raise
+    if sampler is not None:
+        results.notes.append(sampler.status)
     data = results.to_json()
     if args.json:
         results.write(args.json)
@@ -118,7 +129,7 @@ def cmd_ui(args) -> int:
     print(f"bench ui took {time.monotonic() - started:.1f} s (browser start included)")
     if args.json:
         print(f"results: {args.json}")
-    return EXIT_OK
+    return cli_gate.finish(args, gate, data, sampling=sampler.status if sampler else None).exit_code
 
 
 def _keep_partial(run: UiRun, args) -> None:
@@ -159,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE
-        return {"ui": cmd_ui, "serve": cmd_serve}[args.command](args)
+        commands = {"ui": cmd_ui, "serve": cmd_serve, "compare": cli_gate.cmd_compare,
+                    "calibrate": calibrate_command.command}
+        return commands[args.command](args)
     except BenchError as exc:
         print(f"bench: error: {exc.message}", file=sys.stderr)
         return exc.exit_code
