@@ -38,7 +38,6 @@ import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import stats
 
 from .browser import BrowserOptions
 from .compare import metric_runs
@@ -131,6 +130,8 @@ def analyse(results_by_variant: dict[str, dict], threshold: float) -> Calibratio
     p50s = per_run_p50(latency) if latency else []
     pairs, half_width, false_alarms = resolution(latency, threshold) if latency else (0, None, 0)
     cv = relative_spread(p50s)
+    from scipy import stats  # here, not at the top: importing scipy.stats costs ~0.4 s per command
+
     run_noise = None if cv is None else float(stats.norm.ppf(0.975) * np.sqrt(2) * cv)
     noises = [n for n in (half_width, run_noise) if n is not None]
     return Calibration(

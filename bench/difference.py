@@ -28,7 +28,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from .bootstrap import MIN_BLOCKS, Runs, difference_ci
 from .stats import nest_samples
@@ -82,6 +81,8 @@ def mann_whitney_p(base_blocks: list[np.ndarray], new_blocks: list[np.ndarray]) 
         return None
     if np.all(base == base[0]) and np.all(new == base[0]):
         return 1.0  # every value equal: no evidence of any difference (scipy would say nan)
+    from scipy import stats  # here, not at the top: importing scipy.stats costs ~0.4 s per command
+
     p = float(stats.mannwhitneyu(base, new, alternative="two-sided").pvalue)
     return None if math.isnan(p) else p
 

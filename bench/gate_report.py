@@ -101,9 +101,7 @@ def terminal(outcome: GateOutcome) -> str:
     if outcome.budgets is not None:
         parts += [f"budgets from {outcome.budgets.source}",
                   tabulate(budget_rows(outcome), headers=BUDGET_HEADERS, disable_numparse=True), ""]
-    if outcome.sampling:
-        parts.append(outcome.sampling)
-    for line in environment_lines(outcome):
+    for line in environment_lines(outcome):  # (the auto-sample line is already among the run's notes)
         if line.startswith(("compared despite", "only in", "note:")):
             parts.append(line)
     parts.append(outcome.verdict_line())
