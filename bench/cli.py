@@ -11,6 +11,7 @@ import time
 from .browser import BrowserOptions
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BenchError, UsageError
 from .report import render
+from .results import write_json_atomic
 from . import calibrate as calibrate_command
 from . import cli_gate
 from . import scenarios as scenario_modules
@@ -122,9 +123,9 @@ def cmd_ui(args) -> int:
         raise
     if sampler is not None:
         results.notes.append(sampler.status)
-    data = results.to_json()
+    data = results.to_json()  # once: every metric's bootstrap CIs are computed here
     if args.json:
-        results.write(args.json)
+        write_json_atomic(args.json, data)
     print(render(data))
     print(f"bench ui took {time.monotonic() - started:.1f} s (browser start included)")
     if args.json:
