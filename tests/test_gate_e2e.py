@@ -1,7 +1,9 @@
 """The gate end to end with real Chromium: `bench ui` runs, `bench compare`, budgets, calibrate.
 
-Runs are kept small (6 bursts of 10 back-to-back messages: 6 blocks, one
-more than the 5 a CI needs) so each costs a few seconds. The known answer:
+Runs are kept small (8 bursts of 10 back-to-back messages: 8 blocks; a CI
+needs 5, and with 8 a side the Mann-Whitney test on burst medians stays
+below 0.05 even when one baseline burst stalls as slow as a work_ms=30
+burst, which happens on a loaded machine) so each costs a few seconds. The known answer:
 work_ms=30 adds 30 ms of main-thread work per message, so a burst of 10
 takes 300 ms to handle and message-to-paint grows several-fold (the
 baseline p50 is about one frame, ~15-20 ms; with work the median message
@@ -20,7 +22,7 @@ from conftest import run_bench
 
 pytestmark = pytest.mark.browser
 
-SMALL = ("--scenario", "burst", "--bursts", "6", "--burst-size", "10", "--no-progress")
+SMALL = ("--scenario", "burst", "--bursts", "8", "--burst-size", "10", "--no-progress")
 
 
 def rows(stdout: str) -> dict[str, list[str]]:
@@ -49,7 +51,7 @@ def slow(base, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("slow")
     budgets = tmp / "budgets.toml"
     budgets.write_text('"paint.latency_ms.p95" = { max = 100 }\n"scroll.fps.p50" = { min = 57 }\n'
-                       '"paint.injected.sum" = { min = 60 }\n')
+                       '"paint.injected.sum" = { min = 80 }\n')
     paths = {"json": tmp / "slow.json", "markdown": tmp / "summary.md", "junit": tmp / "junit.xml"}
     proc = run_bench("ui", *SMALL, "--app-query", "work_ms=30", "--baseline", base, "--budgets", str(budgets),
                      "--json", str(paths["json"]), "--markdown", str(paths["markdown"]),
@@ -74,7 +76,7 @@ def test_a_failing_budget_exits_1_and_says_which(slow):
     lines = {line.split()[0]: line for line in proc.stdout.splitlines() if line.startswith(("paint.", "scroll."))
              and ("PASS" in line or "FAIL" in line or "not measured" in line)}
     assert lines["paint.latency_ms.p95"].endswith("FAIL")      # 10 x 30 ms of work: far over 100 ms
-    assert lines["paint.injected.sum"].endswith("PASS")         # 6 bursts x 10
+    assert lines["paint.injected.sum"].endswith("PASS")         # 8 bursts x 10
     assert lines["scroll.fps.p50"].endswith("not measured")     # the scroll scenario did not run
     verdict = proc.stdout.strip().splitlines()[-1]
     assert verdict.startswith("FAIL:") and "1 budget(s) failed: paint.latency_ms.p95 <= 100" in verdict
@@ -102,7 +104,7 @@ def test_base_against_base_is_never_slower(base, trial, tmp_path):
     """No false alarm: a fresh run of the same page is `same` or `unsure`, exit 0 (5 trials)."""
     budgets = tmp_path / "budgets.toml"
     budgets.write_text('"paint.latency_ms.p95" = { max = 10000 }\n"heap.verdict" = { equals = "stable" }\n')
-    extra = ("--auto-sample", "--max-time", "14") if trial == 4 else ()  # the last trial also auto-samples
+    extra = ("--auto-sample", "--max-time", "10") if trial == 4 else ()  # the last trial also auto-samples
     proc = run_bench("ui", *SMALL, "--baseline", base, "--budgets", str(budgets), *extra)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     latency = rows(proc.stdout)["paint.latency_ms"]
@@ -140,8 +142,8 @@ def test_calibrate_known_answers(tmp_path):
     above.
     """
     out = tmp_path / "calibration.json"
-    proc = run_bench("calibrate", "--repeat", "2", "--bursts", "5", "--burst-size", "10", "--known-bursts", "1",
-                     "--known-size", "5", "--json", str(out), "--no-progress")
+    proc = run_bench("calibrate", "--repeat", "2", "--bursts", "5", "--burst-size", "5", "--known-bursts", "1",
+                     "--known-size", "4", "--json", str(out), "--no-progress")
     assert proc.returncode == 0, proc.stderr
     print(proc.stdout)
     data = json.loads(out.read_text())
@@ -150,7 +152,7 @@ def test_calibrate_known_answers(tmp_path):
     assert 4 < refresh < 50  # a display or headless clock between 20 and 250 Hz (16.7 ms headless here)
     assert cal["repetitions"] == 2 and len(cal["default_p50s"]) == 2 and cal["pairs"] == 1
     for known in cal["known_answers"]:
-        assert known["n"] == 10  # 1 burst x 5 x 2 repetitions, all painted
+        assert known["n"] == 8  # 1 burst x 4 x 2 repetitions, all painted
         assert -refresh / 2 <= known["error_ms"] <= 2 * refresh, known
         assert -0.5 <= known["recv_to_dom_minus_work_ms"] <= 2 * refresh, known
     # every variant ran in each repetition, in its own fresh context
