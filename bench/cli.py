@@ -11,6 +11,9 @@ import time
 from .browser import BrowserOptions
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TARGET, EXIT_USAGE, BenchError, UsageError
 from .report import render
+from .results import write_json_atomic
+from . import calibrate as calibrate_command
+from . import cli_gate
 from . import scenarios as scenario_modules
 from .runner import UiConfig, UiRun
 
@@ -87,6 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     o = ui.add_argument_group("output")
     o.add_argument("--json", metavar="PATH", help="write results (schema bench/1) to PATH")
     o.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    cli_gate.add_ui_arguments(ui)
+
+    cli_gate.add_compare_parser(sub, EXIT_CODES_HELP)
+    calibrate_command.add_parser(sub, EXIT_CODES_HELP, _add_browser_options)
 
     profile = sub.add_parser("profile", help="write and check target profiles for your chat UI",
                              description="Target profiles tell bench how to drive a chat UI.")
@@ -129,21 +136,27 @@ def cmd_ui(args) -> int:
     config = UiConfig(scenarios=_chosen_scenarios(args), profile=args.profile, url=args.url,
                       app_query=args.app_query,
                       inject=args.inject, repeat=args.repeat, seed=args.seed, timeout_s=args.timeout)
-    run = UiRun(config, _browser_options(args), progress=False if args.no_progress else None)
+    browser = _browser_options(args)
+    gate = cli_gate.prepare(args, budgets_from_pyproject=True)  # bad gate input: exit 2 before any run
+    cli_gate.check_predicted_env(gate, browser.headless, browser.cpu_throttle, args.force)
+    sampler = cli_gate.auto_sampler(args, gate)
+    run = UiRun(config, browser, progress=False if args.no_progress else None, until=sampler)
     started = time.monotonic()
     try:
         results = run.execute()
     except (BenchError, KeyboardInterrupt):
         _keep_partial(run, args)
         raise
-    data = results.to_json()
+    if sampler is not None:
+        results.notes.append(sampler.status)
+    data = results.to_json()  # once: every metric's bootstrap CIs are computed here
     if args.json:
-        results.write(args.json)
+        write_json_atomic(args.json, data)
     print(render(data))
     print(f"bench ui took {time.monotonic() - started:.1f} s (browser start included)")
     if args.json:
         print(f"results: {args.json}")
-    return EXIT_OK
+    return cli_gate.finish(args, gate, data, sampling=sampler.status if sampler else None).exit_code
 
 
 def _keep_partial(run: UiRun, args) -> None:
@@ -219,7 +232,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return EXIT_USAGE
-        return {"ui": cmd_ui, "serve": cmd_serve, "profile": cmd_profile}[args.command](args)
+        commands = {"ui": cmd_ui, "serve": cmd_serve, "profile": cmd_profile,
+                    "compare": cli_gate.cmd_compare, "calibrate": calibrate_command.command}
+        return commands[args.command](args)
     except BenchError as exc:
         print(f"bench: error: {exc.message}", file=sys.stderr)
         return exc.exit_code

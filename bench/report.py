@@ -17,16 +17,26 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def metrics_table(results: dict) -> str:
+def _ci(m: dict, key: str) -> str:
+    ci = m.get(key)
+    return f"{_fmt(ci[0])}-{_fmt(ci[1])}" if ci else "-"
+
+
+def metrics_table(results: dict, tablefmt: str = "simple") -> str:
     rows = []
     for name, m in results["metrics"].items():
-        if m["unit"] == "count":
-            rows.append([name, m["n"], f"total {_fmt(m.get('sum'))}", "", "", "", m["unit"]])
+        if "value" in m and "p50" not in m:  # a word metric, e.g. heap.verdict
+            rows.append([name, m["n"], m["value"], "", "", "", "", "", m["unit"]])
             continue
-        rows.append([name, m["n"], _fmt(m["p50"]), _fmt(m["p95"]), _fmt(m["p99"]), _fmt(m["max"]),
-                     m["unit"]])
-    return tabulate(rows, headers=["metric", "n", "p50", "p95", "p99", "max", "unit"],
-                    colalign=("left", "right", "right", "right", "right", "right", "left"))
+        if m["unit"] == "count":
+            rows.append([name, m["n"], f"total {_fmt(m.get('sum'))}", "", "", "", "", "", m["unit"]])
+            continue
+        rows.append([name, m["n"], _fmt(m["p50"]), _ci(m, "p50_ci"), _fmt(m["p95"]), _ci(m, "p95_ci"),
+                     _fmt(m["p99"]), _fmt(m["max"]), m["unit"]])
+    # 95 % CIs by block bootstrap (bench/bootstrap.py); "-" when too few blocks.
+    return tabulate(rows, headers=["metric", "n", "p50", "p50 95% CI", "p95", "p95 95% CI", "p99", "max",
+                                   "unit"], tablefmt=tablefmt, disable_numparse=True,
+                    colalign=("left", "right", "right", "right", "right", "right", "right", "right", "left"))
 
 
 def summary_lines(results: dict) -> list[str]:

@@ -2,7 +2,8 @@
 
     {"schema": "bench/1", "env": {...}, "config": {...},
      "metrics": {"paint.latency_ms": {"unit": "ms", "n": .., "samples": [...],
-                 "runs": [n per repetition], "p50": .., ...}, ...},
+                 "runs": [n per repetition], "blocks": [n per measurement],
+                 "p50": .., "p50_ci": [lo, hi], "p95_ci": [lo, hi], "cv": .., ...}, ...},
      "records": {"paint": [per-message records]}, "partial": false}
 """
 
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
-from .stats import summarize
+from .stats import categorical_summary, percentile_cis, summarize
 
 SCHEMA = "bench/1"
 
@@ -26,15 +27,33 @@ class MetricSeries:
 
     unit: str
     runs: list[list[float]] = field(default_factory=list)
+    # Per repetition, the sizes of the blocks its samples arrived in: one
+    # block per sink() call (one burst, one pass). Blocks are the unit the
+    # bootstrap resamples (bench/bootstrap.py).
+    block_runs: list[list[int]] = field(default_factory=list)
 
     @property
     def samples(self) -> list[float]:
         return [s for run in self.runs for s in run]
 
+    @property
+    def blocks(self) -> list[int]:
+        return [size for run in self.block_runs for size in run]
+
+    def add(self, repetition: int, samples: list) -> None:
+        while len(self.runs) <= repetition:
+            self.runs.append([])
+            self.block_runs.append([])
+        self.runs[repetition].extend(samples)
+        self.block_runs[repetition].append(len(samples))
+
     def to_json(self) -> dict:
         samples = self.samples
-        out = {"unit": self.unit, **summarize(samples), "samples": samples,
-               "runs": [len(run) for run in self.runs]}
+        shape = {"runs": [len(run) for run in self.runs], "blocks": self.blocks}
+        if any(isinstance(s, str) for s in samples):  # a word per sample, e.g. heap.verdict
+            return {"unit": self.unit, **categorical_summary(samples), "samples": samples, **shape}
+        out = {"unit": self.unit, **summarize(samples), **percentile_cis(samples, shape["runs"], self.blocks),
+               "samples": samples, **shape}
         if self.unit == "count":
             out["sum"] = float(sum(samples))
         return out
@@ -60,10 +79,7 @@ class Results:
 
     def add(self, repetition: int, output: ScenarioOutput) -> None:
         for name, (unit, samples) in output.metrics.items():
-            series = self.metrics.setdefault(name, MetricSeries(unit))
-            while len(series.runs) <= repetition:
-                series.runs.append([])
-            series.runs[repetition].extend(samples)
+            self.metrics.setdefault(name, MetricSeries(unit)).add(repetition, samples)
         for name, records in output.records.items():
             self.records.setdefault(name, []).extend({"repetition": repetition, **r} for r in records)
         self.notes.extend(n for n in output.notes if n not in self.notes)

@@ -47,47 +47,98 @@ class UiConfig:
         return out
 
 
-class UiRun:
-    """`bench ui`: results fill in as measurements complete, so an interrupted run keeps them."""
+@dataclass
+class Variant:
+    """One configuration measured in the same browser as others: its own knobs and scenarios."""
 
-    def __init__(self, config: UiConfig, browser: BrowserOptions, progress: bool | None = None):
+    name: str
+    app_query: str
+    scenarios: list
+
+
+def interleaved(variants: list, repetition: int) -> list:
+    """The order of the variants in one repetition: all of them, rotated by one each repetition.
+
+    Rep by rep (A B C, B C A, C A B, ...), so slow drift of the machine (other
+    load, thermal state) spreads over every variant instead of landing on the
+    one measured last, and no variant always runs first after another.
+    """
+    shift = repetition % len(variants)
+    return variants[shift:] + variants[:shift]
+
+
+class UiRun:
+    """`bench ui`: results fill in as measurements complete, so an interrupted run keeps them.
+
+    With several variants (bench calibrate), each repetition runs every
+    variant in a fresh context, in interleaved order; variant_results holds
+    one Results per variant. `until(run)`, if given, is asked after each
+    repetition once `repeat` are done, and more repetitions run until it
+    says True (auto-sampling).
+    """
+
+    def __init__(self, config: UiConfig, browser: BrowserOptions, progress: bool | None = None,
+                 variants: list[Variant] | None = None, until=None):
         config.validate()
         self.config = config
         self.browser_options = browser
         self.progress_enabled = progress
+        self.variants = variants or [Variant("", config.app_query, config.scenarios)]
+        self.until = until
         self.results: Results | None = None
+        self.variant_results: dict[str, Results] = {}
+        self.repetitions_done = 0
 
     def execute(self) -> Results:
-        target = resolve_target(self.config.profile, self.config.url, self.config.app_query,
-                                self.config.inject)
+        target = resolve_target(self.config.profile, self.config.url, "", self.config.inject)
         with contextlib.ExitStack() as stack:
             if not target.url:  # the bundled app, not running yet
                 server = stack.enter_context(BundledServer())
-                target = target.with_url(server.url, self.config.app_query)
+                target = target.with_url(server.url)
+            # Each variant is the same target with its own knobs in the query.
+            targets = {v.name: target.with_url(target.url, v.app_query) for v in self.variants}
             playwright = stack.enter_context(sync_playwright())
             path = find_chromium(self.browser_options.path, playwright)
             browser = launch(playwright, self.browser_options)
             stack.callback(browser.close)
-            config = self.config.to_json()
-            config["target"] = dataclasses.asdict(target)
-            self.results = Results(env=collect_env(browser, self.browser_options, path), config=config)
-            total = self.config.repeat * sum(s.expected_messages() for s in self.config.scenarios)
+            env = collect_env(browser, self.browser_options, path)
+            for variant in self.variants:
+                self.variant_results[variant.name] = Results(env=env, config=self._config(variant, targets))
+            self.results = self.variant_results[self.variants[0].name]
+            total = self.config.repeat * sum(s.expected_messages() for v in self.variants for s in v.scenarios)
             progress = Progress(total, "starting", self.progress_enabled)
             stack.callback(progress.close)
-            for repetition in range(self.config.repeat):
-                self._repetition(browser, target, repetition, progress)
+            while True:
+                for variant in interleaved(self.variants, self.repetitions_done):
+                    self._repetition(browser, targets[variant.name], variant, self.repetitions_done, progress)
+                self.repetitions_done += 1
+                for results in self.variant_results.values():
+                    results.config["repetitions_done"] = self.repetitions_done
+                if self.repetitions_done >= self.config.repeat and (self.until is None or self.until(self)):
+                    break
         return self.results
 
-    def _repetition(self, browser, target, repetition: int, progress: Progress) -> None:
+    def _config(self, variant: Variant, targets: dict) -> dict:
+        config = self.config.to_json()
+        config["app_query"] = variant.app_query
+        config["scenarios"] = {s.name: dataclasses.asdict(s.config) for s in variant.scenarios}
+        config["target"] = dataclasses.asdict(targets[variant.name])
+        if variant.name:
+            config["variant"] = variant.name
+        return config
+
+    def _repetition(self, browser, target, variant: Variant, repetition: int, progress: Progress) -> None:
         context = new_context(browser)
+        results = self.variant_results[variant.name]
         try:
             page = context.new_page()
-            scenarios = self.config.scenarios
-            progress.describe(f"{'+'.join(s.name for s in scenarios)} {repetition + 1}/{self.config.repeat}")
+            scenarios = variant.scenarios
+            label = f"{variant.name} " if variant.name else ""
+            progress.describe(f"{label}{'+'.join(s.name for s in scenarios)} {repetition + 1}/{self.config.repeat}")
             session = PageSession(page, target, MessageSource(seed=self.config.seed), self.config.timeout_s)
             if self.browser_options.cpu_throttle != 1:
                 session.cdp.send("Emulation.setCPUThrottlingRate", {"rate": self.browser_options.cpu_throttle})
-            session.run(scenarios, lambda out: self.results.add(repetition, out), progress.advance)
+            session.run(scenarios, lambda out: results.add(repetition, out), progress.advance)
         finally:
             with contextlib.suppress(Exception):
                 context.close()

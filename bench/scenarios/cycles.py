@@ -13,7 +13,7 @@ heap.renderer_private_bytes (where the renderer's memory can be read),
 heap.reconnect_ms, heap.slope_bytes_per_cycle with
 heap.slope_ci95_low/high_bytes_per_cycle, heap.listeners_per_cycle,
 heap.nodes_per_cycle, heap.documents_per_cycle, heap.bytes_per_message,
-heap.verdict (1 = leak, 0 = stable; the word and its reasons are in
+heap.verdict ("leak" or "stable"; its reasons are in
 records["heap.verdict"]) and heap.suspects (constructors from the heap
 snapshot diff, listed in records["heap.suspects"]).
 """
@@ -248,7 +248,7 @@ class RunCycles:
         out.metrics["heap.slope_ci95_high_bytes_per_cycle"] = ("bytes/cycle", [heap["ci_high"]])
         for name in heap_trend.COUNTERS:
             out.metrics[f"heap.{name}_per_cycle"] = (f"{name}/cycle", [signals[name]["slope"]])
-        out.metrics["heap.verdict"] = ("1=leak", [1.0 if result["verdict"] == "leak" else 0.0])
+        out.metrics["heap.verdict"] = ("verdict", [result["verdict"]])
         if snapshots:
             keep = result["verdict"] == "leak" or self.config.heap_snapshots
             if keep:

@@ -1,0 +1,145 @@
+"""Command line for gating: `bench compare`, and the gate options of `bench ui`.
+
+Kept apart from cli.py so the gate's options, loading and output live in
+one place: prepare() loads and checks every input before anything is run
+(a bad budget file must not cost a 20 s run), finish() judges the results,
+prints, writes Markdown/JUnit and returns the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+
+from . import metric_catalog
+from .auto_sample import AutoSampler
+from .budgets import BudgetSet, load_budgets, preset_names
+from .compare import Thresholds, check_comparable, compare_results
+from .errors import UsageError
+from .gate import GateOutcome, judge
+from .gate_report import terminal
+from .junit_report import write_junit
+from .markdown_report import write_markdown
+from .results import load_results
+
+DEFAULT_MAX_TIME_S = 180
+
+
+def _gate_help() -> str:
+    return (f"comma-separated metric name patterns (fnmatch) a regression fails on; 'none' for none "
+            f"(default: {','.join(metric_catalog.DEFAULT_GATE)}: every latency, fps, dropped-frame and "
+            f"heap metric; counts are never gated)")
+
+
+def add_comparison_arguments(group) -> None:
+    group.add_argument("--gate", default=",".join(metric_catalog.DEFAULT_GATE), metavar="PATTERNS",
+                       help=_gate_help())
+    group.add_argument("--threshold", action="append", metavar="[METRIC=]PCT",
+                       help="noise threshold in percent: changes of p50 within it are 'same' (default 5); "
+                            "METRIC=PCT sets one metric's; repeatable")
+    group.add_argument("--force", action="store_true",
+                       help="compare even when the environments differ (Chromium major version, "
+                            "headless/headed, CPU throttling, browser location)")
+
+
+def add_output_arguments(group) -> None:
+    group.add_argument("--markdown", metavar="PATH",
+                       help="write a GitHub-flavoured summary (verdict first, tables, budgets, environment); "
+                            "appends when PATH is $GITHUB_STEP_SUMMARY")
+    group.add_argument("--junit", metavar="PATH", help="write budgets and regressions as JUnit XML test cases")
+
+
+def _budgets_help(default_source: str) -> str:
+    return (f"TOML file of budgets (keys at the top level, e.g. \"paint.latency_ms.p95\" = {{ max = 100 }}), "
+            f"or a preset ({', '.join(preset_names())}); {default_source}")
+
+
+def add_ui_arguments(parser: argparse.ArgumentParser) -> None:
+    """--baseline, --budgets, --auto-sample and the rest, on `bench ui`."""
+    g = parser.add_argument_group("gate (exit 1 when a gated metric is slower or a budget fails)")
+    g.add_argument("--baseline", metavar="BASE.json", help="after the run, compare with these results")
+    g.add_argument("--budgets", metavar="FILE|PRESET",
+                   help=_budgets_help("default: [tool.bench.budgets] in ./pyproject.toml if there is one; "
+                                      "without budgets there is no budget gate"))
+    add_comparison_arguments(g)
+    g.add_argument("--auto-sample", action="store_true",
+                   help="after --repeat repetitions, keep repeating until every gated p50 CI (or, with "
+                        "--baseline, every gated difference's CI) is narrower than its threshold")
+    g.add_argument("--max-time", type=float, default=DEFAULT_MAX_TIME_S, metavar="S",
+                   help=f"--auto-sample stops before a repetition would pass S seconds (default {DEFAULT_MAX_TIME_S})")
+    add_output_arguments(g)
+
+
+def add_compare_parser(sub, epilog: str) -> None:
+    p = sub.add_parser("compare", help="compare two results files; exit 1 when a gated metric is slower",
+                       description="Compare NEW with BASE metric by metric: p50 and p95 change with 95 % CI "
+                                   "(block bootstrap), Mann-Whitney U p-value, and a verdict faster / slower "
+                                   "/ same / unsure against a noise threshold.",
+                       epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("base", metavar="BASE.json")
+    p.add_argument("new", metavar="NEW.json")
+    add_comparison_arguments(p)
+    p.add_argument("--budgets", metavar="FILE|PRESET", help=_budgets_help("also check NEW against them"))
+    add_output_arguments(p)
+
+
+@dataclass
+class GateInputs:
+    baseline: dict | None
+    baseline_label: str | None
+    budgets: BudgetSet | None
+    thresholds: Thresholds
+    gate: tuple[str, ...]
+
+
+def prepare(args, budgets_from_pyproject: bool) -> GateInputs:
+    """Load and check baseline, budgets, thresholds and gate patterns (UsageError on bad input)."""
+    gate = metric_catalog.parse_gate(args.gate)
+    thresholds = Thresholds.parse(args.threshold)
+    baseline_path = getattr(args, "baseline", None) or getattr(args, "base", None)
+    baseline = load_results(baseline_path) if baseline_path else None
+    if args.budgets is None and not budgets_from_pyproject:
+        budgets = None
+    else:
+        budgets = load_budgets(args.budgets)
+    return GateInputs(baseline, baseline_path, budgets, thresholds, gate)
+
+
+def check_predicted_env(inputs: GateInputs, headless: bool, cpu_throttle: float, force: bool) -> None:
+    """Before a run: refuse a baseline measured headed vs headless or at another throttle (exit 2)."""
+    if inputs.baseline is None:
+        return
+    env = inputs.baseline.get("env") or {}
+    predicted = {**env, "headless": headless, "cpu_throttle": cpu_throttle}
+    check_comparable(inputs.baseline, {"env": predicted}, force)
+
+
+def auto_sampler(args, inputs: GateInputs) -> AutoSampler | None:
+    if not args.auto_sample:
+        return None
+    if args.max_time <= 0:
+        raise UsageError(f"--max-time must be positive (got {args.max_time:g})")
+    return AutoSampler(inputs.baseline, inputs.thresholds, inputs.gate, args.max_time)
+
+
+def finish(args, inputs: GateInputs, results: dict, sampling: str | None = None) -> GateOutcome:
+    """Judge results; print the gate's tables and verdict; write --markdown / --junit."""
+    comparison, differences = None, []
+    if inputs.baseline is not None:
+        differences = check_comparable(inputs.baseline, results, args.force)
+        comparison = compare_results(inputs.baseline, results, inputs.thresholds, inputs.gate)
+    outcome = judge(results, comparison=comparison, baseline=inputs.baseline, baseline_label=inputs.baseline_label,
+                    env_differences=differences, budgets=inputs.budgets, sampling=sampling)
+    if comparison is not None or inputs.budgets is not None:
+        print(terminal(outcome))
+    if args.markdown:
+        write_markdown(args.markdown, outcome)
+    if args.junit:
+        write_junit(args.junit, outcome)
+    return outcome
+
+
+def cmd_compare(args) -> int:
+    inputs = prepare(args, budgets_from_pyproject=False)
+    new = load_results(args.new)
+    return finish(args, inputs, new).exit_code

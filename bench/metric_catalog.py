@@ -1,0 +1,110 @@
+"""What bench knows about each metric name: which way is better, and whether it is gated.
+
+Budgets and compare work on metric names alone (DESIGN.md section 2). Metric
+names that scenarios produce are listed in KNOWN_METRICS, so a typo in a
+budget file is caught before a run instead of being reported as "not
+measured". A scenario that adds a metric adds its name here (one line).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+from .difference import HIGHER, LOWER, NONE
+
+# name -> which way is better. From DESIGN.md section 3 and the open issues,
+# including metrics other scenarios are still being built for.
+KNOWN_METRICS: dict[str, str] = {
+    # message-to-paint (burst scenario)
+    "paint.latency_ms": LOWER,
+    "paint.recv_to_dom_ms": LOWER,
+    "paint.dom_to_paint_ms": LOWER,
+    "paint.injected": NONE,
+    "paint.unpainted": LOWER,
+    "burst.settle_ms": LOWER,
+    # scroll smoothness
+    "scroll.fps": HIGHER,
+    "scroll.frame_ms": LOWER,
+    "scroll.dropped_pct": LOWER,
+    "scroll.long_frames": LOWER,
+    "scroll.refresh_ms": NONE,
+    # memory trend
+    "heap.used_bytes": LOWER,
+    "heap.slope_bytes_per_cycle": LOWER,
+    "heap.listeners_per_cycle": LOWER,
+    "heap.nodes_per_cycle": LOWER,
+    "heap.documents_per_cycle": LOWER,
+    "heap.bytes_per_message": LOWER,
+    "heap.verdict": LOWER,  # a word: stable is good (GOOD_WORDS)
+    "heap.listeners": LOWER,
+    "heap.nodes": LOWER,
+    "heap.documents": LOWER,
+    "heap.renderer_private_bytes": LOWER,
+    "heap.reconnect_ms": NONE,                       # how fast the app reconnects: context, not gated
+    "heap.slope_ci95_low_bytes_per_cycle": NONE,     # the slope's CI bounds: read with the slope
+    "heap.slope_ci95_high_bytes_per_cycle": NONE,
+    "heap.suspects": NONE,
+    # server side
+    "throughput.msgs_per_s": HIGHER,
+    "throughput.latency_ms": LOWER,
+    "connections.stability": HIGHER,
+    "connections.disconnects": LOWER,
+    # bench calibrate
+    "page.refresh_ms": NONE,
+}
+
+# For metrics whose value is a word: the words that are fine.
+GOOD_WORDS: dict[str, frozenset[str]] = {"heap.verdict": frozenset({"stable"})}
+
+# Gated by default (issue 5): every latency, fps, dropped-frame and heap metric.
+DEFAULT_GATE = ("*latency*", "*.fps", "*dropped*", "heap.*")
+
+# Smallest change that counts, in the metric's unit, where a relative
+# threshold alone is meaningless because the baseline sits near zero.
+ABSOLUTE_FLOORS: dict[str, float] = {
+    "scroll.dropped_pct": 1.0,            # one percentage point of frames
+    "scroll.long_frames": 1.0,            # one long frame
+    "heap.listeners_per_cycle": 0.5,      # a leak adds whole listeners per cycle
+    "heap.nodes_per_cycle": 0.5,
+    "heap.documents_per_cycle": 0.5,
+    "heap.slope_bytes_per_cycle": 16384,  # 16 KiB a cycle: below the GC's own jitter
+    "paint.unpainted": 1.0,
+}
+
+# Name patterns for metrics not (yet) listed above, checked in order.
+_DIRECTION_PATTERNS = (
+    ("*fps*", HIGHER), ("*per_s", HIGHER), ("*stability*", HIGHER),
+    ("*latency*", LOWER), ("*_ms", LOWER), ("*dropped*", LOWER), ("heap.*", LOWER), ("*bytes*", LOWER),
+)
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    name: str
+    direction: str  # LOWER | HIGHER | NONE: which way is better
+    floor: float    # absolute noise floor in the metric's unit
+
+
+def direction_of(name: str) -> str:
+    if name in KNOWN_METRICS:
+        return KNOWN_METRICS[name]
+    for pattern, direction in _DIRECTION_PATTERNS:
+        if fnmatch.fnmatchcase(name, pattern):
+            return direction
+    return NONE
+
+
+def info(name: str) -> MetricInfo:
+    return MetricInfo(name, direction_of(name), ABSOLUTE_FLOORS.get(name, 0.0))
+
+
+def is_gated(name: str, patterns) -> bool:
+    """Gated when a pattern matches and the metric has a better direction (counts never are)."""
+    return direction_of(name) != NONE and any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def parse_gate(text: str) -> tuple[str, ...]:
+    """--gate 'paint.latency_ms,scroll.*' -> patterns; 'none' or '' -> nothing gated."""
+    patterns = tuple(p.strip() for p in text.split(",") if p.strip())
+    return () if patterns == ("none",) else patterns
