@@ -10,7 +10,7 @@ advance(n) moves the progress bar. Register a new module in MODULES.
 
 from __future__ import annotations
 
-from . import burst
+from . import burst, scroll
 
-MODULES = {module.NAME: module for module in (burst,)}
+MODULES = {module.NAME: module for module in (burst, scroll)}
 NAMES = tuple(MODULES)
