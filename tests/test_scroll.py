@@ -295,6 +295,19 @@ def test_virtual_list_keeps_few_rows_and_still_paints_new_messages(browser, chat
     assert paint[-1]["token"] in last_token_in_dom
 
 
+def test_scroll_knobs_parse_and_bad_values_show_the_banner(page, chat_server) -> None:
+    page.goto(bundled_target(chat_server.url, "scroll_work_ms=12.5&layout_thrash=1&render=virtual").url)
+    knobs = page.evaluate("() => ({...window.chatApp.knobs})")
+    assert (knobs["scroll_work_ms"], knobs["layout_thrash"], knobs["render"]) == (12.5, True, "virtual")
+    assert page.locator("#banner").is_hidden()
+    page.goto(bundled_target(chat_server.url, "scroll_work_ms=-1&layout_thrash=yes&render=windowed").url)
+    knobs = page.evaluate("() => ({...window.chatApp.knobs})")
+    assert (knobs["scroll_work_ms"], knobs["layout_thrash"], knobs["render"]) == (0, False, "append")
+    banner = page.locator("#banner").inner_text()
+    assert 'knob "scroll_work_ms"' in banner and 'knob "layout_thrash"' in banner and "expected 0 or 1" in banner
+    assert "virtual" in banner  # the render choices listed
+
+
 # --- the command line: bad targets are one line, exit 3 --------------------------------
 
 SMALL_CLI = ["--scroll-distance", "2000", "--scroll-speed", "1000", "--scroll-repeat", "1", "--no-progress"]
