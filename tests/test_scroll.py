@@ -59,17 +59,16 @@ class Measurement:
 
 @pytest.fixture(scope="module")
 def measured(browser, chat_server):
-    """measured(query, scenario...) -> results JSON; each call on a fresh page."""
-    opened = []
+    """measured(query, scenario...) -> results JSON; each call on a fresh page, closed after."""
 
     def run(query: str, *scenarios) -> dict:
         m = Measurement(browser, chat_server.url, query).open()
-        opened.append(m)
-        return m.run(*scenarios)
+        try:
+            return m.run(*scenarios)
+        finally:
+            m.close()
 
-    yield run
-    for m in opened:
-        m.close()
+    return run
 
 
 MAX_PLAIN_PASSES = 8
@@ -253,9 +252,12 @@ def test_raf_frames_agree_with_presented_frames_in_a_trace(browser, chat_server)
     presented = [f for f in trace_frames.presented_frames(trace, clock.pid)
                  if f.commit_us is not None and start <= f.commit_us < end]
     raf = record["frames"]
-    print(f"\nrAF frames {raf}, presented frames with a main-thread commit {len(presented)}, "
-          f"apart by {raf - len(presented)} ({100 * (raf - len(presented)) / raf:.1f} %)")
-    assert abs(raf - len(presented)) <= 2 + 0.05 * raf
+    late = sum(ms > 1.5 * HEADLESS_REFRESH_MS for ms in out.metrics["scroll.frame_ms"][1])
+    detail = (f"rAF frames {raf}, presented frames with a main-thread commit {len(presented)}, "
+              f"apart by {raf - len(presented)} ({100 * (raf - len(presented)) / raf:.1f} %); "
+              f"{late} rAF intervals over 1.5 refresh intervals")
+    print("\n" + detail)
+    assert abs(raf - len(presented)) <= 2 + 0.05 * raf, detail
 
 
 def test_virtual_list_keeps_few_rows_and_still_paints_new_messages(browser, chat_server) -> None:
