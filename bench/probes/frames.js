@@ -12,8 +12,10 @@
 (() => {
   if (window.__benchFrames) return;
 
-  const longFrames = [];  // LoAF entries since the page (buffered) or since install
-  let recording = null;   // {el, frames: [[t, scrollTop], ...]} while recording
+  // Kept only while recording, so the probe holds no growing state between
+  // gestures (a later memory scenario on the same page must not see it).
+  let longFrames = [];    // LoAF records delivered during the recording
+  let recording = null;   // {el, frames: [[t, scrollTop], ...], since} while recording
 
   function scriptAttribution(script) {
     return {
@@ -47,8 +49,9 @@
     .includes("long-animation-frame");
   if (supportsLongFrames) {
     new PerformanceObserver((list) => {
+      if (!recording) return;
       for (const entry of list.getEntries()) longFrames.push(longFrameRecord(entry));
-    }).observe({ type: "long-animation-frame", buffered: true });
+    }).observe({ type: "long-animation-frame" });
   }
 
   function nextFrame() {
@@ -106,6 +109,7 @@
 
     start(selector) {
       recording = { el: document.querySelector(selector), frames: [], since: performance.now() };
+      longFrames = [];
       recordFrames(recording);
     },
 
@@ -123,13 +127,10 @@
         last = now;
       }
       const done = recording;
+      const found = longFrames.filter((f) => f.startTime + f.duration >= done.since);
       recording = null;
-      const until = performance.now();
-      return {
-        frames: done.frames,
-        longFrames: longFrames.filter((f) => f.startTime + f.duration >= done.since
-                                             && f.startTime <= until),
-      };
+      longFrames = [];
+      return { frames: done.frames, longFrames: found };
     },
   };
 })();
