@@ -93,6 +93,7 @@ def fuite_verdict(query: str) -> tuple[float, dict]:
 BENCHMARKS = {
     "ui-default": (lambda: bench_cli("ui"), 20.0),
     "ui-burst-only": (lambda: bench_cli("ui", "--scenario", "burst"), None),
+    "ui-scroll-only": (lambda: bench_cli("ui", "--scenario", "scroll"), None),
     "burst-10k": (lambda: bench_cli("ui", "--scenario", "burst", "--bursts", "1",
                                      "--burst-size", "10000", "--warmup", "0"), None),
     "ui-cycles": (lambda: bench_cli("ui", "--scenario", "cycles"), None),

@@ -10,7 +10,7 @@ advance(n) moves the progress bar. Register a new module in MODULES.
 
 from __future__ import annotations
 
-from . import burst, cycles
+from . import burst, cycles, scroll
 
-MODULES = {module.NAME: module for module in (burst, cycles)}
+MODULES = {module.NAME: module for module in (burst, scroll, cycles)}
 NAMES = tuple(MODULES)

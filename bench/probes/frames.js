@@ -1,0 +1,136 @@
+// Frames probe (DESIGN.md section 3, "scroll smoothness").
+//
+// Records one entry per animation frame while a scroll gesture runs: the
+// requestAnimationFrame timestamp (the frame's begin time, the same for every
+// callback of that frame, so deltas between frames are frame intervals) and
+// the list's scrollTop as the main thread sees it in that frame. Long frames
+// come from the Long Animation Frames API (entries are only made for frames
+// over 50 ms), with their script attribution.
+//
+// Injected with page.evaluate before the first gesture; evaluating it again
+// does nothing. Python drives it through window.__benchFrames.
+(() => {
+  if (window.__benchFrames) return;
+
+  // Kept only while recording, so the probe holds no growing state between
+  // gestures (a later memory scenario on the same page must not see it).
+  let longFrames = [];    // LoAF records delivered during the recording
+  let recording = null;   // {el, frames: [[t, scrollTop], ...], since} while recording
+
+  function scriptAttribution(script) {
+    return {
+      invoker: script.invoker,
+      invokerType: script.invokerType,
+      sourceURL: script.sourceURL,
+      sourceFunctionName: script.sourceFunctionName,
+      sourceCharPosition: script.sourceCharPosition,
+      startTime: script.startTime,
+      executionStart: script.executionStart,
+      duration: script.duration,
+      forcedStyleAndLayoutDuration: script.forcedStyleAndLayoutDuration,
+      pauseDuration: script.pauseDuration,
+      windowAttribution: script.windowAttribution,
+    };
+  }
+
+  function longFrameRecord(entry) {
+    return {
+      startTime: entry.startTime,
+      duration: entry.duration,
+      blockingDuration: entry.blockingDuration,
+      renderStart: entry.renderStart,
+      styleAndLayoutStart: entry.styleAndLayoutStart,
+      firstUIEventTimestamp: entry.firstUIEventTimestamp,
+      scripts: (entry.scripts || []).map(scriptAttribution),
+    };
+  }
+
+  const supportsLongFrames = (PerformanceObserver.supportedEntryTypes || [])
+    .includes("long-animation-frame");
+  if (supportsLongFrames) {
+    new PerformanceObserver((list) => {
+      if (!recording) return;
+      for (const entry of list.getEntries()) longFrames.push(longFrameRecord(entry));
+    }).observe({ type: "long-animation-frame" });
+  }
+
+  function nextFrame() {
+    return new Promise((resolve) => requestAnimationFrame(resolve));
+  }
+
+  // One rAF chain per recording: a chain left from the previous recording
+  // (its callback still pending when the next one starts) ends itself.
+  function recordFrames(own) {
+    requestAnimationFrame(function onFrame(t) {
+      if (recording !== own) return;
+      own.frames.push([t, own.el.scrollTop]);
+      requestAnimationFrame(onFrame);
+    });
+  }
+
+  window.__benchFrames = {
+    supportsLongFrames,
+
+    // What the harness needs to know about the list before it scrolls it.
+    list(selector) {
+      const el = document.querySelector(selector);
+      if (!el) return { found: false };
+      const box = el.getBoundingClientRect();
+      // The part of the list inside the viewport: where a gesture must start.
+      const left = Math.max(box.left, 0);
+      const right = Math.min(box.right, innerWidth);
+      const top = Math.max(box.top, 0);
+      const bottom = Math.min(box.bottom, innerHeight);
+      return {
+        found: true,
+        scrollTop: el.scrollTop,
+        scrollHeight: el.scrollHeight,
+        clientHeight: el.clientHeight,
+        visible: { x: (left + right) / 2, y: (top + bottom) / 2,
+                   width: Math.max(0, right - left), height: Math.max(0, bottom - top) },
+      };
+    },
+
+    // Scroll to the newest message (the end of the list), then let frames pass.
+    async toEnd(selector, settleFrames) {
+      const el = document.querySelector(selector);
+      el.scrollTop = el.scrollHeight;
+      for (let i = 0; i < settleFrames; i++) await nextFrame();
+      return el.scrollTop;
+    },
+
+    // rAF timestamps of the next `count` frames, with nothing else going on:
+    // their median delta is the display's refresh interval.
+    async idle(count) {
+      const stamps = [];
+      while (stamps.length < count) stamps.push(await nextFrame());
+      return stamps;
+    },
+
+    start(selector) {
+      recording = { el: document.querySelector(selector), frames: [], since: performance.now() };
+      longFrames = [];
+      recordFrames(recording);
+    },
+
+    // Keep recording until scrollTop has been still for `stillFrames` frames
+    // (the gesture's last scroll can reach the main thread after the gesture
+    // command returns), or `maxMs` passed; then hand over what was recorded.
+    async stop(stillFrames, maxMs) {
+      const deadline = performance.now() + maxMs;
+      let still = 0;
+      let last = recording.el.scrollTop;
+      while (still < stillFrames && performance.now() < deadline) {
+        await nextFrame();
+        const now = recording.el.scrollTop;
+        still = now === last ? still + 1 : 0;
+        last = now;
+      }
+      const done = recording;
+      const found = longFrames.filter((f) => f.startTime + f.duration >= done.since);
+      recording = null;
+      longFrames = [];
+      return { frames: done.frames, longFrames: found };
+    },
+  };
+})();

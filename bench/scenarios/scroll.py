@@ -1,0 +1,214 @@
+"""Scroll scenario: a long conversation scrolled by a browser-driven gesture.
+
+Metrics (DESIGN.md section 3, "scroll smoothness"; definitions in
+bench/smoothness.py): scroll.refresh_ms (one per repetition), and per gesture
+pass scroll.fps, scroll.frame_ms (every frame interval), scroll.dropped_pct,
+scroll.long_frames (Long Animation Frames over 50 ms). Records: "scroll" (one
+per pass: distance asked and moved, frames, expected, dropped) and
+"long_frames" (one per long frame, with its script attribution).
+
+Steps: the list is emptied (page reloaded) if an earlier scenario filled it;
+M messages are preloaded through the target's injection path and the page
+waits until they are in the DOM and painting stopped; the idle refresh
+interval is measured; then R times: a gesture up by D px from the newest
+message, and one back down by D px, each with CDP Input.synthesizeScrollGesture
+over the list at a fixed speed and without fling.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from ..errors import TargetError, UsageError
+from ..probes.frames import FramesProbe
+from ..results import ScenarioOutput
+from ..session import PageSession
+from ..smoothness import gesture_window, overlapping, pass_smoothness, refresh_interval_ms
+
+NAME = "scroll"
+NOMINAL_REFRESH_HZ = 60
+MIN_PASS_FRAMES = 120      # expected frames per pass at NOMINAL_REFRESH_HZ
+IDLE_FRAMES = 30           # rAF deltas for the refresh interval (0.5 s at 60 Hz)
+DISTANCE_TOLERANCE = 0.05  # a pass that moves scrollTop off by more gets a note
+
+
+@dataclass
+class ScrollConfig:
+    messages: int = 1000
+    speed: float = 2000      # px/s
+    distance: float = 4000   # px, each way
+    repeat: int = 2          # up-and-down cycles per repetition
+    list_selector: str | None = None  # None: the target's list selector
+
+    @property
+    def pass_s(self) -> float:
+        return self.distance / self.speed
+
+    def validate(self) -> None:
+        if self.messages < 1:
+            raise UsageError(f"--scroll-messages must be at least 1 (got {self.messages})")
+        if self.speed <= 0 or self.distance <= 0:
+            raise UsageError(f"--scroll-speed and --scroll-distance must be positive "
+                             f"(got {self.speed:g}, {self.distance:g})")
+        if self.repeat < 1:
+            raise UsageError(f"--scroll-repeat must be at least 1 (got {self.repeat})")
+        if round(self.pass_s * NOMINAL_REFRESH_HZ) < MIN_PASS_FRAMES:
+            raise UsageError(
+                f"--scroll-distance {self.distance:g} at --scroll-speed {self.speed:g} px/s is a "
+                f"{self.pass_s:.2f} s pass; a pass needs at least {MIN_PASS_FRAMES} frames "
+                f"({MIN_PASS_FRAMES / NOMINAL_REFRESH_HZ:g} s at {NOMINAL_REFRESH_HZ} Hz)")
+
+
+def add_arguments(group) -> None:
+    group.add_argument("--scroll-messages", type=int, default=1000, metavar="M",
+                       help="messages preloaded into the list before scrolling (default 1000)")
+    group.add_argument("--scroll-speed", type=float, default=2000, metavar="PX_PER_S",
+                       help="gesture speed, fixed, no fling (default 2000 px/s)")
+    group.add_argument("--scroll-distance", type=float, default=4000, metavar="PX",
+                       help="each pass scrolls this far, up from the newest message, then back "
+                            "down; distance/speed must give 120 frames at 60 Hz (default 4000)")
+    group.add_argument("--scroll-repeat", type=int, default=2, metavar="R",
+                       help="up-and-down cycles per repetition (default 2)")
+    group.add_argument("--scroll-list", metavar="SELECTOR",
+                       help="the scrolling message list (default: the target's, #messages)")
+
+
+def from_args(args) -> "ScrollScenario":
+    return ScrollScenario(ScrollConfig(messages=args.scroll_messages, speed=args.scroll_speed,
+                                       distance=args.scroll_distance, repeat=args.scroll_repeat,
+                                       list_selector=args.scroll_list))
+
+
+@dataclass(frozen=True)
+class GestureSpot:
+    """The list a gesture scrolls, and the viewport point (CSS px) where it starts."""
+
+    selector: str
+    x: float
+    y: float
+
+
+class ScrollScenario:
+    name = NAME
+
+    def __init__(self, config: ScrollConfig):
+        self.config = config
+        config.validate()
+        self.probe = FramesProbe()
+
+    def expected_messages(self) -> int:
+        return self.config.messages
+
+    def run(self, session: PageSession, sink: Callable[[ScenarioOutput], None],
+            advance: Callable[[int], None] = lambda n: None) -> None:
+        self.preload(session)
+        advance(self.config.messages)
+        spot = self.locate(session)
+        refresh_ms = self.measure_refresh(session, sink)
+        long_frames_measured = self.probe.supports_long_frames(session.page)
+        if not long_frames_measured:
+            sink(ScenarioOutput(notes=["scroll: this browser has no Long Animation Frames API, so "
+                                       "scroll.long_frames is not measured"]))
+        index = 0
+        for cycle in range(self.config.repeat):
+            for direction in ("up", "down"):
+                out = self.scroll_pass(session, spot, direction, refresh_ms, index, cycle)
+                if not long_frames_measured:
+                    del out.metrics["scroll.long_frames"]  # unknown, not zero
+                sink(out)
+                index += 1
+
+    # -- steps, public so a test can trace one pass ---------------------------
+
+    def preload(self, session: PageSession) -> None:
+        """Exactly M messages in the list, through the target's injection path, then quiet."""
+        page = session.page
+        if page.locator(session.target.message_selector).count() > 0:
+            session.open()  # an earlier scenario filled the list: start from an empty one
+        messages = session.messages.take(self.config.messages)
+        tokens = [m.token for m in messages]
+        session.injector.send(messages)
+        state = session.paint.quiet(page, tokens, session.timeout_s)
+        session.paint.take(page, tokens)  # not measured here; frees the probe's records
+        if state["recv"] == 0:
+            raise TargetError(f"scroll: none of {len(tokens)} preloaded messages reached the page's "
+                              f"WebSocket ({session.target.inject} via {session.target.ws_match!r})")
+
+    def locate(self, session: PageSession) -> GestureSpot:
+        """The list, scrolled to its newest message; missing or too short a list is an error."""
+        page = session.page
+        selector = self.config.list_selector or session.target.list_selector
+        self.probe.install(page)
+        state = self.probe.list_state(page, selector)
+        where = f"scroll: list {selector!r} on {session.target.url}"
+        if not state["found"]:
+            raise TargetError(f"{where} matched nothing (set the list selector with --scroll-list)")
+        if state["scrollHeight"] <= state["clientHeight"]:
+            raise TargetError(f"{where} cannot scroll: scrollHeight {state['scrollHeight']} <= clientHeight "
+                              f"{state['clientHeight']} with {self.config.messages} message(s) "
+                              f"(raise --scroll-messages, or point --scroll-list at the scrolling element)")
+        room = state["scrollHeight"] - state["clientHeight"]
+        if room < self.config.distance:
+            raise TargetError(f"{where} scrolls only {room} px with {self.config.messages} messages, less "
+                              f"than --scroll-distance {self.config.distance:g}; raise --scroll-messages")
+        visible = state["visible"]
+        if visible["width"] < 1 or visible["height"] < 1:
+            raise TargetError(f"{where} is outside the viewport, where no gesture can reach it")
+        self.probe.to_end(page, selector)
+        return GestureSpot(selector, visible["x"], visible["y"])
+
+    def measure_refresh(self, session: PageSession, sink: Callable[[ScenarioOutput], None]) -> float:
+        """The idle refresh interval (median rAF delta), recorded as scroll.refresh_ms."""
+        page = session.page
+        refresh_ms = refresh_interval_ms(self.probe.idle_timestamps(page, IDLE_FRAMES + 1))
+        notes = []
+        if round(self.config.pass_s * 1000 / refresh_ms) < MIN_PASS_FRAMES:
+            notes.append(f"scroll: the refresh interval is {refresh_ms:.1f} ms, so a pass is under "
+                         f"{MIN_PASS_FRAMES} frames; raise --scroll-distance")
+        sink(ScenarioOutput(metrics={"scroll.refresh_ms": ("ms", [refresh_ms])}, notes=notes))
+        return refresh_ms
+
+    def scroll_pass(self, session: PageSession, spot: GestureSpot, direction: str, refresh_ms: float,
+                    index: int = 0, cycle: int = 0) -> ScenarioOutput:
+        """One gesture, up or down by the configured distance, and its metrics."""
+        page = session.page
+        self.probe.start(page, spot.selector)
+        # yDistance > 0 scrolls up (towards older messages). "mouse": wheel
+        # events with exact pixel deltas on every platform.
+        y_distance = self.config.distance if direction == "up" else -self.config.distance
+        session.cdp.send("Input.synthesizeScrollGesture", {
+            "x": spot.x, "y": spot.y, "yDistance": y_distance, "speed": self.config.speed,
+            "preventFling": True, "gestureSourceType": "mouse",
+        })
+        recorded = self.probe.stop(page)
+        tops = [top for _, top in recorded["frames"]]
+        window = gesture_window(tops)
+        if window is None:
+            raise TargetError(f"scroll: the gesture over {spot.selector!r} did not move it (scrollTop "
+                              f"stayed {tops[0] if tops else '?'}); is another element covering it?")
+        first, last = window
+        stamps = [t for t, _ in recorded["frames"][first:last + 1]]
+        smooth = pass_smoothness(stamps, refresh_ms)
+        long_frames = [{"pass": index, "direction": direction, **f}
+                       for f in overlapping(recorded["longFrames"], stamps[0], stamps[-1])]
+        moved = (tops[first] - tops[last]) * (1 if direction == "up" else -1)
+
+        out = ScenarioOutput()
+        out.metrics["scroll.fps"] = ("fps", [smooth.fps])
+        out.metrics["scroll.frame_ms"] = ("ms", smooth.frame_ms)
+        out.metrics["scroll.dropped_pct"] = ("%", [smooth.dropped_pct])
+        out.metrics["scroll.long_frames"] = ("count", [len(long_frames)])
+        out.records["scroll"] = [{
+            "pass": index, "cycle": cycle, "direction": direction,
+            "distance_px": self.config.distance, "moved_px": moved,
+            "scroll_top_start": tops[first], "scroll_top_end": tops[last],
+            "frames": len(smooth.frame_ms), "expected_frames": smooth.expected_frames,
+            "dropped_frames": smooth.dropped_frames, "duration_ms": smooth.duration_ms,
+            "refresh_ms": refresh_ms, "start_ms": stamps[0], "end_ms": stamps[-1],
+        }]
+        out.records["long_frames"] = long_frames
+        if abs(moved - self.config.distance) > DISTANCE_TOLERANCE * self.config.distance:
+            out.notes.append(f"scroll: pass {index} ({direction}) moved scrollTop {moved:g} px of "
+                             f"{self.config.distance:g} asked")
+        return out
