@@ -22,7 +22,7 @@ from bench.scenarios.burst import BurstConfig, BurstScenario
 from bench.scenarios.scroll import ScrollConfig, ScrollScenario
 from bench.session import PageSession
 from bench.target import bundled_target
-from conftest import run_bench
+from tests.conftest import run_bench
 
 pytestmark = pytest.mark.browser
 
