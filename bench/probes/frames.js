@@ -17,6 +17,20 @@
   let longFrames = [];    // LoAF records delivered during the recording
   let recording = null;   // {el, frames: [[t, scrollTop], ...], since} while recording
 
+  // The list, also when it lives in an open shadow root (web-component
+  // chat UIs): profiles use Playwright selectors, which pierce open shadow
+  // roots, and document.querySelector alone would not.
+  function findList(selector, root = document) {
+    const direct = root.querySelector(selector);
+    if (direct) return direct;
+    for (const el of root.querySelectorAll("*")) {
+      if (!el.shadowRoot) continue;
+      const inner = findList(selector, el.shadowRoot);
+      if (inner) return inner;
+    }
+    return null;
+  }
+
   function scriptAttribution(script) {
     return {
       invoker: script.invoker,
@@ -73,7 +87,7 @@
 
     // What the harness needs to know about the list before it scrolls it.
     list(selector) {
-      const el = document.querySelector(selector);
+      const el = findList(selector);
       if (!el) return { found: false };
       const box = el.getBoundingClientRect();
       // The part of the list inside the viewport: where a gesture must start.
@@ -93,7 +107,7 @@
 
     // Scroll to the newest message (the end of the list), then let frames pass.
     async toEnd(selector, settleFrames) {
-      const el = document.querySelector(selector);
+      const el = findList(selector);
       el.scrollTop = el.scrollHeight;
       for (let i = 0; i < settleFrames; i++) await nextFrame();
       return el.scrollTop;
@@ -108,7 +122,7 @@
     },
 
     start(selector) {
-      recording = { el: document.querySelector(selector), frames: [], since: performance.now() };
+      recording = { el: findList(selector), frames: [], since: performance.now() };
       longFrames = [];
       recordFrames(recording);
     },
