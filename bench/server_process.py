@@ -32,6 +32,8 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
 class BundledServer:
     """`with BundledServer() as server: server.url` — a running reference chat app."""
 
+    name = "the bundled chat server"  # for error messages
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0, start_timeout_s: float = 20):
         self.host, self.port, self.start_timeout_s = host, port, start_timeout_s
         self.process: subprocess.Popen | None = None
@@ -48,8 +50,12 @@ class BundledServer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def command(self) -> list[str]:
+        """The server's command line; it must print "listening on http://HOST:PORT/"."""
+        return [sys.executable, "-m", "bench", "serve", "--host", self.host, "--port", str(self.port)]
+
     def start(self) -> None:
-        cmd = [sys.executable, "-m", "bench", "serve", "--host", self.host, "--port", str(self.port)]
+        cmd = self.command()
         # stderr goes to a file: a pipe nobody reads could fill and stall the server.
         self._stderr = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
@@ -76,11 +82,11 @@ class BundledServer:
                     self._stderr.seek(0)
                     err = self._stderr.read().strip().splitlines()
                     detail = err[-1] if err else f"exit code {self.process.wait()}"
-                    raise TargetError(f"the bundled chat server did not start: {detail}")
+                    raise TargetError(f"{self.name} did not start: {detail}")
                 match = LISTENING_RE.search(line)
                 if match:
                     return match.group(1)
-        raise TargetError(f"the bundled chat server did not start within {self.start_timeout_s:g} s")
+        raise TargetError(f"{self.name} did not start within {self.start_timeout_s:g} s")
 
     def stop(self) -> None:
         if not self.process:

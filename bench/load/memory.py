@@ -1,0 +1,32 @@
+"""A server process's resident memory (RSS), or why it cannot be read here."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+class NotAvailable(Exception):
+    """The reason, as one line for the report."""
+
+
+def rss_bytes(pid: int | None) -> int:
+    """VmRSS of pid from /proc/PID/status (Linux). Raises NotAvailable with the reason."""
+    if pid is None:
+        raise NotAvailable("the server's process is not known (give --server-pid)")
+    if not sys.platform.startswith("linux"):
+        raise NotAvailable(f"reading a process's memory needs /proc (Linux); this is {sys.platform}")
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        raise NotAvailable(f"server process {pid} is gone") from None
+    except OSError as exc:
+        raise NotAvailable(f"cannot read /proc/{pid}/status: {exc.strerror or exc}") from None
+    for line in status.splitlines():
+        if line.startswith("State:") and "Z" in line.split()[1]:
+            raise NotAvailable(f"server process {pid} has exited")
+        if line.startswith("VmRSS:"):
+            value, unit = line.split()[1:3]
+            assert unit == "kB", line  # the kernel always reports kB here
+            return int(value) * 1024
+    raise NotAvailable(f"/proc/{pid}/status has no VmRSS (a kernel thread?)")

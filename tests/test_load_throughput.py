@@ -1,0 +1,228 @@
+"""`bench throughput` against real servers with known defects (fixtures/relay/server.py).
+
+Every test runs the real CLI (worker processes, aiohttp WebSockets) against a
+real server process. Known answers come from the relay's knobs: a stall of
+50 ms every second, every 10th frame dropped, every 7th frame held back,
+a fixed CPU cost per frame. Bands are stated where the machine's own noise
+(two cores shared with Chromium tests) could move a number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+
+import aiohttp
+import numpy as np
+import pytest
+
+from bench.cli import main
+
+from tests.conftest import run_bench
+from tests.relay_server import RelayServer
+from tests.test_cli import free_port, marked_env, one_line_error  # noqa: F401 (fixture)
+
+
+def throughput(tmp_path, *args: str, env=None) -> tuple[dict, str]:
+    out = tmp_path / "throughput.json"
+    proc = run_bench("throughput", *args, "--json", str(out), "--no-progress", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return json.loads(out.read_text()), proc.stdout
+
+
+def total(data: dict, name: str) -> int:
+    return int(data["metrics"][name]["sum"])
+
+
+def closed_loop_latencies(ws_url: str, rate: float, seconds: float) -> list[float]:
+    """What a closed-loop client measures: send one, wait for it, then the next (at most `rate`/s).
+
+    Latency counts from the actual send. While the server stalls, this client
+    waits with one message in flight instead of sending the ones it should
+    have, so the stall costs it one slow sample (coordinated omission).
+    """
+
+    async def run() -> list[float]:
+        samples = []
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(ws_url) as sender, session.ws_connect(ws_url) as receiver:
+                end = time.monotonic() + seconds
+                next_send = time.monotonic()
+                i = 0
+                while time.monotonic() < end:
+                    await asyncio.sleep(max(0.0, next_send - time.monotonic()))
+                    sent = time.monotonic()
+                    await sender.send_str(f"closed-{i}")
+                    msg = await receiver.receive(timeout=10)
+                    assert msg.data == f"closed-{i}"
+                    samples.append((time.monotonic() - sent) * 1000)
+                    next_send = max(time.monotonic(), sent + 1 / rate)
+                    i += 1
+        return samples
+
+    return asyncio.run(run())
+
+
+def test_open_loop_shows_a_server_stall_in_p99_that_closed_loop_hides(tmp_path):
+    # Known answer: the relay blocks its event loop 50 ms once a second. At
+    # 500 msgs/s, 25 messages a second fall due inside a stall and wait up to
+    # 50 ms; 2.5 % of all messages wait >= 25 ms, and 3 s of load hold at
+    # least 2 whole stalls (>= 1.7 %, more than 1 %), so the open-loop p99 is
+    # >= 25 ms whatever the noise (noise only adds). The closed-loop client pays the
+    # stall once per second: 1 sample in ~500, far below 1 %, so its p99 stays
+    # with the round trip (< 25 ms unless the machine itself stalls that often).
+    with RelayServer("--stall-ms", "50", "--stall-every-s", "1") as relay:
+        data, _ = throughput(tmp_path, "--url", relay.ws_url, "--format", "text", "--rate", "500",
+                             "--duration", "3", "--warmup", "0.5", "--receivers", "1")
+        closed = closed_loop_latencies(relay.ws_url, rate=500, seconds=3)
+    latency = data["metrics"]["throughput.latency_ms"]
+    closed_p99 = float(np.percentile(closed, 99))
+    print(f"open-loop p50 {latency['p50']:.1f} p99 {latency['p99']:.1f} max {latency['max']:.1f} ms; "
+          f"closed-loop p50 {np.percentile(closed, 50):.1f} p99 {closed_p99:.1f} max {max(closed):.1f} ms")
+    assert latency["n"] == 1500
+    assert latency["p99"] >= 25, "the open-loop run must show the 50 ms stalls in p99"
+    assert latency["max"] >= 45
+    assert max(closed) >= 45, "the closed-loop client did meet the stalls..."
+    assert closed_p99 < 25, "...but they are invisible in its p99"
+
+
+def test_every_message_is_delivered_late_or_lost_and_the_counts_add_up(tmp_path):
+    # Known answer: one sender, no warm-up, so frame n at the relay is seq n-1.
+    # Frames n % 10 == 0 are dropped (40 of 400); frames n % 7 == 0 (not also
+    # % 10) are relayed 700 ms late (57 - 5 = 52), later than --late-ms 500 but
+    # inside the receivers' listening window (2 x 500 ms past the last). Each
+    # fate happens at both receivers. An on-time frame would have to take
+    # 500 ms to move between categories; the counts are asserted exactly.
+    with RelayServer("--drop-every", "10", "--delay-every", "7", "--delay-ms", "700") as relay:
+        data, stdout = throughput(tmp_path, "--url", relay.ws_url, "--format", "text", "--rate", "200",
+                                  "--messages", "400", "--warmup", "0", "--receivers", "2",
+                                  "--late-ms", "500")
+    sent = total(data, "throughput.sent")
+    assert total(data, "throughput.scheduled") == sent == 400
+    assert total(data, "throughput.skipped") == 0 and total(data, "throughput.errors") == 0
+    delivered, late, lost = (total(data, f"throughput.{k}") for k in ("delivered", "late", "lost"))
+    assert delivered + late + lost == sent * 2
+    assert lost == 2 * 40
+    assert late == 2 * 52
+    assert delivered == 2 * 308
+    latency = data["metrics"]["throughput.latency_ms"]
+    assert latency["n"] == delivered + late
+    late_samples = sorted(latency["samples"])[-late:]
+    assert min(late_samples) >= 700
+    assert data["metrics"]["throughput.delivery_ratio"]["samples"] == [pytest.approx(308 / 400)]
+    record = data["records"]["throughput"][0]
+    assert record["expected"] == 800 and record["lost"] == 80
+    assert "104 deliveries late" in stdout and "80 lost" in stdout
+
+
+def test_bundled_server_default_format_end_to_end(tmp_path):
+    data, stdout = throughput(tmp_path, "--rate", "200", "--duration", "1", "--warmup", "0.3",
+                              "--receivers", "3")
+    assert data["schema"] == "bench/1" and data["partial"] is False
+    sent = total(data, "throughput.sent")
+    assert sent == 200
+    assert total(data, "throughput.delivered") + total(data, "throughput.late") == 3 * sent
+    assert total(data, "throughput.lost") == 0
+    latency = data["metrics"]["throughput.latency_ms"]
+    assert latency["n"] == 3 * sent and latency["min"] > 0
+    for key in ("min", "mean", "p50", "p95", "p99", "max"):
+        assert latency[key] is not None
+    # Delivered msgs/s = arrivals per receiver / (first due -> last arrival):
+    # 200 over 1 s plus the last message's latency; band for a loaded machine.
+    rate = data["metrics"]["throughput.msgs_per_s"]["samples"][0]
+    assert 100 < rate <= 201
+    assert data["config"]["template"].startswith('{"type":"message"')
+    assert data["env"]["workers"] == 2 and "bundled chat app" in data["env"]["server"]
+    assert "bench throughput took" in stdout
+
+
+def test_generator_that_cannot_keep_up_says_so(tmp_path):
+    # Known answer: a million messages a second from one Python process is
+    # impossible, so the sender falls behind, gives up after 2 s of lag and
+    # says so; skipped messages are still accounted for.
+    with RelayServer("--mode", "sink") as sink:
+        data, stdout = throughput(tmp_path, "--url", sink.ws_url, "--format", "text", "--rate", "1000000",
+                                  "--duration", "0.5", "--warmup", "0", "--receivers", "0", "--workers", "1")
+    assert "LOAD GENERATOR FELL BEHIND SCHEDULE" in stdout
+    scheduled, sent, skipped = (total(data, f"throughput.{k}") for k in ("scheduled", "sent", "skipped"))
+    assert scheduled == 500_000 and skipped > 0
+    assert sent + skipped + total(data, "throughput.errors") == scheduled
+    assert data["records"]["throughput"][0]["generator_behind"] is True
+    assert "throughput.latency_ms" not in data["metrics"]  # no receivers: not measured, not invented
+
+
+def test_rate_max_finds_a_known_capacity(tmp_path):
+    # Known answer: the relay spins 2 ms of CPU per frame, so it cannot pass
+    # more than 500 msgs/s (less when the machine is busy). Doubling from 100
+    # must fail by 800, and the reported rate must be a step that passed.
+    # The lower bound: 100 msgs/s is 20 % of one core, which this server gets
+    # even on a loaded 2-core machine, so the first step passes.
+    with RelayServer("--work-us", "2000") as relay:
+        data, stdout = throughput(tmp_path, "--url", relay.ws_url, "--format", "text", "--rate", "max",
+                                  "--rate-start", "100", "--rate-limit", "3200", "--duration", "0.6",
+                                  "--warmup", "0.2", "--receivers", "1", "--late-ms", "300")
+    steps = data["records"]["throughput"]
+    print(stdout)
+    best = data["metrics"]["throughput.max_sustainable_msgs_per_s"]["samples"][0]
+    assert [s["rate"] for s in steps[:2]] == [100, 200]
+    assert any(not s["ok"] and s["rate"] <= 800 for s in steps), "800 msgs/s of 2 ms each cannot pass"
+    assert all(s["reason"] for s in steps if not s["ok"])
+    assert best in [s["rate"] for s in steps if s["ok"]]
+    assert 100 <= best <= 500
+    # The reported throughput.* metrics are those of the best step.
+    assert data["metrics"]["throughput.offered_msgs_per_s"]["samples"] == [best]
+    assert "highest sustainable rate" in stdout
+
+
+def bench_main(*argv: str) -> int:
+    """The CLI in this process (fast, for input errors caught before anything starts)."""
+    handler = signal.getsignal(signal.SIGTERM)
+    try:
+        return main(list(argv))
+    finally:
+        signal.signal(signal.SIGTERM, handler)  # main() routes SIGTERM to its cleanup
+
+
+def one_line_stderr(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("bench: error:"), err
+    return lines[0]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--url", "http://127.0.0.1:9/ws"], "ws://"),
+    (["--frame", '{"body":"x"}'], "{text}"),
+    (["--rate", "fast"], "--rate"),
+    (["--duration", "1", "--messages", "5"], "not allowed"),
+    (["--senders", "0"], "--senders"),
+    (["--rate-start", "500", "--rate-limit", "100"], "--rate-limit"),
+])
+def test_bad_input_is_one_line_exit_2(args, words, capsys):
+    assert bench_main("throughput", *args) == 2
+    assert words in one_line_stderr(capsys)
+
+
+def test_unreachable_url_exit_3_and_no_process_left(marked_env):
+    env, _ = marked_env
+    url = f"ws://127.0.0.1:{free_port()}/ws"
+    proc = run_bench("throughput", "--url", url, env=env)
+    assert proc.returncode == 3
+    line = one_line_error(proc)
+    assert url in line and "refused" in line
+
+
+def test_port_in_use_exit_2(marked_env):
+    import socket
+
+    env, _ = marked_env
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        proc = run_bench("throughput", "--port", str(port), env=env)
+    assert proc.returncode == 2
+    assert f"port {port}" in one_line_error(proc)
