@@ -9,6 +9,7 @@ import sys
 import time
 
 from .browser import BrowserOptions
+from . import baseline_run
 from .load import cli as load_cli
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, BenchError, UsageError
 from .report import render
@@ -90,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free port)")
     load_cli.add_parsers(sub, _positive_float, EXIT_CODES_HELP, argparse.RawDescriptionHelpFormatter)
+    baseline_run.add_parser(sub, _positive_float, _add_browser_options, EXIT_CODES_HELP,
+                            argparse.RawDescriptionHelpFormatter)
     return parser
 
 
@@ -162,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return EXIT_USAGE
         return {"ui": cmd_ui, "serve": cmd_serve, "throughput": load_cli.cmd_throughput,
-                "connections": load_cli.cmd_connections}[args.command](args)
+                "connections": load_cli.cmd_connections,
+                "baseline": lambda a: baseline_run.cmd_baseline(a, _chosen_scenarios)}[args.command](args)
     except BenchError as exc:
         print(f"bench: error: {exc.message}", file=sys.stderr)
         return exc.exit_code

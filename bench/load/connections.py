@@ -28,7 +28,7 @@ from ..errors import TargetError, UsageError
 from ..progress import Progress
 from ..results import Results, ScenarioOutput
 from .fdlimit import ensure_fd_limit
-from .memory import NotAvailable, rss_bytes
+from .procfs import NotAvailable, cpu_pressure_pct, rss_bytes
 from .server import ServerUnderLoad
 from .workers import WorkerPool, deal, default_workers
 
@@ -79,7 +79,8 @@ class ConnectionsRun:
             stack.enter_context(server)
             progress = Progress(0, f"connecting {c.clients} clients", self.progress_enabled)
             stack.callback(progress.close)
-            env = {**host_env(), "workers": workers, "server": server.description}
+            env = {**host_env(), "workers": workers, "server": server.description,
+                   "cpu_pressure_pct": cpu_pressure_pct()}
             self.results = Results(env=env, config={**dataclasses.asdict(c), "ws_url": server.ws_url})
             memory = ServerMemory(server.pid)
             plan = deal(range(c.clients), workers)
@@ -101,7 +102,7 @@ class ConnectionsRun:
             memory.read("end")
             clients = [client for r in beat for client in r["clients"]]
             output = connections_output(clients, connect_ms, failures, memory, c, server.ws_url)
-            output.metrics["generator.loop_lag_ms"] = ("ms", [x for r in beat for x in r["loop_lag_ms"]])
+            output.metrics["connections.generator_lag_ms"] = ("ms", [x for r in beat for x in r["loop_lag_ms"]])
             if fd_note:
                 output.notes.append(fd_note)
             self.results.add(0, output)

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from ..report import metrics_table
 
+BUSY_PRESSURE_PCT = 20.0  # CPU pressure worth a line: a fifth of the time something waited
+
 
 def summary_lines(results: dict) -> list[str]:
     env, config = results["env"], results["config"]
     server, ws_url = env.get("server"), config.get("ws_url")
     where = server if server == ws_url else f"{server}, {ws_url}"
     lines = [f"server: {where}; {env.get('workers')} load worker process(es) on {env.get('cpu_count')} CPUs"]
+    pressure = env.get("cpu_pressure_pct")
+    if pressure is not None and pressure >= BUSY_PRESSURE_PCT:
+        lines.append(f"the machine was busy: in the 10 s before the run some task waited for a CPU "
+                     f"{pressure:.0f} % of the time (/proc/pressure/cpu); latencies include such waits")
     if results.get("partial"):
         lines.append("PARTIAL RESULTS: the run was interrupted; these are the samples gathered so far.")
     lines.extend(results.get("notes", []))

@@ -29,6 +29,7 @@ from ..progress import Progress
 from ..results import Results, ScenarioOutput
 from .accounting import PhaseAccount, account
 from .frames import resolve_template
+from .procfs import cpu_pressure_pct
 from .schedule import Schedule, Step, find_max_rate, phase_counts
 from .server import ServerUnderLoad
 from .workers import WorkerPool, deal, default_workers
@@ -201,7 +202,8 @@ class ThroughputRun:
             stack.enter_context(server)
             self.progress = Progress(0, "connecting", self.progress_enabled)
             stack.callback(self.progress.close)
-            env = {**host_env(), "workers": workers, "server": server.description}
+            env = {**host_env(), "workers": workers, "server": server.description,
+                   "cpu_pressure_pct": cpu_pressure_pct()}
             self.results = Results(env=env, config={**c.to_json(), "ws_url": server.ws_url})
             self.plan = deal(connections, workers)
             self.pool.call("open_throughput", [

@@ -1,4 +1,7 @@
-"""A server process's resident memory (RSS), or why it cannot be read here."""
+"""What Linux /proc says: a server process's resident memory, and how busy the CPUs are.
+
+Elsewhere these are "not available" with the reason, never a guess.
+"""
 
 from __future__ import annotations
 
@@ -30,3 +33,17 @@ def rss_bytes(pid: int | None) -> int:
             assert unit == "kB", line  # the kernel always reports kB here
             return int(value) * 1024
     raise NotAvailable(f"/proc/{pid}/status has no VmRSS (a kernel thread?)")
+
+
+def cpu_pressure_pct() -> float | None:
+    """Share of the last 10 s in which some runnable task waited for a CPU (Linux PSI), or None.
+
+    A load generator and a server on a busy machine both wait: a high value
+    says the latencies include that wait, whoever's processes caused it.
+    """
+    try:
+        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]  # "some avg10=.. avg60=.."
+    except (OSError, IndexError):
+        return None
+    fields = dict(part.split("=") for part in line.split()[1:])
+    return float(fields["avg10"])
