@@ -16,6 +16,7 @@ import tempfile
 import time
 
 from .errors import TargetError
+from .fixtures import fixture_path
 
 LISTENING_RE = re.compile(r"listening on (http://\S+)")
 PR_SET_PDEATHSIG = 1
@@ -102,3 +103,24 @@ class BundledServer:
             self.process.stdout.close()
         self._stderr.close()
         self.process = None
+
+
+class RelayServer(BundledServer):
+    """The relay fixture (fixtures/relay/server.py): a minimal fast server with knobs for known defects.
+
+    `with RelayServer("--stall-ms", "50") as relay: relay.ws_url, relay.pid`
+    """
+
+    name = "the relay fixture server"
+
+    def __init__(self, *knobs: str):
+        super().__init__()
+        self.knobs = knobs
+
+    def command(self) -> list[str]:
+        return [sys.executable, str(fixture_path("relay/server.py")), "--host", self.host,
+                "--port", str(self.port), *self.knobs]
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://", 1) + "ws"

@@ -15,10 +15,9 @@ import urllib.request
 
 import pytest
 
-from bench.server_process import BundledServer
+from bench.server_process import BundledServer, RelayServer
 
 from tests.conftest import REPO, run_bench
-from tests.relay_server import RelayServer
 from tests.test_cli import free_port, marked_env, one_line_error  # noqa: F401 (fixture)
 from tests.test_load_throughput import bench_main, one_line_stderr
 

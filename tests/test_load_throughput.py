@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from bench.cli import main
+from bench.server_process import RelayServer
 
 from tests.conftest import run_bench
-from tests.relay_server import RelayServer
 from tests.test_cli import free_port, marked_env, one_line_error  # noqa: F401 (fixture)
 
 

@@ -179,13 +179,15 @@ class Agent:
         for r in self.receivers:
             r.collector = Collector(sched.phase, sched.count)
             r.stray = 0
-        errors_before = [c.error_frames for c in (*self.senders, *self.receivers)]
+        await asyncio.sleep(max(0.0, sched.t0 - time.monotonic()))
         self.lag.take()
         cpu0, wall0 = time.process_time(), time.monotonic()
         sent = await asyncio.gather(*(self._send(c, sched, self.sender_index[c], senders_total, renderer,
                                                   abandon_s) for c in self.senders))
         await asyncio.sleep(max(0.0, sched.last_due - time.monotonic()))  # workers with receivers only
-        loop_lag = self.lag.take()  # while sending; the drain below would only dilute it
+        # Timer lag and CPU while the schedule ran; the drain below would only dilute them.
+        loop_lag = self.lag.take()
+        cpu_pct = 100 * (time.process_time() - cpu0) / max(1e-9, time.monotonic() - wall0)
         # Listen until every receiver has every message, or until the last
         # message is 2 x late_s overdue: what arrives by then is late, the rest lost.
         remaining = sched.last_due + 2 * late_s - time.monotonic()
@@ -194,15 +196,18 @@ class Agent:
             await asyncio.wait(waits, timeout=max(0.0, remaining))
             for w in waits:
                 w.cancel()
-        cpu_pct = 100 * (time.process_time() - cpu0) / max(1e-9, time.monotonic() - wall0)
         received = []
         for r in self.receivers:
             c, r.collector = r.collector, None
             received.append({"name": r.name, "seqs": c.seqs, "times": c.times, "stray": r.stray,
                              "closed": r.close_reason if r.closed_at is not None else None})
-        error_frames = sum(c.error_frames for c in (*self.senders, *self.receivers)) - sum(errors_before)
+        # Error frames from the first measured message on (warm-up ones are not counted, like its messages).
+        measured_from = sched.at(sched.warmup)
+        everyone = (*self.senders, *self.receivers)
+        error_frames = sum(c.errors_since(measured_from) for c in everyone)
+        first_error = next((c.first_error for c in everyone if c.first_error), "")
         return {"senders": sent, "receivers": received, "loop_lag_ms": loop_lag,
-                "cpu_pct": cpu_pct, "error_frames": error_frames, "reconnected": reconnected}
+                "cpu_pct": cpu_pct, "error_frames": error_frames, "first_error": first_error, "reconnected": reconnected}
 
     async def _send(self, conn: Connection, sched: Schedule, sender: int, senders: int,
                     renderer: FrameRenderer, abandon_s: float) -> dict:

@@ -51,7 +51,8 @@ class Connection:
         self.connect_ms: float | None = None
         self.closed_at: float | None = None   # monotonic time the server side went away
         self.close_reason = ""
-        self.error_frames = 0
+        self.error_times = array("d")         # arrival of each error frame from the server
+        self.first_error = ""                 # the first one's text, for the report
         self.closing = False                  # we are closing it: not a disconnect
         self.last_frame_at = 0.0              # monotonic time of the last frame received
 
@@ -108,7 +109,15 @@ class Connection:
 
     def on_text(self, data: str) -> None:
         if is_error_frame(data):
-            self.error_frames += 1
+            self.error_times.append(time.monotonic())
+            self.first_error = self.first_error or data[:200]
+
+    def errors_since(self, t: float) -> int:
+        return sum(1 for e in self.error_times if e >= t)
+
+    @property
+    def error_frames(self) -> int:
+        return len(self.error_times)
 
     def on_pong(self, data: bytes) -> None:
         pass

@@ -159,6 +159,10 @@ def phase_output(acct: PhaseAccount, replies: list[dict]) -> tuple[ScenarioOutpu
     if errors:
         out.notes.append(f"{errors} errors at {acct.schedule.rate:g} msgs/s: {acct.failed} sends failed, "
                          f"{error_frames} error frames from the server, {dropped} connections closed by it")
+    first_error = next((r["first_error"] for r in replies if r["first_error"]), "")
+    if error_frames and not acct.delivered:
+        out.notes.append(f"the server answered with error frames and delivered nothing on time: is --format/"
+                         f"--frame right for this server? The first: {first_error}")
     if acct.lost or acct.late:
         out.notes.append(f"at {acct.schedule.rate:g} msgs/s: {acct.late} deliveries late (> late-ms) and "
                          f"{acct.lost} lost, of {acct.expected} expected")
