@@ -16,6 +16,7 @@ from .baseline import ROWS, baseline_rows, failed, render_markdown, render_table
 from .browser import BrowserOptions
 from .env import host_env
 from .errors import EXIT_FAILED_GATE, EXIT_OK
+from .load.report import BUSY_PRESSURE_PCT
 from .load.connections import ConnectionsConfig, ConnectionsRun
 from .load.throughput import ThroughputConfig, ThroughputRun
 from .load.workers import default_workers
@@ -68,6 +69,7 @@ class BaselineRun:
             self.results.env.update(results.env)  # the browser's details
         else:
             self.results.env.setdefault("servers", {})[part] = results.env.get("server")
+            self.results.env.setdefault("cpu_pressure_pct", {})[part] = results.env.get("cpu_pressure_pct")
         self.results.metrics.update(results.metrics)
         self.results.records.update(results.records)
         self.results.notes.extend(f"{part}: {n}" for n in results.notes)
@@ -147,6 +149,11 @@ def _report(run: BaselineRun, rows, args, seconds: float) -> int:
         results.partial = True
         footer.insert(0, "PARTIAL: the run stopped before every part finished")
     reasons = [r["reason"] for r in table if r.get("reason")]
+    busy = {p: v for p, v in (results.env.get("cpu_pressure_pct") or {}).items()
+            if v is not None and v >= BUSY_PRESSURE_PCT}
+    if busy:
+        footer.insert(0, "the machine was busy: some task waited for a CPU " + ", ".join(
+            f"{v:.0f} % of the 10 s before {p}" for p, v in busy.items()) + " (/proc/pressure/cpu)")
     print(render_table(table))
     print()
     for line in [*reasons, *results.notes, *footer]:

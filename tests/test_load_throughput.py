@@ -154,6 +154,21 @@ def test_generator_that_cannot_keep_up_says_so(tmp_path):
     assert "throughput.latency_ms" not in data["metrics"]  # no receivers: not measured, not invented
 
 
+def test_a_server_that_stops_reading_is_back_pressure_not_the_generator(tmp_path):
+    # Known answer: the sink blocks its event loop for 1 s every 1.2 s, so it
+    # reads nothing meanwhile; 64 KB messages at 300/s (19 MB/s) fill the TCP
+    # buffers within the stall and the sender's writes wait. Its own timers
+    # stay on time (nothing else runs in it), so the note blames the server.
+    with RelayServer("--mode", "sink", "--stall-ms", "1000", "--stall-every-s", "1.2") as sink:
+        data, stdout = throughput(tmp_path, "--url", sink.ws_url, "--format", "text", "--rate", "300",
+                                  "--duration", "2", "--warmup", "0", "--receivers", "0",
+                                  "--message-bytes", "65000")
+    record = data["records"]["throughput"][0]
+    assert record["generator_behind"] is True and record["generator_saturated"] is False
+    assert "TCP back-pressure" in stdout
+    assert data["metrics"]["generator.send_lag_ms"]["max"] >= 200
+
+
 def test_rate_max_finds_a_known_capacity(tmp_path):
     # Known answer: the relay spins 2 ms of CPU per frame, so it cannot pass
     # more than 500 msgs/s (less when the machine is busy). Doubling from 100
@@ -226,3 +241,26 @@ def test_port_in_use_exit_2(marked_env):
         proc = run_bench("throughput", "--port", str(port), env=env)
     assert proc.returncode == 2
     assert f"port {port}" in one_line_error(proc)
+
+
+def test_interrupt_keeps_finished_steps_and_leaves_no_process(tmp_path, marked_env):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    env, _ = marked_env
+    out = tmp_path / "partial.json"
+    proc = subprocess.Popen([sys.executable, "-m", "bench", "throughput", "--rate", "max", "--rate-start", "20",
+                             "--duration", "2", "--warmup", "0.2", "--receivers", "2", "--json", str(out),
+                             "--no-progress"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    time.sleep(7)  # server and workers up, a step or more done, even on a loaded machine
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    data = json.loads(out.read_text())
+    assert data["partial"] is True
+    assert data["records"]["throughput"][0]["rate"] == 20
+    assert "PARTIAL RESULTS" in stdout
