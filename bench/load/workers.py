@@ -49,8 +49,10 @@ class WorkerPool:
             self.pipes.append(ours)
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.stop()
+    def __exit__(self, exc_type, *exc) -> None:
+        # After a failure or Ctrl-C a worker may be mid-command for seconds:
+        # end it now (the OS closes its sockets) rather than wait for it.
+        self.stop(graceful=exc_type is None)
 
     def call(self, command: str, args_per_worker: Sequence[dict | None], timeout_s: float) -> list:
         """Send command to every worker with args (None: skip that worker); gather replies in order."""
@@ -77,7 +79,7 @@ class WorkerPool:
             code = self.processes[w].exitcode
             raise TargetError(f"load worker {w} died during {command!r} (exit code {code})") from None
 
-    def stop(self) -> None:
+    def stop(self, graceful: bool = True) -> None:
         for pipe, proc in zip(self.pipes, self.processes):
             if proc.is_alive():
                 try:
@@ -85,7 +87,8 @@ class WorkerPool:
                 except OSError:
                     pass
         for proc in self.processes:
-            proc.join(JOIN_S)
+            if graceful:
+                proc.join(JOIN_S)
             if proc.is_alive():
                 proc.terminate()
                 proc.join(JOIN_S)
