@@ -32,7 +32,7 @@ def test_master_and_worker_report_bench_metric_names(chat_server, tmp_path, mark
     ws_url = chat_server.url.replace("http://", "ws://") + "ws"
     prefix = tmp_path / "run"
     master = locust("--master", "--headless", "--expect-workers", "1", "--master-bind-port", str(port),
-                    "--host", ws_url, "-u", "4", "-r", "4", "-t", "4s", "--csv", str(prefix),
+                    "--host", ws_url, "-u", "4", "-r", "4", "-t", "3s", "--csv", str(prefix),
                     "--bench-rate", "5", "--bench-heartbeat-ms", "250", "--stop-timeout", "3", env=env)
     worker = locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(port), env=env)
     try:
@@ -47,7 +47,7 @@ def test_master_and_worker_report_bench_metric_names(chat_server, tmp_path, mark
     assert worker.returncode == 0, worker_out[-3000:]
     with open(f"{prefix}_stats.csv", newline="") as f:
         rows = {(r["Type"], r["Name"]): r for r in csv.DictReader(f)}
-    # 4 users x 5 msgs/s x ~4 s, each message back to its own sender; heartbeats every 250 ms.
+    # 4 users x 5 msgs/s x ~3 s, each message back to its own sender; heartbeats every 250 ms.
     latency = rows[("WS", "throughput.latency_ms")]
     assert int(latency["Request Count"]) >= 20
     assert int(latency["Failure Count"]) == 0

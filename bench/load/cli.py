@@ -6,8 +6,8 @@ import argparse
 import time
 
 from ..errors import EXIT_OK
-from .connections import ConnectionsConfig, ConnectionsRun, HEARTBEATS
-from .frames import FORMATS
+from .connections import ConnectionsConfig, ConnectionsRun
+from .frames import FORMATS, HEARTBEATS
 from .report import render
 from .throughput import ThroughputConfig, ThroughputRun
 from .workers import default_workers

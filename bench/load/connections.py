@@ -28,11 +28,11 @@ from ..errors import TargetError, UsageError
 from ..progress import Progress
 from ..results import Results, ScenarioOutput
 from .fdlimit import ensure_fd_limit
+from .frames import HEARTBEATS
 from .procfs import NotAvailable, cpu_pressure_pct, rss_bytes
 from .server import ServerUnderLoad
 from .workers import WorkerPool, deal, default_workers
 
-HEARTBEATS = ("app", "ws-ping")
 SETTLE_S = 0.3        # after the last client connected, before reading the server's memory
 START_DELAY_S = 0.3   # from "go" to the first heartbeat: every worker has the command
 GRACE_S = 1.0         # after the last heartbeat, how long an answer may still come

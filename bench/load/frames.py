@@ -22,6 +22,9 @@ FORMATS = {
     "text": "{text}",
 }
 PLACEHOLDERS = ("{text}", "{id}", "{user}", "{ts}")
+# Heartbeats: the bundled app's {"type":"ping","ts":..} -> {"type":"pong","ts":..},
+# or WebSocket ping/pong frames for servers without app heartbeats.
+HEARTBEATS = ("app", "ws-ping")
 USER = "bench-load"
 
 

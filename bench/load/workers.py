@@ -15,7 +15,6 @@ import os
 from typing import Sequence
 
 from ..errors import TargetError, UsageError
-from .agent import worker_main
 
 JOIN_S = 3.0
 
@@ -38,6 +37,8 @@ class WorkerPool:
         self.pipes: list = []
 
     def __enter__(self) -> "WorkerPool":
+        from .agent import worker_main  # aiohttp: only the processes that hold sockets need it
+
         ctx = multiprocessing.get_context("spawn")
         for index in range(self.count):
             ours, theirs = ctx.Pipe()
