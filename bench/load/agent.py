@@ -26,6 +26,7 @@ import aiohttp
 from ..server_process import _die_with_parent
 from .clients import SEND_ERRORS, Collector, ConnectFailed, Connection, HeartbeatClient, Receiver
 from .frames import FrameRenderer, make_token, token_pattern
+from .procfs import sched_seconds
 from .schedule import Schedule
 
 BATCH = 64                # sends between yields: readers and the lag timer get their turn
@@ -181,13 +182,17 @@ class Agent:
             r.stray = 0
         await asyncio.sleep(max(0.0, sched.t0 - time.monotonic()))
         self.lag.take()
-        cpu0, wall0 = time.process_time(), time.monotonic()
+        cpu0, wall0, sched0 = time.process_time(), time.monotonic(), sched_seconds()
         sent = await asyncio.gather(*(self._send(c, sched, self.sender_index[c], senders_total, renderer,
                                                   abandon_s) for c in self.senders))
         await asyncio.sleep(max(0.0, sched.last_due - time.monotonic()))  # workers with receivers only
         # Timer lag and CPU while the schedule ran; the drain below would only dilute them.
         loop_lag = self.lag.take()
-        cpu_pct = 100 * (time.process_time() - cpu0) / max(1e-9, time.monotonic() - wall0)
+        wall = max(1e-9, time.monotonic() - wall0)
+        cpu_pct = 100 * (time.process_time() - cpu0) / wall
+        sched1 = sched_seconds()
+        # Ready to run but another task had the CPU: starved, not idle.
+        cpu_wait_pct = 100 * (sched1[1] - sched0[1]) / wall if sched0 and sched1 else None
         # Listen until every receiver has every message, or until the last
         # message is 2 x late_s overdue: what arrives by then is late, the rest lost.
         remaining = sched.last_due + 2 * late_s - time.monotonic()
@@ -207,7 +212,7 @@ class Agent:
         error_frames = sum(c.errors_since(measured_from) for c in everyone)
         first_error = next((c.first_error for c in everyone if c.first_error), "")
         return {"senders": sent, "receivers": received, "loop_lag_ms": loop_lag,
-                "cpu_pct": cpu_pct, "error_frames": error_frames, "first_error": first_error, "reconnected": reconnected}
+                "cpu_pct": cpu_pct, "cpu_wait_pct": cpu_wait_pct, "error_frames": error_frames, "first_error": first_error, "reconnected": reconnected}
 
     async def _send(self, conn: Connection, sched: Schedule, sender: int, senders: int,
                     renderer: FrameRenderer, abandon_s: float) -> dict:

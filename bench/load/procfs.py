@@ -47,3 +47,17 @@ def cpu_pressure_pct() -> float | None:
         return None
     fields = dict(part.split("=") for part in line.split()[1:])
     return float(fields["avg10"])
+
+
+def sched_seconds() -> tuple[float, float] | None:
+    """(on a CPU, runnable but waiting for one) in seconds, for this process's main thread.
+
+    /proc/self/schedstat (Linux): the time the scheduler ran us, and the time
+    we were ready to run but another task had the CPU. Waiting time is what
+    tells a starved process from an idle one; None where it cannot be read.
+    """
+    try:
+        run_ns, wait_ns = Path("/proc/thread-self/schedstat").read_text().split()[:2]
+    except (OSError, ValueError):
+        return None
+    return int(run_ns) / 1e9, int(wait_ns) / 1e9

@@ -35,7 +35,7 @@ from .server import ServerUnderLoad
 from .workers import WorkerPool, deal, default_workers
 
 LAG_LIMIT_MS = 10.0        # send lag p99 above this: the generator is behind schedule
-SATURATED_CPU_PCT = 85.0   # ...and a worker this busy means the generator itself is the limit
+SATURATED_CPU_PCT = 85.0   # ...and a worker wanting the CPU this much of the time is the reason
 MIN_DELIVERY_RATIO = 0.999 # --rate max: one message in a thousand late or lost is falling behind
 RAMP_FACTOR = 2.0
 RAMP_REFINE = 2            # bisections after the first failing rate: within 2 ** (1/4) = 19 %
@@ -98,40 +98,42 @@ class ThroughputConfig:
         return out
 
 
-def generator_state(acct: PhaseAccount, cpu_pct: list[float], sender_loop_lag_ms: list[float]
-                    ) -> tuple[bool, bool, str]:
+def generator_state(acct: PhaseAccount, senders: list[dict]) -> tuple[bool, bool, str]:
     """(behind, own_fault, note): did the generator keep to its schedule, and was it itself the reason?
 
-    Behind: send lag p99 over LAG_LIMIT_MS (or messages skipped). Whose
-    fault: the senders' own event loops were late too (their timers' worst
-    lateness at least half the worst send lag: the same stall seen twice),
-    so the generator was busy or starved of CPU; otherwise the loops were on
-    time while sends waited: the server was not reading as fast as
+    `senders`: the replies of the workers that hold senders. Behind: send
+    lag p99 over LAG_LIMIT_MS (or messages skipped). The generator's own
+    fault when a sending worker wanted the CPU nearly all the time (on it,
+    or runnable and waiting for it: SATURATED_CPU_PCT of the window, from
+    /proc schedstat where Linux has it), or when its timers were late by as
+    much as its sends (the same stall seen twice). Otherwise the worker was
+    idle while its sends waited: the server was not reading as fast as
     scheduled (TCP back-pressure).
     """
     lag = acct.send_lag_ms
     p99 = float(np.percentile(lag, 99)) if lag.size else 0.0
     if not (p99 > LAG_LIMIT_MS or acct.skipped > 0):
         return False, False, ""
-    busiest = max(cpu_pct, default=0.0)
-    worst_loop = max(sender_loop_lag_ms, default=0.0)
+    busiest = max((r["cpu_pct"] for r in senders), default=0.0)
+    wanting = max((r["cpu_pct"] + (r["cpu_wait_pct"] or 0.0) for r in senders), default=0.0)
+    waited = max((r["cpu_wait_pct"] or 0.0 for r in senders), default=0.0)
+    worst_loop = max((x for r in senders for x in r["loop_lag_ms"]), default=0.0)
     worst_send = float(lag.max()) if lag.size else 0.0
-    own = busiest >= SATURATED_CPU_PCT or worst_loop >= worst_send / 2
+    own = wanting >= SATURATED_CPU_PCT or worst_loop >= worst_send / 2
     headline = "LOAD GENERATOR FELL BEHIND SCHEDULE" if own else "SENDS FELL BEHIND SCHEDULE"
     note = (f"{headline} at {acct.schedule.rate:g} msgs/s: send lag p99 {p99:.1f} ms, max "
             f"{worst_send:.1f} ms (limit {LAG_LIMIT_MS:g} ms)")
     if acct.skipped:
         note += f"; {acct.skipped} messages skipped after falling too far behind"
+    usage = (f"busiest sending worker on a CPU {busiest:.0f} % and waiting for one {waited:.0f} % of the "
+             f"time, its timers up to {worst_loop:.1f} ms late")
     if own and busiest >= SATURATED_CPU_PCT:
-        note += (f"; the generator itself was the limit (busiest worker {busiest:.0f} % CPU): add "
-                 "--workers/--senders or lower --rate")
+        note += f"; the generator itself was the limit ({usage}): add --workers/--senders or lower --rate"
     elif own:
-        note += (f"; the senders' own timers ran up to {worst_loop:.1f} ms late while the busiest worker "
-                 f"used only {busiest:.0f} % CPU: other processes had the CPU (a busy machine)")
+        note += f"; other processes had the CPU ({usage}): a busy machine"
     else:
-        note += (f"; the senders' timers were at most {worst_loop:.1f} ms late (busiest worker "
-                 f"{busiest:.0f} % CPU), so the server was not reading as fast as scheduled "
-                 "(TCP back-pressure)")
+        note += (f"; the generator was idle ({usage}), so the server was not reading as fast as "
+                 "scheduled (TCP back-pressure)")
     return True, own, note + ". Latency counts from the scheduled time, so this delay is in it."
 
 
@@ -143,8 +145,7 @@ def phase_output(acct: PhaseAccount, replies: list[dict]) -> tuple[ScenarioOutpu
     error_frames = sum(r["error_frames"] for r in replies)
     dropped = sum(1 for r in replies for c in (*r["senders"], *r["receivers"]) if c["closed"] is not None)
     errors = acct.failed + error_frames + dropped
-    sender_loop_lag = [x for r in replies if r["senders"] for x in r["loop_lag_ms"]]
-    behind, saturated, note = generator_state(acct, cpu, sender_loop_lag)
+    behind, saturated, note = generator_state(acct, [r for r in replies if r["senders"]])
     m = out.metrics
     m["throughput.offered_msgs_per_s"] = ("msgs/s", [acct.schedule.rate])
     if acct.sent_per_s is not None:
@@ -161,6 +162,9 @@ def phase_output(acct: PhaseAccount, replies: list[dict]) -> tuple[ScenarioOutpu
     m["generator.send_lag_ms"] = ("ms", acct.send_lag_ms.tolist())
     m["generator.loop_lag_ms"] = ("ms", loop_lag)
     m["generator.cpu_pct"] = ("%", cpu)
+    waits = [r["cpu_wait_pct"] for r in replies if r["cpu_wait_pct"] is not None]
+    if waits:
+        m["generator.cpu_wait_pct"] = ("%", waits)
     if note:
         out.notes.append(note)
     if not acct.receivers:
@@ -188,6 +192,7 @@ def phase_output(acct: PhaseAccount, replies: list[dict]) -> tuple[ScenarioOutpu
         "reconnected": sum(r["reconnected"] for r in replies),
         "stray_frames": sum(c["stray"] for r in replies for c in r["receivers"]),
         "generator_behind": behind, "generator_saturated": saturated, "worker_cpu_pct": cpu,
+        "worker_cpu_wait_pct": [r["cpu_wait_pct"] for r in replies],
     }
     return out, record
 
