@@ -19,7 +19,7 @@ from .errors import EXIT_FAILED_GATE, EXIT_OK
 from .load.report import BUSY_PRESSURE_PCT
 from .load.connections import ConnectionsConfig, ConnectionsRun
 from .load.throughput import ThroughputConfig, ThroughputRun
-from .load.workers import default_workers
+from .load.cli import add_generator_options
 from .results import Results
 from .runner import UiConfig, UiRun
 from .load.server import check_port_free
@@ -83,10 +83,7 @@ def add_parser(sub, positive_float, add_browser_options, epilog: str, formatter)
                     "app and print the production baseline table (Metric | Value | Target | Status) "
                     "with the original report's targets. Exit 1 when a row fails.",
         epilog=epilog, formatter_class=formatter)
-    g = p.add_argument_group("server")
-    g.add_argument("--port", type=int, default=0, help="port for the bundled chat app (default: a free one)")
-    g.add_argument("--workers", type=int, default=default_workers(), metavar="N",
-                   help=f"load generator processes (default: the CPU count, {default_workers()})")
+    add_generator_options(p.add_argument_group("server"))
     g = p.add_argument_group("throughput")
     g.add_argument("--throughput-rate", type=positive_float, default=500, metavar="MSGS_PER_S",
                    help="open-loop message rate (default 500)")

@@ -13,13 +13,9 @@ import sys
 import time
 import urllib.request
 
-import pytest
-
 from bench.server_process import BundledServer, RelayServer
 
 from tests.conftest import REPO, run_bench
-from tests.test_cli import free_port, marked_env, one_line_error  # noqa: F401 (fixture)
-from tests.test_load_throughput import bench_main, one_line_stderr
 
 MIB = 1024 * 1024
 
@@ -139,30 +135,3 @@ def test_a_thousand_clients_with_the_soft_fd_limit_raised(tmp_path):
     # loaded machine delivers after the 1 s grace.
     assert value(data, "connections.stability_pct") >= 99
     print(stdout)
-
-
-def test_fd_limit_too_low_is_one_line_exit_2(marked_env):
-    env, _ = marked_env
-    proc = run_bench("connections", "--clients", "1000", env=env, preexec_fn=lowered_fd_limit(256, 256))
-    assert proc.returncode == 2
-    line = one_line_error(proc)
-    assert "--clients 1000" in line and "limit here is 256" in line and "ulimit -n" in line
-
-
-@pytest.mark.parametrize("args, words", [
-    (["--server-pid", "1"], "--server-pid goes with --url"),
-    (["--clients", "0"], "--clients"),
-    (["--heartbeat", "smoke"], "--heartbeat"),
-    (["--url", "ws://127.0.0.1:9/ws", "--server-pid", "999999999"], "no such process"),
-])
-def test_bad_input_is_one_line_exit_2(args, words, capsys):
-    assert bench_main("connections", *args) == 2
-    assert words in one_line_stderr(capsys)
-
-
-def test_unreachable_url_exit_3_and_no_process_left(marked_env):
-    env, _ = marked_env
-    url = f"ws://127.0.0.1:{free_port()}/ws"
-    proc = run_bench("connections", "--url", url, env=env)
-    assert proc.returncode == 3
-    assert url in one_line_error(proc)

@@ -22,11 +22,10 @@ import aiohttp
 import numpy as np
 import pytest
 
-from bench.cli import main
 from bench.server_process import RelayServer
 
 from tests.conftest import REPO, run_bench
-from tests.test_cli import free_port, marked_env, one_line_error  # noqa: F401 (fixture)
+from tests.test_cli import marked_env  # noqa: F401 (fixture)
 
 
 def throughput(tmp_path, *args: str, env=None) -> tuple[dict, str]:
@@ -233,57 +232,6 @@ def test_rate_max_finds_a_known_capacity(tmp_path):
     # The reported throughput.* metrics are those of the best step.
     assert data["metrics"]["throughput.offered_msgs_per_s"]["samples"] == [best]
     assert "highest sustainable rate" in stdout
-
-
-def bench_main(*argv: str) -> int:
-    """The CLI in this process (fast, for input errors caught before anything starts)."""
-    handler = signal.getsignal(signal.SIGTERM)
-    try:
-        return main(list(argv))
-    finally:
-        signal.signal(signal.SIGTERM, handler)  # main() routes SIGTERM to its cleanup
-
-
-def one_line_stderr(capsys) -> str:
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("bench: error:"), err
-    return lines[0]
-
-
-@pytest.mark.parametrize("args, words", [
-    (["--url", "http://127.0.0.1:9/ws"], "ws://"),
-    (["--frame", '{"body":"x"}'], "{text}"),
-    (["--rate", "fast"], "--rate"),
-    (["--duration", "1", "--messages", "5"], "not allowed"),
-    (["--senders", "0"], "--senders"),
-    (["--rate-start", "500", "--rate-limit", "100"], "--rate-limit"),
-])
-def test_bad_input_is_one_line_exit_2(args, words, capsys):
-    assert bench_main("throughput", *args) == 2
-    assert words in one_line_stderr(capsys)
-
-
-def test_unreachable_url_exit_3_and_no_process_left(marked_env):
-    env, _ = marked_env
-    url = f"ws://127.0.0.1:{free_port()}/ws"
-    proc = run_bench("throughput", "--url", url, env=env)
-    assert proc.returncode == 3
-    line = one_line_error(proc)
-    assert url in line and "refused" in line
-
-
-def test_port_in_use_exit_2(marked_env):
-    import socket
-
-    env, _ = marked_env
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        s.listen()
-        port = s.getsockname()[1]
-        proc = run_bench("throughput", "--port", str(port), env=env)
-    assert proc.returncode == 2
-    assert f"port {port}" in one_line_error(proc)
 
 
 def test_interrupt_keeps_finished_steps_and_leaves_no_process(tmp_path, marked_env):

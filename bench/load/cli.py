@@ -13,27 +13,33 @@ from .throughput import ThroughputConfig, ThroughputRun
 from .workers import default_workers
 
 
-def rate(text: str) -> float | None:
+def rate_or_max(positive_float):
     """--rate: msgs/s, or 'max' (None) to search for the highest sustainable rate."""
-    if text.strip().lower() == "max":
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a rate: {text!r} (a number of msgs/s, or 'max')") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
+
+    def parse(text: str) -> float | None:
+        if text.strip().lower() == "max":
+            return None
+        try:
+            return positive_float(text)
+        except argparse.ArgumentTypeError as exc:
+            raise argparse.ArgumentTypeError(f"{exc} (msgs/s, or 'max')") from None
+
+    return parse
+
+
+def add_generator_options(group) -> None:
+    """--port and --workers, shared with bench baseline."""
+    group.add_argument("--port", type=int, default=0,
+                       help="port for the bundled chat app (default 0: a free one)")
+    group.add_argument("--workers", type=int, default=default_workers(), metavar="N",
+                       help=f"load generator processes (default: the CPU count, {default_workers()})")
 
 
 def add_server_options(group, positive_float) -> None:
     group.add_argument("--url", metavar="WS_URL",
                        help="the chat server's WebSocket, ws://HOST:PORT/PATH; default: start the "
                             "bundled chat app on a free port and use its /ws")
-    group.add_argument("--port", type=int, default=0,
-                       help="port for the bundled chat app (default 0: a free one)")
-    group.add_argument("--workers", type=int, default=default_workers(), metavar="N",
-                       help=f"load generator processes (default: the CPU count, {default_workers()})")
+    add_generator_options(group)
     group.add_argument("--timeout", type=positive_float, default=10, metavar="S",
                        help="seconds to wait for a WebSocket to open (default 10)")
 
@@ -60,7 +66,7 @@ def add_parsers(sub, positive_float, epilog: str, formatter) -> None:
                    help="frame template instead of --format, with {text} (required) and optionally "
                         "{id} {user} {ts}, e.g. '{\"op\":\"say\",\"body\":\"{text}\"}'")
     g = tp.add_argument_group("load")
-    g.add_argument("--rate", type=rate, default=500.0, metavar="MSGS_PER_S|max",
+    g.add_argument("--rate", type=rate_or_max(positive_float), default=500.0, metavar="MSGS_PER_S|max",
                    help="messages scheduled per second, over all senders (default 500); 'max': step "
                         "the rate up until delivery falls behind or p99 crosses --slo-ms")
     amount = g.add_mutually_exclusive_group()

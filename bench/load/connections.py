@@ -18,20 +18,18 @@ Metrics (DESIGN.md section 3, "server side"):
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
 from dataclasses import dataclass, field
 
-from ..env import host_env
 from ..errors import TargetError, UsageError
-from ..progress import Progress
 from ..results import Results, ScenarioOutput
 from .fdlimit import ensure_fd_limit
 from .frames import HEARTBEATS
-from .procfs import NotAvailable, cpu_pressure_pct, rss_bytes
+from .procfs import NotAvailable, rss_bytes
 from .server import ServerUnderLoad
-from .workers import WorkerPool, deal, default_workers
+from .session import load_session
+from .workers import deal, default_workers
 
 SETTLE_S = 0.3        # after the last client connected, before reading the server's memory
 START_DELAY_S = 0.3   # from "go" to the first heartbeat: every worker has the command
@@ -73,15 +71,9 @@ class ConnectionsRun:
         fd_note = ensure_fd_limit(c.clients)
         workers = min(c.workers, c.clients)
         server = ServerUnderLoad(c.url, c.server_pid, c.port)  # checks --url and --server-pid
-        with contextlib.ExitStack() as stack:
-            # Workers first: they start up (import aiohttp) while the server does.
-            pool = stack.enter_context(WorkerPool(workers))
-            stack.enter_context(server)
-            progress = Progress(0, f"connecting {c.clients} clients", self.progress_enabled)
-            stack.callback(progress.close)
-            env = {**host_env(), "workers": workers, "server": server.description,
-                   "cpu_pressure_pct": cpu_pressure_pct()}
-            self.results = Results(env=env, config={**dataclasses.asdict(c), "ws_url": server.ws_url})
+        with load_session(server, workers, dataclasses.asdict(c), self.progress_enabled,
+                          f"connecting {c.clients} clients") as session:
+            pool, progress, self.results = session.pool, session.progress, session.results
             memory = ServerMemory(server.pid)
             plan = deal(range(c.clients), workers)
             opened = pool.call("open_clients", [

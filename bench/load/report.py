@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..report import metrics_table
+from ..report import metrics_table, run_lines
 
 BUSY_PRESSURE_PCT = 20.0  # CPU pressure worth a line: a fifth of the time something waited
 
@@ -16,10 +16,7 @@ def summary_lines(results: dict) -> list[str]:
     if pressure is not None and pressure >= BUSY_PRESSURE_PCT:
         lines.append(f"the machine was busy: in the 10 s before the run some task waited for a CPU "
                      f"{pressure:.0f} % of the time (/proc/pressure/cpu); latencies include such waits")
-    if results.get("partial"):
-        lines.append("PARTIAL RESULTS: the run was interrupted; these are the samples gathered so far.")
-    lines.extend(results.get("notes", []))
-    return lines
+    return lines + run_lines(results)
 
 
 def render(results: dict) -> str:

@@ -15,7 +15,6 @@ generator.cpu_pct.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import secrets
 import time
@@ -23,16 +22,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..env import host_env
 from ..errors import UsageError
-from ..progress import Progress
 from ..results import Results, ScenarioOutput
 from .accounting import PhaseAccount, account
 from .frames import resolve_template
-from .procfs import cpu_pressure_pct
 from .schedule import Schedule, Step, find_max_rate, phase_counts
 from .server import ServerUnderLoad
-from .workers import WorkerPool, deal, default_workers
+from .session import load_session
+from .workers import deal, default_workers
 
 LAG_LIMIT_MS = 10.0        # send lag p99 above this: the generator is behind schedule
 SATURATED_CPU_PCT = 85.0   # ...and a worker wanting the CPU this much of the time is the reason
@@ -214,15 +211,8 @@ class ThroughputRun:
         connections = [("s", i) for i in range(c.senders)] + [("r", i) for i in range(c.receivers)]
         workers = min(c.workers, len(connections))
         server = ServerUnderLoad(c.url, port=c.port)  # checks --url
-        with contextlib.ExitStack() as stack:
-            # Workers first: they start up (import aiohttp) while the server does.
-            self.pool = stack.enter_context(WorkerPool(workers))
-            stack.enter_context(server)
-            self.progress = Progress(0, "connecting", self.progress_enabled)
-            stack.callback(self.progress.close)
-            env = {**host_env(), "workers": workers, "server": server.description,
-                   "cpu_pressure_pct": cpu_pressure_pct()}
-            self.results = Results(env=env, config={**c.to_json(), "ws_url": server.ws_url})
+        with load_session(server, workers, c.to_json(), self.progress_enabled, "connecting") as session:
+            self.pool, self.progress, self.results = session.pool, session.progress, session.results
             self.plan = deal(connections, workers)
             self.pool.call("open_throughput", [
                 {"url": server.ws_url, "senders": [i for kind, i in share if kind == "s"],
