@@ -24,7 +24,6 @@ from .results import Results
 from .runner import UiConfig, UiRun
 from .load.server import check_port_free
 from .server_process import BundledServer
-from . import scenarios as scenario_modules
 
 PARTS = ("connections", "throughput", "ui")
 
@@ -76,7 +75,7 @@ class BaselineRun:
         self.results.partial |= results.partial
 
 
-def add_parser(sub, positive_float, add_browser_options, epilog: str, formatter) -> None:
+def add_parser(sub, positive_float, add_browser_options, add_scenario_options, epilog: str, formatter) -> None:
     p = sub.add_parser(
         "baseline", help="the production baseline: throughput, connections and ui, with targets",
         description="Run bench connections, bench throughput and bench ui against one bundled chat "
@@ -97,10 +96,7 @@ def add_parser(sub, positive_float, add_browser_options, epilog: str, formatter)
     g.add_argument("--interval", type=positive_float, default=500, metavar="MS",
                    help="heartbeat interval (default 500)")
     g = p.add_argument_group("ui")
-    g.add_argument("--scenario", default=",".join(scenario_modules.NAMES), metavar="LIST",
-                   help=f"ui scenarios to run (default: all, {','.join(scenario_modules.NAMES)})")
-    for module in scenario_modules.MODULES.values():
-        module.add_arguments(p.add_argument_group(f"ui {module.NAME} scenario"))
+    add_scenario_options(p, g)
     g.add_argument("--seed", type=int, default=1, help="message corpus seed (default 1)")
     g.add_argument("--timeout", type=positive_float, default=30, metavar="S",
                    help="seconds to wait for the page, a socket or a WebSocket (default 30)")

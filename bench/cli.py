@@ -54,6 +54,14 @@ def _add_browser_options(p: argparse.ArgumentParser) -> None:
                         "a 4x slower device; default 1, none)")
 
 
+def add_scenario_options(parser: argparse.ArgumentParser, group) -> None:
+    """--scenario and every registered scenario's own options (bench ui, bench baseline)."""
+    group.add_argument("--scenario", default=",".join(scenario_modules.NAMES), metavar="LIST",
+                       help=f"comma-separated scenarios to run (default: all, {','.join(scenario_modules.NAMES)})")
+    for module in scenario_modules.MODULES.values():
+        module.add_arguments(parser.add_argument_group(f"{module.NAME} scenario"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bench", description="Measure a web chat UI in real Chromium: "
                      "message-to-paint under bursts of WebSocket messages.",
@@ -73,10 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="intercept: add frames to the page's own WebSocket (default); "
                         "server: POST each message to the server, which broadcasts it")
     s = ui.add_argument_group("scenarios")
-    s.add_argument("--scenario", default=",".join(scenario_modules.NAMES), metavar="LIST",
-                   help=f"comma-separated scenarios to run (default: all, {','.join(scenario_modules.NAMES)})")
-    for module in scenario_modules.MODULES.values():
-        module.add_arguments(ui.add_argument_group(f"{module.NAME} scenario"))
+    add_scenario_options(ui, s)
     s.add_argument("--repeat", type=int, default=1, help="repetitions, each in a fresh browser context (default 1)")
     s.add_argument("--seed", type=int, default=1, help="message corpus seed (default 1)")
     s.add_argument("--timeout", type=_positive_float, default=30, metavar="S",
@@ -91,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free port)")
     load_cli.add_parsers(sub, _positive_float, EXIT_CODES_HELP, argparse.RawDescriptionHelpFormatter)
-    baseline_run.add_parser(sub, _positive_float, _add_browser_options, EXIT_CODES_HELP,
+    baseline_run.add_parser(sub, _positive_float, _add_browser_options, add_scenario_options, EXIT_CODES_HELP,
                             argparse.RawDescriptionHelpFormatter)
     return parser
 
