@@ -142,7 +142,7 @@ def phase_output(acct: PhaseAccount, replies: list[dict]) -> tuple[ScenarioOutpu
     error_frames = sum(r["error_frames"] for r in replies)
     dropped = sum(1 for r in replies for c in (*r["senders"], *r["receivers"]) if c["closed"] is not None)
     errors = acct.failed + error_frames + dropped
-    behind, saturated, note = generator_state(acct, [r for r in replies if r["senders"]])
+    behind, own_fault, note = generator_state(acct, [r for r in replies if r["senders"]])
     m = out.metrics
     m["throughput.offered_msgs_per_s"] = ("msgs/s", [acct.schedule.rate])
     if acct.sent_per_s is not None:
@@ -188,7 +188,7 @@ def phase_output(acct: PhaseAccount, replies: list[dict]) -> tuple[ScenarioOutpu
         "error_frames": error_frames, "connections_closed": dropped,
         "reconnected": sum(r["reconnected"] for r in replies),
         "stray_frames": sum(c["stray"] for r in replies for c in r["receivers"]),
-        "generator_behind": behind, "generator_saturated": saturated, "worker_cpu_pct": cpu,
+        "generator_behind": behind, "generator_own_fault": own_fault, "worker_cpu_pct": cpu,
         "worker_cpu_wait_pct": [r["cpu_wait_pct"] for r in replies],
     }
     return out, record
@@ -310,7 +310,7 @@ def judge_step(record: dict, acct: PhaseAccount, slo_ms: float) -> tuple[bool, b
     if not reasons:
         return True, False, ""
     if record["generator_behind"]:
-        if record["generator_saturated"]:
+        if record["generator_own_fault"]:
             reasons.append("the load generator itself was behind schedule")
         else:
             reasons.append("sends held back by the server (TCP back-pressure)")
