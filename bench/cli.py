@@ -9,6 +9,8 @@ import sys
 import time
 
 from .browser import BrowserOptions
+from . import baseline_run
+from .load import cli as load_cli
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TARGET, EXIT_USAGE, BenchError, UsageError
 from .report import render
 from .results import write_json_atomic
@@ -55,6 +57,14 @@ def _add_browser_options(p: argparse.ArgumentParser) -> None:
                         "a 4x slower device; default 1, none)")
 
 
+def add_scenario_options(parser: argparse.ArgumentParser, group) -> None:
+    """--scenario and every registered scenario's own options (bench ui, bench baseline)."""
+    group.add_argument("--scenario", default=",".join(scenario_modules.NAMES), metavar="LIST",
+                       help=f"comma-separated scenarios to run (default: all, {','.join(scenario_modules.NAMES)})")
+    for module in scenario_modules.MODULES.values():
+        module.add_arguments(parser.add_argument_group(f"{module.NAME} scenario"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bench", description="Measure a web chat UI in real Chromium: "
                      "message-to-paint under bursts of WebSocket messages.",
@@ -78,11 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="intercept: add frames to the page's own WebSocket; server: POST each message "
                         "to the server, which broadcasts it (default: the profile's websocket.inject)")
     s = ui.add_argument_group("scenarios")
-    s.add_argument("--scenario", default=",".join(scenario_modules.NAMES), metavar="LIST",
-                   help=f"comma-separated scenarios to run (default: all, {','.join(scenario_modules.NAMES)})")
-    for module in scenario_modules.MODULES.values():
-        module.add_arguments(ui.add_argument_group(f"{module.NAME} scenario"))
-    s.add_argument("--repeat", type=int, default=1, help="repetitions, each in a fresh browser context (default 1)")
+    add_scenario_options(ui, s)
+    s.add_argument("--repeat", type=int, default=None,
+                   help="repetitions, each in a fresh browser context (default 1; 3 with --baseline or "
+                        "--auto-sample, since a verdict needs at least 2 runs a side)")
     s.add_argument("--seed", type=int, default=1, help="message corpus seed (default 1)")
     s.add_argument("--timeout", type=_positive_float, default=30, metavar="S",
                    help="seconds to wait for the page, its socket, or a burst to settle (default 30)")
@@ -121,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Run the bundled reference chat app until Ctrl-C.")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free port)")
+    load_cli.add_parsers(sub, _positive_float, EXIT_CODES_HELP, argparse.RawDescriptionHelpFormatter)
+    baseline_run.add_parser(sub, _positive_float, _add_browser_options, add_scenario_options, EXIT_CODES_HELP,
+                            argparse.RawDescriptionHelpFormatter)
     return parser
 
 
@@ -132,10 +144,17 @@ def _chosen_scenarios(args) -> list:
     return [scenario_modules.MODULES[name].from_args(args) for name in dict.fromkeys(names)]
 
 
+def _repeat(args) -> int:
+    """--repeat, else 1; 3 when comparing, because one run a side never yields a verdict."""
+    if args.repeat is not None:
+        return args.repeat
+    return 3 if (getattr(args, "baseline", None) or getattr(args, "auto_sample", False)) else 1
+
+
 def cmd_ui(args) -> int:
     config = UiConfig(scenarios=_chosen_scenarios(args), profile=args.profile, url=args.url,
                       app_query=args.app_query,
-                      inject=args.inject, repeat=args.repeat, seed=args.seed, timeout_s=args.timeout)
+                      inject=args.inject, repeat=_repeat(args), seed=args.seed, timeout_s=args.timeout)
     browser = _browser_options(args)
     gate = cli_gate.prepare(args, budgets_from_pyproject=True)  # bad gate input: exit 2 before any run
     cli_gate.check_predicted_env(gate, browser.headless, browser.cpu_throttle, args.force)
@@ -233,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             return EXIT_USAGE
         commands = {"ui": cmd_ui, "serve": cmd_serve, "profile": cmd_profile,
-                    "compare": cli_gate.cmd_compare, "calibrate": calibrate_command.command}
+                    "compare": cli_gate.cmd_compare, "calibrate": calibrate_command.command,
+                    "throughput": load_cli.cmd_throughput, "connections": load_cli.cmd_connections,
+                    "baseline": lambda a: baseline_run.cmd_baseline(a, _chosen_scenarios)}
         return commands[args.command](args)
     except BenchError as exc:
         print(f"bench: error: {exc.message}", file=sys.stderr)

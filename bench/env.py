@@ -33,7 +33,8 @@ def _version(package: str) -> str | None:
         return None
 
 
-def collect_env(browser, options: BrowserOptions, browser_path: str) -> dict:
+def host_env() -> dict:
+    """The machine and software, without a browser (server-side commands)."""
     return {
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "bench_version": __version__,
@@ -41,6 +42,13 @@ def collect_env(browser, options: BrowserOptions, browser_path: str) -> dict:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
+        "aiohttp_version": _version("aiohttp"),
+    }
+
+
+def collect_env(browser, options: BrowserOptions, browser_path: str) -> dict:
+    return {
+        **host_env(),
         "playwright_version": _version("playwright"),
         "chromium_version": browser.version,
         "browser_path": browser_path,

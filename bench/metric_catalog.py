@@ -48,8 +48,22 @@ KNOWN_METRICS: dict[str, str] = {
     # server side
     "throughput.msgs_per_s": HIGHER,
     "throughput.latency_ms": LOWER,
-    "connections.stability": HIGHER,
+    "throughput.delivery_ratio": HIGHER,
+    "throughput.errors": LOWER,
+    "throughput.max_sustainable_msgs_per_s": HIGHER,
+    "throughput.offered_msgs_per_s": NONE,       # what was asked for
+    "throughput.sent_msgs_per_s": NONE,          # what the generator managed
+    "connections.stability_pct": HIGHER,
     "connections.disconnects": LOWER,
+    "connections.heartbeats_sent": NONE,
+    "connections.heartbeats_answered": NONE,
+    "connections.rtt_ms": LOWER,
+    "connections.connect_ms": LOWER,
+    "connections.connect_errors": LOWER,
+    "connections.server_bytes_per_connection": LOWER,
+    "connections.server_rss_bytes": LOWER,
+    "connections.clients": NONE,
+    "connections.generator_lag_ms": NONE,        # the load generator's own health
     # bench calibrate
     "page.refresh_ms": NONE,
 }

@@ -47,6 +47,12 @@ def summary_lines(results: dict) -> list[str]:
         f"{env['viewport']['height']}, CPU throttle {env.get('cpu_throttle')}x), "
         f"{env.get('cpu_count')} CPUs",
     ]
+    return lines + run_lines(results)
+
+
+def run_lines(results: dict) -> list[str]:
+    """Whether the run is partial, and its notes: the same for every command."""
+    lines = []
     if results.get("partial"):
         lines.append("PARTIAL RESULTS: the run was interrupted; these are the samples gathered so far.")
     lines.extend(results.get("notes", []))

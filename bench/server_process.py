@@ -16,6 +16,7 @@ import tempfile
 import time
 
 from .errors import TargetError
+from .fixtures import fixture_path
 
 LISTENING_RE = re.compile(r"listening on (http://\S+)")
 PR_SET_PDEATHSIG = 1
@@ -54,9 +55,13 @@ class BundledServer:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self) -> None:
+    def command(self) -> list[str]:
+        """The server's command line; it must print "listening on http://HOST:PORT/"."""
         program = [self.script] if self.script else ["-m", "bench", "serve"]
-        cmd = [sys.executable, *program, "--host", self.host, "--port", str(self.port)]
+        return [sys.executable, *program, "--host", self.host, "--port", str(self.port)]
+
+    def start(self) -> None:
+        cmd = self.command()
         # stderr goes to a file: a pipe nobody reads could fill and stall the server.
         self._stderr = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
@@ -83,15 +88,16 @@ class BundledServer:
                     self._stderr.seek(0)
                     err = self._stderr.read().strip().splitlines()
                     detail = err[-1] if err else f"exit code {self.process.wait()}"
-                    raise TargetError(f"the {self._what} did not start: {detail}")
+                    raise TargetError(f"{self.name} did not start: {detail}")
                 match = LISTENING_RE.search(line)
                 if match:
                     return match.group(1)
-        raise TargetError(f"the {self._what} did not start within {self.start_timeout_s:g} s")
+        raise TargetError(f"{self.name} did not start within {self.start_timeout_s:g} s")
 
     @property
-    def _what(self) -> str:
-        return f"chat server {self.script}" if self.script else "bundled chat server"
+    def name(self) -> str:
+        """For error messages."""
+        return f"the chat server {self.script}" if self.script else "the bundled chat server"
 
     def stop(self) -> None:
         if not self.process:
@@ -107,3 +113,24 @@ class BundledServer:
             self.process.stdout.close()
         self._stderr.close()
         self.process = None
+
+
+class RelayServer(BundledServer):
+    """The relay fixture (fixtures/relay/server.py): a minimal fast server with knobs for known defects.
+
+    `with RelayServer("--stall-ms", "50") as relay: relay.ws_url, relay.pid`
+    """
+
+    name = "the relay fixture server"
+
+    def __init__(self, *knobs: str):
+        super().__init__()
+        self.knobs = knobs
+
+    def command(self) -> list[str]:
+        return [sys.executable, str(fixture_path("relay/server.py")), "--host", self.host,
+                "--port", str(self.port), *self.knobs]
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://", 1) + "ws"

@@ -203,3 +203,15 @@ def test_results_json_keeps_old_fields_and_adds_cv_cis_and_blocks():
     assert latency["p50_ci"][0] < latency["p50"] < latency["p50_ci"][1]
     assert metrics["paint.injected"]["sum"] == 80
     assert metrics["heap.verdict"]["value"] == "stable" and metrics["heap.verdict"]["n"] == 8
+
+
+def test_one_run_a_side_never_gives_a_verdict():
+    """A single run knows nothing of run-to-run noise: a large shift is still unsure."""
+    from bench.difference import compare_runs
+    from bench.stats import nest_samples
+
+    rng = np.random.default_rng(7)
+    base = nest_samples(list(rng.normal(10, 1, 200)))
+    new = nest_samples(list(rng.normal(20, 1, 200)))
+    d = compare_runs(base, new, direction="lower")
+    assert d.verdict == "unsure" and "--repeat" in d.reason

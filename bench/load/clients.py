@@ -1,0 +1,234 @@
+"""Client WebSockets of the load generator (aiohttp), one class per role.
+
+A Connection owns one socket and the task that reads it, and remembers when
+and why the server went away. Roles add what they do with incoming frames:
+a Receiver records the arrival time of every load message, a HeartbeatClient
+matches pongs to its pings. These run inside a worker process (agent.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import time
+from array import array
+
+import aiohttp
+
+SEND_ERRORS = (ConnectionError, RuntimeError, aiohttp.ClientError)
+
+
+class ConnectFailed(Exception):
+    """A connection could not be opened; the message names the URL and why."""
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def is_error_frame(data: str) -> bool:
+    """The bundled server's answer to a frame it did not accept: {"type": "error", ...}."""
+    if '"error"' not in data[:40]:
+        return False
+    try:
+        return json.loads(data).get("type") == "error"
+    except (ValueError, AttributeError):
+        return False
+
+
+class Connection:
+    """One client WebSocket and its reader task."""
+
+    def __init__(self, name: str, url: str, ws_ping: bool = False):
+        self.name, self.url = name, url
+        # ws-ping heartbeats read PONG frames themselves, so aiohttp must not swallow them.
+        self.autoping = not ws_ping
+        self.ws: aiohttp.ClientWebSocketResponse | None = None
+        self.reader: asyncio.Task | None = None
+        self.connect_ms: float | None = None
+        self.closed_at: float | None = None   # monotonic time the server side went away
+        self.close_reason = ""
+        self.error_times = array("d")         # arrival of each error frame from the server
+        self.first_error = ""                 # the first one's text, for the report
+        self.closing = False                  # we are closing it: not a disconnect
+        self.last_frame_at = 0.0              # monotonic time of the last frame received
+
+    @property
+    def open(self) -> bool:
+        return self.ws is not None and self.closed_at is None
+
+    async def connect(self, session: aiohttp.ClientSession, timeout_s: float) -> None:
+        started = time.monotonic()
+        try:
+            self.ws = await asyncio.wait_for(
+                session.ws_connect(self.url, compress=0, autoping=self.autoping, heartbeat=None,
+                                   max_msg_size=0),
+                timeout_s)
+        except aiohttp.WSServerHandshakeError as exc:
+            raise ConnectFailed(f"{self.url} did not accept a WebSocket (HTTP {exc.status})") from None
+        except asyncio.TimeoutError:
+            raise ConnectFailed(f"{self.url}: no WebSocket within {timeout_s:g} s") from None
+        except aiohttp.ClientConnectorError as exc:
+            errno = exc.os_error.errno
+            why = os.strerror(errno) if errno else _reason(exc.os_error)
+            raise ConnectFailed(f"cannot connect to {self.url}: {why}") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise ConnectFailed(f"cannot connect to {self.url}: {_reason(exc)}") from None
+        self.connect_ms = (time.monotonic() - started) * 1000
+        self.closed_at, self.close_reason = None, ""
+        self.reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        ws = self.ws
+        try:
+            while True:
+                msg = await ws.receive()
+                self.last_frame_at = time.monotonic()
+                if msg.type is aiohttp.WSMsgType.TEXT:
+                    self.on_text(msg.data)
+                elif msg.type is aiohttp.WSMsgType.PONG:
+                    self.on_pong(msg.data)
+                elif msg.type is aiohttp.WSMsgType.PING:
+                    await ws.pong(msg.data)  # only seen with autoping off
+                elif msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSING,
+                                  aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                    code = ws.close_code
+                    detail = f"close code {code}" if code else _reason(msg.data) if msg.data else "connection lost"
+                    self._gone(detail)
+                    return
+        except SEND_ERRORS as exc:
+            self._gone(_reason(exc))
+
+    def _gone(self, reason: str) -> None:
+        if self.closed_at is None:
+            self.closed_at = time.monotonic()
+            self.close_reason = reason
+
+    def on_text(self, data: str) -> None:
+        if is_error_frame(data):
+            self.error_times.append(time.monotonic())
+            self.first_error = self.first_error or data[:200]
+
+    def errors_since(self, t: float) -> int:
+        return sum(1 for e in self.error_times if e >= t)
+
+    @property
+    def error_frames(self) -> int:
+        return len(self.error_times)
+
+    def on_pong(self, data: bytes) -> None:
+        pass
+
+    @property
+    def disconnected(self) -> bool:
+        """The server side went away while we still wanted the connection."""
+        return self.closed_at is not None and not self.closing
+
+    async def close(self) -> None:
+        self.closing = True
+        if self.ws is not None and not self.ws.closed:
+            try:
+                await asyncio.wait_for(self.ws.close(), 2)
+            except (asyncio.TimeoutError, *SEND_ERRORS):
+                pass
+        if self.reader is not None:
+            self.reader.cancel()
+            await asyncio.gather(self.reader, return_exceptions=True)
+
+
+class Collector:
+    """Arrivals of one phase's messages at one receiver: (seq, monotonic time), raw."""
+
+    def __init__(self, phase: int, count: int):
+        self.phase, self.count = phase, count
+        self.seqs = array("q")
+        self.times = array("d")
+        self._seen: set[int] = set()
+        self.complete = asyncio.Event()
+
+    def add(self, seq: int, t: float) -> None:
+        self.seqs.append(seq)
+        self.times.append(t)
+        if seq not in self._seen:
+            self._seen.add(seq)
+            if len(self._seen) >= self.count:
+                self.complete.set()
+
+
+class Receiver(Connection):
+    """Records when each load message of the current phase arrives."""
+
+    def __init__(self, name: str, url: str, pattern: re.Pattern):
+        super().__init__(name, url)
+        self.pattern = pattern
+        self.collector: Collector | None = None
+        self.stray = 0  # load frames of another phase (a late straggler from the last step)
+
+    def on_text(self, data: str) -> None:
+        t = time.monotonic()  # first: the arrival time is what is measured
+        match = self.pattern.search(data)
+        if match is None:
+            super().on_text(data)
+            return
+        collector = self.collector
+        if collector is not None and int(match.group(1)) == collector.phase:
+            collector.add(int(match.group(2)), t)
+        else:
+            self.stray += 1
+
+
+class HeartbeatClient(Connection):
+    """Sends a heartbeat every interval and times the answer (app ping or WebSocket ping)."""
+
+    def __init__(self, name: str, url: str, ws_ping: bool):
+        super().__init__(name, url, ws_ping=ws_ping)
+        self.ws_ping = ws_ping
+        self.outstanding: dict = {}   # heartbeat key -> monotonic send time
+        self.rtt_ms: list[float] = []
+        self.sent = 0
+        self.unsendable = 0           # due while the connection was already gone
+
+    def on_text(self, data: str) -> None:
+        if '"pong"' not in data:
+            super().on_text(data)
+            return
+        try:
+            ts = json.loads(data).get("ts")
+        except (ValueError, AttributeError):
+            return
+        self._answered(ts)
+
+    def on_pong(self, data: bytes) -> None:
+        self._answered(bytes(data))
+
+    def _answered(self, key) -> None:
+        sent_at = self.outstanding.pop(key, None)
+        if sent_at is not None:
+            self.rtt_ms.append((time.monotonic() - sent_at) * 1000)
+
+    async def beat(self, number: int) -> None:
+        """Send heartbeat `number`; one that finds the socket gone counts as sent, unanswered."""
+        self.sent += 1
+        if not self.open or self.ws.closed:
+            self.unsendable += 1
+            return
+        try:
+            if self.ws_ping:
+                key = f"{self.name}-{number}".encode()
+                self.outstanding[key] = time.monotonic()
+                await self.ws.ping(key)
+            else:
+                # An epoch-ms timestamp, as a real client's heartbeat would carry;
+                # unique per client because heartbeats are an interval apart.
+                ts = round(time.time() * 1000, 3)
+                self.outstanding[ts] = time.monotonic()
+                await self.ws.send_str(json.dumps({"type": "ping", "ts": ts}))
+        except SEND_ERRORS as exc:
+            self._gone(_reason(exc))
+
+    @property
+    def answered(self) -> int:
+        return len(self.rtt_ms)

@@ -1,0 +1,166 @@
+"""`bench connections`: C clients heartbeat for a duration; answers, RTT, disconnects, server memory.
+
+Each client sends a heartbeat on its own fixed schedule (every interval,
+clients staggered across it), whether or not the last one was answered.
+A heartbeat that is due after the server dropped the connection still counts
+as sent, unanswered: a disconnect lowers stability instead of hiding it.
+
+Metrics (DESIGN.md section 3, "server side"):
+  connections.heartbeats_sent / heartbeats_answered   counts
+  connections.stability_pct   answered / sent x 100
+  connections.rtt_ms          heartbeat -> its answer, one sample per answer
+  connections.disconnects     clients the server dropped during the run
+  connections.connect_ms      one sample per client, WebSocket handshake included
+  connections.connect_errors  clients that could not connect
+  connections.server_bytes_per_connection
+                              (server RSS with C clients - RSS before) / C
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+
+from ..errors import TargetError, UsageError
+from ..results import Results, ScenarioOutput
+from .fdlimit import ensure_fd_limit
+from .frames import HEARTBEATS
+from .procfs import NotAvailable, rss_bytes
+from .server import ServerUnderLoad
+from .session import load_session
+from .workers import deal, default_workers
+
+SETTLE_S = 0.3        # after the last client connected, before reading the server's memory
+START_DELAY_S = 0.3   # from "go" to the first heartbeat: every worker has the command
+GRACE_S = 1.0         # after the last heartbeat, how long an answer may still come
+
+
+@dataclass
+class ConnectionsConfig:
+    url: str | None = None
+    port: int = 0
+    server_pid: int | None = None
+    clients: int = 10
+    interval_ms: float = 500.0
+    duration_s: float = 10.0
+    heartbeat: str = "app"
+    workers: int = field(default_factory=default_workers)
+    timeout_s: float = 10.0
+
+    def validate(self) -> None:
+        if self.clients < 1:
+            raise UsageError(f"--clients must be at least 1 (got {self.clients})")
+        if self.heartbeat not in HEARTBEATS:
+            raise UsageError(f"--heartbeat {self.heartbeat!r}: choose from {', '.join(HEARTBEATS)}")
+        if self.server_pid is not None and self.url is None:
+            raise UsageError("--server-pid goes with --url (the bundled app's process is known)")
+        if self.interval_ms <= 0 or self.duration_s <= 0:
+            raise UsageError("--interval and --duration must be positive")
+
+
+class ConnectionsRun:
+    def __init__(self, config: ConnectionsConfig, progress: bool | None = None):
+        config.validate()
+        self.config = config
+        self.progress_enabled = progress
+        self.results: Results | None = None
+
+    def execute(self) -> Results:
+        c = self.config
+        fd_note = ensure_fd_limit(c.clients)
+        workers = min(c.workers, c.clients)
+        server = ServerUnderLoad(c.url, c.server_pid, c.port)  # checks --url and --server-pid
+        with load_session(server, workers, dataclasses.asdict(c), self.progress_enabled,
+                          f"connecting {c.clients} clients") as session:
+            pool, progress, self.results = session.pool, session.progress, session.results
+            memory = ServerMemory(server.pid)
+            plan = deal(range(c.clients), workers)
+            opened = pool.call("open_clients", [
+                {"url": server.ws_url, "indices": share, "ws_ping": c.heartbeat == "ws-ping",
+                 "timeout_s": c.timeout_s} for share in plan], timeout_s=c.timeout_s * 2 + 30)
+            connect_ms = [ms for r in opened for ms in r["connect_ms"]]
+            failures = [f for r in opened for f in r["failures"]]
+            if not connect_ms:
+                raise TargetError(failures[0])
+            time.sleep(SETTLE_S)
+            memory.read("connected")
+            progress.describe(f"{len(connect_ms)} clients heartbeating for {c.duration_s:g} s")
+            interval_s = c.interval_ms / 1000
+            beat = pool.call("heartbeat", [
+                {"t_start": time.monotonic() + START_DELAY_S, "interval_s": interval_s,
+                 "duration_s": c.duration_s, "clients_total": c.clients, "grace_s": GRACE_S}] * workers,
+                timeout_s=START_DELAY_S + c.duration_s + GRACE_S + 30)
+            memory.read("end")
+            clients = [client for r in beat for client in r["clients"]]
+            output = connections_output(clients, connect_ms, failures, memory, c, server.ws_url)
+            output.metrics["connections.generator_lag_ms"] = ("ms", [x for r in beat for x in r["loop_lag_ms"]])
+            if fd_note:
+                output.notes.append(fd_note)
+            self.results.add(0, output)
+        return self.results
+
+
+class ServerMemory:
+    """The server's RSS before any client, with all connected, and at the end."""
+
+    def __init__(self, pid: int | None):
+        self.pid = pid
+        self.rss: dict[str, int] = {}
+        self.reason: str | None = None
+        self.read("before")
+
+    def read(self, label: str) -> None:
+        if self.reason is not None:
+            return
+        try:
+            self.rss[label] = rss_bytes(self.pid)
+        except NotAvailable as exc:
+            self.reason = str(exc)
+
+    def per_connection(self, connected: int) -> float | None:
+        if "before" in self.rss and "connected" in self.rss and connected:
+            return (self.rss["connected"] - self.rss["before"]) / connected
+        return None
+
+
+def connections_output(clients: list[dict], connect_ms: list[float], failures: list[str],
+                       memory: ServerMemory, c: ConnectionsConfig, ws_url: str) -> ScenarioOutput:
+    out = ScenarioOutput()
+    m = out.metrics
+    sent = sum(x["sent"] for x in clients)
+    answered = sum(x["answered"] for x in clients)
+    dropped = [x for x in clients if x["disconnected_at_s"] is not None]
+    m["connections.clients"] = ("count", [len(connect_ms)])
+    m["connections.connect_errors"] = ("count", [len(failures)])
+    m["connections.connect_ms"] = ("ms", connect_ms)
+    m["connections.heartbeats_sent"] = ("count", [sent])
+    m["connections.heartbeats_answered"] = ("count", [answered])
+    if sent:
+        m["connections.stability_pct"] = ("%", [100 * answered / sent])
+    m["connections.rtt_ms"] = ("ms", [x for client in clients for x in client["rtt_ms"]])
+    m["connections.disconnects"] = ("count", [len(dropped)])
+    per_connection = memory.per_connection(len(connect_ms))
+    if per_connection is not None:
+        m["connections.server_bytes_per_connection"] = ("bytes", [per_connection])
+    else:
+        out.notes.append(f"connections.server_bytes_per_connection: not available: {memory.reason}")
+    out.records["connections"] = [{k: v for k, v in x.items() if k != "rtt_ms"} for x in clients]
+    out.records["connections.server_rss_bytes"] = [{"pid": memory.pid, **memory.rss,
+                                                    "unreadable": memory.reason}]
+    kind = ('{"type":"ping"} with {"type":"pong"}' if c.heartbeat == "app" else "WebSocket pings")
+    if sent and not answered:
+        hint = " (if it has no app heartbeat, use --heartbeat ws-ping)" if c.heartbeat == "app" else ""
+        out.notes.append(f"NO HEARTBEAT WAS ANSWERED: {ws_url} did not answer {kind}{hint}; stability 0 %")
+    if dropped:
+        first = min(dropped, key=lambda x: x["disconnected_at_s"])
+        unsendable = sum(x["unsendable"] for x in clients)
+        at = first["disconnected_at_s"]
+        when = f"{at:.2f} s into the run" if at >= 0 else "before the heartbeats began"
+        out.notes.append(f"{len(dropped)} of {len(clients)} clients were disconnected by the server, the "
+                         f"first {when} ({first['reason']}); "
+                         f"{unsendable} heartbeats fell due after their connection was gone (sent, "
+                         "unanswered)")
+    if failures:
+        out.notes.append(f"{len(failures)} clients could not connect: {failures[0]}")
+    return out

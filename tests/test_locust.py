@@ -1,0 +1,57 @@
+"""The Locust user class (bench/locustfile.py): one master and one worker process, headless, short.
+
+Skipped, with the reason, when Locust (the optional extra) is not installed.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+from tests.test_cli import free_port, marked_env  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("locust") is None,
+                                reason="Locust is an optional extra: pip install -e '.[locust]'")
+
+
+def locust(*args: str, env) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "locust", "-f", str(REPO / "bench" / "locustfile.py"), *args],
+                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_master_and_worker_report_bench_metric_names(chat_server, tmp_path, marked_env):
+    env, _ = marked_env
+    env = {**env, "PYTHONPATH": str(REPO)}
+    port = free_port()
+    ws_url = chat_server.url.replace("http://", "ws://") + "ws"
+    prefix = tmp_path / "run"
+    master = locust("--master", "--headless", "--expect-workers", "1", "--master-bind-port", str(port),
+                    "--host", ws_url, "-u", "4", "-r", "4", "-t", "3s", "--csv", str(prefix),
+                    "--bench-rate", "5", "--bench-heartbeat-ms", "250", "--stop-timeout", "3", env=env)
+    worker = locust("--worker", "--master-host", "127.0.0.1", "--master-port", str(port), env=env)
+    try:
+        master_out, _ = master.communicate(timeout=90)
+        worker_out, _ = worker.communicate(timeout=30)
+    finally:
+        for proc in (master, worker):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert master.returncode == 0, master_out[-3000:]
+    assert worker.returncode == 0, worker_out[-3000:]
+    with open(f"{prefix}_stats.csv", newline="") as f:
+        rows = {(r["Type"], r["Name"]): r for r in csv.DictReader(f)}
+    # 4 users x 5 msgs/s x ~3 s, each message back to its own sender; heartbeats every 250 ms.
+    latency = rows[("WS", "throughput.latency_ms")]
+    assert int(latency["Request Count"]) >= 20
+    assert int(latency["Failure Count"]) == 0
+    assert float(latency["Median Response Time"]) >= 0
+    assert int(rows[("WS", "connections.rtt_ms")]["Request Count"]) >= 20
+    assert int(rows[("WS", "connections.connect_ms")]["Request Count"]) == 4
+    assert ("WS", "connections.disconnects") not in rows and ("WS", "throughput.errors") not in rows
