@@ -2,37 +2,63 @@
 
 from __future__ import annotations
 
-from tabulate import tabulate
+from tabulate import SEPARATING_LINE, tabulate
 
 from .report_heap import suspects_table
 
 
-def _fmt(value) -> str:
+_BINARY = ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
+
+
+def display_scale(unit: str, reference: float | None) -> tuple[float, str]:
+    """(divisor, unit to show): byte units in KiB/MiB/GiB by the size of `reference`."""
+    if not unit.startswith("bytes") or reference is None:
+        return 1.0, unit
+    for divisor, name in _BINARY:
+        if abs(reference) >= divisor:
+            return float(divisor), name + unit[len("bytes"):]
+    return 1.0, unit
+
+
+def _fmt(value, divisor: float = 1.0) -> str:
     if value is None:
         return "-"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    if isinstance(value, float):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = value / divisor
+        if float(value).is_integer() and abs(value) < 1e15:
+            return str(int(value))
         return f"{value:.1f}" if abs(value) < 1e5 else f"{value:.3g}"
     return str(value)
 
 
-def _ci(m: dict, key: str) -> str:
+def _ci(m: dict, key: str, divisor: float = 1.0) -> str:
     ci = m.get(key)
-    return f"{_fmt(ci[0])}-{_fmt(ci[1])}" if ci else "-"
+    return f"{_fmt(ci[0], divisor)} to {_fmt(ci[1], divisor)}" if ci else "-"
+
+
+def _family(name: str) -> str:
+    """Rows are grouped by what they measure; paint and burst belong together."""
+    head = name.split(".")[0]
+    return "paint" if head == "burst" else head
 
 
 def metrics_table(results: dict, tablefmt: str = "simple") -> str:
-    rows = []
+    rows: list = []
+    family = None
     for name, m in results["metrics"].items():
+        if family is not None and _family(name) != family:
+            rows.append(SEPARATING_LINE)
+        family = _family(name)
         if "value" in m and "p50" not in m:  # a word metric, e.g. heap.verdict
             rows.append([name, m["n"], m["value"], "", "", "", "", "", m["unit"]])
             continue
         if m["unit"] == "count":
             rows.append([name, m["n"], f"total {_fmt(m.get('sum'))}", "", "", "", "", "", m["unit"]])
             continue
-        rows.append([name, m["n"], _fmt(m["p50"]), _ci(m, "p50_ci"), _fmt(m["p95"]), _ci(m, "p95_ci"),
-                     _fmt(m["p99"]), _fmt(m["max"]), m["unit"]])
+        divisor, unit = display_scale(m["unit"], m.get("p50"))
+        rows.append([name, m["n"], _fmt(m["p50"], divisor), _ci(m, "p50_ci", divisor),
+                     _fmt(m["p95"], divisor), _ci(m, "p95_ci", divisor), _fmt(m["p99"], divisor),
+                     _fmt(m["max"], divisor), unit])
     # 95 % CIs by block bootstrap (bench/bootstrap.py); "-" when too few blocks.
     return tabulate(rows, headers=["metric", "n", "p50", "p50 95% CI", "p95", "p95 95% CI", "p99", "max",
                                    "unit"], tablefmt=tablefmt, disable_numparse=True,
@@ -47,6 +73,9 @@ def summary_lines(results: dict) -> list[str]:
         f"{env['viewport']['height']}, CPU throttle {env.get('cpu_throttle')}x), "
         f"{env.get('cpu_count')} CPUs",
     ]
+    timings = results.get("timings_s") or {}
+    if timings:
+        lines.append("time per scenario: " + ", ".join(f"{name} {s:.1f} s" for name, s in timings.items()))
     return lines + run_lines(results)
 
 

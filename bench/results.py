@@ -66,6 +66,7 @@ class ScenarioOutput:
     metrics: dict[str, tuple[str, list[float]]] = field(default_factory=dict)  # name -> (unit, samples)
     records: dict[str, list[dict]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # scenario -> wall seconds
 
 
 @dataclass
@@ -75,6 +76,7 @@ class Results:
     metrics: dict[str, MetricSeries] = field(default_factory=dict)
     records: dict[str, list[dict]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # scenario -> wall seconds, all repetitions
     partial: bool = False
 
     def add(self, repetition: int, output: ScenarioOutput) -> None:
@@ -83,6 +85,8 @@ class Results:
         for name, records in output.records.items():
             self.records.setdefault(name, []).extend({"repetition": repetition, **r} for r in records)
         self.notes.extend(n for n in output.notes if n not in self.notes)
+        for name, seconds in output.timings.items():
+            self.timings[name] = self.timings.get(name, 0.0) + seconds
 
     def to_json(self) -> dict:
         return {
@@ -93,6 +97,7 @@ class Results:
             "metrics": {name: series.to_json() for name, series in self.metrics.items()},
             "records": self.records,
             "notes": self.notes,
+            "timings_s": self.timings,
         }
 
     def write(self, path: str | Path) -> None:

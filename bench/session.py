@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 from playwright.sync_api import Error as PlaywrightError
 
 from .errors import TargetError
 from .inject import InterceptInjector, make_injector
 from .messages import MessageSource
 from .probes.paint import PaintProbe
+from .results import ScenarioOutput
 from .target import Target
 
 
@@ -89,7 +92,9 @@ class PageSession:
         self.open()
         try:
             for scenario in scenarios:
+                started = time.monotonic()
                 scenario.run(self, sink, advance)
+                sink(ScenarioOutput(timings={scenario.name: time.monotonic() - started}))
         finally:
             self.close()
 

@@ -16,7 +16,7 @@ from ..results import ScenarioOutput
 from ..session import PageSession
 
 NAME = "burst"
-IDLE_GAP_MS = 200  # page left alone between bursts, so one burst's work ends before the next
+IDLE_GAP_MS = 100  # page left alone between bursts (after quiet), so one burst's work ends before the next
 
 
 @dataclass
