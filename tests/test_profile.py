@@ -147,3 +147,11 @@ def test_profile_init_proposes_a_profile_that_checks(chat_server, tmp_path):
     assert proc.returncode == 0, proc.stderr
     target = load_profile(out)  # valid as written
     assert target.ws_match == "**/ws" and target.list_selector == "#messages"
+
+
+def test_a_page_that_opens_no_websocket_is_named(chat_server, tmp_path):
+    path = write(tmp_path, "[websocket]\nmatch = '**/ws'\n[page]\nready = 'body'\n")
+    proc = run_bench("ui", "--profile", str(path), "--url", chat_server.url + "health", "--timeout", "3")
+    assert proc.returncode == 3
+    assert proc.stderr.strip() == (f"bench: error: {chat_server.url}health: the page opened no WebSocket "
+                                   "within 3 s")
