@@ -99,7 +99,7 @@ def add_parser(sub, positive_float, add_browser_options, add_scenario_options, e
     add_scenario_options(p, g)
     g.add_argument("--seed", type=int, default=1, help="message corpus seed (default 1)")
     g.add_argument("--timeout", type=positive_float, default=30, metavar="S",
-                   help="seconds to wait for the page, a socket or a WebSocket (default 30)")
+                   help="seconds to wait for the page, its socket, or a burst to settle (default 30)")
     add_browser_options(p)
     g = p.add_argument_group("targets and output")
     g.add_argument("--target", action="append", default=[], metavar="KEY=VALUE",

@@ -12,17 +12,19 @@ What it reports (all from paint.latency_ms unless said):
 - refresh interval: median rAF delta (and its 95 % CI);
 - p50 CV across repetitions of the default variant: stdev / mean of the
   per-repetition p50s (how much a single run's p50 moves by itself);
-- resolution with the default repetitions (one run a side, as `bench ui
-  --baseline` without --repeat): every pair of default repetitions is
-  compared as `bench compare` compares two single runs (bench.difference).
+- resolution with the repetitions `bench ui --baseline` uses by default
+  (COMPARE_RUNS a side): every pair of default repetitions is compared as
+  two single runs (bench.difference), and both noises below shrink by
+  sqrt(COMPARE_RUNS) with that many runs a side.
   Two noises limit it: the median half-width of the 95 % CI of their p50
   change (the noise within a run, which that CI holds), and the run-to-run
   noise a single run cannot show, z(0.975) x sqrt(2) x CV (the 95 % range
   of the difference of two runs' p50s; z from scipy.stats.norm). A true
   change is called `slower` once it clears the threshold by the larger of
   the two, so the smallest change resolved is threshold + that. The pairs
-  also count false alarms: repetitions of one configuration called slower
-  or faster than each other;
+  also count the false alarms a verdict from one run a side would give
+  (repetitions of one configuration called slower or faster than each
+  other), which is why bench compare wants two or more runs a side;
 - known answers: an isolated message arrives at a random phase of the
   refresh cycle, its handler works work_ms, and the frame that shows it is
   presented at the next refresh: expected p50 = work_ms + refresh/2 (the
@@ -41,7 +43,7 @@ import numpy as np
 
 from .browser import BrowserOptions
 from .compare import metric_runs
-from .difference import LOWER, compare_runs
+from .difference import COMPARE_RUNS, LOWER, compare_runs
 from .errors import UsageError
 from .results import write_json_atomic
 from .runner import UiConfig, UiRun, Variant
@@ -101,7 +103,10 @@ def resolution(metric: dict, threshold: float) -> tuple[int, float | None, int]:
     runs = metric_runs(metric)
     half_widths, false_alarms, pairs = [], 0, 0
     for a, b in itertools.combinations(range(len(runs)), 2):
-        d = compare_runs([runs[a]], [runs[b]], direction=LOWER, threshold=threshold)
+        # min_runs=1: what a verdict from one run a side would say. bench
+        # compare refuses such verdicts (bench.difference.MIN_RUNS_FOR_VERDICT);
+        # these false alarms are why.
+        d = compare_runs([runs[a]], [runs[b]], direction=LOWER, threshold=threshold, min_runs=1)
         pairs += 1
         false_alarms += d.verdict in ("slower", "faster")
         if d.change_p50_ci is not None and d.base_p50:
@@ -138,7 +143,10 @@ def analyse(results_by_variant: dict[str, dict], threshold: float) -> Calibratio
         repetitions=default["config"].get("repetitions_done", len(p50s)), threshold=threshold,
         refresh_ms=refresh_ms, refresh_ms_ci=refresh.get("p50_ci"), default_p50s=p50s,
         p50_cv=cv, pairs=pairs, half_width=half_width, run_noise=run_noise,
-        smallest_change=threshold + max(noises) if noises else None, false_alarms=false_alarms,
+        # With R runs a side both noises shrink by sqrt(R); R is what
+        # `bench ui --baseline` uses by default.
+        smallest_change=threshold + max(noises) / np.sqrt(COMPARE_RUNS) if noises else None,
+        false_alarms=false_alarms,
         known_answers=[known_answer(w, results_by_variant[_variant_name(w)], refresh_ms) for w in KNOWN_WORK_MS])
 
 
@@ -175,9 +183,11 @@ def table(cal: Calibration, default_burst: BurstConfig, known: BurstConfig) -> s
          "1.96 x sqrt(2) x CV: what one run a side cannot see"],
         ["smallest change called slower", "-" if smallest_ms is None else
          f"{cal.smallest_change * 100:.1f} % ({smallest_ms:.1f} ms)",
-         f"threshold {cal.threshold * 100:g} % + the larger noise, one run a side (--repeat 1)"],
-        ["false alarms between repetitions", f"{cal.false_alarms} of {cal.pairs} pairs",
-         "repetitions of one configuration called slower or faster"],
+         f"threshold {cal.threshold * 100:g} % + the larger noise / sqrt({COMPARE_RUNS}): "
+         f"{COMPARE_RUNS} runs a side, as bench ui --baseline does"],
+        ["false alarms of one run a side", f"{cal.false_alarms} of {cal.pairs} pairs",
+         "repetitions of one configuration that a single-run verdict would call slower or faster "
+         "(why compare needs 2+ runs a side)"],
     ]
     known_rows = [[f"{k.work_ms:g}", k.n, f"{k.expected_ms:.1f}",
                    "-" if k.measured_p50 is None else f"{k.measured_p50:.1f} {_range(k.measured_p50_ci)}",

@@ -15,6 +15,7 @@ from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TARGET, EXIT_USAGE, BenchErr
 from .report import render
 from .results import write_json_atomic
 from . import calibrate as calibrate_command
+from .difference import COMPARE_RUNS
 from . import cli_gate
 from . import scenarios as scenario_modules
 from .runner import UiConfig, UiRun
@@ -66,14 +67,17 @@ def add_scenario_options(parser: argparse.ArgumentParser, group) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="bench", description="Measure a web chat UI in real Chromium: "
-                     "message-to-paint under bursts of WebSocket messages.",
+    parser = _Parser(prog="bench", description="Measure a web chat UI in real Chromium (message-to-paint, "
+                     "scroll smoothness, memory across reconnects) and its chat server (throughput, "
+                     "connections).",
                      epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    ui = sub.add_parser("ui", help="measure a chat UI in Chromium (message-to-paint under bursts)",
-                        description="Drive Chromium against a chat UI, inject bursts of messages "
-                                    "over its WebSocket and measure message-to-paint latency.",
+    ui = sub.add_parser("ui", help="measure a chat UI in Chromium: message-to-paint, scroll, memory",
+                        description="Drive Chromium against a chat UI: inject bursts of messages over its "
+                                    "WebSocket and measure message-to-paint latency (burst), scroll it and "
+                                    "measure frame times (scroll), and close its socket again and again to "
+                                    "follow heap, DOM nodes and listeners (cycles).",
                         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     t = ui.add_argument_group("target")
     t.add_argument("--profile", metavar="FILE.toml",
@@ -148,7 +152,8 @@ def _repeat(args) -> int:
     """--repeat, else 1; 3 when comparing, because one run a side never yields a verdict."""
     if args.repeat is not None:
         return args.repeat
-    return 3 if (getattr(args, "baseline", None) or getattr(args, "auto_sample", False)) else 1
+    comparing = getattr(args, "baseline", None) or getattr(args, "auto_sample", False)
+    return COMPARE_RUNS if comparing else 1
 
 
 def cmd_ui(args) -> int:

@@ -39,6 +39,7 @@ from .stats import nest_samples
 
 ALPHA = 0.05
 MIN_RUNS_FOR_VERDICT = 2  # runs per side before a change can be called slower or faster
+COMPARE_RUNS = 3          # runs a side `bench ui --baseline` / --auto-sample take unless --repeat says
 DEFAULT_THRESHOLD = 0.05
 LOWER, HIGHER, NONE = "lower", "higher", "none"  # which way is better
 

@@ -80,7 +80,7 @@ def grows_every_cycle(values) -> bool:
 
 
 def _kb(value: float) -> str:
-    return f"{value / 1024:.1f} KB"
+    return f"{value / 1024:.1f} KiB"
 
 
 def verdict(series: dict, threshold_bytes: float = DEFAULT_THRESHOLD_BYTES,

@@ -21,7 +21,7 @@ def suspects_table(results: dict) -> list[str]:
              f"{s['retained_size_growth_bytes'] / 1024:+.1f}", f"{s['self_size_growth_bytes'] / 1024:+.1f}"]
             for s in found[:MAX_ROWS]]
     table = tabulate(rows, headers=["leak suspect (constructor)", "instances", "per cycle",
-                                    "retained growth KB", "self growth KB"],
+                                    "retained growth KiB", "self growth KiB"],
                      colalign=("left", "right", "right", "right", "right"))
     more = [f"(+{len(found) - MAX_ROWS} more suspects in the results JSON)"] if len(found) > MAX_ROWS else []
     return ["", table, *more]

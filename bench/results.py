@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -104,6 +105,17 @@ class Results:
         write_json_atomic(path, self.to_json())
 
 
+def _finite(value):
+    """NaN and infinities become null: strict JSON readers (JavaScript's) refuse them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def write_json_atomic(path: str | Path, data: dict) -> None:
     """Write to a temporary file beside the target, then rename: never half a file."""
     path = Path(path)
@@ -111,7 +123,7 @@ def write_json_atomic(path: str | Path, data: dict) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, ensure_ascii=False)
+            json.dump(_finite(data), f, indent=1, ensure_ascii=False, allow_nan=False)
             f.write("\n")
         os.replace(tmp, path)
     except BaseException:

@@ -79,14 +79,14 @@ def add_arguments(group) -> None:
                             "cycles (default 500; 0 skips it)")
     group.add_argument("--reconnect-timeout", type=float, default=10, metavar="S",
                        help="seconds the app gets to reconnect after each close (default 10)")
-    group.add_argument("--leak-threshold-kb", type=float, default=64, metavar="KB",
-                       help="heap growth per cycle that is a leak when the 95%% CI lies above "
-                            "it (default 64)")
+    group.add_argument("--leak-threshold-kb", type=float, default=64, metavar="KIB",
+                       help="heap growth per cycle, in KiB, that is a leak when the 95%% CI lies "
+                            "above it (default 64)")
     group.add_argument("--heap-snapshots", action="store_true",
                        help="keep the heap snapshots (after warm-up, after the last cycle) even "
                             "when the verdict is stable; on a leak they are always kept")
     group.add_argument("--heap-snapshot-dir", metavar="DIR",
-                       help="where .heapsnapshot files go (default traces/heapsnapshots/<run>/)")
+                       help="where .heapsnapshot files go (default traces/heapsnapshots/<UTC time>-<run id>/)")
 
 
 def from_args(args) -> "CyclesScenario":
