@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"comma-separated scenarios to run (default: all, {','.join(scenario_modules.NAMES)})")
     for module in scenario_modules.MODULES.values():
         module.add_arguments(ui.add_argument_group(f"{module.NAME} scenario"))
+    s.add_argument("--no-render-cost", action="store_true",
+                   help="leave out the render.* metrics (where the main thread's time went, renderer CPU and "
+                        "memory; two CDP Performance readings per burst and per scroll pass)")
     s.add_argument("--repeat", type=int, default=1, help="repetitions, each in a fresh browser context (default 1)")
     s.add_argument("--seed", type=int, default=1, help="message corpus seed (default 1)")
     s.add_argument("--timeout", type=_positive_float, default=30, metavar="S",
