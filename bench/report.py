@@ -5,6 +5,7 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from .report_heap import suspects_table
+from .report_render import where_time_goes
 
 
 def _fmt(value) -> str:
@@ -54,4 +55,5 @@ def summary_lines(results: dict) -> list[str]:
 
 
 def render(results: dict) -> str:
-    return "\n".join([metrics_table(results), *suspects_table(results), "", *summary_lines(results)])
+    return "\n".join([metrics_table(results), *suspects_table(results), *where_time_goes(results), "",
+                      *summary_lines(results)])
