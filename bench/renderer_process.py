@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
+
 TRACE_CATEGORY = "disabled-by-default-devtools.timeline"
 TRACE_TIMEOUT_S = 10
 
@@ -78,7 +80,12 @@ def find_renderer(cdp, page, location: str = "local") -> Renderer:
     if location != "local":
         return Renderer(None, f"renderer process not available: the browser is {location}, so its "
                               f"processes are not on this machine")
-    pid, browser_pid = trace_processes(cdp, page)
+    try:
+        pid, browser_pid = trace_processes(cdp, page)
+    except PlaywrightError as exc:  # e.g. a trace of the whole browser is being recorded
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return Renderer(None, f"renderer process not available: the short trace that finds it could not "
+                              f"run ({first})")
     reason = unavailable_reason(pid) or not_in_browser_tree(pid, browser_pid)
     return Renderer(pid, reason, browser_pid)
 

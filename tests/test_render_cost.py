@@ -48,6 +48,17 @@ def windows(results: dict, scenario: str = "burst") -> list[dict]:
     return [r for r in results["records"]["render"] if r["scenario"] == scenario]
 
 
+def off_cpu_ms(results: dict) -> float:
+    """Wall time the main thread spent in tasks without the CPU, over all its bursts (ms).
+
+    Task durations are wall time; the thread's CPU time (CDP ThreadTime) is
+    not. The difference is what other processes on this shared machine took
+    from the renderer while it was busy: the most that load can add to any
+    wall-clock duration measured here. Measured, so bands can allow for it.
+    """
+    return sum(max(0.0, w["task_ms"] - w["main_thread_cpu_ms"]) for w in windows(results))
+
+
 @pytest.fixture
 def on_fresh_page(browser, measure):
     """on_fresh_page(scenarios, query) -> results, each call in its own context (its own renderer)."""
@@ -78,15 +89,20 @@ def test_work_ms_20_adds_20_ms_of_script_per_message_and_leaves_layout_alone(on_
     # work_ms=20 spins in the message handler until performance.now() is
     # 20 ms on (a wall-clock deadline, so load on the machine cannot make it
     # shorter). It ends at the first clock read past the deadline (the page
-    # clock is coarsened to 0.1 ms), or later by a scheduler slice when the
-    # renderer loses the CPU right at the end: +-2 ms (10 %) over 12 messages.
-    assert added == pytest.approx(20, abs=2)
+    # clock is coarsened to 0.1 ms): 2 ms (10 %) for that and the app's own
+    # script varying between pages. When the renderer loses the CPU at the
+    # end of a spin, the spin ends that much later: at most the measured time
+    # the thread spent off the CPU in tasks, per message, which is added on
+    # the upper side (0-1 ms a message on a quiet machine, 13 under heavy load).
+    slack = (off_cpu_ms(base) + off_cpu_ms(work)) / PACED["size"]
+    assert 20 - 2 <= added <= 20 + 2 + slack, (added, slack)
     # One frame per message on both pages, so as many layouts...
     assert median(base, "render.layouts_per_message") == pytest.approx(1, abs=0.2)
     assert median(work, "render.layouts_per_message") == pytest.approx(1, abs=0.2)
-    # ...and about as much layout time: ~1 ms a message here, which load can
-    # double; busy work leaking into layout would move it by a good part of 20 ms.
-    assert abs(median(work, "render.layout_ms") - median(base, "render.layout_ms")) < 2
+    # ...and about as much layout time: ~1 ms a message here; busy work
+    # leaking into layout would move it by a good part of 20 ms. 2 ms, plus
+    # what load took from the thread (as above).
+    assert abs(median(work, "render.layout_ms") - median(base, "render.layout_ms")) < 2 + slack
 
 
 BACK_TO_BACK = dict(bursts=2, size=60, warmup=1)
@@ -104,10 +120,13 @@ def test_force_layout_forces_one_layout_per_message_and_is_not_booked_as_script(
     assert max(samples(base, "render.layouts_per_message")) < 0.5
     assert min(samples(forced, "render.layouts_per_message")) >= 1
     assert min(samples(forced, "render.style_recalcs_per_message")) >= 1
-    # Layout time rises: 2-4x measured; by at least a quarter, as wall-clock
-    # layout time on this machine moves by tens of percent between pages.
+    # Layout time rises: 1.5-4x measured; by at least a quarter, as wall-clock
+    # layout time on this machine moves by tens of percent between pages, and
+    # less what load took from the base page's thread (off_cpu_ms), which can
+    # only have made its layouts look longer.
     layout_rise = median(forced, "render.layout_ms") - median(base, "render.layout_ms")
-    assert median(forced, "render.layout_ms") > 1.25 * median(base, "render.layout_ms")
+    base_inflation = off_cpu_ms(base) / (BACK_TO_BACK["bursts"] * BACK_TO_BACK["size"])
+    assert median(forced, "render.layout_ms") > 1.25 * (median(base, "render.layout_ms") - base_inflation)
     # Chromium books a layout forced from script as layout, not script: the
     # knob's own script is one style write and one read (microseconds). Were
     # the forced layout counted as script, script would rise by about as much
@@ -130,13 +149,16 @@ def test_main_thread_is_about_half_busy_with_work_ms_50_at_rate_10(on_fresh_page
           f"renderer CPU {samples(results, 'render.renderer_cpu_pct')[0]:.1f} %")
     # About 50 %: the work, plus the page's own cost per message (injection,
     # the app, style, layout, paint, commit), measured at 4-7 ms a message
-    # (4-7 points); and on this shared machine a spin that loses the CPU
-    # near its deadline ends late by a scheduler slice (script measured at up
-    # to 54.7 ms a message under load). So up to 15 points over the work.
-    assert 48 <= busy <= 66
+    # (4-7 points): up to 10 points over the work. On this shared machine,
+    # a spin or task that loses the CPU runs longer by the time it was off
+    # it: the measured off-CPU time is allowed on top (0-2 points quiet, up
+    # to 15 under heavy load).
+    slack = 100 * off_cpu_ms(results) / window["window_ms"]
+    print(f"off-CPU allowance {slack:.1f} points")
     # The busy time holds all of the work: tasks are timed by the wall
     # clock, like the spin, so load cannot hide any of it.
-    assert work_share - 0.5 <= busy <= work_share + 15
+    assert work_share - 0.5 <= busy <= work_share + 10 + slack
+    assert 48 <= busy <= 61 + slack
     # The window brackets the burst: it starts before the first message is
     # received and ends within a frame and a half of its last paint (the
     # stamp comes after the main thread's part of that frame, its
