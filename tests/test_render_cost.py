@@ -130,9 +130,12 @@ def test_force_layout_forces_one_layout_per_message_and_is_not_booked_as_script(
     # Chromium books a layout forced from script as layout, not script: the
     # knob's own script is one style write and one read (microseconds). Were
     # the forced layout counted as script, script would rise by about as much
-    # as layout does; it rises by less than half of that.
+    # as layout does; it rises by less than half of that (0.1 ms at least,
+    # the app's script varying between pages), plus what load took from the
+    # forced page's thread, which can only have stretched its script.
     script_rise = median(forced, "render.script_ms") - median(base, "render.script_ms")
-    assert script_rise < max(0.1, 0.5 * layout_rise), (script_rise, layout_rise)
+    forced_inflation = off_cpu_ms(forced) / (BACK_TO_BACK["bursts"] * BACK_TO_BACK["size"])
+    assert script_rise < max(0.1, 0.5 * layout_rise) + forced_inflation, (script_rise, layout_rise)
 
 
 def test_main_thread_is_about_half_busy_with_work_ms_50_at_rate_10(on_fresh_page):
