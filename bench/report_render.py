@@ -50,7 +50,7 @@ def _block(results: dict, scenario: str) -> list[str]:
     recalcs = _p50(metrics, f"{prefix}style_recalcs_per_{per}")
     if layouts is not None:
         lines.append(f"  per {per:<13} {layouts:.2f} layouts, {recalcs:.2f} style recalcs "
-                     f"(forced synchronous layout shows here)")
+                     f"(each frame lays out once; more than that is forced synchronous layout)")
     cpu = _p50(metrics, f"{prefix}renderer_cpu_pct")
     rss = _p50(metrics, f"{prefix}renderer_rss_mb")
     if cpu is not None or rss is not None:
