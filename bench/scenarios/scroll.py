@@ -180,6 +180,8 @@ class ScrollScenario:
                     index: int = 0, cycle: int = 0) -> ScenarioOutput:
         """One gesture, up or down by the configured distance, and its metrics."""
         page = session.page
+        if self.config.render_cost:
+            session.render.prepare(session)  # once per page; its short trace stays out of the pass
         self.probe.start(page, spot.selector)
         # yDistance > 0 scrolls up (towards older messages). "mouse": wheel
         # events with exact pixel deltas on every platform.
