@@ -11,9 +11,10 @@ named CrRendererMain of the renderer process:
 
 A phase's time in a window is the length of the union of its events'
 intervals clipped to the window, so nested and overlapping events count
-once. style and layout read this way agree with CDP's RecalcStyleDuration and
-LayoutDuration over the same window (tests/test_render_cost.py), which is
-what says the process, thread and window are the right ones for paint too.
+once. style and layout read this way agree with CDP's RecalcStyleCount and
+LayoutCount (events) and RecalcStyleDuration and LayoutDuration (time) over
+the same window (tests/test_render_cost.py), which is what says the process,
+thread and window are the right ones for paint too.
 
 render.paint_ms = (paint + commit) / messages, per burst window. Tracing
 costs time, so a trace comes from its own, unmeasured run (DESIGN.md section
@@ -50,20 +51,25 @@ def _union_us(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
-def phase_ms(trace, pid: int, start_us: float, end_us: float) -> dict[str, float]:
-    """Main-thread ms of each phase (style, layout, paint, commit) of renderer pid inside [start_us, end_us]."""
+def phase_spans(trace, pid: int, start_us: float, end_us: float) -> dict[str, list[tuple[float, float]]]:
+    """Each phase's events on renderer pid's main thread, as intervals clipped to [start_us, end_us]."""
     tid = main_thread_id(trace, pid)
     if tid is None:
         raise ValueError(f"trace has no {MAIN_THREAD} thread for pid {pid}")
-    intervals: dict[str, list] = {phase: [] for phase in dict.fromkeys(PHASES.values())}
+    spans: dict[str, list] = {phase: [] for phase in dict.fromkeys(PHASES.values())}
     for e in trace_events(trace):
         phase = PHASES.get(e.get("name"))
         if phase is None or e.get("ph") != "X" or e.get("pid") != pid or e.get("tid") != tid:
             continue
         lo, hi = max(e["ts"], start_us), min(e["ts"] + e.get("dur", 0), end_us)
         if hi > lo:
-            intervals[phase].append((lo, hi))
-    return {phase: _union_us(spans) / 1000 for phase, spans in intervals.items()}
+            spans[phase].append((lo, hi))
+    return spans
+
+
+def phase_ms(trace, pid: int, start_us: float, end_us: float) -> dict[str, float]:
+    """Main-thread ms of each phase (style, layout, paint, commit) of renderer pid inside [start_us, end_us]."""
+    return {phase: _union_us(spans) / 1000 for phase, spans in phase_spans(trace, pid, start_us, end_us).items()}
 
 
 def paint_output(trace, windows: list[tuple[float, float, int]], mark: str = CLOCK_SYNC_MARK) -> ScenarioOutput:
@@ -78,9 +84,11 @@ def paint_output(trace, windows: list[tuple[float, float, int]], mark: str = CLO
     out = ScenarioOutput()
     samples, records = [], []
     for start_ms, end_ms, messages in windows:
-        phases = phase_ms(trace, clock.pid, clock.to_trace_us(start_ms), clock.to_trace_us(end_ms))
+        spans = phase_spans(trace, clock.pid, clock.to_trace_us(start_ms), clock.to_trace_us(end_ms))
+        phases = {phase: _union_us(s) / 1000 for phase, s in spans.items()}
         records.append({"start_page_ms": start_ms, "end_page_ms": end_ms, "messages": messages,
-                        **{f"{phase}_ms": ms for phase, ms in phases.items()}})
+                        **{f"{phase}_ms": ms for phase, ms in phases.items()},
+                        **{f"{phase}_events": len(s) for phase, s in spans.items()}})
         if messages > 0:
             samples.append((phases["paint"] + phases["commit"]) / messages)
     out.metrics["render.paint_ms"] = ("ms/message", samples)

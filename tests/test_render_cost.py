@@ -250,12 +250,18 @@ def test_paint_per_message_from_a_trace_reads_the_same_thread_and_windows_as_cdp
         print(f"\nstyle {cdp['style_ms']:.2f}/{traced['style_ms']:.2f} layout {cdp['layout_ms']:.2f}/"
               f"{traced['layout_ms']:.2f} ms (CDP/trace); paint {traced['paint_ms']:.2f} commit "
               f"{traced['commit_ms']:.2f} ms for {cdp['units']} messages", end="")
-        # Same process, thread and window: the trace's UpdateLayoutTree and
-        # Layout events add up to CDP's RecalcStyleDuration and LayoutDuration
-        # (measured: style equal to 0.05 ms, layout 1-2 % under, the trace
-        # event being a little narrower than CDP's probe).
-        assert traced["style_ms"] == pytest.approx(cdp["style_ms"], abs=0.2 + 0.05 * cdp["style_ms"])
-        assert traced["layout_ms"] == pytest.approx(cdp["layout_ms"], abs=0.2 + 0.05 * cdp["layout_ms"])
+        # Same process, thread and window: every style recalc and layout CDP
+        # counted is an UpdateLayoutTree or Layout event of the trace in the
+        # window, and none more (counts: no timing noise)...
+        assert (traced["style_events"], traced["layout_events"]) == (cdp["style_recalcs"], cdp["layouts"])
+        # ...and their times add up to CDP's (measured: style equal to 0.05 ms,
+        # layout 1-2 % under, the trace event being a little narrower than
+        # CDP's probe): within 0.2 ms + 5 %, plus the time the thread spent off
+        # the CPU in the window, as a preemption between CDP's clock read and
+        # the trace's stretches one and not the other.
+        slack = 0.2 + max(0.0, cdp["task_ms"] - cdp["main_thread_cpu_ms"])
+        assert traced["style_ms"] == pytest.approx(cdp["style_ms"], abs=slack + 0.05 * cdp["style_ms"])
+        assert traced["layout_ms"] == pytest.approx(cdp["layout_ms"], abs=slack + 0.05 * cdp["layout_ms"])
         # Every burst paints and commits at least one frame, inside the
         # window's main-thread time and apart from style and layout.
         assert traced["paint_ms"] > 0 and traced["commit_ms"] > 0
