@@ -62,6 +62,9 @@ def add_scenario_options(parser: argparse.ArgumentParser, group) -> None:
     """--scenario and every registered scenario's own options (bench ui, bench baseline)."""
     group.add_argument("--scenario", default=",".join(scenario_modules.NAMES), metavar="LIST",
                        help=f"comma-separated scenarios to run (default: all, {','.join(scenario_modules.NAMES)})")
+    group.add_argument("--no-render-cost", action="store_true",
+                       help="leave out the render.* metrics (where the main thread's time went, renderer "
+                            "CPU and memory; two CDP Performance readings per burst and per scroll pass)")
     for module in scenario_modules.MODULES.values():
         module.add_arguments(parser.add_argument_group(f"{module.NAME} scenario"))
 

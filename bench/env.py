@@ -8,7 +8,7 @@ import platform
 import subprocess
 from importlib import metadata
 
-from . import __version__
+from . import __version__, renderer_process
 from .browser import DEVICE_SCALE_FACTOR, VIEWPORT, BrowserOptions
 
 
@@ -59,4 +59,5 @@ def collect_env(browser, options: BrowserOptions, browser_path: str) -> dict:
         "device_scale_factor": DEVICE_SCALE_FACTOR,
         "cpu_throttle": options.cpu_throttle,
         "slowmo_ms": options.slowmo_ms,
+        "renderer_process": renderer_process.method(),  # how render.renderer_* are read
     }

@@ -45,6 +45,29 @@ KNOWN_METRICS: dict[str, str] = {
     "heap.slope_ci95_low_bytes_per_cycle": NONE,     # the slope's CI bounds: read with the slope
     "heap.slope_ci95_high_bytes_per_cycle": NONE,
     "heap.suspects": NONE,
+    # where the time goes (render cost, bench/render_cost.py): per burst, and per scroll pass.
+    # Not gated by default: diagnostics of a latency or frame-rate change, and
+    # main-thread wall times stretch with the machine's load; gate them with
+    # --gate 'render.*' where the machine is quiet.
+    "render.main_busy_pct": LOWER,
+    "render.script_ms": LOWER,
+    "render.style_ms": LOWER,
+    "render.layout_ms": LOWER,
+    "render.paint_ms": LOWER,
+    "render.other_ms": LOWER,
+    "render.layouts_per_message": LOWER,
+    "render.style_recalcs_per_message": LOWER,
+    "render.renderer_cpu_pct": LOWER,
+    "render.renderer_rss_mb": LOWER,
+    "render.scroll.main_busy_pct": LOWER,
+    "render.scroll.script_ms": LOWER,
+    "render.scroll.style_ms": LOWER,
+    "render.scroll.layout_ms": LOWER,
+    "render.scroll.other_ms": LOWER,
+    "render.scroll.layouts_per_frame": LOWER,
+    "render.scroll.style_recalcs_per_frame": LOWER,
+    "render.scroll.renderer_cpu_pct": LOWER,
+    "render.scroll.renderer_rss_mb": LOWER,
     # server side
     "throughput.msgs_per_s": HIGHER,
     "throughput.latency_ms": LOWER,
@@ -84,6 +107,17 @@ ABSOLUTE_FLOORS: dict[str, float] = {
     "heap.documents_per_cycle": 0.5,
     "heap.slope_bytes_per_cycle": 16384,  # 16 KiB a cycle: below the GC's own jitter
     "paint.unpainted": 1.0,
+    # One CPU clock tick (10 ms) over a default burst of ~100 ms is 10 points.
+    "render.renderer_cpu_pct": 10.0,
+    "render.scroll.renderer_cpu_pct": 10.0,
+    "render.main_busy_pct": 2.0,
+    "render.scroll.main_busy_pct": 2.0,
+    "render.layouts_per_message": 0.1,        # a layout per 10 messages
+    "render.style_recalcs_per_message": 0.1,
+    "render.scroll.layouts_per_frame": 0.1,
+    "render.scroll.style_recalcs_per_frame": 0.1,
+    "render.renderer_rss_mb": 2.0,            # allocator pages come and go by the MiB
+    "render.scroll.renderer_rss_mb": 2.0,
 }
 
 # Name patterns for metrics not (yet) listed above, checked in order.

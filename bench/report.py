@@ -5,6 +5,7 @@ from __future__ import annotations
 from tabulate import SEPARATING_LINE, tabulate
 
 from .report_heap import suspects_table
+from .report_render import where_time_goes
 
 
 _BINARY = ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB"))
@@ -89,4 +90,5 @@ def run_lines(results: dict) -> list[str]:
 
 
 def render(results: dict) -> str:
-    return "\n".join([metrics_table(results), *suspects_table(results), "", *summary_lines(results)])
+    return "\n".join([metrics_table(results), *suspects_table(results), *where_time_goes(results), "",
+                      *summary_lines(results)])

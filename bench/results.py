@@ -69,6 +69,14 @@ class ScenarioOutput:
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # scenario -> wall seconds
 
+    def extend(self, other: "ScenarioOutput") -> "ScenarioOutput":
+        """Add another measurement of the same moment (e.g. a burst's render cost); returns self."""
+        self.metrics.update(other.metrics)
+        for name, records in other.records.items():
+            self.records.setdefault(name, []).extend(records)
+        self.notes.extend(other.notes)
+        return self
+
 
 @dataclass
 class Results:

@@ -11,6 +11,8 @@ from .inject import InterceptInjector, make_injector
 from .messages import MessageSource
 from .probes.paint import PaintProbe
 from .results import ScenarioOutput
+from .probes.render import RenderProbe
+from .renderer_process import Renderer, find_renderer
 from .target import Target
 
 
@@ -29,7 +31,12 @@ class PageSession:
         self.timeout_s = timeout_s
         self.injector = make_injector(target)
         self.paint = PaintProbe()
+        self.render = RenderProbe()
+        # "remote": the browser's processes are not on this machine, so the
+        # renderer's CPU and memory are "not available" (bench/renderer_process.py).
+        self.browser_location = "local"
         self._cdp = None
+        self._renderer: Renderer | None = None
 
     @property
     def cdp(self):
@@ -37,6 +44,13 @@ class PageSession:
         if self._cdp is None:
             self._cdp = self.page.context.new_cdp_session(self.page)
         return self._cdp
+
+    @property
+    def renderer(self) -> Renderer:
+        """The page's renderer process (found once, by a short trace), or why it cannot be read."""
+        if self._renderer is None:
+            self._renderer = find_renderer(self.cdp, self.page, self.browser_location)
+        return self._renderer
 
     def prepare(self) -> None:
         # Order matters: the route first, then the WebSocket wrapper (DESIGN.md section 7).
@@ -106,3 +120,4 @@ class PageSession:
             except PlaywrightError:
                 pass  # page already closed
             self._cdp = None
+        self.render.forget()

@@ -25,6 +25,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 import load_generator  # beside this file
+import render_probe_cost  # beside this file
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -96,6 +97,9 @@ BENCHMARKS = {
     "ui-default": (lambda: bench_cli("ui"), 20.0),
     "ui-burst-only": (lambda: bench_cli("ui", "--scenario", "burst"), None),
     "ui-scroll-only": (lambda: bench_cli("ui", "--scenario", "scroll"), None),
+    # The render-cost probe (issue 9): the same run without it, and its cost per burst.
+    "ui-burst-no-render-cost": (lambda: bench_cli("ui", "--scenario", "burst", "--no-render-cost"), None),
+    "render-probe-cost": (lambda: render_probe_cost.measure(), None),
     "burst-10k": (lambda: bench_cli("ui", "--scenario", "burst", "--bursts", "1",
                                      "--burst-size", "10000", "--warmup", "0"), None),
     "ui-cycles": (lambda: bench_cli("ui", "--scenario", "cycles"), None),

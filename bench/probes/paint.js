@@ -248,6 +248,21 @@
     return new Promise((resolve) => requestAnimationFrame(() => resolve()));
   }
 
+  // console.timeStamp(label) once the frame that shows the DOM as it is now
+  // has done its main-thread work (style, layout, paint, commit): with CDP
+  // Performance enabled it sends a Performance.metrics snapshot taken right
+  // then (bench/probes/render.py). Inside a rAF turn that frame is this one,
+  // else the next; a task posted from the rAF turn runs after the frame's
+  // rendering update. The page's own console.timeStamp is kept from before
+  // its scripts ran.
+  const timeStamp = console.timeStamp.bind(console);
+
+  function stampAfterFrame(label, inAnimationFrame) {
+    const stamp = () => setTimeout(() => timeStamp(label), 0);
+    if (inAnimationFrame) stamp();
+    else requestAnimationFrame(stamp);
+  }
+
   window.__bench = {
     now: () => performance.now(),
     sockets: () => sockets.map((s) => ({ ...s })),
@@ -255,10 +270,17 @@
 
     // Resolve once every token is in the DOM (or timeoutMs passed), then
     // once no token of them has gained a paint for `stableFrames` frames.
-    async quiet(tokens, timeoutMs, stableFrames) {
+    // With stampLabel: console.timeStamp(stampLabel) after the frame that
+    // shows the last of them has done its main-thread work.
+    async quiet(tokens, timeoutMs, stableFrames, stampLabel) {
       const deadline = performance.now() + timeoutMs;
       const count = (field) => tokens.filter((t) => records.get(t)?.[field] != null).length;
-      while (count("dom") < tokens.length && performance.now() < deadline) await nextFrame();
+      let inAnimationFrame = false;
+      while (count("dom") < tokens.length && performance.now() < deadline) {
+        await nextFrame();
+        inAnimationFrame = true; // resumed in the rAF turn of the frame that checked
+      }
+      if (stampLabel) stampAfterFrame(stampLabel, inAnimationFrame);
       let painted = -1;
       let stable = 0;
       while (stable < stableFrames && performance.now() < deadline) {

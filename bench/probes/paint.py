@@ -25,11 +25,16 @@ class PaintProbe:
     def open_sockets(self, page) -> int:
         return page.evaluate("() => window.__bench ? window.__bench.openSockets() : 0")
 
-    def quiet(self, page, tokens: list[str], timeout_s: float, stable_frames: int = 6) -> dict:
-        """Wait until the tokens are in the DOM and their paints stopped arriving."""
+    def quiet(self, page, tokens: list[str], timeout_s: float, stable_frames: int = 6,
+              stamp: str | None = None) -> dict:
+        """Wait until the tokens are in the DOM and their paints stopped arriving.
+
+        stamp: a console.timeStamp label the page stamps once the frame that
+        shows the last token has done its main-thread work (RenderProbe).
+        """
         return page.evaluate(
-            "([tokens, ms, frames]) => window.__bench.quiet(tokens, ms, frames)",
-            [tokens, timeout_s * 1000, stable_frames],
+            "([tokens, ms, frames, stamp]) => window.__bench.quiet(tokens, ms, frames, stamp)",
+            [tokens, timeout_s * 1000, stable_frames, stamp],
         )
 
     def take(self, page, tokens: list[str]) -> list[dict]:

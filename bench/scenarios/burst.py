@@ -2,7 +2,9 @@
 
 Metrics (DESIGN.md section 3, "message-to-paint"): paint.latency_ms,
 paint.recv_to_dom_ms, paint.dom_to_paint_ms, burst.settle_ms, and the counts
-paint.injected / paint.unpainted, so painted + unpainted = injected.
+paint.injected / paint.unpainted, so painted + unpainted = injected. With render_cost, each
+measured burst also gets the render.* metrics of bench/render_cost.py
+(where the main thread's time went, the renderer process's CPU and memory).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import TargetError, UsageError
+from ..render_cost import measure_window
 from ..results import ScenarioOutput
 from ..session import PageSession
 
@@ -25,6 +28,7 @@ class BurstConfig:
     size: int = 100
     rate: float | None = None  # msgs/s; None = back to back
     warmup: int = 1
+    render_cost: bool = True  # render.* per burst (two CDP Performance readings a burst)
 
     def validate(self) -> None:
         if self.bursts < 1 or self.size < 1:
@@ -68,7 +72,8 @@ def add_arguments(group) -> None:
 
 def from_args(args) -> "BurstScenario":
     return BurstScenario(BurstConfig(bursts=args.bursts, size=args.burst_size, rate=args.rate,
-                                     warmup=args.warmup))
+                                     warmup=args.warmup,
+                                     render_cost=not getattr(args, "no_render_cost", False)))
 
 
 class BurstScenario:
@@ -83,27 +88,48 @@ class BurstScenario:
 
     def run(self, session: PageSession, record: Callable[[ScenarioOutput], None],
             advance: Callable[[int], None] = lambda n: None) -> None:
+        if self.config.render_cost:
+            session.render.prepare(session)
         for _ in range(self.config.warmup):
             self._burst(session)
         for index in range(self.config.bursts):
-            records = self._burst(session)
+            records, cost = self._burst(session, index)
             for r in records:
                 r["burst"] = index
-            record(burst_output(records))
+            out = burst_output(records)
+            if cost is not None:
+                received = [r["recv"] for r in records if r["recv"] is not None]
+                painted = [r["paint"] for r in records if r["paint"] is not None]
+                for r in cost.records.get("render", []):
+                    # The settle window on the page clock, beside the render window.
+                    r.update(burst=index, first_recv_ms=min(received, default=None),
+                             last_paint_ms=max(painted, default=None))
+                out.extend(cost)
+            record(out)
             advance(len(records))
 
-    def _burst(self, session: PageSession) -> list[dict]:
+    def _burst(self, session: PageSession, index: int | None = None) -> tuple[list[dict], ScenarioOutput | None]:
+        """One burst: its per-message records, and its render cost (None: warm-up or render_cost off)."""
         page, probe = session.page, session.paint
         messages = session.messages.take(self.config.size)
         tokens = [m.token for m in messages]
+        measured = self.config.render_cost and index is not None
+        # The window: from a reading right before the first message to the
+        # page's stamp after the frame that shows the last one.
+        start = session.render.read(session) if measured else None
+        stamp = session.render.arm(session) if measured else None
         self._deliver(session, messages)
-        state = probe.quiet(page, tokens, session.timeout_s + self._delivery_s())
+        state = probe.quiet(page, tokens, session.timeout_s + self._delivery_s(), stamp=stamp)
         if state["recv"] == 0:
             raise TargetError(f"none of {len(tokens)} injected messages reached the page's WebSocket "
                               f"({session.target.inject} via {session.target.ws_match!r})")
+        cost = None
+        if measured:
+            cost = measure_window(start, session.render.stamped(session, stamp), len(tokens), session.renderer,
+                                  "burst", f"burst {index}")
         records = probe.take(page, tokens)
         page.wait_for_timeout(IDLE_GAP_MS)
-        return records
+        return records, cost
 
     def _delivery_s(self) -> float:
         return self.config.size / self.config.rate if self.config.rate else 0.0

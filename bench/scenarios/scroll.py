@@ -12,7 +12,9 @@ M messages are preloaded through the target's injection path and the page
 waits until they are in the DOM and painting stopped; the idle refresh
 interval is measured; then R times: a gesture up by D px from the newest
 message, and one back down by D px, each with CDP Input.synthesizeScrollGesture
-over the list at a fixed speed and without fling.
+over the list at a fixed speed and without fling. With render_cost, each pass
+also gets render.scroll.* (bench/render_cost.py) from CDP Performance readings
+right before and right after the gesture, per frame drawn between them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Callable
 
 from ..errors import TargetError, UsageError
 from ..probes.frames import FramesProbe
+from ..render_cost import measure_window
 from ..results import ScenarioOutput
 from ..session import PageSession
 from ..smoothness import gesture_window, overlapping, pass_smoothness, refresh_interval_ms
@@ -40,6 +43,7 @@ class ScrollConfig:
     distance: float = 4000   # px, each way
     repeat: int = 2          # up-and-down cycles per repetition
     list_selector: str | None = None  # None: the target's list selector
+    render_cost: bool = True  # render.scroll.* per pass (two CDP Performance readings a pass)
 
     @property
     def pass_s(self) -> float:
@@ -77,7 +81,8 @@ def add_arguments(group) -> None:
 def from_args(args) -> "ScrollScenario":
     return ScrollScenario(ScrollConfig(messages=args.scroll_messages, speed=args.scroll_speed,
                                        distance=args.scroll_distance, repeat=args.scroll_repeat,
-                                       list_selector=args.scroll_list))
+                                       list_selector=args.scroll_list,
+                                       render_cost=not getattr(args, "no_render_cost", False)))
 
 
 @dataclass(frozen=True)
@@ -105,6 +110,8 @@ class ScrollScenario:
         self.preload(session)
         advance(self.config.messages)
         spot = self.locate(session)
+        if self.config.render_cost:
+            session.render.prepare(session)
         refresh_ms = self.measure_refresh(session, sink)
         long_frames_measured = self.probe.supports_long_frames(session.page)
         if not long_frames_measured:
@@ -173,14 +180,18 @@ class ScrollScenario:
                     index: int = 0, cycle: int = 0) -> ScenarioOutput:
         """One gesture, up or down by the configured distance, and its metrics."""
         page = session.page
+        if self.config.render_cost:
+            session.render.prepare(session)  # once per page; its short trace stays out of the pass
         self.probe.start(page, spot.selector)
         # yDistance > 0 scrolls up (towards older messages). "mouse": wheel
         # events with exact pixel deltas on every platform.
         y_distance = self.config.distance if direction == "up" else -self.config.distance
+        before = session.render.read(session) if self.config.render_cost else None
         session.cdp.send("Input.synthesizeScrollGesture", {
             "x": spot.x, "y": spot.y, "yDistance": y_distance, "speed": self.config.speed,
             "preventFling": True, "gestureSourceType": "mouse",
-        })
+        })  # returns once the gesture is over
+        after = session.render.read(session, memory=True) if self.config.render_cost else None
         recorded = self.probe.stop(page)
         tops = [top for _, top in recorded["frames"]]
         window = gesture_window(tops)
@@ -208,7 +219,18 @@ class ScrollScenario:
             "refresh_ms": refresh_ms, "start_ms": stamps[0], "end_ms": stamps[-1],
         }]
         out.records["long_frames"] = long_frames
+        if before is not None:
+            out.extend(self.render_cost(session, before, after, recorded["frames"], index, direction))
         if abs(moved - self.config.distance) > DISTANCE_TOLERANCE * self.config.distance:
             out.notes.append(f"scroll: pass {index} ({direction}) moved scrollTop {moved:g} px of "
                              f"{self.config.distance:g} asked")
+        return out
+
+    @staticmethod
+    def render_cost(session: PageSession, before, after, frames: list, index: int, direction: str) -> ScenarioOutput:
+        """render.scroll.* of one pass: per frame the page drew between the two readings."""
+        drawn = sum(1 for t, _ in frames if before.page_ms < t <= after.page_ms)
+        out = measure_window(before, after, drawn, session.renderer, "scroll", f"scroll pass {index}")
+        for r in out.records.get("render", []):
+            r.update({"pass": index, "direction": direction})
         return out
