@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 import pytest
 
 from bench.scenarios.burst import BurstConfig, BurstScenario
@@ -27,14 +29,19 @@ def test_isolated_message_paints_within_one_frame(page, measure):
     assert 0 < m["paint.latency_ms"]["p50"] <= FRAME_MS, m["paint.latency_ms"]
 
 
-def test_work_per_message_adds_exactly_that_latency(page, measure):
-    base = paced(page, measure, 0)["metrics"]["paint.latency_ms"]["p50"]
-    slow = paced(page, measure, 50)["metrics"]["paint.latency_ms"]["p50"]
+def test_work_per_message_adds_exactly_that_latency(context, measure):
     # work_ms=50 is busy work inside the message handler, between t_recv and
     # the DOM insert, so it adds 50 ms to an isolated message's latency.
     # Tolerance max(5 ms, 10 %): frame alignment and the 4 ms paint-time
-    # quantum move each p50 by a few ms.
-    assert slow - base == pytest.approx(50, abs=max(5, 0.1 * 50)), (base, slow)
+    # quantum move each p50 by a few ms. The two variants alternate in three
+    # rounds and the median round decides, so a burst of load from another
+    # process during one round (seen: a whole extra frame) cannot decide alone.
+    changes = []
+    for _ in range(3):
+        base = paced(context.new_page(), measure, 0)["metrics"]["paint.latency_ms"]["p50"]
+        slow = paced(context.new_page(), measure, 50)["metrics"]["paint.latency_ms"]["p50"]
+        changes.append(slow - base)
+    assert statistics.median(changes) == pytest.approx(50, abs=max(5, 0.1 * 50)), changes
 
 
 def test_burst_settles_no_sooner_than_its_total_work(page, measure):
