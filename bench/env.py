@@ -10,6 +10,7 @@ from importlib import metadata
 
 from . import __version__
 from .browser import DEVICE_SCALE_FACTOR, VIEWPORT, BrowserOptions
+from .browser_source import remote_env
 
 
 def git_revision(cwd: str | None = None) -> str | None:
@@ -33,8 +34,9 @@ def _version(package: str) -> str | None:
         return None
 
 
-def collect_env(browser, options: BrowserOptions, browser_path: str) -> dict:
-    return {
+def collect_env(browser, options: BrowserOptions, browser_path: str | None) -> dict:
+    """The run's environment; a remote browser's headless mode and flags are read from it."""
+    env = {
         "started_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "bench_version": __version__,
         "git_revision": git_revision(),
@@ -52,3 +54,6 @@ def collect_env(browser, options: BrowserOptions, browser_path: str) -> dict:
         "cpu_throttle": options.cpu_throttle,
         "slowmo_ms": options.slowmo_ms,
     }
+    if options.source.remote:
+        env.update(remote_env(browser, options.source, options.args))
+    return env

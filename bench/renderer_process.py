@@ -9,7 +9,10 @@ without saying whose they are) and none that reads a process's memory.
 How much: /proc/<pid>/smaps_rollup (Linux): private bytes (Private_Clean +
 Private_Dirty) are what this renderer alone holds, close to the "memory
 footprint" Chrome's task manager shows; Rss and Pss are kept beside them.
-Elsewhere it is "not available", never a guess.
+Elsewhere it is "not available", never a guess; so is a browser that runs
+elsewhere (--connect, --cdp-endpoint): its renderer's pid names a process on
+another machine (or in a container), and /proc here would describe whatever
+local process happens to have that number.
 """
 
 from __future__ import annotations
@@ -53,6 +56,16 @@ def renderer_pid(cdp, page) -> int | None:
     return None
 
 
+def locate_renderer(cdp, page, browser_location: str = "local") -> tuple[int | None, str | None]:
+    """(pid, None) when the page's renderer memory can be read here, else (None, the reason)."""
+    if browser_location != "local":
+        return None, (f"renderer memory not available: the browser is {browser_location}, so its "
+                      f"renderer process is not on this machine's /proc")
+    pid = renderer_pid(cdp, page)
+    reason = unavailable_reason(pid)
+    return (pid if reason is None else None), reason
+
+
 def unavailable_reason(pid: int | None) -> str | None:
     """Why process memory cannot be read here, or None when it can."""
     if not sys.platform.startswith("linux"):
@@ -61,7 +74,16 @@ def unavailable_reason(pid: int | None) -> str | None:
         return "renderer memory not available: the trace named no renderer process for the page"
     if not Path(f"/proc/{pid}/smaps_rollup").exists():
         return f"renderer memory not available: /proc/{pid}/smaps_rollup cannot be read"
+    if not _is_renderer(pid):  # e.g. a browser elsewhere whose pid a local process also has
+        return f"renderer memory not available: local process {pid} is not a Chromium renderer"
     return None
+
+
+def _is_renderer(pid: int) -> bool:
+    try:
+        return b"--type=renderer" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
 
 
 def process_memory(pid: int) -> dict:

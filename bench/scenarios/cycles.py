@@ -32,7 +32,7 @@ from ..disconnect import CLOSE_KINDS, make_disconnector
 from ..errors import TargetError, UsageError
 from ..heap_snapshot import HeapSnapshot, suspects, take_heap_snapshot
 from ..probes.heap import HeapProbe
-from ..renderer_process import process_memory, renderer_pid, unavailable_reason
+from ..renderer_process import locate_renderer, process_memory
 from ..results import ScenarioOutput
 from ..session import PageSession
 
@@ -141,10 +141,10 @@ class RunCycles:
     # -- the run ------------------------------------------------------------
     def run(self) -> None:
         heap_trend.preload()
-        pid = renderer_pid(self.session.cdp, self.page)
-        self.renderer = pid if unavailable_reason(pid) is None else None
-        if self.renderer is None:
-            self.record(ScenarioOutput(notes=[unavailable_reason(pid)]))
+        self.renderer, reason = locate_renderer(self.session.cdp, self.page, self.session.browser_location)
+        if reason is not None:
+            self.record(ScenarioOutput(notes=[reason], records={"unavailable": [
+                {"metric": "heap.renderer_private_bytes", "reason": reason}]}))
         for index in range(self.config.warmup):
             self._cycle(CLOSE_KINDS[index % 2], f"warm-up cycle {index + 1} of {self.config.warmup}")
         first = take_heap_snapshot(self.session.cdp, self.snapshot_dir / "after-warmup.heapsnapshot")
