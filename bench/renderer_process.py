@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
+
 TRACE_CATEGORY = "disabled-by-default-devtools.timeline"
 TRACE_TIMEOUT_S = 10
 
@@ -61,7 +63,11 @@ def locate_renderer(cdp, page, browser_location: str = "local") -> tuple[int | N
     if browser_location != "local":
         return None, (f"renderer memory not available: the browser is {browser_location}, so its "
                       f"renderer process is not on this machine's /proc")
-    pid = renderer_pid(cdp, page)
+    try:
+        pid = renderer_pid(cdp, page)
+    except PlaywrightError as exc:  # e.g. a Chrome trace of the whole browser is being recorded
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return None, f"renderer memory not available: the trace that finds the renderer failed ({first})"
     reason = unavailable_reason(pid)
     return (pid if reason is None else None), reason
 
@@ -80,8 +86,9 @@ def unavailable_reason(pid: int | None) -> str | None:
 
 
 def _is_renderer(pid: int) -> bool:
+    # Chromium rewrites its process title: the arguments may be one space-joined string.
     try:
-        return b"--type=renderer" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        return b"--type=renderer" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
 

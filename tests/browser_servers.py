@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -187,3 +189,13 @@ class DevtoolsChromium:
         _stop_group(self.process)
         if not wait_until_gone(self.processes):
             shutil.rmtree(self.profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def playwright_server():
+    """A `playwright run-server --unsafe` for a test module; nothing of it may outlive the module."""
+    with PlaywrightServer() as server:
+        yield server
+        leftover = server.browsers()
+    assert not leftover, f"run-server still had processes below it: {leftover}"
+    assert wait_until_gone(lambda: alive({server.process.pid, server.driver_pid})) == set()

@@ -28,7 +28,7 @@ import pytest
 
 from bench.browser import STABLE_FLAGS, find_chromium
 from bench.results import load_results
-from tests.browser_servers import DevtoolsChromium, PlaywrightServer, alive, free_port, wait_until_gone
+from tests.browser_servers import DevtoolsChromium, free_port, playwright_server, wait_until_gone  # noqa: F401
 from tests.conftest import run_bench
 
 pytestmark = pytest.mark.browser
@@ -47,12 +47,8 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def server():
-    with PlaywrightServer() as server:
-        yield server
-        leftover = server.browsers()
-    assert not leftover, f"run-server still had processes below it: {leftover}"
-    assert wait_until_gone(lambda: alive({server.process.pid, server.driver_pid})) == set()
+def server(playwright_server):
+    return playwright_server
 
 
 @pytest.fixture(scope="module")
