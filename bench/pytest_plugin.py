@@ -81,7 +81,8 @@ class BenchPluginState:
         try:
             yield
         except BenchError as exc:
-            pytest.fail(f"bench: {exc.message}", pytrace=False)
+            failure = pytest.fail.Exception(f"bench: {exc.message}", pytrace=False)
+            raise failure from None  # one line in the report, not the chain behind it
 
     def require_chromium(self, page) -> None:
         name = page.context.browser.browser_type.name if page.context.browser else "unknown"

@@ -52,6 +52,13 @@ def test_cycles_within_budget(page, chat_bench):
 def test_without_bench(page):
     page.goto("data:text/html,<title>plain</title>")
     assert page.title() == "plain"
+
+def test_an_unknown_option_fails_in_one_line(page, chat_bench):
+    chat_bench.scroll(page, sizes=3)
+
+def test_another_target_on_a_prepared_page_is_refused(page, chat_bench):
+    chat_bench.prepare(page)
+    chat_bench.cycles(page, app_query="leak_kb=200")
 '''
 TINY_BUDGETS = '''[tool.bench.budgets]
 "paint.latency_ms.p50" = { max = 0.5 }
@@ -102,7 +109,7 @@ def headless_run(tiny_suite) -> subprocess.CompletedProcess:
 
 def test_budgets_fail_the_test_with_metric_value_limit_and_trace_paths(tiny_suite, headless_run) -> None:
     out = headless_run.stdout
-    assert "1 failed, 2 passed" in out, out + headless_run.stderr
+    assert "3 failed, 2 passed" in out, out + headless_run.stderr
     folder = "test-results/test-tiny-py-test-burst-over-budget-chromium"
     failure = out[out.index("bench budget(s) failed"):].splitlines()[:4]
     assert failure[0] == "bench budget(s) failed (pyproject.toml [tool.bench.budgets]):"
@@ -114,6 +121,13 @@ def test_budgets_fail_the_test_with_metric_value_limit_and_trace_paths(tiny_suit
                           f"{folder}/bench-trace-1.json")
     assert "FAILED test_tiny.py::test_burst_over_budget[chromium] - Failed: bench budget(" in out
     assert "paint.injected.sum" not in out and "heap.verdict" not in out  # passed budgets are not listed
+    # bench's errors fail a test with their one line, as `bench ui` prints them, and no traceback.
+    for line in ("bench: chat_bench.scroll(): unknown option 'sizes' (options: messages, speed, distance, "
+                 "repeat, list_selector)",
+                 "bench: this page is already prepared for another target (profile, url, app_query or inject "
+                 "differ); measure another target on a new page"):
+        assert f"\n{line}\n" in out
+    assert "Traceback" not in out and "During handling" not in out
     assert (tiny_suite / folder / "trace.zip").stat().st_size > 0
     trace = json.loads((tiny_suite / folder / "bench-trace-1.json").read_text())
     names = {e.get("name") for e in trace["traceEvents"]}
@@ -149,7 +163,7 @@ def test_headed_slowmo_and_channel_reach_the_measurement_and_compare_refuses_the
         headed = run_pytest(tiny_suite, "-k", "burst", "--bench-json", "headed", "--headed", "--slowmo", "20",
                             "--browser-channel", "chromium", PLAYWRIGHT_BROWSERS_PATH=str(browsers), DISPLAY=display)
     # The budget fails it; the test's own asserts (the page's user agent says headed) held.
-    assert "1 failed, 2 deselected" in headed.stdout, headed.stdout + headed.stderr
+    assert "1 failed, 4 deselected" in headed.stdout, headed.stdout + headed.stderr
     assert "  paint.latency_ms.p50: measured " in headed.stdout
     env = load_results(tiny_suite / "headed" / "results.json")["env"]
     assert env["headless"] is False and env["slowmo_ms"] == 20 and env["browser_channel"] == "chromium"

@@ -47,11 +47,6 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def server(playwright_server):
-    return playwright_server
-
-
-@pytest.fixture(scope="module")
 def local_run(tmp_path_factory) -> dict:
     path = tmp_path_factory.mktemp("local") / "local.json"
     proc = run_bench("ui", *PACED, "--json", str(path))
@@ -60,13 +55,13 @@ def local_run(tmp_path_factory) -> dict:
 
 
 @pytest.fixture(scope="module")
-def remote_run(server, chromium, tmp_path_factory) -> dict:
+def remote_run(playwright_server, chromium, tmp_path_factory) -> dict:
     path = tmp_path_factory.mktemp("remote") / "remote.json"
     proc = run_bench("ui", *PACED, "--scenario", "burst,cycles", *SHORT_CYCLES,
-                     "--connect", server.endpoint, "--browser-path", chromium, "--json", str(path))
+                     "--connect", playwright_server.endpoint, "--browser-path", chromium, "--json", str(path))
     assert proc.returncode == 0, proc.stderr
     # bench closed its connection, so the server closed the browser it launched for it.
-    assert wait_until_gone(server.browsers) == set(), "the served browser outlived bench ui"
+    assert wait_until_gone(playwright_server.browsers) == set(), "the served browser outlived bench ui"
     return {"path": str(path), "results": load_results(path), "stdout": proc.stdout}
 
 
@@ -74,16 +69,16 @@ def p50(results: dict, name: str) -> float:
     return results["metrics"][name]["p50"]
 
 
-def test_connect_records_where_the_browser_ran_and_what_it_runs_with(remote_run, server, chromium) -> None:
+def test_connect_records_where_the_browser_ran_and_what_it_runs_with(remote_run, playwright_server, chromium) -> None:
     env = remote_run["results"]["env"]
     assert env["browser_location"] == "remote-playwright"
-    assert env["browser_endpoint"] == server.endpoint
+    assert env["browser_endpoint"] == playwright_server.endpoint
     assert env["browser_path"] == chromium  # asked of the server
     # Read back from the served browser's chrome://version: a --unsafe server applies them all.
     assert env["flags"] == STABLE_FLAGS and env["flags_missing"] == []
     assert env["headless"] is True
     assert env["browser_cpu_count"] >= 1
-    assert "remote-playwright at " + server.endpoint in remote_run["stdout"]
+    assert "remote-playwright at " + playwright_server.endpoint in remote_run["stdout"]
 
 
 def test_connect_numbers_match_a_local_run_within_a_frame(local_run, remote_run) -> None:
