@@ -25,15 +25,15 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from .browser_source import env_notes
 from .budgets import FAIL, BudgetResult, BudgetSet, check_all
 from .errors import UsageError
 from .gate import number
 from .messages import MessageSource
 from .metric_view import MeasuredResults
-from .probes.paint import PaintProbe
 from .profile import resolve_target
 from .pytest_env import page_env
-from .results import Results
+from .results import Results, ScenarioOutput
 from .scenarios.burst import BurstConfig, BurstScenario
 from .scenarios.cycles import CyclesConfig, CyclesScenario
 from .scenarios.scroll import ScrollConfig, ScrollScenario
@@ -139,6 +139,7 @@ class ChatBench:
                 call.add(0, output)
                 session_sink(output)
 
+            sink(ScenarioOutput(notes=env_notes(env)))  # e.g. the suite launched without bench's flags
             try:
                 self._run(prepared, scenario, sink, cpu_throttle)
             except BaseException:
@@ -164,7 +165,6 @@ class ChatBench:
         session = PageSession(page, self._target(page, profile, url, app_query, inject), MessageSource(seed=seed),
                               timeout)
         session.browser_location = self.hooks.browser_env(self.request, page.context.browser)["browser_location"]
-        session.paint = PaintProbe()
         session.prepare()
         prepared = PreparedPage(session, wanted, test_navigates)
         self._pages[id(page)] = prepared

@@ -95,17 +95,24 @@ def _read_line_matching(stream, pattern: re.Pattern, timeout_s: float) -> re.Mat
     raise RuntimeError(f"no line matching {pattern.pattern!r} within {timeout_s} s")
 
 
-def _stop_group(process: subprocess.Popen) -> None:
-    if process.poll() is None:
+def _stop_group(process: subprocess.Popen, members=()) -> None:
+    """SIGTERM to the process group, then SIGKILL to whatever of it (members: pids in the group
+    besides the leader) is still there after a grace period. The leader is reaped."""
+    def signal_group(sig) -> None:
         try:
-            os.killpg(process.pid, signal.SIGTERM)
+            os.killpg(process.pid, sig)
         except ProcessLookupError:
             pass
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+
+    signal_group(signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        signal_group(signal.SIGKILL)
+        process.wait()
+    if wait_until_gone(lambda: alive(members)):
+        # Seen once: a Node driver busy closing a browser outlived its SIGTERM.
+        signal_group(signal.SIGKILL)
 
 
 class PlaywrightServer:
@@ -133,7 +140,7 @@ class PlaywrightServer:
         try:
             _read_line_matching(self.process.stdout, re.compile(r"Listening on (ws://\S+)"), 30)
         except BaseException:
-            _stop_group(self.process)
+            _stop_group(self.process, descendants(self.process.pid))
             raise
         children = descendants(self.process.pid)
         self.driver_pid = min(children) if children else self.process.pid
@@ -144,7 +151,7 @@ class PlaywrightServer:
         return descendants(self.process.pid) - {self.driver_pid}
 
     def __exit__(self, *exc) -> None:
-        _stop_group(self.process)
+        _stop_group(self.process, {self.driver_pid})
         self.process.stdout.close()
 
 

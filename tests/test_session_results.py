@@ -138,3 +138,5 @@ def test_browser_sources_from_the_command_line() -> None:
         "the browser runs without bench's flags --a (a Playwright server drops launch args unless it runs "
         "with --unsafe); env.flags lists the ones it has"]
     assert env_notes({"browser_location": LOCAL, "flags_missing": []}) == []
+    assert "add bench.browser.STABLE_FLAGS to browser_type_launch_args (examples/conftest.py)" in \
+        env_notes({"browser_location": LOCAL, "flags_missing": ["--a"]})[0]  # a pytest suite without them
