@@ -184,4 +184,7 @@ def add_arguments(parser) -> None:
 
 
 def source_from_args(args) -> BrowserSource:
-    return source_from(getattr(args, "connect", None), getattr(args, "cdp_endpoint", None))
+    source = source_from(getattr(args, "connect", None), getattr(args, "cdp_endpoint", None))
+    if source.location == REMOTE_CDP and getattr(args, "browser_path", None):
+        raise UsageError("--browser-path does not apply to --cdp-endpoint: that browser is already running")
+    return source

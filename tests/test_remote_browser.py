@@ -124,6 +124,7 @@ def test_a_remote_run_against_a_local_baseline_is_refused_before_connecting(loca
     (("--connect", "http://127.0.0.1:1/"), 2, "--connect 'http://127.0.0.1:1/': expected a ws:// or wss:// endpoint"),
     (("--connect", "ws://a/", "--cdp-endpoint", "http://b/"), 2, "--connect and --cdp-endpoint: choose one"),
     (("--cdp-endpoint", "ftp://b/"), 2, "--cdp-endpoint 'ftp://b/': expected http://HOST:PORT"),
+    (("--cdp-endpoint", "http://b/", "--browser-path", "/bin/sh"), 2, "--browser-path does not apply to --cdp-endpoint"),
 ])
 def test_bad_endpoints_are_one_line_usage_errors(args, code, message) -> None:
     proc = run_bench("ui", "--scenario", "burst", *args)
