@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .browser_source import BrowserSource, connect
 from .errors import TargetError, UsageError
 
 # Quiet on a closed network and stable between runs (DESIGN.md section 4).
@@ -40,6 +41,7 @@ class BrowserOptions:
     slowmo_ms: float = 0
     cpu_throttle: float = 1.0
     extra_args: list[str] = field(default_factory=list)
+    source: BrowserSource = field(default_factory=BrowserSource)  # --connect / --cdp-endpoint
 
     @property
     def args(self) -> list[str]:
@@ -77,8 +79,22 @@ def find_chromium(explicit: str | None = None, playwright=None) -> str:
     raise TargetError(f"no Chromium found; {INSTALL_HINT}")
 
 
+def browser_path(playwright, options: BrowserOptions) -> str | None:
+    """The Chromium the run uses: found here, or (remote) the path asked of the server, if any."""
+    if options.source.remote:
+        return options.path
+    return find_chromium(options.path, playwright)
+
+
 def launch(playwright, options: BrowserOptions):
-    """Launch Chromium through Playwright; a failure becomes one clear line."""
+    """Launch Chromium through Playwright, or use the remote one options.source names.
+
+    A failure becomes one clear line. Remote: --browser-path is a path on the
+    server's machine, passed along as the launch option executablePath.
+    """
+    if options.source.remote:
+        return connect(playwright, options.source, options.headless, options.args, options.path,
+                       options.slowmo_ms)
     path = find_chromium(options.path, playwright)
     try:
         return playwright.chromium.launch(

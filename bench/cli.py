@@ -11,6 +11,7 @@ import time
 from .browser import BrowserOptions
 from . import baseline_run
 from .load import cli as load_cli
+from . import browser_source
 from .errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TARGET, EXIT_USAGE, BenchError, UsageError
 from .report import render
 from .results import write_json_atomic
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--timeout", type=_positive_float, default=30, metavar="S",
                    help="seconds to wait for the page, its socket, or a burst to settle (default 30)")
     _add_browser_options(ui)
+    browser_source.add_arguments(ui)
     o = ui.add_argument_group("output")
     o.add_argument("--json", metavar="PATH", help="write results (schema bench/1) to PATH")
     o.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
@@ -165,7 +167,8 @@ def cmd_ui(args) -> int:
                       inject=args.inject, repeat=_repeat(args), seed=args.seed, timeout_s=args.timeout)
     browser = _browser_options(args)
     gate = cli_gate.prepare(args, budgets_from_pyproject=True)  # bad gate input: exit 2 before any run
-    cli_gate.check_predicted_env(gate, browser.headless, browser.cpu_throttle, args.force)
+    cli_gate.check_predicted_env(gate, browser.headless, browser.cpu_throttle, args.force,
+                                 browser.source.location)
     sampler = cli_gate.auto_sampler(args, gate)
     run = UiRun(config, browser, progress=False if args.no_progress else None, until=sampler)
     started = time.monotonic()
@@ -200,7 +203,7 @@ def _keep_partial(run: UiRun, args) -> None:
 
 def _browser_options(args) -> BrowserOptions:
     return BrowserOptions(path=args.browser_path, headless=not args.headed, slowmo_ms=args.slowmo,
-                          cpu_throttle=args.cpu_throttle)
+                          cpu_throttle=args.cpu_throttle, source=browser_source.source_from_args(args))
 
 
 def cmd_profile(args) -> int:

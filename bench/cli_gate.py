@@ -105,12 +105,17 @@ def prepare(args, budgets_from_pyproject: bool) -> GateInputs:
     return GateInputs(baseline, baseline_path, budgets, thresholds, gate)
 
 
-def check_predicted_env(inputs: GateInputs, headless: bool, cpu_throttle: float, force: bool) -> None:
-    """Before a run: refuse a baseline measured headed vs headless or at another throttle (exit 2)."""
+def check_predicted_env(inputs: GateInputs, headless: bool, cpu_throttle: float, force: bool,
+                        browser_location: str = "local") -> None:
+    """Before a run: refuse a baseline measured headed vs headless, at another throttle, or with
+    the browser elsewhere (exit 2). A CDP-attached browser's headless mode is only known once
+    attached, so it is checked after the run."""
     if inputs.baseline is None:
         return
     env = inputs.baseline.get("env") or {}
-    predicted = {**env, "headless": headless, "cpu_throttle": cpu_throttle}
+    predicted = {**env, "cpu_throttle": cpu_throttle, "browser_location": browser_location}
+    if browser_location != "remote-cdp":
+        predicted["headless"] = headless
     check_comparable(inputs.baseline, {"env": predicted}, force)
 
 

@@ -27,7 +27,7 @@ class Thresholds:
     per_metric: dict[str, float] = field(default_factory=dict)
 
     def for_metric(self, name: str) -> float:
-        return self.per_metric.get(name, self.default)
+        return self.per_metric.get(name, self.per_metric.get(metric_catalog.base_metric(name), self.default))
 
     @classmethod
     def parse(cls, items: list[str] | None) -> "Thresholds":
@@ -42,7 +42,7 @@ class Thresholds:
             if not 0 < value < 10:
                 raise UsageError(f"--threshold {item!r}: percent must be above 0 and below 1000")
             if name:
-                if name not in metric_catalog.KNOWN_METRICS:
+                if metric_catalog.base_metric(name) not in metric_catalog.KNOWN_METRICS:
                     raise UsageError(f"--threshold {item!r}: unknown metric {name!r}")
                 per_metric[name] = value
             else:
@@ -132,7 +132,7 @@ def compare_metric(name: str, base: dict, new: dict, thresholds: Thresholds, gat
     gated = metric_catalog.is_gated(name, gate)
     if is_word_metric(base) or is_word_metric(new):
         words = (base.get("value"), new.get("value"))
-        verdict, reason = compare_words(*words, metric_catalog.GOOD_WORDS.get(name, frozenset()))
+        verdict, reason = compare_words(*words, metric_catalog.good_words(name))
         return MetricComparison(name, new.get("unit", ""), gated, verdict, reason, words=words)
     difference = compare_runs(metric_runs(base), metric_runs(new), direction=info.direction,
                                 threshold=thresholds.for_metric(name), floor=info.floor)

@@ -10,6 +10,7 @@ from importlib import metadata
 
 from . import __version__, renderer_process
 from .browser import DEVICE_SCALE_FACTOR, VIEWPORT, BrowserOptions
+from .browser_source import remote_env
 
 
 def git_revision(cwd: str | None = None) -> str | None:
@@ -46,8 +47,9 @@ def host_env() -> dict:
     }
 
 
-def collect_env(browser, options: BrowserOptions, browser_path: str) -> dict:
-    return {
+def collect_env(browser, options: BrowserOptions, browser_path: str | None) -> dict:
+    """The run's environment; a remote browser's headless mode and flags are read from it."""
+    env = {
         **host_env(),
         "playwright_version": _version("playwright"),
         "chromium_version": browser.version,
@@ -61,3 +63,6 @@ def collect_env(browser, options: BrowserOptions, browser_path: str) -> dict:
         "slowmo_ms": options.slowmo_ms,
         "renderer_process": renderer_process.method(),  # how render.renderer_* are read
     }
+    if options.source.remote:
+        env.update(remote_env(browser, options.source, options.args))
+    return env

@@ -127,6 +127,23 @@ _DIRECTION_PATTERNS = (
 )
 
 
+# A results file of a pytest session (bench.pytest_plugin) keeps each test's
+# metrics apart as "<test id>::<metric>", e.g.
+# "tests/test_chat.py::test_burst[chromium]::paint.latency_ms". What is known
+# about a metric holds for it under any test: lookups use the part after the
+# last "::" (metric names never contain "::").
+QUALIFIER_SEPARATOR = "::"
+
+
+def base_metric(name: str) -> str:
+    """'tests/t.py::test_x::paint.latency_ms' -> 'paint.latency_ms'; a plain name is itself."""
+    return name.rpartition(QUALIFIER_SEPARATOR)[2]
+
+
+def good_words(name: str) -> frozenset[str]:
+    return GOOD_WORDS.get(base_metric(name), frozenset())
+
+
 @dataclass(frozen=True)
 class MetricInfo:
     name: str
@@ -135,6 +152,7 @@ class MetricInfo:
 
 
 def direction_of(name: str) -> str:
+    name = base_metric(name)
     if name in KNOWN_METRICS:
         return KNOWN_METRICS[name]
     for pattern, direction in _DIRECTION_PATTERNS:
@@ -144,12 +162,14 @@ def direction_of(name: str) -> str:
 
 
 def info(name: str) -> MetricInfo:
-    return MetricInfo(name, direction_of(name), ABSOLUTE_FLOORS.get(name, 0.0))
+    return MetricInfo(name, direction_of(name), ABSOLUTE_FLOORS.get(base_metric(name), 0.0))
 
 
 def is_gated(name: str, patterns) -> bool:
-    """Gated when a pattern matches and the metric has a better direction (counts never are)."""
-    return direction_of(name) != NONE and any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    """Gated when a pattern matches (the name, or its metric without the test id) and the
+    metric has a better direction (counts never are)."""
+    names = {name, base_metric(name)}
+    return direction_of(name) != NONE and any(fnmatch.fnmatchcase(n, p) for p in patterns for n in names)
 
 
 def parse_gate(text: str) -> tuple[str, ...]:

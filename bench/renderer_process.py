@@ -17,7 +17,10 @@ footprint" Chrome's task manager shows; Rss and Pss are kept beside them.
 CPU: utime + stime of /proc/<pid>/stat (every thread of the process, live
 and exited), in clock ticks of os.sysconf("SC_CLK_TCK"), usually 100 a
 second, so a reading is truncated to 10 ms.
-Elsewhere it is "not available", never a guess.
+Elsewhere it is "not available", never a guess; so is a browser that runs
+elsewhere (--connect, --cdp-endpoint): its renderer's pid names a process on
+another machine (or in a container), and /proc here would describe whatever
+local process happens to have that number.
 """
 
 from __future__ import annotations

@@ -69,9 +69,13 @@ def metrics_table(results: dict, tablefmt: str = "simple") -> str:
 def summary_lines(results: dict) -> list[str]:
     env = results["env"]
     mode = "headless" if env.get("headless") else "headed"
+    where = ""
+    if env.get("browser_location", "local") != "local":  # bench.browser_source
+        where = f", {env['browser_location']} at {env.get('browser_endpoint')}, its machine " \
+                f"{env.get('browser_cpu_count')} CPUs"
     lines = [
         f"Chromium {env.get('chromium_version')} ({mode}, {env['viewport']['width']}x"
-        f"{env['viewport']['height']}, CPU throttle {env.get('cpu_throttle')}x), "
+        f"{env['viewport']['height']}, CPU throttle {env.get('cpu_throttle')}x{where}), "
         f"{env.get('cpu_count')} CPUs",
     ]
     timings = results.get("timings_s") or {}

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from playwright.sync_api import sync_playwright
 
-from .browser import BrowserOptions, find_chromium, launch, new_context
+from .browser import BrowserOptions, browser_path, launch, new_context
+from .browser_source import env_notes
 from .env import collect_env
 from .errors import UsageError
 from .messages import MessageSource
@@ -98,12 +99,13 @@ class UiRun:
             # Each variant is the same target with its own knobs in the query.
             targets = {v.name: target.with_url(target.url, v.app_query) for v in self.variants}
             playwright = stack.enter_context(sync_playwright())
-            path = find_chromium(self.browser_options.path, playwright)
+            path = browser_path(playwright, self.browser_options)
             browser = launch(playwright, self.browser_options)
-            stack.callback(browser.close)
+            stack.callback(browser.close)  # remote: closes the served browser, or detaches from a CDP one
             env = collect_env(browser, self.browser_options, path)
             for variant in self.variants:
-                self.variant_results[variant.name] = Results(env=env, config=self._config(variant, targets))
+                self.variant_results[variant.name] = Results(env=env, config=self._config(variant, targets),
+                                                             notes=env_notes(env))
             self.results = self.variant_results[self.variants[0].name]
             total = self.config.repeat * sum(s.expected_messages() for v in self.variants for s in v.scenarios)
             progress = Progress(total, "starting", self.progress_enabled)
@@ -136,6 +138,7 @@ class UiRun:
             label = f"{variant.name} " if variant.name else ""
             progress.describe(f"{label}{'+'.join(s.name for s in scenarios)} {repetition + 1}/{self.config.repeat}")
             session = PageSession(page, target, MessageSource(seed=self.config.seed), self.config.timeout_s)
+            session.browser_location = self.browser_options.source.location
             if self.browser_options.cpu_throttle != 1:
                 session.cdp.send("Emulation.setCPUThrottlingRate", {"rate": self.browser_options.cpu_throttle})
             session.run(scenarios, lambda out: results.add(repetition, out), progress.advance)

@@ -24,6 +24,10 @@ def _first_line(exc: Exception) -> str:
 class PageSession:
     """Prepare (before navigation), open (navigate, wait until ready), then measure."""
 
+    # Where the browser runs (bench.browser_source): only a local one's
+    # processes can be read from this machine's /proc.
+    browser_location = "local"
+
     def __init__(self, page, target: Target, messages: MessageSource, timeout_s: float = 30):
         self.page = page
         self.target = target
@@ -64,12 +68,18 @@ class PageSession:
             self.page.goto(url, wait_until="load", timeout=ms)
         except PlaywrightError as exc:
             raise TargetError(f"cannot load {url}: {_first_line(exc)}") from None
+        self.wait_ready()
+
+    def wait_ready(self, setup: bool = True) -> None:
+        """On a loaded page: the ready selector, the setup steps (if setup), the chat socket."""
+        url, ms = self.target.url, self.timeout_s * 1000
         try:
             self.page.wait_for_selector(self.target.ready_selector, state="attached", timeout=ms)
         except PlaywrightError:
             raise TargetError(f"{url}: ready selector {self.target.ready_selector!r} matched nothing "
                               f"within {self.timeout_s:g} s") from None
-        self._run_setup()
+        if setup:
+            self._run_setup()
         try:
             self.page.wait_for_function("() => window.__bench.openSockets() > 0", timeout=ms)
         except PlaywrightError:

@@ -144,7 +144,8 @@ class RunCycles:
         renderer = self.session.renderer
         self.renderer = renderer.pid if renderer.available else None
         if self.renderer is None:
-            self.record(ScenarioOutput(notes=[renderer.reason]))
+            self.record(ScenarioOutput(notes=[renderer.reason], records={"unavailable": [
+                {"metric": "heap.renderer_private_bytes", "reason": renderer.reason}]}))
         for index in range(self.config.warmup):
             self._cycle(CLOSE_KINDS[index % 2], f"warm-up cycle {index + 1} of {self.config.warmup}")
         first = take_heap_snapshot(self.session.cdp, self.snapshot_dir / "after-warmup.heapsnapshot")

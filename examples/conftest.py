@@ -1,0 +1,51 @@
+"""pytest-playwright set up for measuring with bench: copy beside your tests, or merge into your conftest.py.
+
+- bench's stable Chromium flags (no background networking, precise memory
+  info, ...) and the fixed viewport and scale bench measures with, so your
+  numbers compare with `bench ui`'s;
+- the Chromium bench finds ($BENCH_CHROMIUM, Playwright's own, chromium on
+  PATH), unless you pass --browser-channel;
+- a browser served elsewhere when PLAYWRIGHT_WS_ENDPOINT is set
+  (`playwright run-server`; pytest-playwright connects through connect_options,
+  bench records it as remote-playwright). The server must run with --unsafe
+  to apply the flags; it uses its own Playwright browser unless
+  BENCH_CHROMIUM names one on its machine.
+
+pytest's own options still work: --headed, --slowmo MS, --browser-channel
+NAME, --tracing retain-on-failure; and bench's: --bench-json DIR,
+--bench-trace on|off|retain-on-failure, --bench-budgets FILE|PRESET|none.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bench.browser import DEVICE_SCALE_FACTOR, STABLE_FLAGS, VIEWPORT, find_chromium
+
+
+@pytest.fixture(scope="session")
+def connect_options():
+    endpoint = os.environ.get("PLAYWRIGHT_WS_ENDPOINT")
+    return {"endpoint": endpoint} if endpoint else None  # BrowserType.connect(endpoint=...)
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args, playwright, connect_options):
+    args = {**browser_type_launch_args, "args": [*browser_type_launch_args.get("args", []), *STABLE_FLAGS]}
+    if args.get("channel"):
+        return args
+    if connect_options:
+        # pytest-playwright sends these to the server as JSON launch options, which use
+        # Playwright's own (camelCase) names; the path is one on the server's machine.
+        if os.environ.get("BENCH_CHROMIUM"):
+            args["executablePath"] = os.environ["BENCH_CHROMIUM"]
+    else:
+        args["executable_path"] = find_chromium(None, playwright)
+    return args
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": VIEWPORT, "device_scale_factor": DEVICE_SCALE_FACTOR}
