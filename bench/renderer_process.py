@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from playwright.sync_api import Error as PlaywrightError
+
 TRACE_CATEGORY = "disabled-by-default-devtools.timeline"
 TRACE_TIMEOUT_S = 10
 
@@ -27,15 +29,23 @@ def main_frame_id(cdp) -> str:
 
 
 def renderer_pid(cdp, page) -> int | None:
-    """The pid of the renderer that runs the page's main frame, or None."""
+    """The pid of the renderer that runs the page's main frame, or None.
+
+    None also when another trace is running (Chromium traces one session at a
+    time: "Tracing has already been started"), e.g. bench's own Chrome trace
+    pass (bench/unmeasured.py).
+    """
     events, done = [], []
     on_data = lambda e: events.extend(e["value"])  # noqa: E731
     on_done = lambda e: done.append(True)  # noqa: E731
     cdp.on("Tracing.dataCollected", on_data)
     cdp.on("Tracing.tracingComplete", on_done)
     try:
-        cdp.send("Tracing.start", {"traceConfig": {"includedCategories": [TRACE_CATEGORY],
-                                                   "excludedCategories": ["*"]}})
+        try:
+            cdp.send("Tracing.start", {"traceConfig": {"includedCategories": [TRACE_CATEGORY],
+                                                       "excludedCategories": ["*"]}})
+        except PlaywrightError:
+            return None
         cdp.send("Tracing.end")
         deadline = time.monotonic() + TRACE_TIMEOUT_S
         while not done and time.monotonic() < deadline:
@@ -58,7 +68,8 @@ def unavailable_reason(pid: int | None) -> str | None:
     if not sys.platform.startswith("linux"):
         return f"renderer memory not available: it is read from /proc (Linux), this is {sys.platform}"
     if pid is None:
-        return "renderer memory not available: the trace named no renderer process for the page"
+        return ("renderer memory not available: no trace named the page's renderer process "
+                "(or another trace was running)")
     if not Path(f"/proc/{pid}/smaps_rollup").exists():
         return f"renderer memory not available: /proc/{pid}/smaps_rollup cannot be read"
     return None
