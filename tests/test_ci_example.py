@@ -58,5 +58,8 @@ def test_setup_step_and_uploaded_path_exist():
     make = subprocess.run(["make", "-n", "setup"], cwd=REPO, capture_output=True, text=True)
     assert make.returncode == 0, make.stderr
     text = WORKFLOW.read_text()
-    assert re.search(r"path: traces/\n", text)
+    uploaded = re.search(r"path: \|\n((?:\s+traces/\S+\n)+)", text).group(1).split()
+    # What bench writes there: archives (--trace-dir traces), --json (make's RESULTS), --html.
+    assert uploaded == ["traces/*.zip", "traces/results.json", "traces/report.html"]
+    assert "RESULTS ?= traces/results.json" in (REPO / "Makefile").read_text()
     assert re.search(r"if: always\(\)\n\s+uses: actions/upload-artifact@v4", text)
