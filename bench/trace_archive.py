@@ -61,6 +61,13 @@ def description(name: str) -> str:
     return DESCRIPTIONS.get(name) or DESCRIPTIONS.get(name.split("/")[0] + "/", "")
 
 
+def _member(name: str) -> zipfile.ZipInfo:
+    """A member written from bytes: now as its time, and readable by all when unpacked (not 0600)."""
+    info = zipfile.ZipInfo(name, date_time=dt.datetime.now().timetuple()[:6])
+    info.external_attr = 0o644 << 16
+    return info
+
+
 def write_archive(path: Path, entries: list[Entry], manifest: dict) -> int:
     """Write the zip atomically; return its size in bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,13 +77,14 @@ def write_archive(path: Path, entries: list[Entry], manifest: dict) -> int:
     os.close(fd)
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("manifest.json", json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+            archive.writestr(_member("manifest.json"), json.dumps(manifest, indent=1, ensure_ascii=False) + "\n",
+                             compress_type=zipfile.ZIP_DEFLATED)
             for entry in entries:
                 method = zipfile.ZIP_STORED if entry.name.endswith(ALREADY_COMPRESSED) else zipfile.ZIP_DEFLATED
                 if entry.path is not None:
                     archive.write(entry.path, entry.name, compress_type=method)
                 else:
-                    archive.writestr(entry.name, entry.data, compress_type=method)
+                    archive.writestr(_member(entry.name), entry.data, compress_type=method)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

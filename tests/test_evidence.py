@@ -88,6 +88,7 @@ def test_archive_is_one_named_zip_holding_each_piece_once(traced, archive):
     methods = {info.filename: info.compress_type for info in archive.infolist()}
     assert methods["playwright-trace.zip"] == methods["filmstrip.png"] == zipfile.ZIP_STORED
     assert methods["chrome-trace.json"] == zipfile.ZIP_DEFLATED
+    assert all((info.external_attr >> 16) & 0o444 == 0o444 for info in archive.infolist())  # readable unpacked
     # The printed line names the archive and its size.
     line = next(l for l in traced["proc"].stdout.splitlines() if l.startswith("trace archive: "))
     printed = re.match(r"trace archive: (\S+) \(([\d.]+) MB\)", line)
