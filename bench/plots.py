@@ -151,7 +151,8 @@ def frame_strips(results: dict) -> list[Plot]:
             ends = np.cumsum(intervals)
             axes.bar(ends - intervals, intervals, width=intervals, align="edge", color="#4477aa",
                      edgecolor="white", linewidth=0.3)
-            axes.axhline(record["refresh_ms"], color="#228833", linewidth=1, label=f"refresh {record['refresh_ms']:.1f} ms")
+            axes.axhline(record["refresh_ms"], color="#228833", linewidth=1,
+                         label=f"refresh {record['refresh_ms']:.1f} ms")
             axes.axhline(LONG_FRAME_MS, color="#cc3311", linewidth=1, linestyle="--", label=f"{LONG_FRAME_MS} ms")
             mine = [f for f in long_frames if f.get("pass") == record["pass"]
                     and f.get("repetition", 0) == record.get("repetition", 0)]

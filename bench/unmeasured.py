@@ -152,7 +152,7 @@ def playwright_trace_pass(browser, settings: PassSettings, trace_path: Path) -> 
             context.tracing.stop(path=str(trace_path))
 
 
-def _filmstrip(browser, settings: PassSettings, interval_ms: float, made: dict) -> None:
+def _chrome_pass_and_filmstrip(browser, settings: PassSettings, interval_ms: float, made: dict) -> None:
     """The Chrome trace pass, then its filmed burst laid out as filmstrip.png; what it made goes in `made`."""
     film = chrome_trace_pass(browser, settings, settings.scratch / "chrome-trace.json", interval_ms)
     title = (f"{settings.target.name}: a burst of {len(film.records)} messages, a frame every {interval_ms:g} ms "
@@ -178,8 +178,9 @@ def record_passes(browser, settings: PassSettings, filmstrip_interval_ms: float,
     made: dict = {"files": {}, "errors": [], "seconds": {}, "scenarios": configs,
                   "chrome_trace_categories": CATEGORIES}
     print("trace: recording the unmeasured trace passes ...", file=log, flush=True)
-    steps = (("chrome", lambda: _filmstrip(browser, settings, filmstrip_interval_ms, made)),
-             ("playwright", lambda: playwright_trace_pass(browser, settings, settings.scratch / "playwright-trace.zip")))
+    playwright_zip = settings.scratch / "playwright-trace.zip"
+    steps = (("chrome", lambda: _chrome_pass_and_filmstrip(browser, settings, filmstrip_interval_ms, made)),
+             ("playwright", lambda: playwright_trace_pass(browser, settings, playwright_zip)))
     for name, step in steps:
         started = time.monotonic()
         try:
