@@ -1,10 +1,12 @@
 # make setup  - .venv with bench installed, plus a Chromium and fonts (idempotent)
-# make bench  - setup, then `python -m bench ui` against the bundled chat app
+# make bench  - setup, then `python -m bench ui` against the bundled chat app;
+#               extra options in BENCH_ARGS, e.g. make bench BENCH_ARGS="--budgets baseline --trace on-failure"
 # make test   - setup, then the whole pytest suite
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 RESULTS ?= traces/results.json
+BENCH_ARGS ?=
 
 .PHONY: setup bench test benchmarks clean
 
@@ -18,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 	@touch $@
 
 bench: setup
-	$(PY) -m bench ui --json $(RESULTS)
+	$(PY) -m bench ui --json $(RESULTS) $(BENCH_ARGS)
 
 test: setup
 	$(PY) -m pytest

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -86,6 +87,15 @@ def browser_path(playwright, options: BrowserOptions) -> str | None:
     return find_chromium(options.path, playwright)
 
 
+NO_DISPLAY_HINT = "no display: use headless, or run under xvfb-run, e.g. `xvfb-run -a python -m bench ui --headed`"
+
+
+def display_missing(options: BrowserOptions) -> bool:
+    """Headed on Linux with neither an X nor a Wayland display to show the window on."""
+    return (not options.headless and sys.platform.startswith("linux")
+            and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")))
+
+
 def launch(playwright, options: BrowserOptions):
     """Launch Chromium through Playwright, or use the remote one options.source names.
 
@@ -96,6 +106,9 @@ def launch(playwright, options: BrowserOptions):
         return connect(playwright, options.source, options.headless, options.args, options.path,
                        options.slowmo_ms)
     path = find_chromium(options.path, playwright)
+    if display_missing(options):
+        raise TargetError(f"--headed needs a display and neither DISPLAY nor WAYLAND_DISPLAY is set "
+                          f"({NO_DISPLAY_HINT})")
     try:
         return playwright.chromium.launch(
             executable_path=path,
@@ -105,7 +118,7 @@ def launch(playwright, options: BrowserOptions):
         )
     except Exception as exc:  # Playwright raises its own Error with a long log
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        hint = " (no display: use headless, or run under xvfb-run)" if not options.headless else ""
+        hint = f" ({NO_DISPLAY_HINT})" if not options.headless else ""
         raise TargetError(f"Chromium at {path} failed to start: {first}{hint}") from None
 
 

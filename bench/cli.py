@@ -17,6 +17,7 @@ from .report import render
 from .results import write_json_atomic
 from . import calibrate as calibrate_command
 from .difference import COMPARE_RUNS
+from . import cli_evidence
 from . import cli_gate
 from . import scenarios as scenario_modules
 from .runner import UiConfig, UiRun
@@ -109,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--json", metavar="PATH", help="write results (schema bench/1) to PATH")
     o.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     cli_gate.add_ui_arguments(ui)
+    cli_evidence.add_arguments(ui)
 
     cli_gate.add_compare_parser(sub, EXIT_CODES_HELP)
     calibrate_command.add_parser(sub, EXIT_CODES_HELP, _add_browser_options)
@@ -170,30 +172,34 @@ def cmd_ui(args) -> int:
     cli_gate.check_predicted_env(gate, browser.headless, browser.cpu_throttle, args.force,
                                  browser.source.location)
     sampler = cli_gate.auto_sampler(args, gate)
-    run = UiRun(config, browser, progress=False if args.no_progress else None, until=sampler)
+    sampling = lambda: sampler.status if sampler else None  # noqa: E731 - known once the run ends
+    evidence = cli_evidence.UiEvidence(args, lambda data: cli_gate.judge_run(args, gate, data, sampling()), sampler)
+    run = UiRun(config, browser, progress=False if args.no_progress else None, until=sampler,
+                debug=evidence.debug, at_end=evidence.at_end)
     started = time.monotonic()
     try:
         results = run.execute()
     except (BenchError, KeyboardInterrupt):
         _keep_partial(run, args)
         raise
-    if sampler is not None:
-        results.notes.append(sampler.status)
-    data = results.to_json()  # once: every metric's bootstrap CIs are computed here
+    data = evidence.results_json(results)  # once: every metric's bootstrap CIs are computed here
     if args.json:
         write_json_atomic(args.json, data)
-    print(render(data))
+    if not evidence.printed:
+        print(render(data))
     print(f"bench ui took {time.monotonic() - started:.1f} s (browser start included)")
     if args.json:
         print(f"results: {args.json}")
-    return cli_gate.finish(args, gate, data, sampling=sampler.status if sampler else None).exit_code
+    outcome = cli_gate.finish(args, gate, data, sampling=sampling(), outcome=evidence.outcome)
+    evidence.write(data, outcome)
+    return outcome.exit_code
 
 
 def _keep_partial(run: UiRun, args) -> None:
     """Whatever was measured before a failure or Ctrl-C is written, marked partial."""
     if run.results is None or not run.results.metrics:
         return
-    run.results.partial = True
+    run.results.partial = not run.complete  # complete: stopped after measuring (trace passes, --keep-open)
     data = run.results.to_json()
     print(render(data))
     if args.json:

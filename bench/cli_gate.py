@@ -127,14 +127,22 @@ def auto_sampler(args, inputs: GateInputs) -> AutoSampler | None:
     return AutoSampler(inputs.baseline, inputs.thresholds, inputs.gate, args.max_time)
 
 
-def finish(args, inputs: GateInputs, results: dict, sampling: str | None = None) -> GateOutcome:
-    """Judge results; print the gate's tables and verdict; write --markdown / --junit."""
+def judge_run(args, inputs: GateInputs, results: dict, sampling: str | None = None) -> GateOutcome:
+    """The gate's outcome for results (compared with the baseline, budgets checked); prints nothing."""
     comparison, differences = None, []
     if inputs.baseline is not None:
         differences = check_comparable(inputs.baseline, results, args.force)
         comparison = compare_results(inputs.baseline, results, inputs.thresholds, inputs.gate)
-    outcome = judge(results, comparison=comparison, baseline=inputs.baseline, baseline_label=inputs.baseline_label,
-                    env_differences=differences, budgets=inputs.budgets, sampling=sampling)
+    return judge(results, comparison=comparison, baseline=inputs.baseline, baseline_label=inputs.baseline_label,
+                 env_differences=differences, budgets=inputs.budgets, sampling=sampling)
+
+
+def finish(args, inputs: GateInputs, results: dict, sampling: str | None = None,
+           outcome: GateOutcome | None = None) -> GateOutcome:
+    """Judge results (unless already judged); print the gate's tables and verdict; write --markdown / --junit."""
+    if outcome is None:
+        outcome = judge_run(args, inputs, results, sampling)
+    comparison = outcome.comparison
     if comparison is not None or inputs.budgets is not None:
         print(terminal(outcome))
     if args.markdown:

@@ -106,8 +106,11 @@ def trace_processes(cdp, page) -> tuple[int | None, int | None]:
     cdp.on("Tracing.dataCollected", on_data)
     cdp.on("Tracing.tracingComplete", on_done)
     try:
-        cdp.send("Tracing.start", {"traceConfig": {"includedCategories": [TRACE_CATEGORY],
-                                                   "excludedCategories": ["*"]}})
+        try:
+            cdp.send("Tracing.start", {"traceConfig": {"includedCategories": [TRACE_CATEGORY],
+                                                       "excludedCategories": ["*"]}})
+        except PlaywrightError:  # another trace is running (Chromium traces one at a time)
+            return None, None
         cdp.send("Tracing.end")
         deadline = time.monotonic() + TRACE_TIMEOUT_S
         while not done and time.monotonic() < deadline:
@@ -168,7 +171,8 @@ def unavailable_reason(pid: int | None) -> str | None:
         return (f"renderer process not available: its memory and CPU are read from /proc (Linux), "
                 f"this is {sys.platform}")
     if pid is None:
-        return "renderer process not available: the trace named no renderer process for the page"
+        return ("renderer process not available: no trace named the page's renderer process "
+                "(or another trace was running)")
     if not Path(f"/proc/{pid}/smaps_rollup").exists():
         return f"renderer process not available: /proc/{pid}/smaps_rollup cannot be read"
     return None

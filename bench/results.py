@@ -113,6 +113,11 @@ class Results:
         write_json_atomic(path, self.to_json())
 
 
+def json_text(data: dict) -> str:
+    """The results file's text: strict JSON (no NaN), indented, one trailing newline."""
+    return json.dumps(_finite(data), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+
 def _finite(value):
     """NaN and infinities become null: strict JSON readers (JavaScript's) refuse them."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -131,8 +136,7 @@ def write_json_atomic(path: str | Path, data: dict) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(_finite(data), f, indent=1, ensure_ascii=False, allow_nan=False)
-            f.write("\n")
+            f.write(json_text(data))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

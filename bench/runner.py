@@ -76,16 +76,26 @@ class UiRun:
     one Results per variant. `until(run)`, if given, is asked after each
     repetition once `repeat` are done, and more repetitions run until it
     says True (auto-sampling).
+
+    `debug` (bench.headed_debug.HeadedDebug) attaches to every measured
+    page, is asked to checkpoint() after each measurement recorded, and with
+    keep_open holds the last page open until hold_open() returns.
+    `at_end(run, browser, target)` runs once all repetitions are done, in the
+    same browser (the trace passes of bench.cli_evidence).
     """
 
     def __init__(self, config: UiConfig, browser: BrowserOptions, progress: bool | None = None,
-                 variants: list[Variant] | None = None, until=None):
+                 variants: list[Variant] | None = None, until=None, debug=None, at_end=None):
         config.validate()
         self.config = config
         self.browser_options = browser
         self.progress_enabled = progress
         self.variants = variants or [Variant("", config.app_query, config.scenarios)]
         self.until = until
+        self.debug = debug
+        self.at_end = at_end
+        self.complete = False  # every repetition done (what comes after is not measuring)
+        self._held_context = None  # --keep-open: the last measured page's context
         self.results: Results | None = None
         self.variant_results: dict[str, Results] = {}
         self.repetitions_done = 0
@@ -110,6 +120,7 @@ class UiRun:
             total = self.config.repeat * sum(s.expected_messages() for v in self.variants for s in v.scenarios)
             progress = Progress(total, "starting", self.progress_enabled)
             stack.callback(progress.close)
+            stack.callback(self._close_held_context)
             while True:
                 for variant in interleaved(self.variants, self.repetitions_done):
                     self._repetition(browser, targets[variant.name], variant, self.repetitions_done, progress)
@@ -118,6 +129,12 @@ class UiRun:
                     results.config["repetitions_done"] = self.repetitions_done
                 if self.repetitions_done >= self.config.repeat and (self.until is None or self.until(self)):
                     break
+            self.complete = True
+            progress.close()
+            if self.at_end is not None:
+                self.at_end(self, browser, targets[self.variants[0].name])
+            if self.debug is not None:
+                self.debug.hold_open()
         return self.results
 
     def _config(self, variant: Variant, targets: dict) -> dict:
@@ -141,7 +158,25 @@ class UiRun:
             session.browser_location = self.browser_options.source.location
             if self.browser_options.cpu_throttle != 1:
                 session.cdp.send("Emulation.setCPUThrottlingRate", {"rate": self.browser_options.cpu_throttle})
-            session.run(scenarios, lambda out: results.add(repetition, out), progress.advance)
+            if self.debug is not None:
+                self.debug.attach(session)
+
+            def sink(output) -> None:
+                results.add(repetition, output)
+                if self.debug is not None:
+                    self.debug.checkpoint(session)
+
+            session.run(scenarios, sink, progress.advance)
         finally:
+            if self.debug is not None and self.debug.keep_open:
+                self._close_held_context()
+                self._held_context = context
+            else:
+                with contextlib.suppress(Exception):
+                    context.close()
+
+    def _close_held_context(self) -> None:
+        if self._held_context is not None:
             with contextlib.suppress(Exception):
-                context.close()
+                self._held_context.close()
+            self._held_context = None

@@ -41,6 +41,8 @@ class PageSession:
         self.browser_location = "local"
         self._cdp = None
         self._renderer: Renderer | None = None
+        # Called with this session after every open() (a reload too), e.g. headed debugging overlays.
+        self.after_open: list = []
 
     @property
     def cdp(self):
@@ -90,6 +92,8 @@ class PageSession:
         if isinstance(self.injector, InterceptInjector) and not self.injector.connected:
             seen = ", ".join(s["url"] for s in self.page.evaluate("() => window.__bench.sockets()"))
             raise TargetError(f"{url}: no page WebSocket matched {self.target.ws_match!r} (saw {seen})")
+        for hook in self.after_open:
+            hook(self)
 
     def _run_setup(self) -> None:
         """The profile's page.setup steps (log in, pick a room, ...)."""

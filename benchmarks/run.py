@@ -92,6 +92,14 @@ def fuite_verdict(query: str) -> tuple[float, dict]:
     return seconds, {"verdict": "leak" if detected else "stable"}
 
 
+def ui_traced() -> tuple[float, dict]:
+    """The default `bench ui` with --trace: the measured run, the two unmeasured passes, the archive."""
+    with tempfile.TemporaryDirectory() as traces:
+        seconds, _ = bench_cli("ui", "--trace", "--trace-dir", traces)
+        archive = next(Path(traces).glob("*.zip"))
+        return seconds, {"archive_mb": round(archive.stat().st_size / 1e6, 1)}
+
+
 # name -> (function returning (seconds, detail), target seconds or None)
 BENCHMARKS = {
     "ui-default": (lambda: bench_cli("ui"), 20.0),
@@ -103,6 +111,7 @@ BENCHMARKS = {
     "burst-10k": (lambda: bench_cli("ui", "--scenario", "burst", "--bursts", "1",
                                      "--burst-size", "10000", "--warmup", "0"), None),
     "ui-cycles": (lambda: bench_cli("ui", "--scenario", "cycles"), None),
+    "ui-default-trace": (ui_traced, None),
     "cycles-leak-verdict": (lambda: cycles_verdict("leak_kb=200", "leak"), None),
     "fuite-leak-verdict": (lambda: fuite_verdict("leak_kb=200"), None),
     # Like for like with fuite: one warm-up, no history burst (fuite does neither).

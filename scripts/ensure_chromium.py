@@ -1,4 +1,4 @@
-"""Make sure a Chromium (and fonts, emoji included) is there for bench; idempotent.
+"""Make sure a Chromium (and fonts, emoji included, and Xvfb) is there for bench; idempotent.
 
 Order: a Chromium bench can already find (BENCH_CHROMIUM, Playwright's own,
 chromium on PATH) -> done. Else, as root on Debian/Ubuntu: apt-get install
@@ -18,6 +18,8 @@ import sys
 # scripts, CJK and colour emoji.
 APT_FONTS = ["fonts-dejavu-core", "fonts-noto-core", "fonts-noto-cjk", "fonts-noto-color-emoji"]
 APT_BROWSER = ["chromium"]
+# Headed runs (`bench ui --headed`) on a machine without a display, and the headed tests: xvfb-run / Xvfb.
+APT_HEADED = ["xvfb"]
 
 
 def found_chromium() -> str | None:
@@ -56,7 +58,7 @@ def apt_install(packages: list[str]) -> None:
 
 def main() -> int:
     path = found_chromium()
-    wanted = APT_FONTS + ([] if path else APT_BROWSER)
+    wanted = APT_FONTS + APT_HEADED + ([] if path else APT_BROWSER)
     if apt_usable():
         missing = missing_apt_packages(wanted)
         if missing:

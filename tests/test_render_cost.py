@@ -165,9 +165,10 @@ def test_main_thread_is_about_half_busy_with_work_ms_50_at_rate_10(on_fresh_page
     # The window brackets the burst: it starts before the first message is
     # received and ends within a frame and a half of its last paint (the
     # stamp comes after the main thread's part of that frame, its
-    # presentation follows on other threads).
+    # presentation follows on other threads); under heavy load (load average
+    # 10 seen) the stamp's task can wait another frame or so for the CPU.
     assert window["start_page_ms"] <= window["first_recv_ms"]
-    assert abs(window["end_page_ms"] - window["last_paint_ms"]) < 25
+    assert abs(window["end_page_ms"] - window["last_paint_ms"]) < 50
 
 
 def test_renderer_cpu_is_read_from_the_pages_own_renderer(on_fresh_page):
