@@ -37,7 +37,7 @@ def _series(used, listeners=None, nodes=None, documents=None) -> dict:
 def test_verdict_fires_on_heap_growth_above_the_threshold_only_when_the_ci_clears_it() -> None:
     grows = [2_000_000 + 200 * 1024 * i for i in range(8)]
     result = heap_trend.verdict(_series(grows))
-    assert result["verdict"] == "leak" and "heap grows 200.0 KB/cycle" in result["reasons"][0]
+    assert result["verdict"] == "leak" and "heap grows 200.0 KiB/cycle" in result["reasons"][0]
     # 4 KB/cycle (what the plain app shows) is under the 64 KB threshold.
     result = heap_trend.verdict(_series([2_000_000 + 4096 * i for i in range(8)]))
     assert result["verdict"] == "stable" and not result["signals"]["heap"]["fired"]
