@@ -49,10 +49,13 @@ def test_element_timing_agrees_with_presented_frames(browser, page, chat_server)
     assert len(errors) >= 50
     # Chromium rounds renderTime up to 4 ms; the probe takes the middle of the
     # interval, so each error is within +-2 ms (plus clock-mark rounding of
-    # 0.1 ms) and, uniform, has a median |error| near 1 ms. A wrong frame
-    # would be off by a whole frame interval (16.7 ms). On a loaded machine a
-    # few messages can straddle a frame the trace and the probe split
-    # differently, so the bound holds for 95 % of them, not every one.
-    assert median < 1.5
+    # 0.1 ms). A wrong frame would be off by a whole frame interval (16.7 ms).
+    # Presentation is phase-locked to the 60 Hz clock, so within one run the
+    # rounding error is nearly the same for every message (seen: median
+    # |error| 1.0 to 1.5 ms, mean -0.8 to +0.1 ms from run to run); it averages
+    # out only across runs. So the bound is the quantum's half, for the median
+    # and the mean, and 95 % of messages (a loaded machine can make a few
+    # straddle a frame the trace and the probe split differently).
+    assert median < 2.0
     assert p95 < 2.5, sorted(errors)
-    assert abs(statistics.fmean(errors)) < 1.0  # unbiased
+    assert abs(statistics.fmean(errors)) < 2.0
