@@ -93,11 +93,6 @@ def find_renderer(cdp, page, location: str = "local") -> Renderer:
     return Renderer(pid, reason, browser_pid)
 
 
-def renderer_pid(cdp, page) -> int | None:
-    """The pid of the renderer that runs the page's main frame, or None."""
-    return trace_processes(cdp, page)[0]
-
-
 def trace_processes(cdp, page) -> tuple[int | None, int | None]:
     """(renderer pid of the page's main frame, browser pid), from a short trace; None where unnamed."""
     events, done = [], []

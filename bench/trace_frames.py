@@ -10,7 +10,6 @@ both (ts in trace microseconds, startTime in page milliseconds).
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 
 # Categories that hold what this module reads.
@@ -89,12 +88,3 @@ def first_presented_after(frames: list[PresentedFrame], dom_us: float) -> Presen
     """The first presented frame whose Commit follows a DOM change at dom_us."""
     candidates = [f for f in frames if f.commit_us is not None and f.commit_us >= dom_us]
     return min(candidates, key=lambda f: f.presented_us) if candidates else None
-
-
-def presentation_times_us(frames: list[PresentedFrame]) -> list[float]:
-    return [f.presented_us for f in frames]
-
-
-def frames_between(frames: list[PresentedFrame], start_us: float, end_us: float) -> list[PresentedFrame]:
-    times = presentation_times_us(frames)
-    return frames[bisect.bisect_left(times, start_us):bisect.bisect_right(times, end_us)]
