@@ -12,10 +12,14 @@ from __future__ import annotations
 import dataclasses
 import time
 
-from .baseline import ROWS, baseline_rows, failed, render_markdown, render_table, with_targets
+from .baseline import ROWS, baseline_rows, failed, junit_cases, render_markdown, render_table, targets
+from .budgets import load_budgets
+from .cli_gate import budgets_help
 from .browser import BrowserOptions
 from .env import host_env
 from .errors import EXIT_FAILED_GATE, EXIT_OK
+from .junit_report import write_suites
+from .markdown_report import write_summary
 from .load.report import BUSY_PRESSURE_PCT
 from .load.connections import ConnectionsConfig, ConnectionsRun
 from .load.throughput import ThroughputConfig, ThroughputRun
@@ -102,17 +106,24 @@ def add_parser(sub, positive_float, add_browser_options, add_scenario_options, e
                    help="seconds to wait for the page, its socket, or a burst to settle (default 30)")
     add_browser_options(p)
     g = p.add_argument_group("targets and output")
+    g.add_argument("--budgets", metavar="FILE|PRESET",
+                   help=budgets_help("they replace the table's targets for the metrics they name and add "
+                                     "rows for the others; default: [tool.bench.budgets] in ./pyproject.toml "
+                                     "if there is one, on top of the original report's targets"))
     g.add_argument("--target", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a row's target, e.g. throughput=1000, message_shown=50, "
-                        "latency_p95='<20' (keys: " + ", ".join(r.key for r in ROWS) + ")")
+                   help="set a row's target, in the unit shown (inclusive), e.g. throughput=1000, "
+                        "message_shown=50, latency_p95='<=20', memory_growth=stable (keys: "
+                        + ", ".join(r.key for r in ROWS) + ")")
     g.add_argument("--json", metavar="PATH", help="write all results (schema bench/1) to PATH")
     g.add_argument("--markdown", metavar="PATH",
                    help="write the table as GitHub Markdown to PATH (e.g. $GITHUB_STEP_SUMMARY)")
+    g.add_argument("--junit", metavar="PATH", help="write the table's rows as JUnit XML test cases to PATH")
     g.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
 def cmd_baseline(args, chosen_scenarios) -> int:
-    rows = with_targets(ROWS, args.target)
+    # Bad budgets or targets: exit 2 before a minute of measuring.
+    budgets = targets(load_budgets(args.budgets), args.target)
     progress = False if args.no_progress else None
     run = BaselineRun(
         ConnectionsConfig(clients=args.clients, duration_s=args.connections_duration,
@@ -127,17 +138,18 @@ def cmd_baseline(args, chosen_scenarios) -> int:
     try:
         run.execute()
     finally:
-        code = _report(run, rows, args, time.monotonic() - started)
+        code = _report(run, budgets, args, time.monotonic() - started)
     return code
 
 
-def _report(run: BaselineRun, rows, args, seconds: float) -> int:
+def _report(run: BaselineRun, budgets, args, seconds: float) -> int:
     results = run.results
     data = results.to_json()
-    table = baseline_rows(data, rows)
+    by_key, source = budgets
+    table = baseline_rows(data, by_key)
     results.records["baseline"] = table
     parts = ", ".join(f"{p} {s:.1f} s" for p, s in run.seconds.items())
-    footer = [f"bench baseline took {seconds:.1f} s ({parts})"]
+    footer = [f"targets: {source}", f"bench baseline took {seconds:.1f} s ({parts})"]
     if results.partial or len(run.seconds) < len(PARTS):
         results.partial = True
         footer.insert(0, "PARTIAL: the run stopped before every part finished")
@@ -152,11 +164,13 @@ def _report(run: BaselineRun, rows, args, seconds: float) -> int:
     for line in [*reasons, *results.notes, *footer]:
         print(line)
     if args.json:
-        results.config["baseline_targets"] = {r.key: r.target_text() for r in rows}
+        results.config["baseline_targets"] = {r["key"]: r["target"] for r in table}
         results.write(args.json)
         print(f"results: {args.json}")
     if args.markdown:
-        with open(args.markdown, "a", encoding="utf-8") as f:  # append: a job summary may hold more
-            f.write(render_markdown(table, [*reasons, *footer]))
+        write_summary(args.markdown, render_markdown(table, [*reasons, *footer]))
         print(f"markdown: {args.markdown}")
+    if args.junit:
+        write_suites(args.junit, {"bench.baseline": junit_cases(table)})
+        print(f"junit: {args.junit}")
     return EXIT_FAILED_GATE if failed(table) else EXIT_OK

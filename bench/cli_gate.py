@@ -49,7 +49,7 @@ def add_output_arguments(group) -> None:
     group.add_argument("--junit", metavar="PATH", help="write budgets and regressions as JUnit XML test cases")
 
 
-def _budgets_help(default_source: str) -> str:
+def budgets_help(default_source: str) -> str:
     return (f"TOML file of budgets (keys at the top level, e.g. \"paint.latency_ms.p95\" = {{ max = 100 }}), "
             f"or a preset ({', '.join(preset_names())}); {default_source}")
 
@@ -59,7 +59,7 @@ def add_ui_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("gate (exit 1 when a gated metric is slower or a budget fails)")
     g.add_argument("--baseline", metavar="BASE.json", help="after the run, compare with these results")
     g.add_argument("--budgets", metavar="FILE|PRESET",
-                   help=_budgets_help("default: [tool.bench.budgets] in ./pyproject.toml if there is one; "
+                   help=budgets_help("default: [tool.bench.budgets] in ./pyproject.toml if there is one; "
                                       "without budgets there is no budget gate"))
     add_comparison_arguments(g)
     g.add_argument("--auto-sample", action="store_true",
@@ -79,7 +79,7 @@ def add_compare_parser(sub, epilog: str) -> None:
     p.add_argument("base", metavar="BASE.json")
     p.add_argument("new", metavar="NEW.json")
     add_comparison_arguments(p)
-    p.add_argument("--budgets", metavar="FILE|PRESET", help=_budgets_help("also check NEW against them"))
+    p.add_argument("--budgets", metavar="FILE|PRESET", help=budgets_help("also check NEW against them"))
     add_output_arguments(p)
 
 

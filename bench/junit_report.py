@@ -1,8 +1,9 @@
 """Budgets and regressions as JUnit XML test cases (xml.etree), for CI systems that read them.
 
-One <testsuite> "bench.budgets" (a test case per budget: failure when it
+`bench ui` / `bench compare`: one <testsuite> "bench.budgets" (a test case per budget: failure when it
 FAILs, skipped when not measured) and one "bench.regressions" (a test case
-per gated metric of the comparison: failure when `slower`).
+per gated metric of the comparison: failure when `slower`). `bench baseline`:
+one "bench.baseline", a test case per table row.
 """
 
 from __future__ import annotations
@@ -54,4 +55,18 @@ def junit_tree(outcome: GateOutcome) -> ET.ElementTree:
 
 
 def write_junit(path: str | Path, outcome: GateOutcome) -> None:
-    junit_tree(outcome).write(path, encoding="utf-8", xml_declaration=True)
+    _write(junit_tree(outcome), path)
+
+
+def write_suites(path: str | Path, suites: dict[str, list[tuple[str, str | None, str | None, str]]]) -> None:
+    """Test cases of other tables (e.g. `bench baseline`'s rows), one <testsuite> per name."""
+    root = ET.Element("testsuites", name="bench")
+    for name, cases in suites.items():
+        _suite(root, name, cases)
+    tree = ET.ElementTree(root)
+    ET.indent(tree)
+    _write(tree, path)
+
+
+def _write(tree: ET.ElementTree, path: str | Path) -> None:
+    tree.write(path, encoding="utf-8", xml_declaration=True)

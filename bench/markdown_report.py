@@ -43,9 +43,13 @@ def markdown(outcome: GateOutcome) -> str:
     return "\n".join(parts)
 
 
-def write_markdown(path: str | Path, outcome: GateOutcome) -> None:
+def write_summary(path: str | Path, text: str) -> None:
     """Write PATH afresh; append when PATH is $GITHUB_STEP_SUMMARY, which other steps also add to."""
     appending = os.environ.get("GITHUB_STEP_SUMMARY") and \
         Path(path).resolve() == Path(os.environ["GITHUB_STEP_SUMMARY"]).resolve()
     with open(path, "a" if appending else "w", encoding="utf-8") as f:
-        f.write(markdown(outcome))
+        f.write(text)
+
+
+def write_markdown(path: str | Path, outcome: GateOutcome) -> None:
+    write_summary(path, markdown(outcome))

@@ -44,6 +44,8 @@ def one_line_stderr(capsys) -> str:
     (["connections", "--url", "ws://127.0.0.1:9/ws", "--server-pid", "999999999"], "no such process"),
     (["baseline", "--target", "speed=9"], "--target"),
     (["baseline", "--target", "throughput=fast"], "not a number"),
+    (["baseline", "--budgets", "no-such-budgets.toml"], "no such file"),
+    (["baseline", "--budgets", "baseline", "--target", "scroll_fps=sixty"], "not a number"),
 ])
 def test_bad_input_is_one_line_exit_2(args, words, capsys):
     assert bench_main(*args) == 2
