@@ -6,6 +6,7 @@
     match = "**/ws*"                        # glob of the page socket that carries chat
     inject = "intercept"                    # intercept | server
     frame = '{"type":"response","content":"{text}"}'
+    send = '{"type":"say","content":"{text}"}'  # client->server, for bench throughput
     [server]                                # only for inject = "server"
     send_url = "/api/messages"              # relative to the page URL, or absolute
     send_body = '{"text":"{text}"}'
@@ -42,7 +43,7 @@ BUNDLED_PROFILE = fixture_path("profiles/bundled.toml")
 SCHEMA: dict[str, dict[str, type] | type] = {
     "name": str,
     "url": str,
-    "websocket": {"match": str, "inject": str, "frame": str, "format": str},
+    "websocket": {"match": str, "inject": str, "frame": str, "format": str, "send": str},
     "server": {"send_url": str, "send_body": str, "disconnect_url": str},
     "dom": {"list": str, "message": str},
     "page": {"ready": str, "setup": list},
@@ -141,6 +142,9 @@ def parse_profile(data: dict, source: str, bundled: bool = False) -> Target:
     if fmt not in FRAME_FORMATS:
         raise UsageError(f"{source}: websocket.format {fmt!r}: choose from {', '.join(FRAME_FORMATS)}")
     _check_template(frame, fmt, "websocket.frame", source)
+    send_frame = ws.get("send")
+    if send_frame is not None:
+        _check_template(send_frame, template_format(send_frame), "websocket.send", source)
     send_body = server.get("send_body", '{"text":"{text}"}')
     if inject == "server":
         if "send_url" not in server:
@@ -154,6 +158,7 @@ def parse_profile(data: dict, source: str, bundled: bool = False) -> Target:
         inject=inject,
         frame=frame,
         frame_format=fmt,
+        send_frame=send_frame,
         send_url=server.get("send_url"),
         send_body=send_body,
         disconnect_url=server.get("disconnect_url"),

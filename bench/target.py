@@ -25,6 +25,7 @@ class Target:
     inject: str = "intercept"         # intercept | server
     frame: str = "{text}"             # server->client frame; {text} {id} {ts} {user}
     frame_format: str = "json"        # json: placeholders are JSON-escaped; text: as is
+    send_frame: str | None = None     # client->server frame (bench throughput --profile); {text} ...
     send_url: str | None = None       # inject = "server": where to POST a message
     send_body: str = '{"text":"{text}"}'
     disconnect_url: str | None = None  # inject = "server": POST {"mode": "close"|"abort"} drops the page's socket

@@ -38,6 +38,8 @@ def one_line_stderr(capsys) -> str:
     (["throughput", "--duration", "1", "--messages", "5"], "not allowed"),
     (["throughput", "--senders", "0"], "--senders"),
     (["throughput", "--rate-start", "500", "--rate-limit", "100"], "--rate-limit"),
+    (["throughput", "--profile", "fixtures/uis/shadow/profile.toml"], "--profile goes with --url"),
+    (["throughput", "--url", "ws://127.0.0.1:9/ws", "--profile", "no-such.toml"], "no such profile"),
     (["connections", "--server-pid", "1"], "--server-pid goes with --url"),
     (["connections", "--clients", "0"], "--clients"),
     (["connections", "--heartbeat", "smoke"], "--heartbeat"),
@@ -50,6 +52,13 @@ def one_line_stderr(capsys) -> str:
 def test_bad_input_is_one_line_exit_2(args, words, capsys):
     assert bench_main(*args) == 2
     assert words in one_line_stderr(capsys)
+
+
+def test_a_profile_without_a_send_frame_is_one_line_exit_2(tmp_path, capsys):
+    profile = tmp_path / "page-only.toml"
+    profile.write_text('[websocket]\nframe = \'{"type":"msg","text":"{text}"}\'\n')
+    assert bench_main("throughput", "--url", "ws://127.0.0.1:9/ws", "--profile", str(profile)) == 2
+    assert "no websocket.send" in one_line_stderr(capsys)
 
 
 @pytest.mark.parametrize("command", ["throughput", "connections"])

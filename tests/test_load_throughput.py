@@ -254,3 +254,20 @@ def test_interrupt_keeps_finished_steps_and_leaves_no_process(tmp_path, marked_e
     assert data["partial"] is True
     assert data["records"]["throughput"][0]["rate"] == 20
     assert "PARTIAL RESULTS" in stdout
+
+
+@pytest.mark.parametrize("ui, path", [("plaintext", "chat/ws"), ("shadow", "socket")])
+def test_a_chat_that_is_not_ours_through_its_profile(tmp_path, ui, path):
+    """`--profile` sends the profile's websocket.send frame: plain text to the plaintext chat,
+    {"kind":"say",...} JSON to the shadow one (which answers other JSON with an error frame)."""
+    from bench.fixtures import fixture_path
+    from bench.server_process import BundledServer
+
+    with BundledServer(script=str(fixture_path(f"uis/{ui}/server.py"))) as server:
+        url = server.url.replace("http://", "ws://", 1) + path
+        data, _ = throughput(tmp_path, "--url", url, "--profile", str(fixture_path(f"uis/{ui}/profile.toml")),
+                             "--rate", "100", "--messages", "100", "--warmup", "0.5", "--receivers", "2")
+    assert data["config"]["template"] == {"plaintext": "{text}", "shadow": '{"kind":"say","body":"{text}"}'}[ui]
+    assert data["metrics"]["throughput.delivery_ratio"]["samples"] == [1.0]
+    assert data["metrics"]["throughput.latency_ms"]["n"] == 2 * 100
+    assert total(data, "throughput.errors") == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from ..errors import EXIT_OK
+from ..errors import EXIT_OK, UsageError
 from .connections import ConnectionsConfig, ConnectionsRun
 from .frames import FORMATS, HEARTBEATS
 from .report import render
@@ -65,6 +65,9 @@ def add_parsers(sub, positive_float, epilog: str, formatter) -> None:
     g.add_argument("--frame", metavar="TEMPLATE",
                    help="frame template instead of --format, with {text} (required) and optionally "
                         "{id} {user} {ts}, e.g. '{\"op\":\"say\",\"body\":\"{text}\"}'")
+    g.add_argument("--profile", metavar="FILE.toml",
+                   help="take the frame from a bench ui target profile's websocket.send (what a client "
+                        "of that chat sends); goes with --url; --frame wins over it")
     g = tp.add_argument_group("load")
     g.add_argument("--rate", type=rate_or_max(positive_float), default=500.0, metavar="MSGS_PER_S|max",
                    help="messages scheduled per second, over all senders (default 500); 'max': step "
@@ -117,9 +120,25 @@ def add_parsers(sub, positive_float, epilog: str, formatter) -> None:
     add_output_options(cp)
 
 
+def profile_frame(profile: str | None, url: str | None) -> str | None:
+    """--profile: the client->server frame of the chat the profile describes (websocket.send)."""
+    if profile is None:
+        return None
+    if url is None:
+        raise UsageError("--profile goes with --url: the bundled app speaks its own format")
+    from ..profile import load_profile
+
+    frame = load_profile(profile).send_frame
+    if frame is None:
+        raise UsageError(f"{profile}: no websocket.send (the frame a client sends, e.g. "
+                         "send = '{\"type\":\"say\",\"text\":\"{text}\"}'); add it, or give --frame")
+    return frame
+
+
 def throughput_config(args) -> ThroughputConfig:
+    frame = args.frame if args.frame is not None else profile_frame(args.profile, args.url)
     return ThroughputConfig(
-        url=args.url, port=args.port, format=args.format, frame=args.frame, rate=args.rate,
+        url=args.url, port=args.port, format=args.format, frame=frame, rate=args.rate,
         duration_s=args.duration, messages=args.messages, warmup_s=args.warmup, senders=args.senders,
         receivers=args.receivers, workers=args.workers, message_bytes=args.message_bytes,
         late_ms=args.late_ms, slo_ms=args.slo_ms, rate_start=args.rate_start, rate_limit=args.rate_limit,
