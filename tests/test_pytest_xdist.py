@@ -16,7 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.browser import STABLE_FLAGS, find_chromium
 from bench.results import load_results
+from tests.browser_servers import PlaywrightServer, wait_until_gone
 from tests.conftest import REPO, run_bench
 from tests.test_pytest_plugin import run_pytest
 
@@ -156,3 +158,26 @@ def test_a_worker_that_dies_is_named_and_the_file_is_partial(tmp_path) -> None:
     assert "bench: measurements of 1 test(s) from pytest-xdist workers (2 at once) written to out/results.json" \
         in proc.stdout
     assert f"bench: {lost_note}" in proc.stdout
+
+
+def test_each_worker_on_its_own_browser_server(tmp_path) -> None:
+    """examples/conftest.py: PLAYWRIGHT_WS_ENDPOINT=ws1,ws2 gives gw0 the first server and gw1 the second,
+    so the two workers' browsers do not share a machine (here both servers run on this one)."""
+    shutil.copy(REPO / "examples" / "conftest.py", tmp_path)
+    (tmp_path / "test_suite.py").write_text(SUITE)
+    with PlaywrightServer() as first, PlaywrightServer() as second:
+        proc = run_pytest(tmp_path, *XDIST, "-n", "2", "--bench-json", "out",
+                          PLAYWRIGHT_WS_ENDPOINT=f"{first.endpoint},{second.endpoint}",
+                          BENCH_CHROMIUM=find_chromium())  # the servers' machine is this one
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        for server in (first, second):  # pytest-playwright closed each worker's browser
+            assert wait_until_gone(server.browsers) == set()
+    results = load_results(tmp_path / "out" / "results.json")
+    env = results["env"]
+    assert env["browser_location"] == "remote-playwright" and env["flags"] == STABLE_FLAGS
+    # A field the measurements disagree on lists its values in worker order: gw0 used the first server.
+    assert env["browser_endpoint"] == [first.endpoint, second.endpoint]
+    assert env["pytest_workers"] == 2
+    seen = {name: json.loads((tmp_path / f"seen-{name}.json").read_text()) for name in TESTS}
+    for name, saw in seen.items():
+        assert results["metrics"][f"{key_of(name)}::paint.latency_ms"]["samples"] == saw["samples"]
