@@ -22,9 +22,10 @@ Chrome trace when they are recorded.
 pytest-xdist (`pytest -n N`): each worker measures its own tests and, as its
 session finishes, hands its raw measurements to the controller in its
 workeroutput (xdist's channel for this; it also reaches a worker on another
-machine); the controller absorbs them as the workers go down
-(pytest_testnodedown) and writes the one DIR/results.json. Without xdist the
-hook is never called (optionalhook).
+machine); the controller keeps each as its worker goes down
+(pytest_testnodedown), merges them at its own session finish and writes the
+one DIR/results.json. Without xdist these hooks are never called
+(optionalhook).
 """
 
 from __future__ import annotations
