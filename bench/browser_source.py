@@ -170,7 +170,8 @@ def env_notes(env: dict) -> list[str]:
 
 
 def add_arguments(parser) -> None:
-    """--connect / --cdp-endpoint, in the "browser" options of `bench ui`."""
+    """--connect / --cdp-endpoint: the one definition, for `bench ui`, `bench calibrate`, `bench profile
+    check` and `bench profile init` (source_from_args reads them back)."""
     g = parser.add_argument_group("browser elsewhere (env.browser_location records it; bench compare "
                                   "refuses local vs remote without --force)")
     g.add_argument("--connect", metavar="WS_ENDPOINT",

@@ -41,10 +41,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from . import browser_source
 from .browser import BrowserOptions
+from .browser_source import env_notes
 from .compare import metric_runs
 from .difference import COMPARE_RUNS, LOWER, compare_runs
 from .errors import UsageError
+from .report import browser_line
 from .results import write_json_atomic
 from .runner import UiConfig, UiRun, Variant
 from .scenarios.burst import BurstConfig, BurstScenario
@@ -152,6 +155,14 @@ def analyse(results_by_variant: dict[str, dict], threshold: float) -> Calibratio
 
 # ------------------------------------------------------------------ output
 
+def remote_note(env: dict) -> list[str]:
+    """A remote browser calibrates its own machine and the connection, not the one bench runs on."""
+    if env.get("browser_location", "local") == "local":
+        return []
+    return [f"the browser ran elsewhere ({env['browser_location']} at {env.get('browser_endpoint')}): this "
+            f"is the noise floor of its machine and of the connection to it, not of this machine"]
+
+
 def _ms(value) -> str:
     return "-" if value is None else f"{value:.1f} ms"
 
@@ -229,7 +240,11 @@ def add_parser(sub, epilog: str, add_browser_options) -> None:
                    help="noise threshold in percent, as for bench compare (default 5)")
     p.add_argument("--seed", type=int, default=1, help="message corpus seed (default 1)")
     p.add_argument("--timeout", type=float, default=30, metavar="S", help="seconds to wait for the page (default 30)")
+    p.add_argument("--url", help="a running bundled app (`bench serve`), e.g. one a browser elsewhere can reach: "
+                                 "`bench serve --host 0.0.0.0` and --url http://THIS-MACHINE:8000/ (default: "
+                                 "bench starts one on 127.0.0.1)")
     add_browser_options(p)
+    browser_source.add_arguments(p)
     p.add_argument("--json", metavar="PATH", help="write the calibration (and every variant's results) to PATH")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
@@ -244,10 +259,10 @@ def command(args) -> int:
     default_burst = BurstConfig(bursts=args.bursts, size=args.burst_size)
     known = BurstConfig(bursts=args.known_bursts, size=args.known_size, rate=args.known_rate)
     variant_list = variants(default_burst, known)  # validates the burst configs (UsageError)
-    config = UiConfig(scenarios=variant_list[0].scenarios, repeat=args.repeat, seed=args.seed,
+    config = UiConfig(scenarios=variant_list[0].scenarios, url=args.url, repeat=args.repeat, seed=args.seed,
                       timeout_s=args.timeout)
     browser = BrowserOptions(path=args.browser_path, headless=not args.headed, slowmo_ms=args.slowmo,
-                             cpu_throttle=args.cpu_throttle)
+                             cpu_throttle=args.cpu_throttle, source=browser_source.source_from_args(args))
     started = time.monotonic()
     run = UiRun(config, browser, progress=False if args.no_progress else None, variants=variant_list)
     run.execute()
@@ -255,9 +270,9 @@ def command(args) -> int:
     calibration = analyse(by_variant, args.threshold / 100)
     print(table(calibration, default_burst, known))
     env = by_variant["default"]["env"]
-    print(f"\nChromium {env.get('chromium_version')} ({'headless' if env.get('headless') else 'headed'}, "
-          f"CPU throttle {env.get('cpu_throttle')}x), {env.get('cpu_count')} CPUs; "
-          f"bench calibrate took {time.monotonic() - started:.1f} s")
+    print(f"\n{browser_line(env)}; bench calibrate took {time.monotonic() - started:.1f} s")
+    for note in env_notes(env) + remote_note(env):
+        print(note)
     if args.json:
         write_json_atomic(args.json, {"schema": SCHEMA, "env": env, "calibration": asdict(calibration),
                                       "variants": by_variant})

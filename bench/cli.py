@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--timeout", type=_positive_float, default=15, metavar="S",
                        help="seconds to wait for each step (default 15)")
     _add_browser_options(check)
+    browser_source.add_arguments(check)
     init = psub.add_parser("init", help="watch a page and propose a profile",
                            description="Load the page, watch it for a few seconds, and print a "
                                        "proposed profile (the socket it saw, the list that scrolls) "
@@ -136,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="seconds to watch the page (default 5)")
     init.add_argument("--out", metavar="FILE.toml", help="write the profile here instead of stdout")
     _add_browser_options(init)
+    browser_source.add_arguments(init)
 
     serve = sub.add_parser("serve", help="run the bundled reference chat app",
                            description="Run the bundled reference chat app until Ctrl-C.")

@@ -18,11 +18,20 @@ A failed budget fails the test when its body has run (so its own assertions
 run too), with one line per budget: metric, measured value, limit, and the
 paths of the Playwright trace (pytest-playwright --tracing) and of bench's
 Chrome trace when they are recorded.
+
+pytest-xdist (`pytest -n N`): each worker measures its own tests and, as its
+session finishes, hands its raw measurements to the controller in its
+workeroutput (xdist's channel for this; it also reaches a worker on another
+machine); the controller keeps each as its worker goes down
+(pytest_testnodedown), merges them at its own session finish and writes the
+one DIR/results.json. Without xdist these hooks are never called
+(optionalhook).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from pathlib import Path
 
@@ -30,6 +39,7 @@ import pytest
 
 TRACE_MODES = ("on", "off", "retain-on-failure")
 RESULTS_FILE = "results.json"
+WORKER_PART = "bench_measurements"  # key of an xdist worker's part in its workeroutput
 
 
 def pytest_addoption(parser) -> None:
@@ -64,6 +74,12 @@ class BenchPluginState:
         self._server = None
         self._envs: dict[int, dict] = {}
         self.written: Path | None = None
+        # pytest-xdist, on the controller: worker id -> its part (JSON text; None: it measured
+        # nothing), and worker id -> why it went down without one
+        self.worker_parts: dict[str, str | None] = {}
+        self.workers_lost: dict[str, str] = {}
+        self.workers_running: set[str] = set()
+        self.most_workers_at_once = 0
 
     @property
     def session_results(self):
@@ -208,21 +224,70 @@ def pytest_runtest_makereport(item, call):
 
 def pytest_sessionfinish(session, exitstatus) -> None:
     state = session.config.stash.get(_STATE, None)
-    if state is None or not state.json_dir or state._session_results is None or not state.session_results:
+    if state is None or not state.json_dir:
+        return
+    partial = exitstatus == pytest.ExitCode.INTERRUPTED
+    if hasattr(session.config, "workerinput"):  # a pytest-xdist worker: the controller writes the file
+        if state._session_results is not None and state.session_results:
+            part = state.session_results.to_part(partial)
+            session.config.workeroutput[WORKER_PART] = json.dumps(part)  # one string: cheap for execnet
+        return
+    if any(part is not None for part in state.worker_parts.values()) or state.workers_lost:
+        absorb_workers(state)  # the pytest-xdist controller
+    if state._session_results is None or not state.session_results:
         return
     from .results import write_json_atomic
 
-    worker = os.environ.get("PYTEST_XDIST_WORKER")  # pytest-xdist: one file per worker
-    name = f"results-{worker}.json" if worker else RESULTS_FILE
-    path = Path(state.json_dir) / name
-    write_json_atomic(path, state.session_results.to_json(partial=exitstatus == pytest.ExitCode.INTERRUPTED))
+    path = Path(state.json_dir) / RESULTS_FILE
+    write_json_atomic(path, state.session_results.to_json(partial=partial))
     state.written = path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodeready(node) -> None:
+    """pytest-xdist, on the controller: a worker is up (counted: how many measured at once)."""
+    state = node.config.stash.get(_STATE, None)
+    if state is not None:
+        state.workers_running.add(node.gateway.id)
+        state.most_workers_at_once = max(state.most_workers_at_once, len(state.workers_running))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist, on the controller: a worker finished (or died); keep its part for the session's end."""
+    state = node.config.stash.get(_STATE, None)
+    worker = node.gateway.id
+    if state is None or not state.json_dir or worker in state.worker_parts or worker in state.workers_lost:
+        return  # (an interrupted worker is reported down twice: finished, then with the error)
+    state.workers_running.discard(worker)
+    output = getattr(node, "workeroutput", None)
+    if output is None and error:  # it died before its session finished
+        text = str(error).strip()
+        state.workers_lost[worker] = text.splitlines()[0] if text else type(error).__name__
+        return
+    state.worker_parts[worker] = (output or {}).get(WORKER_PART)
+
+
+def absorb_workers(state: BenchPluginState) -> None:
+    """Every worker's part into the session's results, in worker order (gw0, gw1, ..., gw10)."""
+    results = state.session_results
+    results.most_workers_at_once = state.most_workers_at_once
+    for worker in sorted({*state.worker_parts, *state.workers_lost}, key=lambda w: (len(w), w)):
+        if worker in state.workers_lost:
+            results.worker_lost(worker, state.workers_lost[worker])
+        else:
+            part = state.worker_parts[worker]
+            results.absorb(None if part is None else json.loads(part), worker)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     state = config.stash.get(_STATE, None)
     if state is None or state.written is None:
         return
-    tests = len(state.session_results.tests)
-    terminalreporter.write_line(f"bench: measurements of {tests} test(s) written to {state.shown_path(state.written)} "
+    results = state.session_results
+    workers = f" from pytest-xdist workers ({results.workers_at_once} at once)" if results.workers else ""
+    terminalreporter.write_line(f"bench: measurements of {len(results.tests)} test(s){workers} written to "
+                                f"{state.shown_path(state.written)} "
                                 f"(compare two sessions: python -m bench compare BASE.json NEW.json)")
+    for line in results.lost:
+        terminalreporter.write_line(f"bench: {line}")

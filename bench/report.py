@@ -66,18 +66,20 @@ def metrics_table(results: dict, tablefmt: str = "simple") -> str:
                     colalign=("left", "right", "right", "right", "right", "right", "right", "right", "left"))
 
 
-def summary_lines(results: dict) -> list[str]:
-    env = results["env"]
+def browser_line(env: dict) -> str:
+    """Which browser measured, how, and where: 'Chromium 156.0... (headless, 1280x800, ...), 2 CPUs'."""
     mode = "headless" if env.get("headless") else "headed"
     where = ""
     if env.get("browser_location", "local") != "local":  # bench.browser_source
         where = f", {env['browser_location']} at {env.get('browser_endpoint')}, its machine " \
                 f"{env.get('browser_cpu_count')} CPUs"
-    lines = [
-        f"Chromium {env.get('chromium_version')} ({mode}, {env['viewport']['width']}x"
-        f"{env['viewport']['height']}, CPU throttle {env.get('cpu_throttle')}x{where}), "
-        f"{env.get('cpu_count')} CPUs",
-    ]
+    return (f"Chromium {env.get('chromium_version')} ({mode}, {env['viewport']['width']}x"
+            f"{env['viewport']['height']}, CPU throttle {env.get('cpu_throttle')}x{where}), "
+            f"{env.get('cpu_count')} CPUs")
+
+
+def summary_lines(results: dict) -> list[str]:
+    lines = [browser_line(results["env"])]
     timings = results.get("timings_s") or {}
     if timings:
         lines.append("time per scenario: " + ", ".join(f"{name} {s:.1f} s" for name, s in timings.items()))

@@ -9,7 +9,9 @@
   (`playwright run-server`; pytest-playwright connects through connect_options,
   bench records it as remote-playwright). The server must run with --unsafe
   to apply the flags; it uses its own Playwright browser unless
-  BENCH_CHROMIUM names one on its machine.
+  BENCH_CHROMIUM names one on its machine. Several endpoints, comma-separated,
+  spread pytest-xdist workers over them (`pytest -n 2`: gw0 takes the first,
+  gw1 the second, ...), so parallel tests do not share one machine's CPUs.
 
 pytest's own options still work: --headed, --slowmo MS, --browser-channel
 NAME, --tracing retain-on-failure; and bench's: --bench-json DIR,
@@ -27,8 +29,11 @@ from bench.browser import DEVICE_SCALE_FACTOR, STABLE_FLAGS, VIEWPORT, find_chro
 
 @pytest.fixture(scope="session")
 def connect_options():
-    endpoint = os.environ.get("PLAYWRIGHT_WS_ENDPOINT")
-    return {"endpoint": endpoint} if endpoint else None  # BrowserType.connect(endpoint=...)
+    endpoints = [e for e in os.environ.get("PLAYWRIGHT_WS_ENDPOINT", "").split(",") if e]
+    if not endpoints:
+        return None
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")  # pytest-xdist's gw0, gw1, ...; unset without -n
+    return {"endpoint": endpoints[int(worker[2:]) % len(endpoints)]}  # BrowserType.connect(endpoint=...)
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ your chat UI.
 
     pytest examples/ --bench-json bench-results            # add --headed to watch
     python -m bench compare base/results.json bench-results/results.json
+    pytest examples/ -n 2 --bench-json bench-results       # pytest-xdist: still one results.json
 
 Each call returns the metrics `bench ui` reports (result["paint.latency_ms"].p95,
 .p50, .n, .samples, ...; README "Metrics"). Budgets in [tool.bench.budgets]

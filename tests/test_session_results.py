@@ -80,6 +80,60 @@ def test_a_session_keeps_each_tests_metrics_apart_and_each_call_a_repetition() -
     json.dumps(data)  # a results file
 
 
+def _worker_session(keys: list[str], seed: int) -> SessionResults:
+    rng = np.random.default_rng(seed)
+    session = SessionResults()
+    for key in keys:
+        for call in range(2):
+            sink = session.start_call(key, "burst", {"headless": True, "started_at": f"t{seed}"}, {"call": call})
+            for _ in range(3):
+                sink(burst_output(rng.normal(20, 2, 4)))
+                sink(ScenarioOutput(records={"paint": [{"token": f"{key}-{call}"}]}, notes=["a note"]))
+    return session
+
+
+def test_a_workers_part_gives_the_controller_the_file_the_worker_would_write() -> None:
+    """xdist: what a worker hands over (JSON text, as it travels) holds the raw samples and their
+    blocks; the controller's file equals one process measuring both workers' tests."""
+    one_process = _worker_session([TEST_A], 1)
+    for key, results in _worker_session([TEST_B], 2).tests.items():
+        one_process.tests[key] = results
+    controller = SessionResults()
+    controller.most_workers_at_once = 2
+    controller.absorb(json.loads(json.dumps(_worker_session([TEST_A], 1).to_part())), "gw0")
+    controller.absorb(json.loads(json.dumps(_worker_session([TEST_B], 2).to_part())), "gw1")
+    controller.absorb(None, "gw2")  # a worker that measured nothing
+    merged, expected = controller.to_json(), one_process.to_json()
+    assert merged["metrics"] == expected["metrics"]  # samples, runs, blocks, percentiles, bootstrap CIs
+    assert merged["metrics"][f"{TEST_A}::paint.latency_ms"]["runs"] == [12, 12]
+    assert merged["records"] == expected["records"] and merged["config"]["pytest"]["tests"] == \
+        expected["config"]["pytest"]["tests"]
+    assert merged["notes"][1:] == expected["notes"] == [f"{TEST_A}: a note", f"{TEST_B}: a note"]
+    assert merged["notes"][0].startswith("measured by pytest-xdist workers, 2 at once (gw0: 1 test(s), "
+                                         "gw1: 1 test(s), gw2: 0 test(s))")
+    assert merged["config"]["pytest"]["workers"] == {"gw0": [TEST_A], "gw1": [TEST_B], "gw2": []}
+    assert merged["env"] == {**expected["env"], "pytest_workers": 2} and not merged["partial"]
+
+
+def test_a_test_two_workers_measured_is_kept_apart_and_a_lost_worker_is_noted() -> None:
+    controller = SessionResults()
+    for worker, seed in (("gw0", 1), ("gw1", 2), ("gw2", 3)):  # --dist each: every worker runs TEST_A
+        controller.absorb(_worker_session([TEST_A], seed).to_part(), worker)
+    controller.absorb(_worker_session([TEST_B], 4).to_part(partial=True), "gw3")  # interrupted
+    controller.worker_lost("gw4", "Not properly terminated")
+    data = controller.to_json()
+    latency = {name.rpartition("::")[0]: m for name, m in data["metrics"].items() if name.endswith("latency_ms")}
+    assert set(latency) == {f"{TEST_A}@gw0", f"{TEST_A}@gw1", f"{TEST_A}@gw2", TEST_B}
+    assert latency[f"{TEST_A}@gw1"]["samples"] == \
+        _worker_session([TEST_A], 2).to_json()["metrics"][f"{TEST_A}::paint.latency_ms"]["samples"]
+    assert data["config"]["pytest"]["workers"] == {"gw0": [f"{TEST_A}@gw0"], "gw1": [f"{TEST_A}@gw1"],
+                                                   "gw2": [f"{TEST_A}@gw2"], "gw3": [TEST_B], "gw4": []}
+    assert data["partial"] is True
+    assert "gw4: lost" in data["notes"][0]
+    assert data["notes"][1] == ("pytest-xdist worker gw4 went down (Not properly terminated) before handing over "
+                                "its measurements: they are not in this file")
+
+
 def test_env_fields_the_measurements_disagree_on_become_lists() -> None:
     envs = [{"cpu_throttle": 1.0, "headless": True, "started_at": "a"},
             {"cpu_throttle": 4.0, "headless": True, "started_at": "b"},
