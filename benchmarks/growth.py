@@ -47,6 +47,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import standalone  # beside this file
 import suite_stats  # beside this file
 from bench_with_peaks import driver_of, status_kib  # beside this file
 
@@ -140,13 +141,14 @@ def measure(runs: list[tuple[int, int]] = DEFAULT_RUNS) -> tuple[float, dict]:
     exponents = fits(rows)
     judged = [k for scope in exponents.values() for q, k in scope.items() if q in JUDGED]
     ok = bool(judged) and all(k is None or k <= EXPONENT_TARGET for k in judged)
-    largest = max(rows, key=lambda r: r["messages"])
     shown = (*JUDGED, "tool_cpu_s")
     parts = [f"{scope}: " + ", ".join(f"{q} {_exponent(exponents[scope][q])}" for q in shown if q in exponents[scope])
              for scope in exponents]
-    summary = (f"growth: exponents (1 = linear) {'; '.join(parts)}; largest run {largest['messages']:,} msgs in "
-               f"{largest['wall_s']:.1f} s, Python grew {largest['python_growth_mib']:.0f} MiB, results "
-               f"{largest['results_mib']:.1f} MiB; load average {load[0]:.2f} at start")
+    table = "; ".join(f"{r['messages']:,}: {r['wall_s']:.1f} s, {r['python_growth_mib']:.0f}/"
+                      f"{r['driver_growth_mib'] or 0:.0f} MiB, {r['tool_cpu_s']:.1f} s CPU"
+                      for r in sorted(rows, key=lambda r: r["messages"]))
+    summary = (f"growth: exponents (1 = linear) {'; '.join(parts)}. Runs (messages: wall, Python/driver memory "
+               f"growth, tool CPU): {table}; load average {load[0]:.2f} at start")
     return time.monotonic() - started, {
         "runs": rows, "exponents": exponents, "load_average": load, "target_met": ok, "summary": summary,
         "target_text": f"time, memory exponent <= {EXPONENT_TARGET:g}",
@@ -175,11 +177,7 @@ def main(argv: list[str] | None = None) -> int:
               f"memory growth Python {r['python_growth_mib']:6.1f} MiB, driver {r['driver_growth_mib'] or 0:6.1f} MiB "
               f"(peaks {r['python_peak_mib']:.0f}, {r['driver_peak_mib'] or 0:.0f} MiB), results "
               f"{r['results_mib']:5.1f} MiB; load {r['load_before']:.1f} -> {r['load_after']:.1f}")
-    print(detail["summary"])
-    print(f"{seconds:.1f} s; target {detail['target_text']}: {'met' if detail['target_met'] else 'MISSED'}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(detail, indent=1))
-    return 0 if detail["target_met"] else 1
+    return standalone.finish(seconds, detail, args.json)
 
 
 if __name__ == "__main__":

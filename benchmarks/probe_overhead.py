@@ -49,6 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
+import standalone  # beside this file
 import suite_stats  # beside this file
 from suite_stats import WITH, WITHOUT  # beside this file
 
@@ -272,11 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="PATH", help="write every round's figures as JSON")
     args = parser.parse_args(argv)
     seconds, detail = measure(args.rounds)
-    print(detail["summary"])
-    print(f"{seconds:.1f} s; target {detail['target_text']}: {'met' if detail['target_met'] else 'MISSED'}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(detail, indent=1))
-    return 0 if detail["target_met"] else 1
+    return standalone.finish(seconds, detail, args.json)
 
 
 if __name__ == "__main__":
