@@ -24,7 +24,9 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+import growth  # beside this file
 import load_generator  # beside this file
+import probe_overhead  # beside this file
 import render_probe_cost  # beside this file
 
 REPO = Path(__file__).resolve().parent.parent
@@ -122,6 +124,10 @@ BENCHMARKS = {
     # Rate targets: detail["target_met"] decides, detail["summary"] says what was measured.
     "generator-50k": (load_generator.generator, None),
     "bundled-server-max": (load_generator.bundled, None),
+    # The in-page probes' cost, with/without rounds (<= 0.3 ms/msg, <= 2 % frame time).
+    "probe-overhead": (probe_overhead.measure, None),
+    # Time and memory of the tool vs messages per run, up to a 100,000 history (exponent <= 1.2).
+    "growth": (growth.measure, None),
 }
 
 
