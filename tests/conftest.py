@@ -7,8 +7,10 @@ found Chromium).
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -64,6 +66,24 @@ def measure(chat_server):
         return results.to_json()
 
     return run
+
+
+def in_fresh_thread(function, *args, **kwargs):
+    """function(*args, **kwargs) in a thread of its own; its result, or its exception raised here.
+
+    For code that calls asyncio.run(): once a test has used pytest-playwright's
+    fixtures, its sync Playwright (session-scoped) keeps an event loop marked
+    running in the main thread, and asyncio.run() there raises "cannot be
+    called from a running event loop", so a test's result would depend on
+    which tests ran before it.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(function, *args, **kwargs).result()
+
+
+def asyncio_run(coroutine):
+    """asyncio.run(coroutine), safe after Playwright tests (in_fresh_thread)."""
+    return in_fresh_thread(asyncio.run, coroutine)
 
 
 def run_bench(*args: str, timeout: float = 180, **kwargs) -> subprocess.CompletedProcess:

@@ -27,6 +27,8 @@ from aiohttp import web
 
 from bench.fixtures import fixture_path, load_fixture_module
 
+from tests.conftest import asyncio_run, in_fresh_thread
+
 server = load_fixture_module("chat/server.py")
 
 TIMEOUT = 10.0  # seconds; for one expected event, never reached when healthy
@@ -48,7 +50,7 @@ async def running_server(**options: Any) -> AsyncIterator[str]:
 
 def run_async(test: Callable[[], Awaitable[None]], limit: float = 60.0) -> None:
     """Run one async scenario; a hang fails the test instead of the run."""
-    asyncio.run(asyncio.wait_for(test(), limit))
+    asyncio_run(asyncio.wait_for(test(), limit))
 
 
 async def recv(ws: aiohttp.ClientWebSocketResponse) -> dict[str, Any]:
@@ -400,7 +402,7 @@ def test_run_raises_oserror_when_the_port_is_taken() -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         with pytest.raises(OSError):
-            server.run(host="127.0.0.1", port=busy.getsockname()[1])
+            in_fresh_thread(server.run, host="127.0.0.1", port=busy.getsockname()[1])
 
 
 def _read_line(proc: subprocess.Popen[str], timeout: float) -> str:

@@ -24,7 +24,7 @@ import pytest
 
 from bench.server_process import RelayServer
 
-from tests.conftest import REPO, run_bench
+from tests.conftest import REPO, asyncio_run, run_bench
 from tests.test_cli import marked_env  # noqa: F401 (fixture)
 
 
@@ -66,7 +66,7 @@ def closed_loop_latencies(ws_url: str, rate: float, seconds: float) -> list[floa
                     i += 1
         return samples
 
-    return asyncio.run(run())
+    return asyncio_run(run())
 
 
 def test_open_loop_shows_a_server_stall_in_p99_that_closed_loop_hides(tmp_path):
