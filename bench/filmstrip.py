@@ -15,6 +15,15 @@ Layout: t = 0 is the first message's arrival (t_recv); tile k shows the last
 frame drawn at or before k x INTERVAL, from the frame before the burst to
 one tile after its last message was painted (at most MAX_TILES tiles). A
 frame is reused while nothing changes on screen, as the user would see it.
+
+Chromium sends the next screencast frame only after the last one is
+acknowledged, and the acknowledgement waits for Python; on a busy machine
+frames drawn meanwhile are skipped, and when the skipped one was the last
+(the screen then stops changing) no frame with the final state ever comes.
+So when no frame was captured at or after the last paint's frame, the
+screencast is restarted, which sends the frame on screen at once; if even
+that frame is not in time, the filmstrip says in its title that its last
+tiles may show an older frame (and the manifest has final_frame_captured).
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from PIL import Image, ImageDraw, ImageFont
 SCREENCAST = {"format": "jpeg", "quality": 80, "maxWidth": 640, "maxHeight": 400, "everyNthFrame": 1}
 FIRST_FRAME_TIMEOUT_MS = 2000
 SETTLE_MS = 250
+REFRESH_MS = 1000 / 60  # a paint's frame begins at most one refresh before the paint time
 MAX_TILES = 24
 TILE_WIDTH = 320
 COLUMNS = 6
@@ -65,11 +75,21 @@ class Screencast:
 
         self._on_frame = on_frame
         cdp.on("Page.screencastFrame", on_frame)
-        cdp.send("Page.startScreencast", SCREENCAST)
+        self._start_and_wait()
+
+    def _start_and_wait(self) -> None:
+        """Start; Chromium sends the frame on screen at once: wait for it."""
+        page, had = self.session.page, len(self.frames)
+        self.session.cdp.send("Page.startScreencast", SCREENCAST)
         waited = 0
-        while not self.frames and waited < FIRST_FRAME_TIMEOUT_MS:  # the frame on screen before anything
+        while len(self.frames) == had and waited < FIRST_FRAME_TIMEOUT_MS:
             page.wait_for_timeout(20)
             waited += 20
+
+    def restart(self) -> None:
+        """Stop and start again, for the frame on screen now (see the module docstring)."""
+        self.session.cdp.send("Page.stopScreencast")
+        self._start_and_wait()
 
     def stop(self) -> None:
         cdp = self.session.cdp
@@ -103,6 +123,13 @@ class BurstFilm:
         ends = [r["paint"] if r.get("paint") is not None else r.get("dom") for r in self.records]
         ends = [t for t in ends if t is not None]
         return max(ends) if ends else self.start_ms
+
+    @property
+    def final_frame_captured(self) -> bool:
+        """A captured frame began at or after the start of the frame that shows the last paint."""
+        if self.end_ms is None or not self.frames:
+            return False
+        return max(f.page_ms for f in self.frames) >= self.end_ms - REFRESH_MS
 
     def tile_count(self) -> int:
         """From t = 0 to the first tile at or after the last paint, plus one; at most MAX_TILES."""
@@ -144,6 +171,8 @@ def film_burst(session, size: int, interval_ms: float, list_selector: str | None
         records = session.paint.take(page, tokens)
         # The last tile comes after the last paint; its frame (JPEG-encoded in the browser) must arrive too.
         page.wait_for_timeout(max(2 * interval_ms, SETTLE_MS))
+        if not BurstFilm(records, list(cast.frames), interval_ms).final_frame_captured:
+            cast.restart()
     finally:
         cast.stop()
     return BurstFilm(records, list(cast.frames), interval_ms)
@@ -183,6 +212,8 @@ def render(film: BurstFilm, title: str) -> tuple[Image.Image, Layout]:
     image = Image.new("RGB", (geometry.width, geometry.height), BACKGROUND)
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=14)
+    if not film.final_frame_captured:
+        title += "  (the screencast sent no frame of the final state: the last tiles may show an older frame)"
     draw.text((GUTTER, 5), title, fill=TEXT, font=font)
     decoded: dict[int, Image.Image] = {}
     for tile, box in zip(tiles, geometry.boxes):

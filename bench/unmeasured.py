@@ -160,7 +160,8 @@ def _chrome_pass_and_filmstrip(browser, settings: PassSettings, interval_ms: flo
     image, geometry = render(film, title)
     image.save(settings.scratch / "filmstrip.png", optimize=True)
     made["filmstrip"] = {"interval_ms": interval_ms, "messages": len(film.records),
-                         "frames_captured": len(film.frames), "start_ms": film.start_ms, "end_ms": film.end_ms,
+                         "frames_captured": len(film.frames), "final_frame_captured": film.final_frame_captured,
+                         "start_ms": film.start_ms, "end_ms": film.end_ms,
                          "tiles": [{"at_ms": t.at_ms, "frame_ms": round(t.frame_ms, 1)} for t in film.tiles()],
                          "boxes": geometry.boxes}
 
