@@ -194,7 +194,7 @@ class RunCycles:
         if state["dom"] < len(tokens):
             raise TargetError(f"{len(tokens) - state['dom']} of {len(tokens)} messages sent after a reconnect "
                               f"never reached the DOM within {session.timeout_s:g} s")
-        session.paint.take(self.page, tokens)  # the probe forgets them, so it retains nothing
+        session.paint.forget(self.page, tokens)  # so the probe retains nothing
         self.advance(count)
 
     # -- measuring ----------------------------------------------------------

@@ -137,7 +137,7 @@ class ScrollScenario:
         tokens = [m.token for m in messages]
         session.injector.send(messages)
         state = session.paint.quiet(page, tokens, session.timeout_s)
-        session.paint.take(page, tokens)  # not measured here; frees the probe's records
+        session.paint.forget(page, tokens)  # not measured here; frees the probe's records
         if state["recv"] == 0:
             raise TargetError(f"scroll: none of {len(tokens)} preloaded messages reached the page's "
                               f"WebSocket ({session.target.inject} via {session.target.ws_match!r})")
