@@ -28,6 +28,29 @@ def test_trend_ci_is_the_t_interval_of_the_least_squares_slope() -> None:
         heap_trend.linear_trend([1.0, 2.0])
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_trend_matches_scipy_on_heap_sized_series(seed) -> None:
+    # Heap-sized numbers (MB, KB-scale noise, a 200 KB/cycle slope or none),
+    # 3 to 12 points: numpy.polyfit + scipy.special.stdtrit give linregress's
+    # slope and its t interval.
+    rng = np.random.default_rng(seed)
+    for n in (3, 5, 8, 12):
+        y = 4e6 + (seed % 2) * 204800 * np.arange(n) + rng.normal(0, 20000, n)
+        fit = stats.linregress(np.arange(n), y)
+        half = stats.t.ppf(0.975, n - 2) * fit.stderr
+        trend = heap_trend.linear_trend(y)
+        assert (trend.slope, trend.ci_low, trend.ci_high, trend.intercept) == pytest.approx(
+            (fit.slope, fit.slope - half, fit.slope + half, fit.intercept), rel=1e-9, abs=1e-6)
+
+
+def test_trend_of_a_constant_series_is_exactly_zero() -> None:
+    # A stable page repeats its DOM counters after GC; the per-cycle slope the
+    # results report for them must be 0, not rounding noise.
+    for n in (3, 8):
+        trend = heap_trend.linear_trend([9300] * n)
+        assert (trend.slope, trend.ci_low, trend.ci_high, trend.intercept) == (0, 0, 0, 9300)
+
+
 def _series(used, listeners=None, nodes=None, documents=None) -> dict:
     n = len(used)
     return {"used_bytes": used, "listeners": listeners or [37] * n, "nodes": nodes or [56] * n,
