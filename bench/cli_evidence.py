@@ -103,10 +103,12 @@ class UiEvidence:
     # -- after the gate ---------------------------------------------------------
     def write(self, data: dict, outcome: GateOutcome) -> None:
         """--html, and the trace archive when the passes ran; prints where they went."""
-        from .html_report import html_report
-
         report = None
         if self.html or self._passes is not None:  # rendered once, for --html and the archive alike
+            # Imported only here: it brings in matplotlib, ~1 s of CPU that a
+            # run without --html or --trace would spend after its last measurement.
+            from .html_report import html_report
+
             extra = [UNMEASURED_NOTE] if self._passes is not None else []
             report = html_report(data, outcome, f"bench ui: {_target_name(data)}", extra)
         if self.html:
