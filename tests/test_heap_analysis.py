@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from bench import heap_trend
-from bench.heap_snapshot import HeapSnapshot, suspects
+from bench.heap_snapshot import HeapSnapshot, read_snapshot, suspects
 
 
 def test_trend_of_an_exact_line_is_its_slope_with_a_zero_width_ci() -> None:
@@ -141,3 +141,19 @@ def test_suspects_are_classes_grown_by_a_multiple_of_the_cycles(tmp_path) -> Non
     found = suspects(snap("a", 2, 5), snap("b", 2 + 14, 5 + 6), cycles=7)
     assert [s["constructor"] for s in found] == ["Holder"]  # Other grew by 6, not a multiple of 7
     assert found[0]["per_cycle"] == 2 and found[0]["retained_size_growth_bytes"] == 1400
+
+
+def test_snapshot_arrays_read_by_numpy_equal_jsons(tmp_path) -> None:
+    # V8 writes nodes and edges as long integer arrays split over lines; numpy
+    # reads them, json the rest. Same numbers as json.loads, and a file whose
+    # arrays do not match its meta's counts is read by json alone.
+    text = ('{"snapshot":{"meta":{"node_fields":["type","name"],"edge_fields":["type","to_node"]},'
+            '"node_count":3,"edge_count":2},\n"nodes":[0,1\n,3,0\n,2,2],\n"edges":[1,2\n,0,4],\n'
+            '"strings":["a","\\"nodes\\":[9]","c"]}')
+    data, nodes, edges = read_snapshot(text)
+    reference = json.loads(text)
+    assert nodes.tolist() == reference["nodes"] and edges.tolist() == reference["edges"]
+    assert data["strings"] == reference["strings"] and data["snapshot"] == reference["snapshot"]
+    short = text.replace('"node_count":3', '"node_count":4')
+    data, nodes, edges = read_snapshot(short)
+    assert nodes.tolist() == reference["nodes"] and data["nodes"] == reference["nodes"]  # the json path
