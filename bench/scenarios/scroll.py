@@ -41,10 +41,11 @@ class ScrollConfig:
     messages: int = 1000
     speed: float = 2000      # px/s
     distance: float = 4000   # px, each way
-    # Up-and-down cycles per repetition. 1: a run's scroll.fps varies mostly from
-    # run to run (machine load, frame phase), not from pass to pass, so a second
-    # cycle narrowed its spread by only 10-20 % for 4.4 s more (docs/scroll.md,
-    # "How many passes"); --repeat narrows it, --scroll-repeat 2 still adds passes.
+    # Up-and-down cycles per repetition. 1: part of a run's scroll.fps spread
+    # comes from run to run (machine load, frame phase), which more passes do
+    # not reduce, so a second cycle narrowed it by 9-21 % (not the 29 % of
+    # sqrt 2) for 4.4 s more (docs/scroll.md, "How many passes"); --repeat
+    # narrows it, --scroll-repeat 2 still adds passes.
     repeat: int = 1
     list_selector: str | None = None  # None: the target's list selector
     render_cost: bool = True  # render.scroll.* per pass (two CDP Performance readings a pass)
