@@ -78,23 +78,61 @@ def _class_name(kind: str, name: str) -> str:
     return f"({kind})"
 
 
+def _int_array_span(text: str, key: str) -> tuple[int, int] | None:
+    """Where the numbers of the top-level `"key":[...]` array of integers lie in the text."""
+    start = text.find(f'"{key}":[')
+    if start < 0:
+        return None
+    start += len(key) + 4
+    end = text.find("]", start)
+    return None if end < 0 else (start, end)
+
+
+def read_snapshot(text: str) -> tuple[dict, np.ndarray, np.ndarray]:
+    """(everything but the two big arrays, nodes, edges) of a .heapsnapshot's JSON text.
+
+    The nodes and edges arrays (most of the file: plain integers) are read by
+    numpy's text reader, the rest by json; a file whose arrays do not have the
+    length its meta says is read by json alone. About 3x faster than json for
+    all of it, and no Python int per number.
+    """
+    spans = [_int_array_span(text, key) for key in ("nodes", "edges")]
+    if None not in spans and spans[0][1] < spans[1][0]:
+        (ns, ne), (es, ee) = spans
+        data = json.loads(text[:ns] + text[ne:es] + text[ee:])
+        nodes = np.fromstring(text[ns:ne], dtype=np.int64, sep=",")
+        edges = np.fromstring(text[es:ee], dtype=np.int64, sep=",")
+        meta, snapshot = data["snapshot"]["meta"], data["snapshot"]
+        if (nodes.size == snapshot.get("node_count", -1) * len(meta["node_fields"])
+                and edges.size == snapshot.get("edge_count", -1) * len(meta["edge_fields"])):
+            return data, nodes, edges
+    data = json.loads(text)
+    return data, np.asarray(data["nodes"], dtype=np.int64), np.asarray(data["edges"], dtype=np.int64)
+
+
 class HeapSnapshot:
-    """One .heapsnapshot file: class name and self size per node, the non-weak edges."""
+    """One .heapsnapshot file: class of each node (an index into class_names), self sizes, non-weak edges."""
 
     def __init__(self, path: str | Path):
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data, flat_nodes, flat_edges = read_snapshot(Path(path).read_text(encoding="utf-8"))
         meta = data["snapshot"]["meta"]
         fields, edge_fields = meta["node_fields"], meta["edge_fields"]
         width = len(fields)
         types = meta["node_types"][fields.index("type")]
         strings = data["strings"]
-        nodes = np.asarray(data["nodes"], dtype=np.int64).reshape(-1, width)
+        nodes = flat_nodes.reshape(-1, width)
         self.count = len(nodes)
-        self.names = [_class_name(types[t], strings[n])
-                      for t, n in zip(nodes[:, fields.index("type")].tolist(),
-                                      nodes[:, fields.index("name")].tolist())]
+        # A class name per distinct (type, name) pair, not per node: strings
+        # and code share a few class names among many pairs.
+        pairs, pair_of_node = np.unique(nodes[:, fields.index("type")] * len(strings) + nodes[:, fields.index("name")],
+                                        return_inverse=True)
+        ids: dict[str, int] = {}
+        pair_class = np.asarray([ids.setdefault(_class_name(types[p // len(strings)], strings[p % len(strings)]),
+                                                len(ids)) for p in pairs.tolist()], dtype=np.int64)
+        self.class_names = list(ids)
+        self.class_ids = pair_class[pair_of_node.reshape(-1)]
         self.self_sizes = nodes[:, fields.index("self_size")]
-        edges = np.asarray(data["edges"], dtype=np.int64).reshape(-1, len(edge_fields))
+        edges = flat_edges.reshape(-1, len(edge_fields))
         # Edges are stored node by node, edge_count of them each.
         sources = np.repeat(np.arange(self.count), nodes[:, fields.index("edge_count")])
         strong = edges[:, edge_fields.index("type")] != meta["edge_types"][0].index("weak")
@@ -102,12 +140,12 @@ class HeapSnapshot:
         self.targets = edges[strong, edge_fields.index("to_node")] // width
 
     def class_stats(self) -> dict[str, ClassStats]:
-        counts: dict[str, int] = {}
-        sizes: dict[str, int] = {}
-        for name, size in zip(self.names, self.self_sizes.tolist()):
-            counts[name] = counts.get(name, 0) + 1
-            sizes[name] = sizes.get(name, 0) + size
-        return {name: ClassStats(counts[name], sizes[name]) for name in counts}
+        classes = len(self.class_names)
+        counts = np.bincount(self.class_ids, minlength=classes)
+        sizes = np.zeros(classes, dtype=np.int64)
+        np.add.at(sizes, self.class_ids, self.self_sizes)
+        return {name: ClassStats(int(counts[i]), int(sizes[i]))
+                for i, name in enumerate(self.class_names) if counts[i]}
 
     def _reachable(self, cut: np.ndarray | None = None) -> np.ndarray:
         """Nodes reachable from the root (node 0), optionally without the out-edges of `cut` nodes."""
@@ -125,10 +163,10 @@ class HeapSnapshot:
     def retained_by_class(self, names) -> dict[str, int]:
         """Retained size of each named class, all its instances at once."""
         everything = self._reachable()
-        name_array = np.asarray(self.names, dtype=object)
+        index = {name: i for i, name in enumerate(self.class_names)}
         out = {}
         for name in names:
-            instances = name_array == name
+            instances = self.class_ids == index.get(name, -1)
             still = self._reachable(cut=instances)
             lost = everything & ~still
             out[name] = int(self.self_sizes[lost].sum() + self.self_sizes[instances & still].sum())

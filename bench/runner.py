@@ -103,15 +103,20 @@ class UiRun:
     def execute(self) -> Results:
         target = resolve_target(self.config.profile, self.config.url, "", self.config.inject)
         with contextlib.ExitStack() as stack:
-            if not target.url:  # the bundled app, not running yet
-                server = stack.enter_context(BundledServer())
-                target = target.with_url(server.url)
-            # Each variant is the same target with its own knobs in the query.
-            targets = {v.name: target.with_url(target.url, v.app_query) for v in self.variants}
+            server = None
+            if not target.url:  # the bundled app, not running yet: it starts while the browser does
+                server = BundledServer()
+                server.spawn()
+                stack.callback(server.stop)
             playwright = stack.enter_context(sync_playwright())
             path = browser_path(playwright, self.browser_options)
             browser = launch(playwright, self.browser_options)
             stack.callback(browser.close)  # remote: closes the served browser, or detaches from a CDP one
+            if server is not None:
+                target = target.with_url(server.wait_ready())
+                stack.callback(server.signal_stop)  # runs first: the server exits while the browser closes
+            # Each variant is the same target with its own knobs in the query.
+            targets = {v.name: target.with_url(target.url, v.app_query) for v in self.variants}
             env = collect_env(browser, self.browser_options, path)
             for variant in self.variants:
                 self.variant_results[variant.name] = Results(env=env, config=self._config(variant, targets),

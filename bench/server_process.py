@@ -61,6 +61,11 @@ class BundledServer:
         return [sys.executable, *program, "--host", self.host, "--port", str(self.port)]
 
     def start(self) -> None:
+        self.spawn()
+        self.wait_ready()
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it to listen (the caller may start a browser meanwhile)."""
         cmd = self.command()
         # stderr goes to a file: a pipe nobody reads could fill and stall the server.
         self._stderr = tempfile.TemporaryFile(mode="w+")
@@ -68,11 +73,15 @@ class BundledServer:
             cmd, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
         )
+
+    def wait_ready(self) -> str:
+        """The server's URL once it listens; stopped (and TargetError) if it does not."""
         try:
             self.url = self._wait_for_listening_line()
         except BaseException:
             self.stop()
             raise
+        return self.url
 
     def _wait_for_listening_line(self) -> str:
         assert self.process and self.process.stdout
@@ -98,6 +107,11 @@ class BundledServer:
     def name(self) -> str:
         """For error messages."""
         return f"the chat server {self.script}" if self.script else "the bundled chat server"
+
+    def signal_stop(self) -> None:
+        """Ask the process to exit (SIGTERM) without waiting; stop() then waits for it."""
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
 
     def stop(self) -> None:
         if not self.process:

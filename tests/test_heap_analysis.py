@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from bench import heap_trend
-from bench.heap_snapshot import HeapSnapshot, suspects
+from bench.heap_snapshot import HeapSnapshot, read_snapshot, suspects
 
 
 def test_trend_of_an_exact_line_is_its_slope_with_a_zero_width_ci() -> None:
@@ -26,6 +26,29 @@ def test_trend_ci_is_the_t_interval_of_the_least_squares_slope() -> None:
     assert (trend.slope, trend.ci_low, trend.ci_high) == pytest.approx((fit.slope, fit.slope - half, fit.slope + half))
     with pytest.raises(ValueError):
         heap_trend.linear_trend([1.0, 2.0])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_trend_matches_scipy_on_heap_sized_series(seed) -> None:
+    # Heap-sized numbers (MB, KB-scale noise, a 200 KB/cycle slope or none),
+    # 3 to 12 points: numpy.polyfit + scipy.special.stdtrit give linregress's
+    # slope and its t interval.
+    rng = np.random.default_rng(seed)
+    for n in (3, 5, 8, 12):
+        y = 4e6 + (seed % 2) * 204800 * np.arange(n) + rng.normal(0, 20000, n)
+        fit = stats.linregress(np.arange(n), y)
+        half = stats.t.ppf(0.975, n - 2) * fit.stderr
+        trend = heap_trend.linear_trend(y)
+        assert (trend.slope, trend.ci_low, trend.ci_high, trend.intercept) == pytest.approx(
+            (fit.slope, fit.slope - half, fit.slope + half, fit.intercept), rel=1e-9, abs=1e-6)
+
+
+def test_trend_of_a_constant_series_is_exactly_zero() -> None:
+    # A stable page repeats its DOM counters after GC; the per-cycle slope the
+    # results report for them must be 0, not rounding noise.
+    for n in (3, 8):
+        trend = heap_trend.linear_trend([9300] * n)
+        assert (trend.slope, trend.ci_low, trend.ci_high, trend.intercept) == (0, 0, 0, 9300)
 
 
 def _series(used, listeners=None, nodes=None, documents=None) -> dict:
@@ -118,3 +141,19 @@ def test_suspects_are_classes_grown_by_a_multiple_of_the_cycles(tmp_path) -> Non
     found = suspects(snap("a", 2, 5), snap("b", 2 + 14, 5 + 6), cycles=7)
     assert [s["constructor"] for s in found] == ["Holder"]  # Other grew by 6, not a multiple of 7
     assert found[0]["per_cycle"] == 2 and found[0]["retained_size_growth_bytes"] == 1400
+
+
+def test_snapshot_arrays_read_by_numpy_equal_jsons(tmp_path) -> None:
+    # V8 writes nodes and edges as long integer arrays split over lines; numpy
+    # reads them, json the rest. Same numbers as json.loads, and a file whose
+    # arrays do not match its meta's counts is read by json alone.
+    text = ('{"snapshot":{"meta":{"node_fields":["type","name"],"edge_fields":["type","to_node"]},'
+            '"node_count":3,"edge_count":2},\n"nodes":[0,1\n,3,0\n,2,2],\n"edges":[1,2\n,0,4],\n'
+            '"strings":["a","\\"nodes\\":[9]","c"]}')
+    data, nodes, edges = read_snapshot(text)
+    reference = json.loads(text)
+    assert nodes.tolist() == reference["nodes"] and edges.tolist() == reference["edges"]
+    assert data["strings"] == reference["strings"] and data["snapshot"] == reference["snapshot"]
+    short = text.replace('"node_count":3', '"node_count":4')
+    data, nodes, edges = read_snapshot(short)
+    assert nodes.tolist() == reference["nodes"] and data["nodes"] == reference["nodes"]  # the json path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from . import probe_script
 
 
@@ -38,4 +40,9 @@ class PaintProbe:
         )
 
     def take(self, page, tokens: list[str]) -> list[dict]:
-        return page.evaluate("(tokens) => window.__bench.take(tokens)", tokens)
+        """The tokens' records ({token, recv, dom, paint, paintRaw, method, socket}); the page forgets them."""
+        return json.loads(page.evaluate("(tokens) => window.__bench.take(tokens)", tokens))
+
+    def forget(self, page, tokens: list[str]) -> int:
+        """Drop the tokens' records unread (messages not measured); how many the page held."""
+        return page.evaluate("(tokens) => window.__bench.forget(tokens)", tokens)

@@ -21,6 +21,7 @@ snapshot diff, listed in records["heap.suspects"]).
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -162,8 +163,13 @@ class RunCycles:
             raise
         last = take_heap_snapshot(self.session.cdp,
                                   self.snapshot_dir / f"after-cycle-{self.config.cycles}.heapsnapshot")
-        per_message = self._bytes_per_message()
-        self._summarize(partial=False, per_message=per_message, snapshots=(first, last))
+        with SuspectAnalysis((first, last), self.config.cycles) as analysis:
+            # Without per-cycle messages the verdict needs nothing from the
+            # history burst, so when it keeps the snapshots their analysis
+            # (Python reading them) runs while the page renders that burst.
+            early = not self.config.messages and self._keeps_snapshots(self._verdict(None))
+            per_message = self._bytes_per_message(while_page_works=analysis.start if early else None)
+            self._summarize(partial=False, per_message=per_message, analysis=analysis)
 
     def _cycle(self, kind: str, label: str) -> dict:
         """Close the socket from the far side, wait for the app's own reconnect, deliver K messages."""
@@ -185,16 +191,18 @@ class RunCycles:
             self._deliver(self.config.messages)
         return {"close": kind, "close_code": old["closeCode"], "reconnect_ms": new["opened"] - old["closed"]}
 
-    def _deliver(self, count: int) -> None:
+    def _deliver(self, count: int, while_page_works: Callable[[], None] | None = None) -> None:
         session = self.session
         messages = session.messages.take(count)
         tokens = [m.token for m in messages]
         session.injector.send(messages)
+        if while_page_works is not None:
+            while_page_works()
         state = session.paint.quiet(self.page, tokens, session.timeout_s)
         if state["dom"] < len(tokens):
             raise TargetError(f"{len(tokens) - state['dom']} of {len(tokens)} messages sent after a reconnect "
                               f"never reached the DOM within {session.timeout_s:g} s")
-        session.paint.take(self.page, tokens)  # the probe forgets them, so it retains nothing
+        session.paint.forget(self.page, tokens)  # so the probe retains nothing
         self.advance(count)
 
     # -- measuring ----------------------------------------------------------
@@ -210,19 +218,42 @@ class RunCycles:
         self.samples.append(sample)
         self.record(_sample_output(sample))
 
-    def _bytes_per_message(self) -> dict | None:
-        """Heap and DOM nodes per message retained as chat history, from one burst measured apart."""
+    def _bytes_per_message(self, while_page_works: Callable[[], None] | None = None) -> dict | None:
+        """Heap and DOM nodes per message retained as chat history, from one burst measured apart.
+
+        Before the burst: the last cycle's sample (only the heap snapshot
+        came between, and a snapshot changes neither the used heap nor a
+        DOM counter, checked: 0 bytes).
+        """
         n = self.config.history_messages
         if not n:
+            if while_page_works is not None:
+                while_page_works()
             return None
-        before = self.heap.sample()
-        self._deliver(n)
+        before = self.samples[-1]
+        self._deliver(n, while_page_works)
         after = self.heap.sample()
         return {"messages": n, "bytes": (after["used_bytes"] - before["used_bytes"]) / n,
                 "nodes": (after["nodes"] - before["nodes"]) / n}
 
     # -- summary ------------------------------------------------------------
-    def _summarize(self, partial: bool, per_message: dict | None = None, snapshots=()) -> None:
+    def _verdict(self, per_message: dict | None, notes: list | None = None) -> dict:
+        """heap_trend.verdict of the samples so far, the expected history growth taken out."""
+        series = {f: [s[f] for s in self.samples] for f in ("used_bytes", *heap_trend.COUNTERS)}
+        expected_bytes = expected_nodes = 0.0
+        if self.config.messages and per_message is not None:
+            expected_bytes = self.config.messages * per_message["bytes"]
+            expected_nodes = self.config.messages * per_message["nodes"]
+        elif self.config.messages and notes is not None:
+            notes.append("cycles: --cycle-messages without --history-messages: their growth is not "
+                         "taken out, so the verdict may call chat history a leak")
+        return heap_trend.verdict(series, self.config.threshold_kb * 1024, expected_bytes, expected_nodes)
+
+    def _keeps_snapshots(self, result: dict) -> bool:
+        return result["verdict"] == "leak" or self.config.heap_snapshots
+
+    def _summarize(self, partial: bool, per_message: dict | None = None,
+                   analysis: "SuspectAnalysis | None" = None) -> None:
         out = ScenarioOutput()
         if per_message is not None:
             out.metrics["heap.bytes_per_message"] = ("bytes/message", [per_message["bytes"]])
@@ -234,15 +265,7 @@ class RunCycles:
             if out.metrics or out.notes:
                 self.record(out)
             return
-        series = {f: [s[f] for s in self.samples] for f in ("used_bytes", *heap_trend.COUNTERS)}
-        expected_bytes = expected_nodes = 0.0
-        if self.config.messages and per_message is not None:
-            expected_bytes = self.config.messages * per_message["bytes"]
-            expected_nodes = self.config.messages * per_message["nodes"]
-        elif self.config.messages:
-            out.notes.append("cycles: --cycle-messages without --history-messages: their growth is not "
-                             "taken out, so the verdict may call chat history a leak")
-        result = heap_trend.verdict(series, self.config.threshold_kb * 1024, expected_bytes, expected_nodes)
+        result = self._verdict(per_message, out.notes)
         heap, signals = result["signals"]["heap"], result["signals"]
         out.metrics["heap.slope_bytes_per_cycle"] = ("bytes/cycle", [heap["slope"]])
         out.metrics["heap.slope_ci95_low_bytes_per_cycle"] = ("bytes/cycle", [heap["ci_low"]])
@@ -250,10 +273,10 @@ class RunCycles:
         for name in heap_trend.COUNTERS:
             out.metrics[f"heap.{name}_per_cycle"] = (f"{name}/cycle", [signals[name]["slope"]])
         out.metrics["heap.verdict"] = ("verdict", [result["verdict"]])
-        if snapshots:
-            keep = result["verdict"] == "leak" or self.config.heap_snapshots
-            if keep:
-                found = suspects(HeapSnapshot(snapshots[0]), HeapSnapshot(snapshots[1]), self.config.cycles)
+        if analysis is not None:
+            snapshots = analysis.paths
+            if self._keeps_snapshots(result):
+                found = analysis.result()
                 out.metrics["heap.suspects"] = ("constructors", [len(found)])
                 out.records["heap.suspects"] = found
                 result["snapshots"] = [str(p) for p in snapshots]
@@ -267,6 +290,36 @@ class RunCycles:
         out.records["heap.verdict"] = [result]
         out.notes.append(f"heap verdict: {result['verdict']}: " + "; ".join(result["reasons"]))
         self.record(out)
+
+
+class SuspectAnalysis:
+    """suspects() of the two snapshot files, worked out once: in a thread from start(), else in result().
+
+    Reading a snapshot is Python work (JSON, numpy, scipy's graph search) that
+    needs nothing from the page, so it can overlap the page's own work.
+    """
+
+    def __init__(self, paths: tuple[Path, Path], cycles: int):
+        self.paths, self.cycles = paths, cycles
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="heap-suspects")
+        self._future = None
+
+    def __enter__(self) -> "SuspectAnalysis":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._pool.shutdown(wait=False)
+
+    def _work(self) -> list[dict]:
+        return suspects(HeapSnapshot(self.paths[0]), HeapSnapshot(self.paths[1]), self.cycles)
+
+    def start(self) -> None:
+        if self._future is None:
+            self._future = self._pool.submit(self._work)
+
+    def result(self) -> list[dict]:
+        self.start()
+        return self._future.result()
 
 
 def _remove_if_empty(path: Path) -> None:

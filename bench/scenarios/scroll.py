@@ -41,7 +41,12 @@ class ScrollConfig:
     messages: int = 1000
     speed: float = 2000      # px/s
     distance: float = 4000   # px, each way
-    repeat: int = 2          # up-and-down cycles per repetition
+    # Up-and-down cycles per repetition. 1: part of a run's scroll.fps spread
+    # comes from run to run (machine load, frame phase), which more passes do
+    # not reduce, so a second cycle narrowed it by 9-21 % (not the 29 % of
+    # sqrt 2) for 4.4 s more (docs/scroll.md, "How many passes"); --repeat
+    # narrows it, --scroll-repeat 2 still adds passes.
+    repeat: int = 1
     list_selector: str | None = None  # None: the target's list selector
     render_cost: bool = True  # render.scroll.* per pass (two CDP Performance readings a pass)
 
@@ -72,8 +77,8 @@ def add_arguments(group) -> None:
     group.add_argument("--scroll-distance", type=float, default=4000, metavar="PX",
                        help="each pass scrolls this far, up from the newest message, then back "
                             "down; distance/speed must give 120 frames at 60 Hz (default 4000)")
-    group.add_argument("--scroll-repeat", type=int, default=2, metavar="R",
-                       help="up-and-down cycles per repetition (default 2)")
+    group.add_argument("--scroll-repeat", type=int, default=1, metavar="R",
+                       help="up-and-down cycles per repetition (default 1)")
     group.add_argument("--scroll-list", metavar="SELECTOR",
                        help="the scrolling message list (default: the target's, #messages)")
 
@@ -137,7 +142,7 @@ class ScrollScenario:
         tokens = [m.token for m in messages]
         session.injector.send(messages)
         state = session.paint.quiet(page, tokens, session.timeout_s)
-        session.paint.take(page, tokens)  # not measured here; frees the probe's records
+        session.paint.forget(page, tokens)  # not measured here; frees the probe's records
         if state["recv"] == 0:
             raise TargetError(f"scroll: none of {len(tokens)} preloaded messages reached the page's "
                               f"WebSocket ({session.target.inject} via {session.target.ws_match!r})")
