@@ -19,11 +19,11 @@ frame is reused while nothing changes on screen, as the user would see it.
 Chromium sends the next screencast frame only after the last one is
 acknowledged, and the acknowledgement waits for Python; on a busy machine
 frames drawn meanwhile are skipped, and when the skipped one was the last
-(the screen then stops changing) no frame with the final state ever comes.
-So when no frame was captured at or after the last paint's frame, the
-screencast is restarted, which sends the frame on screen at once; if even
-that frame is not in time, the filmstrip says in its title that its last
-tiles may show an older frame (and the manifest has final_frame_captured).
+(the screen then stops changing) no frame with the final state comes in
+time for the last tile. (Restarting the screencast does send the frame on
+screen, but stamped with the time of the restart, not of its drawing, so it
+cannot stand in.) Then the filmstrip says in its title that its last tiles
+may show an older frame, and the manifest has final_frame_captured false.
 """
 
 from __future__ import annotations
@@ -79,17 +79,12 @@ class Screencast:
 
     def _start_and_wait(self) -> None:
         """Start; Chromium sends the frame on screen at once: wait for it."""
-        page, had = self.session.page, len(self.frames)
+        page = self.session.page
         self.session.cdp.send("Page.startScreencast", SCREENCAST)
         waited = 0
-        while len(self.frames) == had and waited < FIRST_FRAME_TIMEOUT_MS:
+        while not self.frames and waited < FIRST_FRAME_TIMEOUT_MS:  # the frame on screen before anything
             page.wait_for_timeout(20)
             waited += 20
-
-    def restart(self) -> None:
-        """Stop and start again, for the frame on screen now (see the module docstring)."""
-        self.session.cdp.send("Page.stopScreencast")
-        self._start_and_wait()
 
     def stop(self) -> None:
         cdp = self.session.cdp
@@ -126,10 +121,9 @@ class BurstFilm:
 
     @property
     def final_frame_captured(self) -> bool:
-        """A captured frame began at or after the start of the frame that shows the last paint."""
-        if self.end_ms is None or not self.frames:
-            return False
-        return max(f.page_ms for f in self.frames) >= self.end_ms - REFRESH_MS
+        """The last tile shows a frame that began no earlier than one refresh before the last paint."""
+        tiles = self.tiles()
+        return bool(tiles) and self.start_ms + tiles[-1].frame_ms >= self.end_ms - REFRESH_MS
 
     def tile_count(self) -> int:
         """From t = 0 to the first tile at or after the last paint, plus one; at most MAX_TILES."""
@@ -171,8 +165,6 @@ def film_burst(session, size: int, interval_ms: float, list_selector: str | None
         records = session.paint.take(page, tokens)
         # The last tile comes after the last paint; its frame (JPEG-encoded in the browser) must arrive too.
         page.wait_for_timeout(max(2 * interval_ms, SETTLE_MS))
-        if not BurstFilm(records, list(cast.frames), interval_ms).final_frame_captured:
-            cast.restart()
     finally:
         cast.stop()
     return BurstFilm(records, list(cast.frames), interval_ms)

@@ -292,3 +292,6 @@ def test_filmstrip_knows_when_no_frame_of_the_final_state_was_captured():
     # Frames skipped after 112 ms (acks late on a busy machine): the final state was never sent.
     assert not filmstrip.BurstFilm(records, [filmstrip.ScreenFrame(t, b"") for t in (95.0, 112.0)], 20) \
         .final_frame_captured
+    # Sent, but too late for the last tile (at +60 ms): the strip cannot show it.
+    assert not filmstrip.BurstFilm(records, [filmstrip.ScreenFrame(t, b"") for t in (95.0, 112.0, 400.0)], 20) \
+        .final_frame_captured
