@@ -13,11 +13,11 @@ Formatting only: no measuring here (baseline_run.py measures).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tabulate import tabulate
 
-from .budgets import FAIL, NOT_MEASURED, PASS, Budget, BudgetSet, check, load_budgets, measured_value
+from .budgets import FAIL, NOT_MEASURED, PASS, Budget, BudgetSet, check, load_budgets
 from .errors import UsageError
 
 INFO = "-"
@@ -132,17 +132,16 @@ def evaluate(row: Row, budget: Budget | None, metrics: dict) -> dict:
     m = metrics.get(row.metric)
     out = {"key": row.key, "metric": row.metric, "statistic": row.statistic, "label": row.label,
            "target": row.target_text(budget), "value": None, "status": NOT_MEASURED}
-    probe = budget or Budget(row.budget_key, row.metric, row.statistic)
-    value = measured_value(probe, m) if m and m.get("samples") else None
+    checked = check(budget or Budget(row.budget_key, row.metric, row.statistic), metrics)
+    value = checked.measured if m and m.get("samples") else None
     if value is None:
         who = WHO_MEASURES.get(row.metric.split(".")[0], "nothing in this build")
         out["reason"] = f"{row.metric} not measured in this run ({who})"
         return out
     unit = row.unit or ("" if m.get("unit") in (None, "count", "word") else m["unit"])
-    shown_row = row if row.unit else Row(row.key, row.label, row.metric, row.statistic, unit)
     out["value"] = value if isinstance(value, str) else value / row.scale
-    out["shown"] = shown_row.show(value)
-    out["status"] = INFO if budget is None else check(budget, metrics).status
+    out["shown"] = replace(row, unit=unit).show(value)
+    out["status"] = INFO if budget is None else checked.status
     return out
 
 

@@ -43,7 +43,7 @@ import numpy as np
 
 from . import browser_source
 from .browser import BrowserOptions
-from .browser_source import env_notes
+from .browser_source import LOCAL, env_notes
 from .compare import metric_runs
 from .difference import COMPARE_RUNS, LOWER, compare_runs
 from .errors import UsageError
@@ -157,7 +157,7 @@ def analyse(results_by_variant: dict[str, dict], threshold: float) -> Calibratio
 
 def remote_note(env: dict) -> list[str]:
     """A remote browser calibrates its own machine and the connection, not the one bench runs on."""
-    if env.get("browser_location", "local") == "local":
+    if env.get("browser_location", LOCAL) == LOCAL:
         return []
     return [f"the browser ran elsewhere ({env['browser_location']} at {env.get('browser_endpoint')}): this "
             f"is the noise floor of its machine and of the connection to it, not of this machine"]

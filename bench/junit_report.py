@@ -16,7 +16,7 @@ from .gate import GateOutcome, number
 from .gate_report import comparison_rows
 
 
-def _suite(parent: ET.Element, name: str, cases: list[tuple[str, str | None, str | None, str]]) -> None:
+def _suite(parent: ET.Element, name: str, cases: list["Case"]) -> None:
     """cases: (name, failure message or None, skipped message or None, system-out)."""
     suite = ET.SubElement(parent, "testsuite", name=name, tests=str(len(cases)),
                           failures=str(sum(c[1] is not None for c in cases)),
@@ -30,42 +30,45 @@ def _suite(parent: ET.Element, name: str, cases: list[tuple[str, str | None, str
         ET.SubElement(case, "system-out").text = out
 
 
-def junit_tree(outcome: GateOutcome) -> ET.ElementTree:
+Case = tuple[str, str | None, str | None, str]  # (name, failure or None, skipped or None, system-out)
+
+
+def suites_tree(suites: dict[str, list[Case]]) -> ET.ElementTree:
+    """One <testsuites> document, a <testsuite> per name."""
     root = ET.Element("testsuites", name="bench")
+    for name, cases in suites.items():
+        _suite(root, name, cases)
+    tree = ET.ElementTree(root)
+    ET.indent(tree)
+    return tree
+
+
+def junit_tree(outcome: GateOutcome) -> ET.ElementTree:
+    suites: dict[str, list[Case]] = {}
     if outcome.budgets is not None:
-        cases = []
+        cases = suites["bench.budgets"] = []
         for r in outcome.budget_results:
             text = f"{r.budget.key} {r.budget.rule()}: measured {number(r.measured)} ({r.status})"
             cases.append((f"{r.budget.key} {r.budget.rule()}", text if r.status == FAIL else None,
                           "not measured in this run" if r.status == NOT_MEASURED else None, text))
-        _suite(root, "bench.budgets", cases)
     if outcome.comparison is not None:
-        cases = []
-        gated = [r for r in outcome.comparison.rows if r.gated]
+        cases = suites["bench.regressions"] = []
         rows = {row[0]: row for row in comparison_rows(outcome)}
-        for r in gated:
+        for r in (r for r in outcome.comparison.rows if r.gated):
             _, base, new, change50, change95, p, verdict, _ = rows[r.name]
             text = (f"{r.name}: base p50 {base}, new p50 {new}, p50 change {change50}, "
                     f"p95 change {change95}, p {p}: {verdict} ({r.reason})")
             cases.append((r.name, text if r.verdict == "slower" else None, None, text))
-        _suite(root, "bench.regressions", cases)
-    tree = ET.ElementTree(root)
-    ET.indent(tree)
-    return tree
+    return suites_tree(suites)
 
 
 def write_junit(path: str | Path, outcome: GateOutcome) -> None:
     _write(junit_tree(outcome), path)
 
 
-def write_suites(path: str | Path, suites: dict[str, list[tuple[str, str | None, str | None, str]]]) -> None:
+def write_suites(path: str | Path, suites: dict[str, list[Case]]) -> None:
     """Test cases of other tables (e.g. `bench baseline`'s rows), one <testsuite> per name."""
-    root = ET.Element("testsuites", name="bench")
-    for name, cases in suites.items():
-        _suite(root, name, cases)
-    tree = ET.ElementTree(root)
-    ET.indent(tree)
-    _write(tree, path)
+    _write(suites_tree(suites), path)
 
 
 def _write(tree: ET.ElementTree, path: str | Path) -> None:

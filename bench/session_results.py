@@ -44,10 +44,12 @@ def merged_env(envs: list[dict]) -> dict:
     for key in {k for env in envs for k in env}:
         if key in PER_MEASUREMENT_ENV:
             continue
-        distinct = []
+        distinct, seen = [], set()
         for env in envs:
             value = env.get(key)
-            if all(json.dumps(value, sort_keys=True) != json.dumps(d, sort_keys=True) for d in distinct):
+            text = json.dumps(value, sort_keys=True)  # values may be lists or dicts: compare their JSON
+            if text not in seen:
+                seen.add(text)
                 distinct.append(value)
         out[key] = distinct[0] if len(distinct) == 1 else distinct
     return out
