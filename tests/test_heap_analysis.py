@@ -74,7 +74,9 @@ def test_verdict_fires_when_a_counter_grows_in_every_cycle() -> None:
     used = [2_000_000] * 8
     result = heap_trend.verdict(_series(used, listeners=[37 + i for i in range(8)]))
     assert result["verdict"] == "leak"
-    assert result["reasons"] == ["listeners grew in every one of 7 cycles (+7 in all, +1/cycle)"]
+    # Sequential: decided once the listeners rose in each of the first 5 cycles.
+    assert result["reasons"] == ["listeners grew in every one of 5 cycles (+5 in all, +1/cycle)"]
+    assert result["decided"] and result["decided_at"] == 5
     # Growth in 6 of 7 cycles is not "every cycle".
     result = heap_trend.verdict(_series(used, nodes=[56, 57, 58, 58, 59, 60, 61, 62]))
     assert result["verdict"] == "stable"
@@ -89,6 +91,81 @@ def test_expected_history_growth_is_taken_out_before_the_verdict() -> None:
                                 expected_nodes_per_cycle=k * per_message_nodes)
     assert result["verdict"] == "stable"
     assert result["signals"]["heap"]["slope"] == pytest.approx(0, abs=1e-6)
+
+
+# -- the sequential test's error rates (Monte Carlo, seeded) -----------------
+KB = 1024
+THRESHOLD = heap_trend.DEFAULT_THRESHOLD_BYTES
+
+
+def _decisions(slope: float, noise, runs: int, seed: int, cycles: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """The sequential verdict on `runs` simulated pages: a line of `slope` bytes/cycle plus noise(rng, n)."""
+    rng = np.random.default_rng(seed)
+    words, looks = [], []
+    for _ in range(runs):
+        used = 4e6 + slope * np.arange(cycles + 1) + noise(rng, cycles + 1)
+        result = heap_trend.verdict(_series(list(used)), THRESHOLD, max_cycles=cycles)
+        words.append(result["verdict"] if result["signals"]["heap"]["look"]["decided"] or result["verdict"] == "leak"
+                     else "undecided")
+        looks.append(result["decided_at"])
+    return np.array(words), np.array(looks)
+
+
+def test_spending_gives_out_exactly_alpha_and_beta_over_the_looks() -> None:
+    plan = heap_trend.SequentialPlan(7)
+    assert plan.looks() == [3, 4, 5, 6, 7]
+    spent = np.array([plan.spent(k) for k in plan.looks()])
+    assert spent.sum(axis=0) == pytest.approx([heap_trend.ALPHA, heap_trend.BETA])
+    # rho = 1: each look's share is its share of the slope's information n(n^2-1)/12.
+    info = np.array([(k + 1) * ((k + 1) ** 2 - 1) for k in plan.looks()], dtype=float)
+    assert spent[:, 0] == pytest.approx(heap_trend.ALPHA * np.diff(np.concatenate([[0], info])) / info[-1])
+
+
+def test_at_the_threshold_false_leaks_and_early_stables_stay_within_alpha_and_beta() -> None:
+    # Growth exactly at the threshold, the hardest case for both errors:
+    # P(leak) <= alpha = 2.5 % and P(stopped as stable early) <= beta = 2.5 %.
+    # 1,000 runs: the binomial standard error at 2.5 % is 0.5 %, so 4 % is
+    # 3 standard errors above the stated rate.
+    words, _ = _decisions(THRESHOLD, lambda rng, n: rng.normal(0, 8 * KB, n), 1000, seed=1)
+    assert np.mean(words == "leak") <= 0.04
+    assert np.mean(words == "stable") <= 0.04
+
+
+@pytest.mark.parametrize("noise_name", ["normal", "gc_jumps", "uniform_400kb"])
+def test_no_growth_is_never_called_a_leak_even_with_noisy_heap(noise_name) -> None:
+    # A clean page whose heap is noisy: GC timing leaves ~250 KB more in 15 %
+    # of samples (seen after burst+scroll), or a level that wanders 0..400 KB.
+    noise = {"normal": lambda rng, n: rng.normal(0, 8 * KB, n),
+             "gc_jumps": lambda rng, n: rng.normal(0, 5 * KB, n) + (rng.random(n) < 0.15) * 250 * KB,
+             "uniform_400kb": lambda rng, n: rng.uniform(0, 400 * KB, n)}[noise_name]
+    words, _ = _decisions(4 * KB, noise, 400, seed=2)
+    assert np.mean(words == "leak") <= 0.01  # the bound is 2.5 % at the threshold; far below it, ~0
+
+
+def test_a_quiet_clean_page_and_a_big_leak_are_decided_at_the_first_look() -> None:
+    words, looks = _decisions(4 * KB, lambda rng, n: rng.normal(0, 3 * KB, n), 100, seed=3)
+    assert np.all(words == "stable") and np.all(looks == 3)
+    words, looks = _decisions(200 * KB, lambda rng, n: rng.normal(0, 3 * KB, n), 100, seed=4)
+    assert np.all(words == "leak") and np.all(looks == 3)
+
+
+def test_a_small_leak_just_above_the_threshold_is_found() -> None:
+    # 80 KB/cycle, 16 KB above the threshold, with the plain app's few KB of noise.
+    words, looks = _decisions(80 * KB, lambda rng, n: rng.normal(0, 5 * KB, n), 200, seed=5)
+    assert np.all(words == "leak")  # never stopped early as stable
+
+
+def test_a_counter_of_exchangeable_values_rarely_rises_five_times_in_a_row() -> None:
+    # Without a trend, the chance that the first 6 values rise strictly is
+    # 1/6! = 0.14 %; with three counters 0.42 %. Small integers with ties
+    # (a page whose node count wobbles) only lower it.
+    rng = np.random.default_rng(6)
+    plan = heap_trend.SequentialPlan(7)
+    fired = [heap_trend.counter_state(rng.integers(50, 60, 8), plan) == "leak" for _ in range(5000)]
+    assert np.mean(fired) <= 1 / 720 + 0.0015
+    assert heap_trend.counter_state([37, 38, 39, 40, 41, 42], plan) == "leak"
+    assert heap_trend.counter_state([37, 38, 39], plan) is None  # not yet decided
+    assert heap_trend.counter_state([37, 38, 38], plan) == "ruled_out"
 
 
 def _snapshot(path, nodes, edges) -> str:
