@@ -43,6 +43,12 @@ class PageSession:
         self._renderer: Renderer | None = None
         # Called with this session after every open() (a reload too), e.g. headed debugging overlays.
         self.after_open: list = []
+        # Chat history's cost measured by a scenario that fills a fresh page anyway
+        # ({"messages", "bytes", "nodes", "source"} per message; the scroll preload),
+        # for a later scenario that reports heap.bytes_per_message (cycles).
+        # history_wanted: some scenario of this run would use it.
+        self.history: dict | None = None
+        self.history_wanted = False
 
     @property
     def cdp(self):
@@ -118,6 +124,7 @@ class PageSession:
         """Prepare, open, then run each scenario; `sink` receives outputs as they come."""
         self.prepare()
         self.open()
+        self.history_wanted = any(getattr(s, "uses_history", False) for s in scenarios)
         try:
             for scenario in scenarios:
                 started = time.monotonic()

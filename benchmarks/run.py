@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,17 +34,25 @@ import render_probe_cost  # beside this file
 REPO = Path(__file__).resolve().parent.parent
 
 
+def children_cpu_s() -> float:
+    """CPU seconds (user + system) of every finished child process so far, grandchildren included."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def bench_cli(*args: str) -> tuple[float, dict]:
-    """Wall time of `python -m bench ARGS --json tmp`, and the results it wrote."""
+    """Wall time of `python -m bench ARGS --json tmp`, and the results it wrote (plus its CPU time)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "results.json"
-        start = time.monotonic()
+        cpu, start = children_cpu_s(), time.monotonic()
         proc = subprocess.run([sys.executable, "-m", "bench", *args, "--json", str(out), "--no-progress"],
                               cwd=REPO, capture_output=True, text=True)
         elapsed = time.monotonic() - start
         if proc.returncode != 0:
             raise RuntimeError(f"bench {' '.join(args)} failed: {proc.stderr.strip()}")
-        return elapsed, json.loads(out.read_text())
+        results = json.loads(out.read_text())
+        results["cpu_s"] = children_cpu_s() - cpu
+        return elapsed, results
 
 
 def bundled_server():
@@ -61,10 +71,10 @@ def cycles_verdict(query: str, expected: str, *options: str) -> tuple[float, dic
     with tempfile.TemporaryDirectory() as snapshots, bundled_server() as server:
         seconds, results = bench_cli("ui", "--url", server.url, "--scenario", "cycles", "--app-query", query,
                                      "--heap-snapshot-dir", snapshots, *options)
-    verdict = results["records"]["heap.verdict"][0]["verdict"]
-    if verdict != expected:
-        raise RuntimeError(f"cycles on {query or 'the plain app'} said {verdict!r}, expected {expected!r}")
-    return seconds, {"verdict": verdict}
+    verdict = results["records"]["heap.verdict"][0]
+    if verdict["verdict"] != expected:
+        raise RuntimeError(f"cycles on {query or 'the plain app'} said {verdict['verdict']!r}, expected {expected!r}")
+    return seconds, {"verdict": verdict["verdict"], "cpu_s": results["cpu_s"], "cycles": verdict["decided_at"]}
 
 
 def fuite_verdict(query: str) -> tuple[float, dict]:
@@ -83,15 +93,52 @@ def fuite_verdict(query: str) -> tuple[float, dict]:
     args = ["--browser-arg=--no-sandbox"] if os.geteuid() == 0 else []  # Chromium refuses root otherwise
     with server, tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "fuite.json"
-        start = time.monotonic()
+        cpu, start = children_cpu_s(), time.monotonic()
         proc = subprocess.run([fuite, f"{server.url}?{query}", "-s", "fuite_reconnect_scenario.mjs",
                                "-o", str(out), *args], cwd=REPO / "benchmarks",
                               capture_output=True, text=True, env=env)
         seconds = time.monotonic() - start
+        cpu = children_cpu_s() - cpu
         if proc.returncode != 0 or not out.exists():
             raise RuntimeError(f"fuite failed: {(proc.stderr or proc.stdout).strip()[-300:]}")
         detected = json.loads(out.read_text())[0]["result"]["leaks"]["detected"]
-    return seconds, {"verdict": "leak" if detected else "stable"}
+    return seconds, {"verdict": "leak" if detected else "stable", "cpu_s": cpu}
+
+
+def versus_fuite(query: str, expected: str, rounds: int = 3) -> tuple[float, dict]:
+    """bench's verdict and fuite's on the same page, alternating (bench, fuite, fuite, bench, ...).
+
+    Paired rounds: the two runs of a round saw the same machine load, so the
+    per-round ratio bench/fuite is what the tool changes; its median is the
+    figure, with the wall and CPU seconds of each side and the load average.
+    The target (DESIGN.md section 6): half fuite's time, and bench right.
+    """
+    if not os.environ.get("FUITE"):
+        return float("nan"), {"skipped": "set FUITE to the fuite executable"}
+    rounds = int(os.environ.get("BENCH_ROUNDS", rounds))
+    ours, theirs, load = [], [], []
+    for i in range(rounds):
+        order = ("bench", "fuite") if i % 2 == 0 else ("fuite", "bench")
+        for side in order:
+            load.append(os.getloadavg()[0])
+            if side == "bench":
+                ours.append(cycles_verdict(query, expected))
+            else:
+                theirs.append(fuite_verdict(query))
+    ratios = [a[0] / b[0] for a, b in zip(ours, theirs)]
+    ratio = statistics.median(ratios)
+    seconds = statistics.median(s for s, _ in ours)
+    fuite_s = statistics.median(s for s, _ in theirs)
+    fuite_words = sorted({d["verdict"] for _, d in theirs})
+    summary = (f"{query or 'plain app'}: bench {seconds:.2f} s (cpu {statistics.median(d['cpu_s'] for _, d in ours):.2f} s, "
+               f"{statistics.median(d['cycles'] for _, d in ours):g} cycles, {ours[0][1]['verdict']}) vs fuite "
+               f"{fuite_s:.2f} s (cpu {statistics.median(d['cpu_s'] for _, d in theirs):.2f} s, "
+               f"{'/'.join(fuite_words)}); ratio {ratio:.2f} (per round {', '.join(f'{r:.2f}' for r in ratios)}); "
+               f"{rounds} rounds, load average {min(load):.1f}-{max(load):.1f}")
+    return seconds, {"verdict": ours[0][1]["verdict"], "fuite_s": fuite_s, "ratio_to_fuite": ratio,
+                     "fuite_verdict": "/".join(fuite_words), "target_text": "<= 0.5 x fuite",
+                     "target_met": ratio <= 0.5, "summary": summary,
+                     "cpu_s": statistics.median(d["cpu_s"] for _, d in ours)}
 
 
 def ui_traced() -> tuple[float, dict]:
@@ -104,7 +151,7 @@ def ui_traced() -> tuple[float, dict]:
 
 # name -> (function returning (seconds, detail), target seconds or None)
 BENCHMARKS = {
-    "ui-default": (lambda: bench_cli("ui"), 20.0),
+    "ui-default": (lambda: bench_cli("ui"), 10.0),
     "ui-burst-only": (lambda: bench_cli("ui", "--scenario", "burst"), None),
     "ui-scroll-only": (lambda: bench_cli("ui", "--scenario", "scroll"), None),
     # The render-cost probe (issue 9): the same run without it, and its cost per burst.
@@ -121,6 +168,9 @@ BENCHMARKS = {
                                                         "--history-messages", "0"), None),
     "cycles-plain-verdict": (lambda: cycles_verdict("", "stable"), None),
     "fuite-plain-verdict": (lambda: fuite_verdict(""), None),
+    # Paired, alternating rounds against fuite (BENCH_ROUNDS, default 3): the ratio is the figure.
+    "leak-verdict-vs-fuite": (lambda: versus_fuite("leak_kb=200", "leak"), None),
+    "plain-verdict-vs-fuite": (lambda: versus_fuite("", "stable"), None),
     # Rate targets: detail["target_met"] decides, detail["summary"] says what was measured.
     "generator-50k": (load_generator.generator, None),
     "bundled-server-max": (load_generator.bundled, None),
@@ -140,9 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     rows, out, missed = [], {}, False
     for name in names:
         run, target = BENCHMARKS[name]
+        load = os.getloadavg()[0]
         seconds, detail = run()
         if "skipped" in detail:
-            rows.append([name, "-", "-", f"skipped: {detail['skipped']}", ""])
+            rows.append([name, "-", "-", "-", f"skipped: {detail['skipped']}", "", "", ""])
             continue
         ok = (target is None or seconds <= target) and detail.get("target_met", True)
         if "summary" in detail:
@@ -150,12 +201,16 @@ def main(argv: list[str] | None = None) -> int:
         missed |= not ok
         judged = target is not None or "target_met" in detail
         # Only what the table says: the full results of each run stay out.
-        out[name] = {"seconds": seconds, "target_s": target, "passed": ok if judged else None,
-                     **{k: detail[k] for k in ("verdict", "target_text", "summary") if k in detail}}
+        out[name] = {"seconds": seconds, "target_s": target, "passed": ok if judged else None, "load_avg": load,
+                     **{k: detail[k] for k in ("verdict", "target_text", "summary", "cpu_s", "fuite_s",
+                                               "ratio_to_fuite") if k in detail}}
         target_text = detail.get("target_text") or ("-" if target is None else f"<= {target:g} s")
-        rows.append([name, f"{seconds:.1f}", target_text, ("PASS" if ok else "FAIL") if judged else "-",
-                     detail.get("verdict", "")])
-    print(tabulate(rows, headers=["benchmark", "seconds", "target", "status", "verdict"]))
+        ratio = f"{detail['ratio_to_fuite']:.2f} ({detail['fuite_s']:.1f} s)" if "ratio_to_fuite" in detail else "-"
+        cpu = f"{detail['cpu_s']:.1f}" if isinstance(detail.get("cpu_s"), float) else "-"
+        rows.append([name, f"{seconds:.1f}", cpu, target_text, ("PASS" if ok else "FAIL") if judged else "-",
+                     ratio, f"{load:.1f}", detail.get("verdict", "")])
+    print(tabulate(rows, headers=["benchmark", "seconds", "cpu s", "target", "status", "vs fuite (fuite s)",
+                                  "load", "verdict"]))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
     return 1 if missed else 0

@@ -288,7 +288,9 @@
       if (stampLabel) stampAfterFrame(stampLabel, inAnimationFrame);
       let painted = -1;
       let stable = 0;
-      while (stable < stableFrames && performance.now() < deadline) {
+      // Every token painted: no paint can still come (Element Timing reports
+      // an element's first paint only), so there is nothing left to wait for.
+      while (stable < stableFrames && count("paint") < tokens.length && performance.now() < deadline) {
         await nextFrame();
         const now = count("paint");
         stable = now === painted ? stable + 1 : 0;
@@ -296,6 +298,15 @@
       }
       return { recv: count("recv"), dom: count("dom"), paint: count("paint"),
                timedOut: performance.now() >= deadline };
+    },
+
+    // Resolve once the main thread is idle (requestIdleCallback), at most
+    // after timeoutMs: the page's own work from the last burst is over.
+    idle(timeoutMs) {
+      return new Promise((resolve) => {
+        if (typeof requestIdleCallback !== "function") { setTimeout(resolve, timeoutMs); return; }
+        requestIdleCallback(() => resolve(), { timeout: timeoutMs });
+      });
     },
 
     // Where a token's text is, for `bench profile check`: a readable path of

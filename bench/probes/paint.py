@@ -29,7 +29,7 @@ class PaintProbe:
 
     def quiet(self, page, tokens: list[str], timeout_s: float, stable_frames: int = 6,
               stamp: str | None = None) -> dict:
-        """Wait until the tokens are in the DOM and their paints stopped arriving.
+        """Wait until the tokens are in the DOM and their paints stopped arriving (or all painted).
 
         stamp: a console.timeStamp label the page stamps once the frame that
         shows the last token has done its main-thread work (RenderProbe).
@@ -38,6 +38,10 @@ class PaintProbe:
             "([tokens, ms, frames, stamp]) => window.__bench.quiet(tokens, ms, frames, stamp)",
             [tokens, timeout_s * 1000, stable_frames, stamp],
         )
+
+    def idle(self, page, timeout_ms: float) -> None:
+        """Wait until the page's main thread is idle (requestIdleCallback), at most timeout_ms."""
+        page.evaluate("(ms) => window.__bench.idle(ms)", timeout_ms)
 
     def take(self, page, tokens: list[str]) -> list[dict]:
         """The tokens' records ({token, recv, dom, paint, paintRaw, method, socket}); the page forgets them."""

@@ -19,7 +19,10 @@ from ..results import ScenarioOutput
 from ..session import PageSession
 
 NAME = "burst"
-IDLE_GAP_MS = 100  # page left alone between bursts (after quiet), so one burst's work ends before the next
+# Between bursts (after quiet) the page is left alone until its main thread
+# is idle (requestIdleCallback), at most this long, so one burst's work ends
+# before the next begins.
+IDLE_GAP_MS = 100
 
 
 @dataclass
@@ -128,7 +131,7 @@ class BurstScenario:
             cost = measure_window(start, session.render.stamped(session, stamp), len(tokens), session.renderer,
                                   "burst", f"burst {index}")
         records = probe.take(page, tokens)
-        page.wait_for_timeout(IDLE_GAP_MS)
+        session.paint.idle(page, IDLE_GAP_MS)
         return records, cost
 
     def _delivery_s(self) -> float:

@@ -38,6 +38,9 @@ from ..results import ScenarioOutput
 from ..session import PageSession
 
 NAME = "cycles"
+# Cycles between the culprit list's two snapshots when the verdict came
+# before anything looked suspicious (both close kinds once).
+SUSPECT_CYCLES = 2
 DEFAULT_SNAPSHOT_ROOT = Path("traces") / "heapsnapshots"
 
 # Newest socket is open and is not the one we closed.
@@ -122,6 +125,11 @@ class CyclesScenario:
     def expected_messages(self) -> int:
         return self.config.cycles * self.config.messages + self.config.history_messages
 
+    @property
+    def uses_history(self) -> bool:
+        """Takes heap.bytes_per_message from an earlier scenario on the page when one measured it."""
+        return self.config.history_messages > 0 and not self.config.messages
+
     def run(self, session: PageSession, record: Callable[[ScenarioOutput], None],
             advance: Callable[[int], None] = lambda n: None) -> None:
         RunCycles(self.config, session, record, advance).run()
@@ -149,27 +157,75 @@ class RunCycles:
                 {"metric": "heap.renderer_private_bytes", "reason": renderer.reason}]}))
         for index in range(self.config.warmup):
             self._cycle(CLOSE_KINDS[index % 2], f"warm-up cycle {index + 1} of {self.config.warmup}")
-        first = take_heap_snapshot(self.session.cdp, self.snapshot_dir / "after-warmup.heapsnapshot")
-        self._take_sample({"cycle": 0, "close": None, "close_code": None, "reconnect_ms": None})
+        # Per-cycle messages: the verdict needs their expected growth at its
+        # first look, so the history is measured before the cycles. Without
+        # them it is measured after the verdict (or taken from an earlier
+        # scenario on this page), off the verdict's path.
+        per_message = self._bytes_per_message(before_cycles=True) if self.config.messages else None
+        first = None  # (path, cycle): the "before" heap snapshot, taken once a leak is suspected
+        if self.config.heap_snapshots:
+            first = (self._snapshot("after-warmup"), 0)
+        if per_message is None or not self.samples:
+            self._take_sample({"cycle": 0, "close": None, "close_code": None, "reconnect_ms": None})
+        result = None
         try:
             for cycle in range(1, self.config.cycles + 1):
-                kind = CLOSE_KINDS[(cycle - 1) % 2]
-                info = self._cycle(kind, f"cycle {cycle} of {self.config.cycles}")
-                self._take_sample({"cycle": cycle, **info})
+                self._measured_cycle(cycle)
+                result = self._verdict(per_message) if len(self.samples) >= 3 else None
+                if first is None and self._suspicious(per_message):
+                    first = (self._snapshot(f"after-cycle-{cycle}"), cycle)
+                if result is not None and result["decided"]:
+                    break
+            if result is not None and result["verdict"] == "leak" and first is None:
+                # Decided before anything looked suspicious: the culprit list
+                # needs cycles between two snapshots; these come after the verdict.
+                first = (self._snapshot(f"after-cycle-{self._done()}"), self._done())
+                for _ in range(SUSPECT_CYCLES):
+                    self._measured_cycle(self._done() + 1, after_verdict=True)
         except BaseException:
             self._summarize(partial=True)
-            first.unlink(missing_ok=True)
+            if first is not None:
+                first[0].unlink(missing_ok=True)
             _remove_if_empty(self.snapshot_dir)
             raise
-        last = take_heap_snapshot(self.session.cdp,
-                                  self.snapshot_dir / f"after-cycle-{self.config.cycles}.heapsnapshot")
-        with SuspectAnalysis((first, last), self.config.cycles) as analysis:
+        if first is None:
+            per_message = per_message or self._bytes_per_message()
+            self._summarize(partial=False, per_message=per_message)
+            return
+        last = self._snapshot(f"after-cycle-{self._done()}")
+        with SuspectAnalysis((first[0], last), self._done() - first[1]) as analysis:
             # Without per-cycle messages the verdict needs nothing from the
             # history burst, so when it keeps the snapshots their analysis
             # (Python reading them) runs while the page renders that burst.
-            early = not self.config.messages and self._keeps_snapshots(self._verdict(None))
-            per_message = self._bytes_per_message(while_page_works=analysis.start if early else None)
+            early = per_message is None and self._keeps_snapshots(self._verdict(None))
+            if per_message is None:
+                per_message = self._bytes_per_message(while_page_works=analysis.start if early else None)
             self._summarize(partial=False, per_message=per_message, analysis=analysis)
+
+    def _done(self) -> int:
+        return self.samples[-1]["cycle"]
+
+    def _measured_cycle(self, cycle: int, after_verdict: bool = False) -> None:
+        kind = CLOSE_KINDS[(cycle - 1) % 2]
+        total = self.config.cycles if not after_verdict else cycle
+        info = self._cycle(kind, f"cycle {cycle} of {total}")
+        self._take_sample({"cycle": cycle, **info, **({"after_verdict": True} if after_verdict else {})})
+
+    def _snapshot(self, name: str) -> Path:
+        return take_heap_snapshot(self.session.cdp, self.snapshot_dir / f"{name}.heapsnapshot")
+
+    def _suspicious(self, per_message: dict | None) -> bool:
+        """Worth a "before" snapshot now: the heap grew by half the threshold, or a counter rose every cycle.
+
+        Only decides when the culprit list's first snapshot is taken (a
+        clean page then takes none); the verdict never depends on it.
+        """
+        verdict_series = self._series(per_message)
+        heap = verdict_series["used_bytes"]
+        half = self.config.threshold_kb * 1024 / 2
+        if heap[-1] - heap[-2] > half or (len(heap) >= 3 and heap_trend.linear_trend(heap).slope > half):
+            return True
+        return any(heap_trend.grows_every_cycle(verdict_series[name]) for name in heap_trend.COUNTERS)
 
     def _cycle(self, kind: str, label: str) -> dict:
         """Close the socket from the far side, wait for the app's own reconnect, deliver K messages."""
@@ -218,36 +274,60 @@ class RunCycles:
         self.samples.append(sample)
         self.record(_sample_output(sample))
 
-    def _bytes_per_message(self, while_page_works: Callable[[], None] | None = None) -> dict | None:
+    def _bytes_per_message(self, while_page_works: Callable[[], None] | None = None,
+                           before_cycles: bool = False) -> dict | None:
         """Heap and DOM nodes per message retained as chat history, from one burst measured apart.
 
-        Before the burst: the last cycle's sample (only the heap snapshot
-        came between, and a snapshot changes neither the used heap nor a
-        DOM counter, checked: 0 bytes).
+        After the cycles, "before" is the last cycle's sample (only heap
+        snapshots came between, and a snapshot changes neither the used heap
+        nor a DOM counter, checked: 0 bytes). Before the cycles (per-cycle
+        messages), a sample is taken first and the one after the burst is
+        cycle 0. An earlier scenario on this page that measured the same
+        thing (session.history, the scroll scenario's preload on a fresh
+        page) is used instead when there are no per-cycle messages.
         """
         n = self.config.history_messages
         if not n:
             if while_page_works is not None:
                 while_page_works()
             return None
-        before = self.samples[-1]
+        if not before_cycles and self.session.history is not None:
+            if while_page_works is not None:
+                while_page_works()
+            return dict(self.session.history)
+        before = self._read() if before_cycles else self.samples[-1]
         self._deliver(n, while_page_works)
-        after = self.heap.sample()
+        if before_cycles:
+            self._take_sample({"cycle": 0, "close": None, "close_code": None, "reconnect_ms": None})
+            after = self.samples[-1]
+        else:
+            after = self.heap.sample()
         return {"messages": n, "bytes": (after["used_bytes"] - before["used_bytes"]) / n,
                 "nodes": (after["nodes"] - before["nodes"]) / n}
 
     # -- summary ------------------------------------------------------------
-    def _verdict(self, per_message: dict | None, notes: list | None = None) -> dict:
-        """heap_trend.verdict of the samples so far, the expected history growth taken out."""
-        series = {f: [s[f] for s in self.samples] for f in ("used_bytes", *heap_trend.COUNTERS)}
-        expected_bytes = expected_nodes = 0.0
+    def _expected(self, per_message: dict | None) -> tuple[float, float]:
         if self.config.messages and per_message is not None:
-            expected_bytes = self.config.messages * per_message["bytes"]
-            expected_nodes = self.config.messages * per_message["nodes"]
-        elif self.config.messages and notes is not None:
+            return self.config.messages * per_message["bytes"], self.config.messages * per_message["nodes"]
+        return 0.0, 0.0
+
+    def _series(self, per_message: dict | None) -> dict:
+        """The per-cycle series the verdict tests, the expected history growth taken out."""
+        expected_bytes, expected_nodes = self._expected(per_message)
+        series = {f: [s[f] for s in self.samples] for f in ("used_bytes", *heap_trend.COUNTERS)}
+        series["used_bytes"] = heap_trend.without_expected(series["used_bytes"], expected_bytes)
+        series["nodes"] = heap_trend.without_expected(series["nodes"], expected_nodes)
+        return series
+
+    def _verdict(self, per_message: dict | None, notes: list | None = None) -> dict:
+        """The sequential test (heap_trend.verdict) on the samples so far, the expected history growth out."""
+        series = {f: [s[f] for s in self.samples] for f in ("used_bytes", *heap_trend.COUNTERS)}
+        expected_bytes, expected_nodes = self._expected(per_message)
+        if self.config.messages and per_message is None and notes is not None:
             notes.append("cycles: --cycle-messages without --history-messages: their growth is not "
                          "taken out, so the verdict may call chat history a leak")
-        return heap_trend.verdict(series, self.config.threshold_kb * 1024, expected_bytes, expected_nodes)
+        return heap_trend.verdict(series, self.config.threshold_kb * 1024, expected_bytes, expected_nodes,
+                                  max_cycles=self.config.cycles)
 
     def _keeps_snapshots(self, result: dict) -> bool:
         return result["verdict"] == "leak" or self.config.heap_snapshots
@@ -258,7 +338,7 @@ class RunCycles:
         if per_message is not None:
             out.metrics["heap.bytes_per_message"] = ("bytes/message", [per_message["bytes"]])
             out.records["heap.bytes_per_message"] = [per_message]
-        done = len(self.samples) - 1
+        done = len([s for s in self.samples if s["cycle"] and not s.get("after_verdict")])
         if partial:
             out.notes.append(f"cycles: only {max(done, 0)} of {self.config.cycles} measured cycles completed")
         if len(self.samples) < 3:
@@ -271,7 +351,7 @@ class RunCycles:
         out.metrics["heap.slope_ci95_low_bytes_per_cycle"] = ("bytes/cycle", [heap["ci_low"]])
         out.metrics["heap.slope_ci95_high_bytes_per_cycle"] = ("bytes/cycle", [heap["ci_high"]])
         for name in heap_trend.COUNTERS:
-            out.metrics[f"heap.{name}_per_cycle"] = (f"{name}/cycle", [signals[name]["slope"]])
+            out.metrics[f"heap.{name}_per_cycle"] = (f"{name}/cycle", [signals[name].get("slope", 0.0)])
         out.metrics["heap.verdict"] = ("verdict", [result["verdict"]])
         if analysis is not None:
             snapshots = analysis.paths

@@ -24,6 +24,7 @@ from typing import Callable
 
 from ..errors import TargetError, UsageError
 from ..probes.frames import FramesProbe
+from ..probes.heap import HeapProbe
 from ..render_cost import measure_window
 from ..results import ScenarioOutput
 from ..session import PageSession
@@ -140,9 +141,19 @@ class ScrollScenario:
             session.open()  # an earlier scenario filled the list: start from an empty one
         messages = session.messages.take(self.config.messages)
         tokens = [m.token for m in messages]
+        # A later scenario reports the chat history's heap cost per message
+        # (cycles): this preload on a fresh page is that measurement, so the
+        # later scenario needs no burst of its own. Heap reads are not timed.
+        heap = HeapProbe(session.cdp) if session.history_wanted and session.history is None else None
+        before = heap.sample() if heap else None
         session.injector.send(messages)
         state = session.paint.quiet(page, tokens, session.timeout_s)
         session.paint.forget(page, tokens)  # not measured here; frees the probe's records
+        if heap is not None and state["dom"] == len(tokens):
+            after = heap.sample()
+            n = len(tokens)
+            session.history = {"messages": n, "bytes": (after["used_bytes"] - before["used_bytes"]) / n,
+                               "nodes": (after["nodes"] - before["nodes"]) / n, "source": "scroll preload"}
         if state["recv"] == 0:
             raise TargetError(f"scroll: none of {len(tokens)} preloaded messages reached the page's "
                               f"WebSocket ({session.target.inject} via {session.target.ws_match!r})")
