@@ -47,10 +47,13 @@ def host_env() -> dict:
     }
 
 
-def collect_env(browser, options: BrowserOptions, browser_path: str | None) -> dict:
-    """The run's environment; a remote browser's headless mode and flags are read from it."""
+def collect_env(browser, options: BrowserOptions, browser_path: str | None, host: dict | None = None) -> dict:
+    """The run's environment; a remote browser's headless mode and flags are read from it.
+
+    host: host_env() if already gathered (bench ui gathers it while the browser starts).
+    """
     env = {
-        **host_env(),
+        **(host if host is not None else host_env()),
         "playwright_version": _version("playwright"),
         "chromium_version": browser.version,
         "browser_path": browser_path,

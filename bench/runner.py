@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from playwright.sync_api import sync_playwright
 
 from .browser import BrowserOptions, browser_path, launch, new_context
 from .browser_source import env_notes
-from .env import collect_env
+from .env import collect_env, host_env
 from .errors import UsageError
 from .messages import MessageSource
 from .progress import Progress
@@ -108,6 +109,11 @@ class UiRun:
                 server = BundledServer()
                 server.spawn()
                 stack.callback(server.stop)
+            for scenario in {id(s): s for v in self.variants for s in v.scenarios}.values():
+                getattr(scenario, "warm_imports", lambda: None)()  # imports it will need, in a thread
+            # The host's facts (git revision: two git processes) are gathered while the browser starts.
+            pool = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="host-env"))
+            host = pool.submit(host_env)
             playwright = stack.enter_context(sync_playwright())
             path = browser_path(playwright, self.browser_options)
             browser = launch(playwright, self.browser_options)
@@ -117,7 +123,7 @@ class UiRun:
                 stack.callback(server.signal_stop)  # runs first: the server exits while the browser closes
             # Each variant is the same target with its own knobs in the query.
             targets = {v.name: target.with_url(target.url, v.app_query) for v in self.variants}
-            env = collect_env(browser, self.browser_options, path)
+            env = collect_env(browser, self.browser_options, path, host.result())
             for variant in self.variants:
                 self.variant_results[variant.name] = Results(env=env, config=self._config(variant, targets),
                                                              notes=env_notes(env))

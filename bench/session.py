@@ -16,6 +16,9 @@ from .renderer_process import Renderer, find_renderer
 from .target import Target
 
 
+ROUTE_WAIT_MS = 200
+
+
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
@@ -92,9 +95,12 @@ class PageSession:
             self.page.wait_for_function("() => window.__bench.openSockets() > 0", timeout=ms)
         except PlaywrightError:
             raise TargetError(f"{url}: the page opened no WebSocket within {self.timeout_s:g} s") from None
-        if isinstance(self.injector, InterceptInjector) and not self.injector.connected:
-            # The route handler runs as Playwright dispatches the socket's creation.
-            self.page.wait_for_timeout(200)
+        # The route handler runs as Playwright dispatches the socket's creation:
+        # give it up to ROUTE_WAIT_MS, checking every 10 ms.
+        waited = 0
+        while isinstance(self.injector, InterceptInjector) and not self.injector.connected and waited < ROUTE_WAIT_MS:
+            self.page.wait_for_timeout(10)
+            waited += 10
         if isinstance(self.injector, InterceptInjector) and not self.injector.connected:
             seen = ", ".join(s["url"] for s in self.page.evaluate("() => window.__bench.sockets()"))
             raise TargetError(f"{url}: no page WebSocket matched {self.target.ws_match!r} (saw {seen})")

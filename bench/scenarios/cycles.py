@@ -20,6 +20,8 @@ snapshot diff, listed in records["heap.suspects"]).
 
 from __future__ import annotations
 
+import importlib
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -125,6 +127,10 @@ class CyclesScenario:
     def expected_messages(self) -> int:
         return self.config.cycles * self.config.messages + self.config.history_messages
 
+    def warm_imports(self) -> None:
+        """Called as the run starts: the statistics' import runs while the browser starts."""
+        heap_trend.preload()
+
     @property
     def uses_history(self) -> bool:
         """Takes heap.bytes_per_message from an earlier scenario on the page when one measured it."""
@@ -173,6 +179,7 @@ class RunCycles:
                 self._measured_cycle(cycle)
                 result = self._verdict(per_message) if len(self.samples) >= 3 else None
                 if first is None and self._suspicious(per_message):
+                    preload_suspect_analysis()
                     first = (self._snapshot(f"after-cycle-{cycle}"), cycle)
                 if result is not None and result["decided"]:
                     break
@@ -254,7 +261,9 @@ class RunCycles:
         session.injector.send(messages)
         if while_page_works is not None:
             while_page_works()
-        state = session.paint.quiet(self.page, tokens, session.timeout_s)
+        # Only the DOM matters here (the heap is read next), not paint: one
+        # frame after the last message is in, not the paint probe's stable frames.
+        state = session.paint.quiet(self.page, tokens, session.timeout_s, stable_frames=1)
         if state["dom"] < len(tokens):
             raise TargetError(f"{len(tokens) - state['dom']} of {len(tokens)} messages sent after a reconnect "
                               f"never reached the DOM within {session.timeout_s:g} s")
@@ -400,6 +409,11 @@ class SuspectAnalysis:
     def result(self) -> list[dict]:
         self.start()
         return self._future.result()
+
+
+def preload_suspect_analysis() -> None:
+    """Import scipy.sparse's graph search in a thread while the page cycles (a suspected leak needs it)."""
+    threading.Thread(target=importlib.import_module, args=("scipy.sparse.csgraph",), daemon=True).start()
 
 
 def _remove_if_empty(path: Path) -> None:
