@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append([name, f"{seconds:.1f}", cpu, target_text, ("PASS" if ok else "FAIL") if judged else "-",
                      ratio, f"{load:.1f}", detail.get("verdict", "")])
     print(tabulate(rows, headers=["benchmark", "seconds", "cpu s", "target", "status", "vs fuite (fuite s)",
-                                  "load", "verdict"]))
+                                  "load", "result"]))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
     return 1 if missed else 0
