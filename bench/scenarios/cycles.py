@@ -183,11 +183,13 @@ class RunCycles:
                     first = (self._snapshot(f"after-cycle-{cycle}"), cycle)
                 if result is not None and result["decided"]:
                     break
-            if result is not None and result["verdict"] == "leak" and first is None:
-                # Decided before anything looked suspicious: the culprit list
-                # needs cycles between two snapshots; these come after the verdict.
-                first = (self._snapshot(f"after-cycle-{self._done()}"), self._done())
-                for _ in range(SUSPECT_CYCLES):
+            if result is not None and result["verdict"] == "leak":
+                # The culprit list needs cycles between its two snapshots. When
+                # the verdict came before (or right as) anything looked
+                # suspicious, they run after it and do not change it.
+                if first is None:
+                    first = (self._snapshot(f"after-cycle-{self._done()}"), self._done())
+                while self._done() - first[1] < SUSPECT_CYCLES:
                     self._measured_cycle(self._done() + 1, after_verdict=True)
         except BaseException:
             self._summarize(partial=True)
