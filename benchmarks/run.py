@@ -105,7 +105,7 @@ def fuite_verdict(query: str) -> tuple[float, dict]:
     return seconds, {"verdict": "leak" if detected else "stable", "cpu_s": cpu}
 
 
-def versus_fuite(query: str, expected: str, rounds: int = 3) -> tuple[float, dict]:
+def versus_fuite(query: str, expected: str, *options: str, rounds: int = 3) -> tuple[float, dict]:
     """bench's verdict and fuite's on the same page, alternating (bench, fuite, fuite, bench, ...).
 
     Paired rounds: the two runs of a round saw the same machine load, so the
@@ -122,7 +122,7 @@ def versus_fuite(query: str, expected: str, rounds: int = 3) -> tuple[float, dic
         for side in order:
             load.append(os.getloadavg()[0])
             if side == "bench":
-                ours.append(cycles_verdict(query, expected))
+                ours.append(cycles_verdict(query, expected, *options))
             else:
                 theirs.append(fuite_verdict(query))
     ratios = [a[0] / b[0] for a, b in zip(ours, theirs)]
@@ -171,6 +171,9 @@ BENCHMARKS = {
     # Paired, alternating rounds against fuite (BENCH_ROUNDS, default 3): the ratio is the figure.
     "leak-verdict-vs-fuite": (lambda: versus_fuite("leak_kb=200", "leak"), None),
     "plain-verdict-vs-fuite": (lambda: versus_fuite("", "stable"), None),
+    # Like for like: one warm-up, no history burst (fuite does neither).
+    "lean-leak-verdict-vs-fuite": (lambda: versus_fuite("leak_kb=200", "leak", "--cycle-warmup", "1",
+                                                        "--history-messages", "0"), None),
     # Rate targets: detail["target_met"] decides, detail["summary"] says what was measured.
     "generator-50k": (load_generator.generator, None),
     "bundled-server-max": (load_generator.bundled, None),
