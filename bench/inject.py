@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import time
 from urllib.parse import urlsplit
 
 from .errors import TargetError
@@ -10,21 +11,37 @@ from .messages import Message
 from .target import Target, render_template, template_format
 
 
+SOCKET_GRACE_S = 5.0  # a page socket that is gone this long, with no new one, is an error
+_POLL_MS = 50
+
+
 class InterceptInjector:
     """Adds frames to the page's real socket (Playwright route_web_socket).
 
     connect_to_server() keeps the app's own traffic flowing both ways; our
-    frames are added on the server->page direction, as if the server sent them.
-    Must be attached before any init script that wraps WebSocket
-    (DESIGN.md section 7).
+    frames are added on the server->page direction, as if the server sent them,
+    encoded by the target's protocol codec (bench/protocols/). Must be
+    attached before any init script that wraps WebSocket (docs/protocols.md).
+
+    The page's socket is followed: every send goes to the newest routed
+    socket that is open and has finished its protocol's handshake (for
+    Socket.IO on its default transports: upgraded from long-polling). When
+    the page has none, send() waits up to grace_s for one; after that the
+    socket is reported dead (TargetError: exit 3).
     """
 
-    def __init__(self, target: Target):
+    def __init__(self, target: Target, grace_s: float = SOCKET_GRACE_S):
         self.target = target
+        self.codec = target.codec()
+        self.grace_s = grace_s
         self.routes: list = []
         self.server_sides: list = []  # route.connect_to_server() of each route, same order
+        self.notes: list[str] = []
+        self.no_socket: set[str] = set()  # tokens not injected: no page socket was open
+        self._ready_route = None
 
     def attach(self, page) -> None:
+        self.page = page
         page.route_web_socket(self.target.ws_match, self._on_route)
 
     def _on_route(self, route) -> None:
@@ -35,16 +52,76 @@ class InterceptInjector:
     def connected(self) -> bool:
         return bool(self.routes)
 
-    def send(self, messages: list[Message]) -> None:
+    def _infos(self) -> list[dict]:
+        return self.page.evaluate("() => window.__bench.sockets()")
+
+    def _live_route(self):
+        """The newest routed socket that is open and ready for chat frames, else None (and why)."""
         if not self.routes:
-            raise TargetError(f"no page WebSocket matched {self.target.ws_match!r}")
-        route = self.routes[-1]  # the page's newest socket
+            return None, "no page WebSocket matched " + repr(self.target.ws_match)
+        route = self.routes[-1]
+        infos = [i for i in self._infos() if i["url"] == route.url]
+        info = infos[-1] if infos else None
+        if info is None or info["opened"] is None:
+            return None, f"the page's WebSocket {route.url} has not opened yet"
+        if info["closed"] is not None:
+            return None, f"the page's WebSocket {route.url} closed (code {info['closeCode']})"
+        if route is self._ready_route:
+            return route, ""
+        ready, why = self.codec.page_ready(route.url, info["sent"], info["frames"])
+        if not ready:
+            return None, why
+        self._ready_route = route
+        note = self.codec.ready_note(route.url, info["sent"])
+        if note and note not in self.notes:
+            self.notes.append(note)
+        return route, ""
+
+    def wait_socket(self, grace_s: float | None = None):
+        """The live route, waiting up to grace_s for the page to open (or upgrade) one."""
+        grace_s = self.grace_s if grace_s is None else grace_s
+        deadline = time.monotonic() + grace_s
+        while True:
+            route, why = self._live_route()
+            if route is not None:
+                return route
+            if time.monotonic() >= deadline:
+                raise TargetError(f"{why}, and no new socket came within {grace_s:g} s")
+            self.page.wait_for_timeout(_POLL_MS)
+
+    def send(self, messages: list[Message], wait: bool = True) -> None:
+        """Inject messages into the page's live socket.
+
+        wait=False (paced sends): with no live socket the messages are not
+        sent but counted in no_socket; ensure_socket() later decides whether
+        the socket came back.
+        """
+        route = self._ready_route if self._ready_route is not None and self._still_open() else None
+        if route is None:
+            if wait:
+                route = self.wait_socket()
+            else:
+                route, _ = self._live_route()
+                if route is None:
+                    self.no_socket.update(m.token for m in messages)
+                    return
         for message in messages:
-            route.send(render_template(self.target.frame, message, self.target.frame_format))
+            route.send(self.target.encode(message, self.codec))
+
+    def _still_open(self) -> bool:
+        if self._ready_route is not self.routes[-1]:
+            return False
+        infos = [i for i in self._infos() if i["url"] == self._ready_route.url]
+        return bool(infos) and infos[-1]["closed"] is None
+
+    def ensure_socket(self) -> None:
+        """Raise TargetError unless the page has a live socket (after grace_s at most)."""
+        self.wait_socket()
 
     def close(self) -> None:
         self.routes.clear()
         self.server_sides.clear()
+        self._ready_route = None
 
 
 class ServerInjector:
@@ -66,8 +143,13 @@ class ServerInjector:
         pass
 
     connected = True
+    notes: list[str] = []
+    no_socket: frozenset = frozenset()
 
-    def send(self, messages: list[Message]) -> None:
+    def ensure_socket(self) -> None:
+        pass
+
+    def send(self, messages: list[Message], wait: bool = True) -> None:
         for message in messages:
             body = render_template(self.target.send_body, message, self._body_format).encode()
             try:

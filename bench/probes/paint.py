@@ -28,15 +28,18 @@ class PaintProbe:
         return page.evaluate("() => window.__bench ? window.__bench.openSockets() : 0")
 
     def quiet(self, page, tokens: list[str], timeout_s: float, stable_frames: int = 6,
-              stamp: str | None = None) -> dict:
+              stamp: str | None = None, closed_grace_s: float | None = None) -> dict:
         """Wait until the tokens are in the DOM and their paints stopped arriving.
 
         stamp: a console.timeStamp label the page stamps once the frame that
         shows the last token has done its main-thread work (RenderProbe).
+        closed_grace_s: return early (socketClosed: true) once no page socket
+        has been open this long.
         """
+        grace_ms = None if closed_grace_s is None else closed_grace_s * 1000
         return page.evaluate(
-            "([tokens, ms, frames, stamp]) => window.__bench.quiet(tokens, ms, frames, stamp)",
-            [tokens, timeout_s * 1000, stable_frames, stamp],
+            "([tokens, ms, frames, stamp, grace]) => window.__bench.quiet(tokens, ms, frames, stamp, grace)",
+            [tokens, timeout_s * 1000, stable_frames, stamp, grace_ms],
         )
 
     def take(self, page, tokens: list[str]) -> list[dict]:
