@@ -85,6 +85,14 @@ class PageSession:
         try:
             self.page.wait_for_function("() => window.__bench.openSockets() > 0", timeout=ms)
         except PlaywrightError:
+            workers = self.page.evaluate("() => window.__bench.workers()")
+            if workers["dedicated"] or workers["shared"]:
+                if self.target.inject == "server":
+                    return self._opened()
+                raise TargetError(f"{url}: the page opened no WebSocket of its own but started "
+                                  f"{workers['dedicated']} Worker(s) and {workers['shared']} SharedWorker(s): "
+                                  "a socket inside a worker cannot be routed by Playwright; "
+                                  "use inject = \"server\" (--inject server), which still works") from None
             raise TargetError(f"{url}: the page opened no WebSocket within {self.timeout_s:g} s") from None
         if isinstance(self.injector, InterceptInjector) and not self.injector.connected:
             # The route handler runs as Playwright dispatches the socket's creation.
@@ -92,6 +100,9 @@ class PageSession:
         if isinstance(self.injector, InterceptInjector) and not self.injector.connected:
             seen = ", ".join(s["url"] for s in self.page.evaluate("() => window.__bench.sockets()"))
             raise TargetError(f"{url}: no page WebSocket matched {self.target.ws_match!r} (saw {seen})")
+        self._opened()
+
+    def _opened(self) -> None:
         for hook in self.after_open:
             hook(self)
 
@@ -124,7 +135,19 @@ class PageSession:
                 scenario.run(self, sink, advance)
                 sink(ScenarioOutput(timings={scenario.name: time.monotonic() - started}))
         finally:
+            if self.injector.notes:  # how injection reached the page (e.g. after a Socket.IO upgrade)
+                sink(ScenarioOutput(notes=list(self.injector.notes)))
             self.close()
+
+    @property
+    def closed_grace_s(self) -> float | None:
+        """How long a wait for messages may go on with no page socket open (None: not watched)."""
+        return self.injector.grace_s if isinstance(self.injector, InterceptInjector) else None
+
+    def check_socket(self, state: dict) -> None:
+        """After PaintProbe.quiet: a page socket that died and did not come back is a TargetError."""
+        if state.get("socketClosed"):
+            self.injector.ensure_socket()
 
     def close(self) -> None:
         self.injector.close()

@@ -39,8 +39,15 @@ class BurstConfig:
             raise UsageError(f"--rate must be positive (got {self.rate})")
 
 
-def burst_output(records: list[dict]) -> ScenarioOutput:
-    """Metrics of one burst from its per-message records (page-clock ms)."""
+def burst_output(records: list[dict], no_socket=frozenset()) -> ScenarioOutput:
+    """Metrics of one burst from its per-message records (page-clock ms).
+
+    no_socket: tokens never injected because the page had no socket open
+    then (paced bursts across a reconnect); counted apart, not as unpainted.
+    """
+    skipped = [r for r in records if r["token"] in no_socket]
+    if skipped:
+        records = [r for r in records if r["token"] not in no_socket]
     painted = [r for r in records if r["recv"] is not None and r["paint"] is not None]
     in_dom = [r for r in records if r["recv"] is not None and r["dom"] is not None]
     out = ScenarioOutput()
@@ -53,6 +60,10 @@ def burst_output(records: list[dict]) -> ScenarioOutput:
         out.metrics["burst.settle_ms"] = ("ms", [max(r["paint"] for r in painted) - min(received)])
     out.metrics["paint.injected"] = ("count", [len(records)])
     out.metrics["paint.unpainted"] = ("count", [len(records) - len(painted)])
+    if skipped:
+        out.metrics["paint.no_socket"] = ("count", [len(skipped)])
+        out.notes.append(f"{len(skipped)} message(s) were not injected: the page had no socket open then "
+                         "(paint.no_socket)")
     missing = len(records) - len(in_dom)
     if missing:
         out.notes.append(f"{missing} message(s) never reached the DOM (counted as unpainted)")
@@ -96,7 +107,7 @@ class BurstScenario:
             records, cost = self._burst(session, index)
             for r in records:
                 r["burst"] = index
-            out = burst_output(records)
+            out = burst_output(records, session.injector.no_socket)
             if cost is not None:
                 received = [r["recv"] for r in records if r["recv"] is not None]
                 painted = [r["paint"] for r in records if r["paint"] is not None]
@@ -119,7 +130,9 @@ class BurstScenario:
         start = session.render.read(session) if measured else None
         stamp = session.render.arm(session) if measured else None
         self._deliver(session, messages)
-        state = probe.quiet(page, tokens, session.timeout_s + self._delivery_s(), stamp=stamp)
+        state = probe.quiet(page, tokens, session.timeout_s + self._delivery_s(), stamp=stamp,
+                            closed_grace_s=session.closed_grace_s)
+        session.check_socket(state)
         if state["recv"] == 0:
             raise TargetError(f"none of {len(tokens)} injected messages reached the page's WebSocket "
                               f"({session.target.inject} via {session.target.ws_match!r})")
@@ -145,4 +158,4 @@ class BurstScenario:
             wait_ms = (start + i / self.config.rate - time.monotonic()) * 1000
             if wait_ms > 1:
                 session.page.wait_for_timeout(wait_ms)
-            session.injector.send([message])
+            session.injector.send([message], wait=False)

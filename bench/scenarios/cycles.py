@@ -198,7 +198,8 @@ class RunCycles:
         session.injector.send(messages)
         if while_page_works is not None:
             while_page_works()
-        state = session.paint.quiet(self.page, tokens, session.timeout_s)
+        state = session.paint.quiet(self.page, tokens, session.timeout_s, closed_grace_s=session.closed_grace_s)
+        session.check_socket(state)
         if state["dom"] < len(tokens):
             raise TargetError(f"{len(tokens) - state['dom']} of {len(tokens)} messages sent after a reconnect "
                               f"never reached the DOM within {session.timeout_s:g} s")
