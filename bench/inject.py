@@ -37,7 +37,8 @@ class InterceptInjector:
         self.routes: list = []
         self.server_sides: list = []  # route.connect_to_server() of each route, same order
         self.notes: list[str] = []
-        self.no_socket: set[str] = set()  # tokens not injected: no page socket was open
+        self.no_socket: set[str] = set()  # tokens not delivered: no page socket was open, or it closed
+        self.socket_id: int | None = None  # the page's id (paint.js) of the socket last injected into
         self._ready_route = None
 
     def attach(self, page) -> None:
@@ -60,22 +61,36 @@ class InterceptInjector:
         if not self.routes:
             return None, "no page WebSocket matched " + repr(self.target.ws_match)
         route = self.routes[-1]
-        infos = [i for i in self._infos() if i["url"] == route.url]
+        all_infos = self._infos()
+        infos = [i for i in all_infos if i["url"] == route.url]
         info = infos[-1] if infos else None
-        if info is None or info["opened"] is None:
-            return None, f"the page's WebSocket {route.url} has not opened yet"
-        if info["closed"] is not None:
-            return None, f"the page's WebSocket {route.url} closed (code {info['closeCode']})"
+        if info is None or info["opened"] is None or info["closed"] is not None:
+            return None, self._why_dead(all_infos, route.url)
         if route is self._ready_route:
+            self.socket_id = info["id"]
             return route, ""
         ready, why = self.codec.page_ready(route.url, info["sent"], info["frames"])
         if not ready:
             return None, why
         self._ready_route = route
+        self.socket_id = info["id"]
         note = self.codec.ready_note(route.url, info["sent"])
         if note and note not in self.notes:
             self.notes.append(note)
         return route, ""
+
+    def _why_dead(self, infos: list[dict], url: str) -> str:
+        """One line naming the last socket that was open and its close code."""
+        routed = {r.url for r in self.routes}
+        opened = [i for i in infos if i["url"] in routed and i["opened"] is not None]
+        if not opened:
+            return f"the page's WebSocket {url} has not opened yet"
+        last = opened[-1]
+        if last["closed"] is None:
+            return f"the page's WebSocket {last['url']} is open but not the newest"
+        attempts = sum(1 for i in infos[last["id"] + 1:] if i["url"] in routed and i["opened"] is None)
+        tried = f" ({attempts} reconnect attempt(s) did not open)" if attempts else ""
+        return f"the page's WebSocket {last['url']} closed (code {last['closeCode']}){tried}"
 
     def wait_socket(self, grace_s: float | None = None):
         """The live route, waiting up to grace_s for the page to open (or upgrade) one."""
@@ -112,7 +127,7 @@ class InterceptInjector:
         if self._ready_route is not self.routes[-1]:
             return False
         infos = [i for i in self._infos() if i["url"] == self._ready_route.url]
-        return bool(infos) and infos[-1]["closed"] is None
+        return bool(infos) and infos[-1]["closed"] is None and infos[-1]["id"] == self.socket_id
 
     def ensure_socket(self) -> None:
         """Raise TargetError unless the page has a live socket (after grace_s at most)."""
@@ -143,6 +158,7 @@ class ServerInjector:
         pass
 
     connected = True
+    socket_id = None
     notes: list[str] = []
     no_socket: frozenset = frozenset()
 

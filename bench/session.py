@@ -144,10 +144,15 @@ class PageSession:
         """How long a wait for messages may go on with no page socket open (None: not watched)."""
         return self.injector.grace_s if isinstance(self.injector, InterceptInjector) else None
 
-    def check_socket(self, state: dict) -> None:
-        """After PaintProbe.quiet: a page socket that died and did not come back is a TargetError."""
+    def check_socket(self, state: dict) -> bool:
+        """After PaintProbe.quiet: whether the socket the messages went to closed first.
+
+        A page socket that died and did not come back is a TargetError.
+        """
         if state.get("socketClosed"):
             self.injector.ensure_socket()
+            return True
+        return False
 
     def close(self) -> None:
         self.injector.close()

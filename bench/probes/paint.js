@@ -310,8 +310,10 @@
     // With stampLabel: console.timeStamp(stampLabel) after the frame that
     // shows the last of them has done its main-thread work.
     // With closedGraceMs: give up early once no socket has been open for that
-    // long (the page's socket died: bench/inject.py decides whether it came back).
-    async quiet(tokens, timeoutMs, stableFrames, stampLabel, closedGraceMs) {
+    // long, or at once when socketId (the socket the tokens went to) closed:
+    // a closed socket delivers nothing more (bench/inject.py decides whether
+    // the page came back).
+    async quiet(tokens, timeoutMs, stableFrames, stampLabel, closedGraceMs, socketId) {
       const deadline = performance.now() + timeoutMs;
       const count = (field) => tokens.filter((t) => records.get(t)?.[field] != null).length;
       let inAnimationFrame = false;
@@ -320,6 +322,7 @@
         await nextFrame();
         inAnimationFrame = true; // resumed in the rAF turn of the frame that checked
         if (closedGraceMs == null) continue;
+        if (socketId != null && sockets[socketId] && sockets[socketId].closed !== null) { socketClosed = true; break; }
         const open = window.__bench.openSockets() > 0;
         closedSince = open ? null : (closedSince ?? performance.now());
         if (closedSince !== null && performance.now() - closedSince > closedGraceMs) { socketClosed = true; break; }

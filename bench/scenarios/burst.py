@@ -42,8 +42,9 @@ class BurstConfig:
 def burst_output(records: list[dict], no_socket=frozenset()) -> ScenarioOutput:
     """Metrics of one burst from its per-message records (page-clock ms).
 
-    no_socket: tokens never injected because the page had no socket open
-    then (paced bursts across a reconnect); counted apart, not as unpainted.
+    no_socket: tokens not delivered because the page had no socket open
+    then (paced bursts across a reconnect) or the socket closed under them;
+    counted apart (paint.no_socket), not as unpainted.
     """
     skipped = [r for r in records if r["token"] in no_socket]
     if skipped:
@@ -62,8 +63,8 @@ def burst_output(records: list[dict], no_socket=frozenset()) -> ScenarioOutput:
     out.metrics["paint.unpainted"] = ("count", [len(records) - len(painted)])
     if skipped:
         out.metrics["paint.no_socket"] = ("count", [len(skipped)])
-        out.notes.append(f"{len(skipped)} message(s) were not injected: the page had no socket open then "
-                         "(paint.no_socket)")
+        out.notes.append(f"{len(skipped)} message(s) not delivered: the page had no socket open, or its "
+                         "socket closed under them (paint.no_socket)")
     missing = len(records) - len(in_dom)
     if missing:
         out.notes.append(f"{missing} message(s) never reached the DOM (counted as unpainted)")
@@ -131,9 +132,10 @@ class BurstScenario:
         stamp = session.render.arm(session) if measured else None
         self._deliver(session, messages)
         state = probe.quiet(page, tokens, session.timeout_s + self._delivery_s(), stamp=stamp,
-                            closed_grace_s=session.closed_grace_s)
-        session.check_socket(state)
-        if state["recv"] == 0:
+                            closed_grace_s=session.closed_grace_s,
+                            socket_id=session.injector.socket_id)
+        socket_closed = session.check_socket(state)
+        if state["recv"] == 0 and not socket_closed:
             raise TargetError(f"none of {len(tokens)} injected messages reached the page's WebSocket "
                               f"({session.target.inject} via {session.target.ws_match!r})")
         cost = None
@@ -141,6 +143,8 @@ class BurstScenario:
             cost = measure_window(start, session.render.stamped(session, stamp), len(tokens), session.renderer,
                                   "burst", f"burst {index}")
         records = probe.take(page, tokens)
+        if socket_closed:  # the socket closed under these: they were lost with it, not unpainted
+            session.injector.no_socket.update(r["token"] for r in records if r["recv"] is None)
         page.wait_for_timeout(IDLE_GAP_MS)
         return records, cost
 

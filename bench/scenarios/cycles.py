@@ -198,7 +198,8 @@ class RunCycles:
         session.injector.send(messages)
         if while_page_works is not None:
             while_page_works()
-        state = session.paint.quiet(self.page, tokens, session.timeout_s, closed_grace_s=session.closed_grace_s)
+        state = session.paint.quiet(self.page, tokens, session.timeout_s, closed_grace_s=session.closed_grace_s,
+                            socket_id=session.injector.socket_id)
         session.check_socket(state)
         if state["dom"] < len(tokens):
             raise TargetError(f"{len(tokens) - state['dom']} of {len(tokens)} messages sent after a reconnect "

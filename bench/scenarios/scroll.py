@@ -141,7 +141,8 @@ class ScrollScenario:
         messages = session.messages.take(self.config.messages)
         tokens = [m.token for m in messages]
         session.injector.send(messages)
-        state = session.paint.quiet(page, tokens, session.timeout_s, closed_grace_s=session.closed_grace_s)
+        state = session.paint.quiet(page, tokens, session.timeout_s, closed_grace_s=session.closed_grace_s,
+                            socket_id=session.injector.socket_id)
         session.check_socket(state)
         session.paint.forget(page, tokens)  # not measured here; frees the probe's records
         if state["recv"] == 0:
