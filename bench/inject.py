@@ -13,6 +13,7 @@ from .target import Target, render_template, template_format
 
 SOCKET_GRACE_S = 5.0  # a page socket that is gone this long, with no new one, is an error
 _POLL_MS = 50
+RECHECK_S = 0.5
 
 
 class InterceptInjector:
@@ -40,6 +41,7 @@ class InterceptInjector:
         self.no_socket: set[str] = set()  # tokens not delivered: no page socket was open, or it closed
         self.socket_id: int | None = None  # the page's id (paint.js) of the socket last injected into
         self._ready_route = None
+        self._checked_at = 0.0
 
     def attach(self, page) -> None:
         self.page = page
@@ -111,7 +113,7 @@ class InterceptInjector:
         sent but counted in no_socket; ensure_socket() later decides whether
         the socket came back.
         """
-        route = self._ready_route if self._ready_route is not None and self._still_open() else None
+        route = self._ready_route if self._ready_route is not None and self._still_open(wait) else None
         if route is None:
             if wait:
                 route = self.wait_socket()
@@ -123,9 +125,16 @@ class InterceptInjector:
         for message in messages:
             route.send(self.target.encode(message, self.codec))
 
-    def _still_open(self) -> bool:
+    def _still_open(self, wait: bool = True) -> bool:
         if self._ready_route is not self.routes[-1]:
             return False
+        # Paced sends (one message each) check the page at most every
+        # RECHECK_S: each check is a task on the page's main thread. A socket
+        # that closed meanwhile is caught by the quiet wait (socket_id).
+        now = time.monotonic()
+        if not wait and now - self._checked_at < RECHECK_S:
+            return True
+        self._checked_at = now
         infos = [i for i in self._infos() if i["url"] == self._ready_route.url]
         return bool(infos) and infos[-1]["closed"] is None and infos[-1]["id"] == self.socket_id
 

@@ -138,3 +138,16 @@ def test_profile_keys_and_errors():
         parse_profile({"websocket": {"frame": '42["chat",{"text":"{text}"}]'}}, "p.toml")
     with pytest.raises(UsageError, match="not valid JSON"):
         profile("socketio", '{"text":{text}}')
+
+
+def test_detect_recognises_each_protocol():
+    from bench.protocols.detect import detect
+
+    assert detect("ws://h/socket.io/?EIO=4&transport=websocket", ['0{"sid":"a"}', "40"], [])[0] == "socketio"
+    assert detect("ws://h/hub", ["{}\x1e"], ['{"protocol":"json","version":1}\x1e'])[0] == "signalr"
+    assert detect("ws://h/socket/websocket", ['["1","1","room:lobby","phx_reply",{"status":"ok"}]'], [])[0] \
+        == "phoenix"
+    assert detect("ws://h/graphql", ['{"type":"connection_ack"}', '{"id":"1","type":"next","payload":{}}'],
+                  [])[0] == "graphql-ws"
+    assert detect("ws://h/ws", ['{"type":"message","text":"hi"}'], [])[0] == "json"
+    assert detect("ws://h/ws", ["alice: hi"], [])[0] == "text"

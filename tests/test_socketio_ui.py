@@ -111,3 +111,56 @@ def test_paced_messages_with_no_socket_are_counted_apart(page, sio_server):
 def test_worker_socket_is_named(page, sio_server):
     with pytest.raises(TargetError, match=r"Worker.*inject = \"server\""):
         open_session(page, sio_server, path="static/worker.html", timeout_s=3)
+
+
+def test_profile_check_catches_a_wrong_encoding_and_a_list_that_does_not_scroll(sio_server):
+    import dataclasses
+
+    from bench.browser import BrowserOptions
+    from bench.profile_check import check_profile
+    from tests.conftest import in_fresh_thread
+
+    target = resolve_target(PROFILE, sio_server.url, "transports=websocket")
+    # What a user wrote before protocols existed: the whole packet as a text template.
+    wrong = dataclasses.replace(target, protocol="text", frame_format="text", list_selector="body",
+                                frame='42["chat message",{"user":"{user}","text":"{text}"}]')
+    lines = [c.line() for c in in_fresh_thread(check_profile, wrong, BrowserOptions(), 10)]
+    failed = [line for line in lines if line.startswith("FAIL")]
+    assert any("quotes and backslashes never appeared" in line for line in failed), lines
+    assert any("closed (code" in line and "after the hard messages" in line for line in failed), lines
+    assert any("dom.list 'body' cannot scroll" in line for line in failed), lines
+    right = [c for c in in_fresh_thread(check_profile, target, BrowserOptions(), 10)]
+    assert all(c.ok for c in right), [c.line() for c in right]
+    assert any("4 hard messages" in c.what for c in right)
+
+
+def test_profile_init_recognises_socketio_and_where_messages_go(sio_server):
+    import threading
+
+    from bench.browser import BrowserOptions
+    from bench.profile import parse_profile
+    from bench.profile_init import propose_profile
+    from tests.conftest import in_fresh_thread
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    stop = threading.Event()
+
+    def chat():  # someone is talking while init watches
+        while not stop.wait(0.5):
+            post(sio_server.url + "api/messages", {"user": "ann", "text": 'a real "message", with quotes'})
+
+    talker = threading.Thread(target=chat, daemon=True)
+    talker.start()
+    try:
+        text = in_fresh_thread(propose_profile, sio_server.url + "?transports=websocket", BrowserOptions(), 3)
+    finally:
+        stop.set()
+        talker.join()
+    target = parse_profile(tomllib.loads(text), "proposed.toml")
+    assert target.protocol == "socketio" and target.event == "chat message", text
+    assert target.frame == '{"user":"{user}","text":"{text}"}', text
+    assert target.list_selector == "#log" and target.message_selector == "#log > div.msg", text
