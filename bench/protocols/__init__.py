@@ -26,4 +26,12 @@ def make(name: str, settings: Settings | None = None) -> Codec:
     return CODECS[name](settings)
 
 
+def from_json(spec: dict | None) -> Codec | None:
+    """A codec from {"name": ..., "event": ..., ...} (how the load side passes it to its workers)."""
+    if not spec:
+        return None
+    fields = {k: v for k, v in spec.items() if k != "name"}
+    return make(spec["name"], Settings(**fields))
+
+
 __all__ = ["CODECS", "NAMES", "Codec", "Packet", "Settings", "make"]

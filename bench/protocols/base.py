@@ -94,6 +94,10 @@ class Codec:
         return None
 
     # -- client side (load generator) ---------------------------------------
+    def client_url(self, url: str) -> str:
+        """The WebSocket URL a client of this protocol connects to, given the server's."""
+        return url
+
     def client_hello(self) -> list[str]:
         """Frames a client sends right after the WebSocket opens."""
         return []

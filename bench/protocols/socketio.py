@@ -109,6 +109,17 @@ class SocketIOCodec(Codec):
                     "upgrade to WebSocket (2probe, 3probe, 5) and went through the WebSocket")
         return None
 
+    def client_url(self, url: str) -> str:
+        """ws://host:port/ -> ws://host:port/socket.io/?EIO=4&transport=websocket (a path or EIO kept)."""
+        if "EIO=" in url:
+            return url
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(url)
+        path = parts.path if parts.path not in ("", "/") else "/socket.io/"
+        query = "&".join(q for q in (parts.query, "EIO=4&transport=websocket") if q)
+        return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
+
     # -- client side ----------------------------------------------------------
     def new_client(self) -> ClientState:
         return ClientState(ready=False)
