@@ -72,7 +72,7 @@ class Connection:
         try:
             self.ws = await asyncio.wait_for(
                 session.ws_connect(self.url, compress=0, autoping=self.autoping, heartbeat=None,
-                                   max_msg_size=0),
+                                   max_msg_size=0, protocols=self.codec.subprotocols if self.codec else ()),
                 timeout_s)
         except aiohttp.WSServerHandshakeError as exc:
             raise ConnectFailed(f"{self.url} did not accept a WebSocket (HTTP {exc.status})") from None

@@ -46,6 +46,7 @@ class Codec:
 
     name = "base"
     json_payload = False       # the payload is a JSON value inside the frame
+    subprotocols: tuple[str, ...] = ()  # Sec-WebSocket-Protocol a client offers
     default_event: str | None = None
 
     def __init__(self, settings: Settings | None = None):

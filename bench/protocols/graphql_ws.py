@@ -24,6 +24,7 @@ _KINDS = {"connection_ack": CONNECT, "next": EVENT, "error": ERROR, "complete": 
 class GraphQLWSCodec(Codec):
     name = "graphql-ws"
     json_payload = True
+    subprotocols = (SUBPROTOCOL,)
     default_event = "1"
 
     def __init__(self, settings=None):

@@ -69,9 +69,9 @@ class SignalRCodec(Codec):
         return packets
 
     def event_payload(self, frame: str) -> str | None:
-        if '"type":1' in frame or '"type":2' in frame:
-            return frame
-        return None
+        # Only invocations carry "target" and stream items "item"; pings, completions and
+        # the handshake answer carry neither (whatever the server's JSON spacing).
+        return frame if '"target"' in frame or '"item"' in frame else None
 
     def page_ready(self, url: str, sent: list[str], frames: int) -> tuple[bool, str]:
         if sent and '"protocol"' in sent[0] and frames > 0:
