@@ -55,4 +55,3 @@ def test_master_and_worker_report_bench_metric_names(chat_server, tmp_path, mark
     assert int(rows[("WS", "connections.rtt_ms")]["Request Count"]) >= 20
     assert int(rows[("WS", "connections.connect_ms")]["Request Count"]) == 4
     assert ("WS", "connections.disconnects") not in rows and ("WS", "throughput.errors") not in rows
-
