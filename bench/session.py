@@ -21,6 +21,9 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+WORKER_GRACE_S = 3.0  # a page with workers but no socket of its own after this: its socket is in a worker
+
+
 class PageSession:
     """Prepare (before navigation), open (navigate, wait until ready), then measure."""
 
@@ -82,8 +85,15 @@ class PageSession:
                               f"within {self.timeout_s:g} s") from None
         if setup:
             self._run_setup()
+        # A page socket, or a worker (whose socket Playwright cannot see).
         try:
-            self.page.wait_for_function("() => window.__bench.openSockets() > 0", timeout=ms)
+            self.page.wait_for_function("() => { const w = window.__bench.workers(); "
+                                        "return window.__bench.openSockets() > 0 || w.dedicated + w.shared > 0; }",
+                                        timeout=ms)
+            if not self.page.evaluate("() => window.__bench.openSockets()"):
+                # Workers only, so far: give the page a moment to open a socket of its own.
+                self.page.wait_for_function("() => window.__bench.openSockets() > 0",
+                                            timeout=min(ms, WORKER_GRACE_S * 1000))
         except PlaywrightError:
             workers = self.page.evaluate("() => window.__bench.workers()")
             if workers["dedicated"] or workers["shared"]:

@@ -108,9 +108,19 @@ def test_paced_messages_with_no_socket_are_counted_apart(page, sio_server):
     session.close()
 
 
-def test_worker_socket_is_named(page, sio_server):
+def test_worker_socket_is_named_and_server_injection_still_measures(page, sio_server):
+    started = time.monotonic()
     with pytest.raises(TargetError, match=r"Worker.*inject = \"server\""):
-        open_session(page, sio_server, path="static/worker.html", timeout_s=3)
+        open_session(page, sio_server, path="static/worker.html")
+    assert time.monotonic() - started < 12  # said within seconds, not after the 15 s timeout
+    target = resolve_target(PROFILE, sio_server.url + "static/worker.html", inject="server")
+    session = PageSession(page, target, MessageSource(seed=2), 15)
+    session.prepare()
+    session.open()
+    messages = session.messages.take(5)
+    session.injector.send(messages)
+    state = session.paint.quiet(page, [m.token for m in messages], 15)
+    assert state["recv"] == 5 and state["dom"] == 5, state  # arrival taken from the worker's messages
 
 
 def test_profile_check_catches_a_wrong_encoding_and_a_list_that_does_not_scroll(sio_server):
