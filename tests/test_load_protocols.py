@@ -98,3 +98,23 @@ def test_load_clients_speak_each_protocol(protocol):
     assert stats["errors"] == 0 and stats["messages"] == 200
     if protocol != "phoenix":  # the server pinged (every 0.2 s) and every client answered
         assert stats["pings_sent"] >= 3 and stats["pings_answered"] >= stats["pings_sent"] - 3, stats
+
+
+def test_connections_heartbeat_in_the_protocol(tmp_path):
+    """`bench connections --profile`: Phoenix heartbeats on the "phoenix" topic, each answered by a
+    phx_reply the echo server sends (it counts them too), after every client joined its topic."""
+    from tests.conftest import run_bench
+
+    script, extra, path, profile = SERVERS["phoenix"]
+    out = tmp_path / "connections.json"
+    with Server(script, *extra) as server:
+        proc = run_bench("connections", "--url", server.url.replace("http://", "ws://", 1) + path,
+                         "--profile", profile, "--clients", "4", "--duration", "1.5", "--interval", "250",
+                         "--json", str(out), "--no-progress")
+        with urllib.request.urlopen(server.url + "stats", timeout=5) as response:
+            stats = json.loads(response.read())
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    sent = total(data, "connections.heartbeats_sent")
+    assert sent >= 16 and total(data, "connections.heartbeats_answered") == sent
+    assert stats["pings_answered"] == sent and stats["errors"] == 0

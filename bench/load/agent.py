@@ -263,8 +263,11 @@ class Agent:
 
     # ------------------------------------------------------------ connections
 
-    async def cmd_open_clients(self, url: str, indices: list[int], ws_ping: bool, timeout_s: float) -> dict:
-        self.clients = [HeartbeatClient(f"c{i}", url, ws_ping) for i in indices]
+    async def cmd_open_clients(self, url: str, indices: list[int], ws_ping: bool, timeout_s: float,
+                               protocol: dict | None = None) -> dict:
+        codec = protocols.from_json(protocol)
+        url = codec.client_url(url) if codec else url
+        self.clients = [HeartbeatClient(f"c{i}", url, ws_ping, protocols.from_json(protocol)) for i in indices]
         self.client_index = dict(zip(self.clients, indices))
         failures = await self._connect(self.clients, timeout_s)
         return {"connect_ms": [c.connect_ms for c in self.clients if c.connect_ms is not None],

@@ -117,6 +117,10 @@ def add_parsers(sub, positive_float, epilog: str, formatter) -> None:
                    help="app: {\"type\":\"ping\",\"ts\":...} answered by {\"type\":\"pong\",\"ts\":...} "
                         "(the bundled app's protocol); ws-ping: WebSocket ping/pong frames, for "
                         "servers without app heartbeats (default app)")
+    g.add_argument("--profile", metavar="FILE.toml",
+                   help="speak this target profile's websocket.protocol (handshake, the server's pings "
+                        "answered); --heartbeat app then sends the protocol's own heartbeat (Phoenix, "
+                        "graphql-ws); docs/protocols.md")
     add_output_options(cp)
 
 
@@ -163,6 +167,7 @@ def connections_config(args) -> ConnectionsConfig:
     return ConnectionsConfig(
         url=args.url, port=args.port, server_pid=args.server_pid, clients=args.clients,
         interval_ms=args.interval, duration_s=args.duration, heartbeat=args.heartbeat,
+        protocol=profile_protocol(getattr(args, "profile", None)),
         workers=args.workers, timeout_s=args.timeout)
 
 

@@ -230,9 +230,10 @@ class Receiver(Connection):
 class HeartbeatClient(Connection):
     """Sends a heartbeat every interval and times the answer (app ping or WebSocket ping)."""
 
-    def __init__(self, name: str, url: str, ws_ping: bool):
-        super().__init__(name, url, ws_ping=ws_ping)
+    def __init__(self, name: str, url: str, ws_ping: bool, codec: Codec | None = None):
+        super().__init__(name, url, ws_ping=ws_ping, codec=codec)
         self.ws_ping = ws_ping
+        self.protocol_beats = self.codec is not None and not ws_ping  # Phoenix heartbeat, graphql-ws ping
         self.outstanding: dict = {}   # heartbeat key -> monotonic send time
         self.rtt_ms: list[float] = []
         self.sent = 0
@@ -251,6 +252,11 @@ class HeartbeatClient(Connection):
     def on_pong(self, data: bytes) -> None:
         self._answered(bytes(data))
 
+    def on_packet(self, packet) -> None:
+        # The protocol's answer carries no key we chose: answers come in order, oldest first.
+        if self.protocol_beats and self.codec.is_pong(packet) and self.outstanding:
+            self._answered(next(iter(self.outstanding)))
+
     def _answered(self, key) -> None:
         sent_at = self.outstanding.pop(key, None)
         if sent_at is not None:
@@ -267,6 +273,9 @@ class HeartbeatClient(Connection):
                 key = f"{self.name}-{number}".encode()
                 self.outstanding[key] = time.monotonic()
                 await self.ws.ping(key)
+            elif self.protocol_beats:
+                self.outstanding[number] = time.monotonic()
+                await self.ws.send_str(self.codec.client_ping())
             else:
                 # An epoch-ms timestamp, as a real client's heartbeat would carry;
                 # unique per client because heartbeats are an interval apart.

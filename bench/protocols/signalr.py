@@ -90,8 +90,5 @@ class SignalRCodec(Codec):
         elif packet.kind == PING:
             state.replies.append(PING_FRAME)
 
-    def client_ping(self) -> str | None:
-        return PING_FRAME
-
-    def is_pong(self, packet: Packet) -> bool:
-        return packet.kind == PING  # SignalR answers a ping with a ping
+    # No client_ping: a SignalR server does not answer a client's ping (both
+    # sides ping on their own timers), so there is no round trip to time.
