@@ -40,6 +40,7 @@ class InterceptInjector:
         self.notes: list[str] = []
         self.no_socket: set[str] = set()  # tokens not delivered: no page socket was open, or it closed
         self.socket_id: int | None = None  # the page's id (paint.js) of the socket last injected into
+        self.sent_on: dict[str, int] = {}  # token -> the page's id of the socket it was injected into
         self._ready_route = None
         self._checked_at = 0.0
 
@@ -122,8 +123,19 @@ class InterceptInjector:
                 if route is None:
                     self.no_socket.update(m.token for m in messages)
                     return
+        socket_id = self.socket_id
         for message in messages:
             route.send(self.target.encode(message, self.codec))
+            self.sent_on[message.token] = socket_id
+
+    def lost_with_socket(self, tokens: list[str]) -> set[str]:
+        """Of these tokens (not received), those injected into a socket that has closed since, and forget them."""
+        closed = {i["id"] for i in self._infos() if i["closed"] is not None}
+        return {t for t in tokens if self.sent_on.pop(t, None) in closed}
+
+    def forget_sent(self, tokens: list[str]) -> None:
+        for token in tokens:
+            self.sent_on.pop(token, None)
 
     def _still_open(self, wait: bool = True) -> bool:
         if self._ready_route is not self.routes[-1]:
@@ -172,6 +184,12 @@ class ServerInjector:
     no_socket: frozenset = frozenset()
 
     def ensure_socket(self) -> None:
+        pass
+
+    def lost_with_socket(self, tokens: list[str]) -> set[str]:
+        return set()  # the server's delivery is not ours to follow
+
+    def forget_sent(self, tokens: list[str]) -> None:
         pass
 
     def send(self, messages: list[Message], wait: bool = True) -> None:

@@ -143,8 +143,11 @@ class BurstScenario:
             cost = measure_window(start, session.render.stamped(session, stamp), len(tokens), session.renderer,
                                   "burst", f"burst {index}")
         records = probe.take(page, tokens)
-        if socket_closed:  # the socket closed under these: they were lost with it, not unpainted
-            session.injector.no_socket.update(r["token"] for r in records if r["recv"] is None)
+        # Injected into a socket that closed before delivering them: lost with it, not unpainted.
+        missing = [r["token"] for r in records if r["recv"] is None]
+        if missing:
+            session.injector.no_socket.update(session.injector.lost_with_socket(missing))
+        session.injector.forget_sent(tokens)
         page.wait_for_timeout(IDLE_GAP_MS)
         return records, cost
 

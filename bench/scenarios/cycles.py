@@ -201,6 +201,7 @@ class RunCycles:
         state = session.paint.quiet(self.page, tokens, session.timeout_s, closed_grace_s=session.closed_grace_s,
                             socket_id=session.injector.socket_id)
         session.check_socket(state)
+        session.injector.forget_sent(tokens)
         if state["dom"] < len(tokens):
             raise TargetError(f"{len(tokens) - state['dom']} of {len(tokens)} messages sent after a reconnect "
                               f"never reached the DOM within {session.timeout_s:g} s")

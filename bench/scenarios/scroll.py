@@ -144,6 +144,7 @@ class ScrollScenario:
         state = session.paint.quiet(page, tokens, session.timeout_s, closed_grace_s=session.closed_grace_s,
                             socket_id=session.injector.socket_id)
         session.check_socket(state)
+        session.injector.forget_sent(tokens)
         session.paint.forget(page, tokens)  # not measured here; frees the probe's records
         if state["recv"] == 0:
             raise TargetError(f"scroll: none of {len(tokens)} preloaded messages reached the page's "
