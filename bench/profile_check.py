@@ -10,6 +10,7 @@ from playwright.sync_api import sync_playwright
 from .browser import BrowserOptions, launch, new_context
 from .errors import BenchError
 from .messages import MessageSource
+from .probes import probe_script
 from .session import PageSession
 from .target import Target
 
@@ -141,18 +142,11 @@ def _describe(text: str) -> str:
 def _list_scrolls(session: PageSession) -> Check:
     """dom.list must be the element that scrolls: with the messages in it, it overflows and moves."""
     selector = session.target.list_selector
-    state = session.page.evaluate("""(selector) => {
-      const el = selector === "html" ? document.scrollingElement : document.querySelector(selector);
-      if (!el) return null;
-      const before = el.scrollTop;
-      el.scrollTop = before > 0 ? 0 : el.scrollHeight;
-      const moved = el.scrollTop !== before;
-      el.scrollTop = before;
-      return { moved, scrollHeight: el.scrollHeight, clientHeight: el.clientHeight,
-               overflowY: getComputedStyle(el).overflowY };
-    }""", selector)
-    if state is None:
+    # Through a locator: it pierces open shadow roots, as dom.list may sit inside one.
+    locator = session.page.locator(":root" if selector == "html" else selector).first
+    if not _count(session.page, ":root" if selector == "html" else selector) > 0:
         return Check(False, f"dom.list {selector!r} matches nothing")
+    state = locator.evaluate(probe_script("list_scrolls.js"))
     if state["moved"]:
         return Check(True, f"dom.list {selector!r} scrolls ({state['scrollHeight']} px of content in "
                            f"{state['clientHeight']} px)")
