@@ -115,7 +115,8 @@ class Codec:
         return packet.kind == PONG
 
     def new_client(self) -> ClientState:
-        return ClientState(ready=not self.client_hello() and self.name in ("json", "text"))
+        """A client's state at connect; ready at once unless the protocol has a handshake (subclasses)."""
+        return ClientState(ready=True)
 
 
 def json_string(value: str) -> str:
