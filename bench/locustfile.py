@@ -51,9 +51,23 @@ def _options(parser) -> None:
     parser.add_argument("--bench-format", choices=["json", "text"], default="json",
                         help="frame format (default json, the bundled app's)")
     parser.add_argument("--bench-frame", default=None, help="frame template with {text}, instead of --bench-format")
+    parser.add_argument("--bench-profile", default=None, metavar="FILE.toml",
+                        help="speak this target profile's protocol (websocket.protocol: Socket.IO, SignalR, ...) "
+                             "and send its websocket.send; docs/protocols.md")
     parser.add_argument("--bench-message-bytes", type=int, default=64, help="message text length (default 64)")
     parser.add_argument("--bench-late-ms", type=float, default=1000.0,
                         help="at stop, wait this long for messages in flight; the rest are lost (default 1000)")
+
+
+def _profile_codec(profile: str | None):
+    """(codec or None, the profile's websocket.send) for --bench-profile."""
+    if not profile:
+        return None, None
+    from bench.profile import load_profile
+
+    target = load_profile(profile)
+    codec = target.codec()
+    return (codec if codec.name not in ("json", "text") else None), target.send_frame
 
 
 class ChatUser(User):
@@ -64,8 +78,13 @@ class ChatUser(User):
         self.rate = opts.bench_rate
         self.heartbeat_s = opts.bench_heartbeat_ms / 1000
         self.late_s = opts.bench_late_ms / 1000
-        self.renderer = FrameRenderer(resolve_template(opts.bench_format, opts.bench_frame),
-                                      opts.bench_message_bytes)
+        self.codec, frame = _profile_codec(opts.bench_profile)
+        self.renderer = FrameRenderer(resolve_template(opts.bench_format, opts.bench_frame or frame),
+                                      opts.bench_message_bytes, self.codec)
+        if self.codec is not None:
+            self.client = self.codec.new_client()
+            self.host = self.codec.client_url(self.host)
+            self.heartbeat_s = 0  # the protocol's own heartbeats are answered instead (_control)
         # Unique across workers and machines: the token finds this user's own messages.
         self.run_id = secrets.token_hex(4)
         self.pattern = token_pattern(self.run_id)
@@ -74,7 +93,10 @@ class ChatUser(User):
         self.seq = 0
         started = time.monotonic()
         try:
-            self.ws = websocket.create_connection(self.host, timeout=10)
+            self.ws = websocket.create_connection(self.host, timeout=10,
+                                                 subprotocols=list(self.codec.subprotocols) if self.codec else None)
+            if self.codec is not None:
+                self._handshake()
         except Exception as exc:  # noqa: BLE001 - reported to Locust, and this user stops
             self._fire("connections.connect_ms", (time.monotonic() - started) * 1000, exc)
             self.ws = None
@@ -84,6 +106,20 @@ class ChatUser(User):
         self.start = time.monotonic()
         self.next_ping = self.start + self.heartbeat_s if self.heartbeat_s else float("inf")
         self.reader = gevent.spawn(self._receive)
+
+    def _handshake(self) -> None:
+        """The protocol's opening, before any chat (Engine.IO open + "40", SignalR handshake, ...)."""
+        for frame in self.codec.client_hello():
+            self.ws.send(frame)
+        while not self.client.ready:
+            self._control(self.ws.recv())
+
+    def _control(self, frame) -> None:
+        for packet in self.codec.decode(frame if isinstance(frame, str) else ""):
+            self.codec.client_feed(self.client, packet)
+        replies, self.client.replies = self.client.replies, []
+        for reply in replies:
+            self.ws.send(reply)
 
     def _fire(self, name: str, ms: float, exc: Exception | None = None, length: int = 0) -> None:
         self.environment.events.request.fire(request_type="WS", name=name, response_time=ms,
@@ -120,6 +156,12 @@ class ChatUser(User):
             now = time.monotonic()
             if isinstance(frame, bytes):
                 continue
+            if self.codec is not None:
+                payload = self.codec.event_payload(frame)
+                if payload is None:  # a control frame: answer pings, never count it as chat
+                    self._control(frame)
+                    continue
+                frame = payload
             match = self.pattern.search(frame)
             if match:
                 due = self.pending.pop(int(match.group(2)), None)

@@ -17,6 +17,16 @@ class Message:
     text: str
 
 
+# The hardest texts for a frame encoding: quotes and backslashes, newlines
+# and a code block, emoji with joiners and right-to-left script, 10 kB.
+HARD_TEXTS = (
+    'quotes "double" \'single\' and back\\slashes \\n \\u0041 \\',
+    "line one\nline two\r\n```js\nsocket.send(\"}\");\n```",
+    "emoji 👩‍💻👨‍👩‍👧‍👦🏳️‍🌈 🇩🇪 and RTL: مرحبا، كيف حالك؟ שלום",
+    "long " + "lorem ipsum dolor sit amet " * 370,
+)
+
+
 class MessageSource:
     """Hands out messages in order; same seed, same texts (tokens differ per run)."""
 
@@ -25,6 +35,15 @@ class MessageSource:
         self._corpus = generator.generate_messages(CORPUS_SIZE, seed=seed)
         self.run_id = run_id or secrets.token_hex(3)
         self._seq = 0
+
+    def hard(self) -> list[Message]:
+        """One message per HARD_TEXTS entry, each with its own token."""
+        out = []
+        for text in HARD_TEXTS:
+            token = f"bench-{self.run_id}-{self._seq}"
+            out.append(Message(token, 'a "user"\\', f"{token} {text}"))
+            self._seq += 1
+        return out
 
     def take(self, count: int) -> list[Message]:
         out = []

@@ -22,6 +22,7 @@ KNOWN_METRICS: dict[str, str] = {
     "paint.dom_to_paint_ms": LOWER,
     "paint.injected": NONE,
     "paint.unpainted": LOWER,
+    "paint.no_socket": LOWER,  # not injected: the page had no socket open (docs/protocols.md)
     "burst.settle_ms": LOWER,
     # scroll smoothness
     "scroll.fps": HIGHER,

@@ -6,6 +6,9 @@
     match = "**/ws*"                        # glob of the page socket that carries chat
     inject = "intercept"                    # intercept | server
     frame = '{"type":"response","content":"{text}"}'
+    protocol = "json"                       # json | text | socketio | signalr | phoenix | graphql-ws
+    event = "chat"                          # Socket.IO event, SignalR target, Phoenix event
+    namespace = "/"                         # Socket.IO namespace, Phoenix topic (docs/protocols.md)
     send = '{"type":"say","content":"{text}"}'  # client->server, for bench throughput
     [server]                                # only for inject = "server"
     send_url = "/api/messages"              # relative to the page URL, or absolute
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from pathlib import Path
 
 try:
@@ -35,7 +39,8 @@ except ModuleNotFoundError:  # Python 3.10
 from .errors import UsageError
 from .fixtures import fixture_path
 from .messages import Message
-from .target import FRAME_FORMATS, INJECT_MODES, Target, render_template, template_format
+from .protocols import base as packets
+from .target import FRAME_FORMATS, INJECT_MODES, PROTOCOLS, Target, render_template, template_format
 
 BUNDLED_PROFILE = fixture_path("profiles/bundled.toml")
 
@@ -43,7 +48,8 @@ BUNDLED_PROFILE = fixture_path("profiles/bundled.toml")
 SCHEMA: dict[str, dict[str, type] | type] = {
     "name": str,
     "url": str,
-    "websocket": {"match": str, "inject": str, "frame": str, "format": str, "send": str},
+    "websocket": {"match": str, "inject": str, "frame": str, "format": str, "send": str,
+                  "protocol": str, "event": str, "namespace": str, "send_event": str, "subscribe": str},
     "server": {"send_url": str, "send_body": str, "disconnect_url": str},
     "dom": {"list": str, "message": str},
     "page": {"ready": str, "setup": list},
@@ -137,8 +143,13 @@ def parse_profile(data: dict, source: str, bundled: bool = False) -> Target:
     inject = ws.get("inject", "intercept")
     if inject not in INJECT_MODES:
         raise UsageError(f"{source}: websocket.inject {inject!r}: choose from {', '.join(INJECT_MODES)}")
+    protocol = ws.get("protocol", "")
+    if protocol and protocol not in PROTOCOLS:
+        raise UsageError(f"{source}: websocket.protocol {protocol!r}: choose from {', '.join(PROTOCOLS)}"
+                         f"{_nearest(protocol, PROTOCOLS)}")
     frame = ws.get("frame", "{text}")
-    fmt = ws.get("format", template_format(frame))
+    _check_not_wrapped(frame, protocol, source)
+    fmt = ws.get("format", template_format(frame, json_strings=protocol not in ("", "json", "text")))
     if fmt not in FRAME_FORMATS:
         raise UsageError(f"{source}: websocket.format {fmt!r}: choose from {', '.join(FRAME_FORMATS)}")
     _check_template(frame, fmt, "websocket.frame", source)
@@ -151,13 +162,18 @@ def parse_profile(data: dict, source: str, bundled: bool = False) -> Target:
             raise UsageError(f"{source}: inject = \"server\" needs server.send_url")
         _check_template(send_body, template_format(send_body), "server.send_body", source)
     list_selector = dom.get("list", "html")
-    return Target(
+    target = Target(
         name=data.get("name", Path(source).stem),
         url=data.get("url", ""),
         ws_match=ws.get("match", "**/*"),
         inject=inject,
         frame=frame,
         frame_format=fmt,
+        protocol=protocol,
+        event=ws.get("event"),
+        namespace=ws.get("namespace"),
+        send_event=ws.get("send_event"),
+        subscribe=ws.get("subscribe"),
         send_frame=send_frame,
         send_url=server.get("send_url"),
         send_body=send_body,
@@ -168,6 +184,50 @@ def parse_profile(data: dict, source: str, bundled: bool = False) -> Target:
         setup=_check_setup(page.get("setup", []), source),
         bundled=bundled,
     )
+    if protocol:
+        _check_codec(target, source)
+    return target
+
+
+# Whole protocol frames written as the template: the codec wraps the payload itself.
+_WRAPPED = ((re.compile(r"^\s*4[0-9](/[^,]*,)?\d*\["), "socketio", "a Socket.IO packet (42[\"event\",...])"),
+            (re.compile(r'^\s*\{\s*"type"\s*:\s*1\s*,\s*"target"'), "signalr", "a SignalR invocation"),
+            (re.compile(r'^\s*\{[^{]*"type"\s*:\s*"next"'), "graphql-ws", "a graphql-ws \"next\" message"))
+
+
+def _check_not_wrapped(frame: str, protocol: str, source: str) -> None:
+    for pattern, name, what in _WRAPPED:
+        if pattern.match(frame) and protocol in ("", "json", "text", name):
+            raise UsageError(f"{source}: websocket.frame is {what}; write only the payload there and set "
+                             f"protocol = \"{name}\" (and event): see docs/protocols.md")
+
+
+def _check_codec(target: Target, source: str) -> None:
+    """The awkward probe message must come back intact out of the protocol's own frame."""
+    codec = target.codec()
+    frame = target.encode(_PROBE_MESSAGE, codec)
+    events = [p for p in codec.decode(frame) if p.kind == packets.EVENT]
+    payload = events[0].payload if events else ""
+    if not events or (codec.json_payload and _PROBE_MESSAGE.text not in _json_strings(payload)):
+        raise UsageError(f"{source}: websocket.frame does not make a valid {target.protocol} payload "
+                         f"(a message with quotes and a newline gave {frame[:80]!r})")
+
+
+def _json_strings(payload: str) -> list[str]:
+    """Every string in a JSON value."""
+    try:
+        stack, out = [json.loads(payload)], []
+    except ValueError:
+        return []
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            out.append(value)
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return out
 
 
 def resolve_target(profile: str | None, url: str | None, app_query: str = "",

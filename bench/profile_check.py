@@ -10,6 +10,7 @@ from playwright.sync_api import sync_playwright
 from .browser import BrowserOptions, launch, new_context
 from .errors import BenchError
 from .messages import MessageSource
+from .probes import probe_script
 from .session import PageSession
 from .target import Target
 
@@ -57,6 +58,9 @@ def check_profile(target: Target, browser_options: BrowserOptions, timeout_s: fl
                 else:
                     checks.append(Check(True, f"{key} {selector!r} matches {n} element(s) before injecting"))
             checks.extend(_follow_one_message(session, timeout_s))
+            if all(c.ok for c in checks):
+                checks.extend(_hard_messages(session, timeout_s))
+                checks.append(_list_scrolls(session))
         finally:
             browser.close()
     return checks
@@ -91,3 +95,63 @@ def _follow_one_message(session: PageSession, timeout_s: float) -> list[Check]:
         checks.append(Check(True, f"painted {record['paint'] - record['recv']:.1f} ms after it arrived "
                                   f"(method: {record['method']})"))
     return checks
+
+
+def _hard_messages(session: PageSession, timeout_s: float) -> list[Check]:
+    """The hardest texts for a frame encoding (bench.messages.HARD_TEXTS) must all arrive, and the socket live on."""
+    page, target = session.page, session.target
+    messages = session.messages.hard()
+    tokens = [m.token for m in messages]
+    socket_id = session.injector.socket_id
+    try:
+        session.injector.send(messages)
+    except BenchError as exc:
+        return [Check(False, f"injecting the hard messages: {exc.message}")]
+    state = session.paint.quiet(page, tokens, timeout_s, closed_grace_s=session.closed_grace_s,
+                                socket_id=socket_id)
+    records = {r["token"]: r for r in session.paint.take(page, tokens)}
+    checks = []
+    for message in messages:
+        what = _describe(message.text)
+        if records[message.token]["dom"] is None:
+            checks.append(Check(False, f"a message with {what} never appeared in the DOM"))
+    if socket_id is not None:
+        info = page.evaluate("() => window.__bench.sockets()")[socket_id]
+        if info["closed"] is not None:
+            checks.append(Check(False, f"the page's socket {info['url']} closed (code {info['closeCode']}) after "
+                                       f"the hard messages were injected: the app could not read one of them "
+                                       f"(is websocket.protocol {target.protocol_name!r} right?)"))
+    if not checks:
+        checks.append(Check(True, f"{len(messages)} hard messages (quotes and backslashes, newlines and code, "
+                                  f"emoji and RTL, 10 kB) all appeared; the socket stayed open"))
+    elif state.get("timedOut"):
+        checks.append(Check(False, f"waited {timeout_s:g} s for them"))
+    return checks
+
+
+def _describe(text: str) -> str:
+    if len(text) > 5000:
+        return f"{len(text) // 1000} kB of text"
+    if "```" in text:
+        return "newlines and a code block"
+    if '"' in text:
+        return "quotes and backslashes"
+    return "emoji and right-to-left text"
+
+
+def _list_scrolls(session: PageSession) -> Check:
+    """dom.list must be the element that scrolls: with the messages in it, it overflows and moves."""
+    selector = session.target.list_selector
+    # Through a locator: it pierces open shadow roots, as dom.list may sit inside one.
+    locator = session.page.locator(":root" if selector == "html" else selector).first
+    if not _count(session.page, ":root" if selector == "html" else selector) > 0:
+        return Check(False, f"dom.list {selector!r} matches nothing")
+    state = locator.evaluate(probe_script("list_scrolls.js"))
+    if state["moved"]:
+        return Check(True, f"dom.list {selector!r} scrolls ({state['scrollHeight']} px of content in "
+                           f"{state['clientHeight']} px)")
+    if state["scrollHeight"] <= state["clientHeight"]:
+        why = "its content never grew past its height: another element scrolls (is the list its parent?)"
+    else:
+        why = f"its content overflows but it does not move (overflow-y: {state['overflowY']})"
+    return Check(False, f"dom.list {selector!r} cannot scroll: {why}")

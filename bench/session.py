@@ -24,6 +24,9 @@ def _first_line(exc: Exception) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+WORKER_GRACE_S = 3.0  # a page with workers but no socket of its own after this: its socket is in a worker
+
+
 class PageSession:
     """Prepare (before navigation), open (navigate, wait until ready), then measure."""
 
@@ -91,9 +94,24 @@ class PageSession:
                               f"within {self.timeout_s:g} s") from None
         if setup:
             self._run_setup()
+        # A page socket, or a worker (whose socket Playwright cannot see).
         try:
-            self.page.wait_for_function("() => window.__bench.openSockets() > 0", timeout=ms)
+            self.page.wait_for_function("() => { const w = window.__bench.workers(); "
+                                        "return window.__bench.openSockets() > 0 || w.dedicated + w.shared > 0; }",
+                                        timeout=ms)
+            if not self.page.evaluate("() => window.__bench.openSockets()"):
+                # Workers only, so far: give the page a moment to open a socket of its own.
+                self.page.wait_for_function("() => window.__bench.openSockets() > 0",
+                                            timeout=min(ms, WORKER_GRACE_S * 1000))
         except PlaywrightError:
+            workers = self.page.evaluate("() => window.__bench.workers()")
+            if workers["dedicated"] or workers["shared"]:
+                if self.target.inject == "server":
+                    return self._opened()
+                raise TargetError(f"{url}: the page opened no WebSocket of its own but started "
+                                  f"{workers['dedicated']} Worker(s) and {workers['shared']} SharedWorker(s): "
+                                  "a socket inside a worker cannot be routed by Playwright; "
+                                  "use inject = \"server\" (--inject server), which still works") from None
             raise TargetError(f"{url}: the page opened no WebSocket within {self.timeout_s:g} s") from None
         # The route handler runs as Playwright dispatches the socket's creation:
         # give it up to ROUTE_WAIT_MS, checking every 10 ms.
@@ -104,6 +122,9 @@ class PageSession:
         if isinstance(self.injector, InterceptInjector) and not self.injector.connected:
             seen = ", ".join(s["url"] for s in self.page.evaluate("() => window.__bench.sockets()"))
             raise TargetError(f"{url}: no page WebSocket matched {self.target.ws_match!r} (saw {seen})")
+        self._opened()
+
+    def _opened(self) -> None:
         for hook in self.after_open:
             hook(self)
 
@@ -137,7 +158,24 @@ class PageSession:
                 scenario.run(self, sink, advance)
                 sink(ScenarioOutput(timings={scenario.name: time.monotonic() - started}))
         finally:
+            if self.injector.notes:  # how injection reached the page (e.g. after a Socket.IO upgrade)
+                sink(ScenarioOutput(notes=list(self.injector.notes)))
             self.close()
+
+    @property
+    def closed_grace_s(self) -> float | None:
+        """How long a wait for messages may go on with no page socket open (None: not watched)."""
+        return self.injector.grace_s if isinstance(self.injector, InterceptInjector) else None
+
+    def check_socket(self, state: dict) -> bool:
+        """After PaintProbe.quiet: whether the socket the messages went to closed first.
+
+        A page socket that died and did not come back is a TargetError.
+        """
+        if state.get("socketClosed"):
+            self.injector.ensure_socket()
+            return True
+        return False
 
     def close(self) -> None:
         self.injector.close()

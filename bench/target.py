@@ -6,15 +6,16 @@ fixtures/profiles/bundled.toml.
 
 from __future__ import annotations
 
-import json
-import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from .messages import Message
+from .messages import Message  # noqa: F401  (type of render_template's message)
+from .protocols import NAMES as PROTOCOLS, Codec, Settings, make as make_codec
+from .protocols.template import PLACEHOLDERS, render_template, template_format  # noqa: F401
 
 INJECT_MODES = ("intercept", "server")
 FRAME_FORMATS = ("json", "text")
+__all__ = ["PROTOCOLS", "PLACEHOLDERS", "Target", "render_template", "template_format"]
 
 
 @dataclass
@@ -25,6 +26,11 @@ class Target:
     inject: str = "intercept"         # intercept | server
     frame: str = "{text}"             # server->client frame; {text} {id} {ts} {user}
     frame_format: str = "json"        # json: placeholders are JSON-escaped; text: as is
+    protocol: str = ""                # json | text | socketio | signalr | phoenix | graphql-ws ("": frame_format)
+    event: str | None = None          # Socket.IO event, SignalR target, Phoenix event, graphql-ws id
+    namespace: str | None = None      # Socket.IO namespace, Phoenix topic
+    send_event: str | None = None     # client->server event/target/method when it differs from event
+    subscribe: str | None = None      # graphql-ws: the subscription a load receiver sends
     send_frame: str | None = None     # client->server frame (bench throughput --profile); {text} ...
     send_url: str | None = None       # inject = "server": where to POST a message
     send_body: str = '{"text":"{text}"}'
@@ -35,6 +41,21 @@ class Target:
     setup: list[dict] = field(default_factory=list)  # steps before measuring
     bundled: bool = False             # the bundled reference app (its knobs apply)
 
+    @property
+    def protocol_name(self) -> str:
+        return self.protocol or self.frame_format
+
+    def codec(self) -> Codec:
+        """A fresh codec for this target's protocol (bench/protocols/)."""
+        return make_codec(self.protocol_name, Settings(event=self.event, namespace=self.namespace,
+                                                       send_event=self.send_event, subscribe=self.subscribe))
+
+    def encode(self, message, codec: Codec | None = None) -> str:
+        """The server->page frame that carries message (injection)."""
+        codec = codec or self.codec()
+        fmt = self.frame_format
+        return codec.server_frame(codec.payload_text(render_template(self.frame, message, fmt), fmt))
+
     def with_url(self, url: str, app_query: str = "") -> "Target":
         """This target at url (plus knobs in app_query); send_url resolved against it."""
         parts = urlsplit(url)
@@ -43,35 +64,6 @@ class Target:
         resolve = lambda u: urljoin(full, u) if u else None  # noqa: E731
         return Target(**{**self.__dict__, "url": full, "send_url": resolve(self.send_url),
                          "disconnect_url": resolve(self.disconnect_url)})
-
-
-def _escaped(value: str, frame_format: str) -> str:
-    return json.dumps(value, ensure_ascii=False)[1:-1] if frame_format == "json" else value
-
-
-def render_template(template: str, message: Message, frame_format: str = "json") -> str:
-    """Fill {text} {id} {user} (JSON-escaped for JSON templates) and {ts} (epoch ms)."""
-    values = {
-        "{text}": _escaped(message.text, frame_format),
-        "{id}": _escaped(message.token, frame_format),
-        "{user}": _escaped(message.user, frame_format),
-        "{ts}": repr(round(time.time() * 1000, 3)),
-    }
-    out = template
-    for key, value in values.items():
-        out = out.replace(key, value)
-    return out
-
-
-PLACEHOLDERS = ("{text}", "{id}", "{user}", "{ts}")
-
-
-def template_format(template: str) -> str:
-    """JSON when the template, placeholders aside, looks like a JSON object or array."""
-    bare = template
-    for placeholder in PLACEHOLDERS:
-        bare = bare.replace(placeholder, "")
-    return "json" if bare.lstrip()[:1] in ("{", "[") else "text"
 
 
 def bundled_target(base_url: str, app_query: str = "", inject: str = "intercept") -> Target:

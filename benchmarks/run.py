@@ -29,6 +29,7 @@ from tabulate import tabulate
 import growth  # beside this file
 import load_generator  # beside this file
 import probe_overhead  # beside this file
+import protocol_cost  # beside this file
 import render_probe_cost  # beside this file
 
 REPO = Path(__file__).resolve().parent.parent
@@ -179,6 +180,8 @@ BENCHMARKS = {
     "bundled-server-max": (load_generator.bundled, None),
     # The in-page probes' cost, with/without rounds (<= 0.3 ms/msg, <= 2 % frame time).
     "probe-overhead": (probe_overhead.measure, None),
+    # Injection cost per message per protocol; generator msgs/s, Socket.IO framing vs JSON (goal: within 20 %).
+    "protocol-cost": (protocol_cost.measure, None),
     # Time and memory of the tool vs messages per run, up to a 100,000 history (exponent <= 1.2).
     "growth": (growth.measure, None),
 }

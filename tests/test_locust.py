@@ -55,3 +55,31 @@ def test_master_and_worker_report_bench_metric_names(chat_server, tmp_path, mark
     assert int(rows[("WS", "connections.rtt_ms")]["Request Count"]) >= 20
     assert int(rows[("WS", "connections.connect_ms")]["Request Count"]) == 4
     assert ("WS", "connections.disconnects") not in rows and ("WS", "throughput.errors") not in rows
+
+
+def test_users_speak_socketio_through_a_profile(tmp_path, marked_env):
+    """--bench-profile: the Engine.IO/Socket.IO handshake, pings answered (every second here, or the
+    server drops the user), messages sent as 42["chat message",...] and found in decoded events."""
+    from bench.fixtures import fixture_path
+    from tests.test_load_protocols import Server
+
+    env, _ = marked_env
+    env = {**env, "PYTHONPATH": str(REPO)}
+    prefix = tmp_path / "sio"
+    with Server(str(fixture_path("uis/socketio/server.py")), "--ping-s", "1") as server:
+        run = locust("--headless", "--host", server.url.replace("http://", "ws://"), "-u", "2", "-r", "10",
+                     "-t", "5s", "--csv", str(prefix), "--bench-rate", "10", "--stop-timeout", "3",
+                     "--bench-profile", str(fixture_path("uis/socketio/profile.toml")), env=env)
+        try:
+            out, _ = run.communicate(timeout=90)
+        finally:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+    assert run.returncode == 0, out[-3000:]
+    with open(f"{prefix}_stats.csv", newline="") as f:
+        rows = {(r["Type"], r["Name"]): r for r in csv.DictReader(f)}
+    assert ("WS", "throughput.latency_ms") in rows, (list(rows), out[-2000:])
+    latency = rows[("WS", "throughput.latency_ms")]
+    assert int(latency["Request Count"]) >= 5 and int(latency["Failure Count"]) == 0
+    assert ("WS", "connections.disconnects") not in rows and ("WS", "throughput.errors") not in rows

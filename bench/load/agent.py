@@ -23,6 +23,7 @@ from array import array
 
 import aiohttp
 
+from .. import protocols
 from ..server_process import _die_with_parent
 from .clients import SEND_ERRORS, Collector, ConnectFailed, Connection, HeartbeatClient, Receiver
 from .frames import FrameRenderer, make_token, token_pattern
@@ -134,11 +135,14 @@ class Agent:
     # ------------------------------------------------------------ throughput
 
     async def cmd_open_throughput(self, url: str, senders: list[int], receivers: list[int],
-                                  run_id: str, timeout_s: float) -> dict:
+                                  run_id: str, timeout_s: float, protocol: dict | None = None) -> dict:
         pattern = token_pattern(run_id)
         self.run_id = run_id
-        self.senders = [Connection(f"s{i}", url) for i in senders]
-        self.receivers = [Receiver(f"r{i}", url, pattern) for i in receivers]
+        self.protocol = protocol
+        codec = protocols.from_json(protocol)
+        url = codec.client_url(url) if codec else url
+        self.senders = [Connection(f"s{i}", url, codec=protocols.from_json(protocol)) for i in senders]
+        self.receivers = [Receiver(f"r{i}", url, pattern, codec=protocols.from_json(protocol)) for i in receivers]
         self.sender_index = dict(zip(self.senders, senders))
         failures = await self._connect([*self.senders, *self.receivers], timeout_s)
         if failures:
@@ -176,7 +180,7 @@ class Agent:
                         late_s: float, abandon_s: float, timeout_s: float) -> dict:
         reconnected = await self._reopen(timeout_s)
         sched = Schedule(**schedule)
-        renderer = FrameRenderer(template, message_bytes)
+        renderer = FrameRenderer(template, message_bytes, protocols.from_json(getattr(self, "protocol", None)))
         for r in self.receivers:
             r.collector = Collector(sched.phase, sched.count)
             r.stray = 0
@@ -259,8 +263,11 @@ class Agent:
 
     # ------------------------------------------------------------ connections
 
-    async def cmd_open_clients(self, url: str, indices: list[int], ws_ping: bool, timeout_s: float) -> dict:
-        self.clients = [HeartbeatClient(f"c{i}", url, ws_ping) for i in indices]
+    async def cmd_open_clients(self, url: str, indices: list[int], ws_ping: bool, timeout_s: float,
+                               protocol: dict | None = None) -> dict:
+        codec = protocols.from_json(protocol)
+        url = codec.client_url(url) if codec else url
+        self.clients = [HeartbeatClient(f"c{i}", url, ws_ping, protocols.from_json(protocol)) for i in indices]
         self.client_index = dict(zip(self.clients, indices))
         failures = await self._connect(self.clients, timeout_s)
         return {"connect_ms": [c.connect_ms for c in self.clients if c.connect_ms is not None],

@@ -117,6 +117,10 @@ def add_parsers(sub, positive_float, epilog: str, formatter) -> None:
                    help="app: {\"type\":\"ping\",\"ts\":...} answered by {\"type\":\"pong\",\"ts\":...} "
                         "(the bundled app's protocol); ws-ping: WebSocket ping/pong frames, for "
                         "servers without app heartbeats (default app)")
+    g.add_argument("--profile", metavar="FILE.toml",
+                   help="speak this target profile's websocket.protocol (handshake, the server's pings "
+                        "answered); --heartbeat app then sends the protocol's own heartbeat (Phoenix, "
+                        "graphql-ws); docs/protocols.md")
     add_output_options(cp)
 
 
@@ -135,10 +139,24 @@ def profile_frame(profile: str | None, url: str | None) -> str | None:
     return frame
 
 
+def profile_protocol(profile: str | None) -> dict | None:
+    """--profile: its websocket.protocol and settings, when it is not bare json/text (docs/protocols.md)."""
+    if profile is None:
+        return None
+    from ..profile import load_profile
+
+    target = load_profile(profile)
+    if target.protocol_name in ("json", "text"):
+        return None
+    return {"name": target.protocol_name, "event": target.event, "namespace": target.namespace,
+            "send_event": target.send_event, "subscribe": target.subscribe}
+
+
 def throughput_config(args) -> ThroughputConfig:
     frame = args.frame if args.frame is not None else profile_frame(args.profile, args.url)
     return ThroughputConfig(
         url=args.url, port=args.port, format=args.format, frame=frame, rate=args.rate,
+        protocol=profile_protocol(args.profile),
         duration_s=args.duration, messages=args.messages, warmup_s=args.warmup, senders=args.senders,
         receivers=args.receivers, workers=args.workers, message_bytes=args.message_bytes,
         late_ms=args.late_ms, slo_ms=args.slo_ms, rate_start=args.rate_start, rate_limit=args.rate_limit,
@@ -149,6 +167,7 @@ def connections_config(args) -> ConnectionsConfig:
     return ConnectionsConfig(
         url=args.url, port=args.port, server_pid=args.server_pid, clients=args.clients,
         interval_ms=args.interval, duration_s=args.duration, heartbeat=args.heartbeat,
+        protocol=profile_protocol(getattr(args, "profile", None)),
         workers=args.workers, timeout_s=args.timeout)
 
 

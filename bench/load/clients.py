@@ -17,6 +17,8 @@ from array import array
 
 import aiohttp
 
+from ..protocols import Codec
+
 SEND_ERRORS = (ConnectionError, RuntimeError, aiohttp.ClientError)
 
 
@@ -42,8 +44,13 @@ def is_error_frame(data: str) -> bool:
 class Connection:
     """One client WebSocket and its reader task."""
 
-    def __init__(self, name: str, url: str, ws_ping: bool = False):
+    def __init__(self, name: str, url: str, ws_ping: bool = False, codec: Codec | None = None):
         self.name, self.url = name, url
+        # A protocol with a handshake or heartbeats (Socket.IO, SignalR, ...):
+        # its control frames are answered here, and only its events are chat.
+        self.codec = codec if codec is not None and codec.name not in ("json", "text") else None
+        self.client = self.codec.new_client() if self.codec else None
+        self._ready = asyncio.Event()
         # ws-ping heartbeats read PONG frames themselves, so aiohttp must not swallow them.
         self.autoping = not ws_ping
         self.ws: aiohttp.ClientWebSocketResponse | None = None
@@ -65,7 +72,7 @@ class Connection:
         try:
             self.ws = await asyncio.wait_for(
                 session.ws_connect(self.url, compress=0, autoping=self.autoping, heartbeat=None,
-                                   max_msg_size=0),
+                                   max_msg_size=0, protocols=self.codec.subprotocols if self.codec else ()),
                 timeout_s)
         except aiohttp.WSServerHandshakeError as exc:
             raise ConnectFailed(f"{self.url} did not accept a WebSocket (HTTP {exc.status})") from None
@@ -77,9 +84,45 @@ class Connection:
             raise ConnectFailed(f"cannot connect to {self.url}: {why}") from None
         except (aiohttp.ClientError, OSError) as exc:
             raise ConnectFailed(f"cannot connect to {self.url}: {_reason(exc)}") from None
-        self.connect_ms = (time.monotonic() - started) * 1000
         self.closed_at, self.close_reason = None, ""
         self.reader = asyncio.get_running_loop().create_task(self._read())
+        if self.codec is not None:
+            await self._handshake(timeout_s - (time.monotonic() - started))
+        self.connect_ms = (time.monotonic() - started) * 1000
+
+    async def _handshake(self, timeout_s: float) -> None:
+        """The protocol's opening (Engine.IO open + namespace connect, SignalR handshake, a Phoenix join...)."""
+        self.client = self.codec.new_client()
+        self._ready.clear()
+        for frame in self.codec.client_hello():
+            await self.ws.send_str(frame)
+        try:
+            await asyncio.wait_for(self._ready.wait(), max(0.1, timeout_s))
+        except asyncio.TimeoutError:
+            raise ConnectFailed(f"{self.url}: the {self.codec.name} handshake did not finish within "
+                                f"{timeout_s:g} s") from None
+
+    def _control(self, data: str) -> None:
+        """A frame that is not a chat event: feed the protocol, answer what it asks (pings)."""
+        client = self.client
+        for packet in self.codec.decode(data):
+            self.codec.client_feed(client, packet)
+            self.on_packet(packet)
+        if client.replies:
+            replies, client.replies = client.replies, []
+            asyncio.get_running_loop().create_task(self._send_all(replies))
+        if client.ready:
+            self._ready.set()
+
+    async def _send_all(self, frames: list[str]) -> None:
+        try:
+            for frame in frames:
+                await self.ws.send_str(frame)
+        except SEND_ERRORS as exc:
+            self._gone(_reason(exc))
+
+    def on_packet(self, packet) -> None:
+        pass
 
     async def _read(self) -> None:
         ws = self.ws
@@ -88,7 +131,11 @@ class Connection:
                 msg = await ws.receive()
                 self.last_frame_at = time.monotonic()
                 if msg.type is aiohttp.WSMsgType.TEXT:
-                    self.on_text(msg.data)
+                    if self.codec is not None and (not self._ready.is_set()
+                                                   or self.codec.event_payload(msg.data) is None):
+                        self._control(msg.data)
+                    else:
+                        self.on_text(msg.data)
                 elif msg.type is aiohttp.WSMsgType.PONG:
                     self.on_pong(msg.data)
                 elif msg.type is aiohttp.WSMsgType.PING:
@@ -161,8 +208,8 @@ class Collector:
 class Receiver(Connection):
     """Records when each load message of the current phase arrives."""
 
-    def __init__(self, name: str, url: str, pattern: re.Pattern):
-        super().__init__(name, url)
+    def __init__(self, name: str, url: str, pattern: re.Pattern, codec: Codec | None = None):
+        super().__init__(name, url, codec=codec)
         self.pattern = pattern
         self.collector: Collector | None = None
         self.stray = 0  # load frames of another phase (a late straggler from the last step)
@@ -183,9 +230,10 @@ class Receiver(Connection):
 class HeartbeatClient(Connection):
     """Sends a heartbeat every interval and times the answer (app ping or WebSocket ping)."""
 
-    def __init__(self, name: str, url: str, ws_ping: bool):
-        super().__init__(name, url, ws_ping=ws_ping)
+    def __init__(self, name: str, url: str, ws_ping: bool, codec: Codec | None = None):
+        super().__init__(name, url, ws_ping=ws_ping, codec=codec)
         self.ws_ping = ws_ping
+        self.protocol_beats = self.codec is not None and not ws_ping  # Phoenix heartbeat, graphql-ws ping
         self.outstanding: dict = {}   # heartbeat key -> monotonic send time
         self.rtt_ms: list[float] = []
         self.sent = 0
@@ -204,6 +252,11 @@ class HeartbeatClient(Connection):
     def on_pong(self, data: bytes) -> None:
         self._answered(bytes(data))
 
+    def on_packet(self, packet) -> None:
+        # The protocol's answer carries no key we chose: answers come in order, oldest first.
+        if self.protocol_beats and self.codec.is_pong(packet) and self.outstanding:
+            self._answered(next(iter(self.outstanding)))
+
     def _answered(self, key) -> None:
         sent_at = self.outstanding.pop(key, None)
         if sent_at is not None:
@@ -220,6 +273,9 @@ class HeartbeatClient(Connection):
                 key = f"{self.name}-{number}".encode()
                 self.outstanding[key] = time.monotonic()
                 await self.ws.ping(key)
+            elif self.protocol_beats:
+                self.outstanding[number] = time.monotonic()
+                await self.ws.send_str(self.codec.client_ping())
             else:
                 # An epoch-ms timestamp, as a real client's heartbeat would carry;
                 # unique per client because heartbeats are an interval apart.

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from ..errors import TargetError, UsageError
 from ..results import Results, ScenarioOutput
 from .fdlimit import ensure_fd_limit
+from .. import protocols
 from .frames import HEARTBEATS
 from .procfs import NotAvailable, rss_bytes
 from .server import ServerUnderLoad
@@ -45,6 +46,7 @@ class ConnectionsConfig:
     interval_ms: float = 500.0
     duration_s: float = 10.0
     heartbeat: str = "app"
+    protocol: dict | None = None  # speak this protocol (bench.protocols); "app" heartbeats are its own
     workers: int = field(default_factory=default_workers)
     timeout_s: float = 10.0
 
@@ -53,6 +55,10 @@ class ConnectionsConfig:
             raise UsageError(f"--clients must be at least 1 (got {self.clients})")
         if self.heartbeat not in HEARTBEATS:
             raise UsageError(f"--heartbeat {self.heartbeat!r}: choose from {', '.join(HEARTBEATS)}")
+        if self.protocol and self.heartbeat == "app":
+            if protocols.from_json(self.protocol).client_ping() is None:
+                raise UsageError(f"--heartbeat app: a {self.protocol['name']} client has no heartbeat the server "
+                                 "answers (its server pings on its own timer); use --heartbeat ws-ping")
         if self.server_pid is not None and self.url is None:
             raise UsageError("--server-pid goes with --url (the bundled app's process is known)")
         if self.interval_ms <= 0 or self.duration_s <= 0:
@@ -78,7 +84,7 @@ class ConnectionsRun:
             plan = deal(range(c.clients), workers)
             opened = pool.call("open_clients", [
                 {"url": server.ws_url, "indices": share, "ws_ping": c.heartbeat == "ws-ping",
-                 "timeout_s": c.timeout_s} for share in plan], timeout_s=c.timeout_s * 2 + 30)
+                 "timeout_s": c.timeout_s, "protocol": c.protocol} for share in plan], timeout_s=c.timeout_s * 2 + 30)
             connect_ms = [ms for r in opened for ms in r["connect_ms"]]
             failures = [f for r in opened for f in r["failures"]]
             if not connect_ms:

@@ -57,7 +57,21 @@ class FrameRenderer:
     second per worker).
     """
 
-    def __init__(self, template: str, message_bytes: int):
+    def __init__(self, template: str, message_bytes: int, codec=None):
+        # The protocol's client->server frame around the payload (Socket.IO
+        # 42["event",...], a SignalR invocation, a Phoenix push), split once
+        # around a marker so each message is still two concatenations.
+        wrap_head = wrap_tail = ""
+        self.codec = codec if codec is not None and codec.name not in ("json", "text") else None
+        if self.codec is not None:
+            if self.codec.payload_format(template) == "text":
+                template = '"' + template + '"'  # the token and padding need no JSON escaping
+            self.per_frame = self.codec.client_frame("a") != self.codec.client_frame("a")
+            if not self.per_frame:
+                wrap_head, _, wrap_tail = self.codec.client_frame("\x00").partition("\x00")
+        else:
+            self.per_frame = False
+        template = wrap_head + template + wrap_tail
         self.template = template.replace("{user}", USER)
         self.per_message_ts = "{ts}" in self.template or "{id}" in self.template
         self.head, _, self.tail = self.template.partition("{text}")
@@ -70,6 +84,9 @@ class FrameRenderer:
         return token if pad <= 0 else f"{token} {self._padding[:pad]}"
 
     def render(self, token: str) -> str:
+        if self.per_frame:  # a protocol whose frames differ per message (graphql-ws operation ids)
+            head, _, tail = self.codec.client_frame("\x00").partition("\x00")
+            return head + self.head + self.text(token) + self.tail + tail
         text = self.text(token)
         if not self.per_message_ts:
             return self.head + text + self.tail

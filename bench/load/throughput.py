@@ -47,6 +47,7 @@ class ThroughputConfig:
     port: int = 0                   # the bundled app's port (0: a free one)
     format: str = "json"
     frame: str | None = None        # a template with {text}; wins over format
+    protocol: dict | None = None    # {"name": "socketio", "event": ...}: the frame is its payload (bench.protocols)
     rate: float | None = 500.0      # msgs/s; None: find the max
     duration_s: float | None = None # default 5 s, or 2 s per step with rate max
     messages: int | None = None
@@ -217,7 +218,8 @@ class ThroughputRun:
             self.pool.call("open_throughput", [
                 {"url": server.ws_url, "senders": [i for kind, i in share if kind == "s"],
                  "receivers": [i for kind, i in share if kind == "r"], "run_id": self.run_id,
-                 "timeout_s": c.timeout_s} for share in self.plan], timeout_s=c.timeout_s + 30)
+                 "timeout_s": c.timeout_s, "protocol": c.protocol} for share in self.plan],
+                timeout_s=c.timeout_s + 30)
             if c.rate is not None:
                 output, _ = self._phase(0, c.rate)
                 self._keep(output)

@@ -58,15 +58,18 @@
       this.closed = null;
       this.closeCode = null;
       this.frames = 0;
+      this.sent = [];  // the first frames the page sent (heads), for protocol handshakes (bench/inject.py)
     }
   }
+  const SENT_KEPT = 16, SENT_HEAD = 512;
 
   const NativeWebSocket = window.WebSocket;
   class BenchWebSocket extends NativeWebSocket {
     constructor(...args) {
       super(...args);
-      const info = new BenchSocketInfo(sockets.length, String(args[0]));
+      const info = new BenchSocketInfo(sockets.length, this.url || String(args[0]));
       sockets.push(info);
+      infoOf.set(this, info);
       // Registered in the constructor, so before any listener of the app:
       // listeners fire in registration order, and this one only reads.
       this.addEventListener("message", (event) => onFrame(info, event));
@@ -77,7 +80,35 @@
       });
     }
   }
+  const infoOf = new WeakMap();  // socket -> its BenchSocketInfo
+  BenchWebSocket.prototype.send = function send(data) {
+    const info = infoOf.get(this);
+    if (info && info.sent.length < SENT_KEPT && typeof data === "string") info.sent.push(data.slice(0, SENT_HEAD));
+    return NativeWebSocket.prototype.send.call(this, data);
+  };
   window.WebSocket = BenchWebSocket;
+
+  // Sockets inside a (Shared)Worker are out of Playwright's reach: count the
+  // workers, and take t_recv from their messages to the page (inject = server).
+  const workers = { dedicated: 0, shared: 0 };
+  function onWorkerMessage(event) {
+    let text = event.data;
+    if (typeof text !== "string") { try { text = JSON.stringify(text); } catch { return; } }
+    onFrame(workerInfo, { data: text });
+  }
+  const workerInfo = new BenchSocketInfo(-1, "worker");
+  for (const [name, kind] of [["Worker", "dedicated"], ["SharedWorker", "shared"]]) {
+    const Native = window[name];
+    if (!Native) continue;
+    window[name] = class extends Native {
+      constructor(...args) {
+        super(...args);
+        workers[kind] += 1;
+        const port = kind === "shared" ? this.port : this;
+        port.addEventListener("message", onWorkerMessage);
+      }
+    };
+  }
 
   // --- t_dom: the token's text enters the DOM ------------------------------
   // Shadow roots are observed too: attachShadow is wrapped so every root,
@@ -272,18 +303,29 @@
     now: () => performance.now(),
     sockets: () => sockets.map((s) => ({ ...s })),
     openSockets: () => sockets.filter((s) => s.opened !== null && s.closed === null).length,
+    workers: () => ({ ...workers }),
 
     // Resolve once every token is in the DOM (or timeoutMs passed), then
     // once no token of them has gained a paint for `stableFrames` frames.
     // With stampLabel: console.timeStamp(stampLabel) after the frame that
     // shows the last of them has done its main-thread work.
-    async quiet(tokens, timeoutMs, stableFrames, stampLabel) {
+    // With closedGraceMs: give up early once no socket has been open for that
+    // long, or at once when socketId (the socket the tokens went to) closed:
+    // a closed socket delivers nothing more (bench/inject.py decides whether
+    // the page came back).
+    async quiet(tokens, timeoutMs, stableFrames, stampLabel, closedGraceMs, socketId) {
       const deadline = performance.now() + timeoutMs;
       const count = (field) => tokens.filter((t) => records.get(t)?.[field] != null).length;
       let inAnimationFrame = false;
+      let closedSince = null, socketClosed = false;
       while (count("dom") < tokens.length && performance.now() < deadline) {
         await nextFrame();
         inAnimationFrame = true; // resumed in the rAF turn of the frame that checked
+        if (closedGraceMs == null) continue;
+        if (socketId != null && sockets[socketId] && sockets[socketId].closed !== null) { socketClosed = true; break; }
+        const open = window.__bench.openSockets() > 0;
+        closedSince = open ? null : (closedSince ?? performance.now());
+        if (closedSince !== null && performance.now() - closedSince > closedGraceMs) { socketClosed = true; break; }
       }
       if (stampLabel) stampAfterFrame(stampLabel, inAnimationFrame);
       let painted = -1;
@@ -297,7 +339,7 @@
         painted = now;
       }
       return { recv: count("recv"), dom: count("dom"), paint: count("paint"),
-               timedOut: performance.now() >= deadline };
+               timedOut: performance.now() >= deadline, socketClosed };
     },
 
     // Resolve once the main thread is idle (requestIdleCallback), at most

@@ -42,8 +42,16 @@ class BurstConfig:
             raise UsageError(f"--rate must be positive (got {self.rate})")
 
 
-def burst_output(records: list[dict]) -> ScenarioOutput:
-    """Metrics of one burst from its per-message records (page-clock ms)."""
+def burst_output(records: list[dict], no_socket=frozenset()) -> ScenarioOutput:
+    """Metrics of one burst from its per-message records (page-clock ms).
+
+    no_socket: tokens not delivered because the page had no socket open
+    then (paced bursts across a reconnect) or the socket closed under them;
+    counted apart (paint.no_socket), not as unpainted.
+    """
+    skipped = [r for r in records if r["token"] in no_socket]
+    if skipped:
+        records = [r for r in records if r["token"] not in no_socket]
     painted = [r for r in records if r["recv"] is not None and r["paint"] is not None]
     in_dom = [r for r in records if r["recv"] is not None and r["dom"] is not None]
     out = ScenarioOutput()
@@ -56,6 +64,10 @@ def burst_output(records: list[dict]) -> ScenarioOutput:
         out.metrics["burst.settle_ms"] = ("ms", [max(r["paint"] for r in painted) - min(received)])
     out.metrics["paint.injected"] = ("count", [len(records)])
     out.metrics["paint.unpainted"] = ("count", [len(records) - len(painted)])
+    if skipped:
+        out.metrics["paint.no_socket"] = ("count", [len(skipped)])
+        out.notes.append(f"{len(skipped)} message(s) not delivered: the page had no socket open, or its "
+                         "socket closed under them (paint.no_socket)")
     missing = len(records) - len(in_dom)
     if missing:
         out.notes.append(f"{missing} message(s) never reached the DOM (counted as unpainted)")
@@ -99,7 +111,7 @@ class BurstScenario:
             records, cost = self._burst(session, index)
             for r in records:
                 r["burst"] = index
-            out = burst_output(records)
+            out = burst_output(records, session.injector.no_socket)
             if cost is not None:
                 received = [r["recv"] for r in records if r["recv"] is not None]
                 painted = [r["paint"] for r in records if r["paint"] is not None]
@@ -122,8 +134,11 @@ class BurstScenario:
         start = session.render.read(session) if measured else None
         stamp = session.render.arm(session) if measured else None
         self._deliver(session, messages)
-        state = probe.quiet(page, tokens, session.timeout_s + self._delivery_s(), stamp=stamp)
-        if state["recv"] == 0:
+        state = probe.quiet(page, tokens, session.timeout_s + self._delivery_s(), stamp=stamp,
+                            closed_grace_s=session.closed_grace_s,
+                            socket_id=session.injector.socket_id)
+        socket_closed = session.check_socket(state)
+        if state["recv"] == 0 and not socket_closed:
             raise TargetError(f"none of {len(tokens)} injected messages reached the page's WebSocket "
                               f"({session.target.inject} via {session.target.ws_match!r})")
         cost = None
@@ -131,6 +146,11 @@ class BurstScenario:
             cost = measure_window(start, session.render.stamped(session, stamp), len(tokens), session.renderer,
                                   "burst", f"burst {index}")
         records = probe.take(page, tokens)
+        # Injected into a socket that closed before delivering them: lost with it, not unpainted.
+        missing = [r["token"] for r in records if r["recv"] is None]
+        if missing:
+            session.injector.no_socket.update(session.injector.lost_with_socket(missing))
+        session.injector.forget_sent(tokens)
         session.paint.idle(page, IDLE_GAP_MS)
         return records, cost
 
@@ -148,4 +168,4 @@ class BurstScenario:
             wait_ms = (start + i / self.config.rate - time.monotonic()) * 1000
             if wait_ms > 1:
                 session.page.wait_for_timeout(wait_ms)
-            session.injector.send([message])
+            session.injector.send([message], wait=False)

@@ -265,7 +265,10 @@ class RunCycles:
             while_page_works()
         # Only the DOM matters here (the heap is read next), not paint: one
         # frame after the last message is in, not the paint probe's stable frames.
-        state = session.paint.quiet(self.page, tokens, session.timeout_s, stable_frames=1)
+        state = session.paint.quiet(self.page, tokens, session.timeout_s, stable_frames=1,
+                                    closed_grace_s=session.closed_grace_s, socket_id=session.injector.socket_id)
+        session.check_socket(state)
+        session.injector.forget_sent(tokens)
         if state["dom"] < len(tokens):
             raise TargetError(f"{len(tokens) - state['dom']} of {len(tokens)} messages sent after a reconnect "
                               f"never reached the DOM within {session.timeout_s:g} s")

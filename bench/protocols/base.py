@@ -1,0 +1,123 @@
+"""What every protocol codec provides, and the packets decode() returns.
+
+A codec turns a chat payload (the profile's `frame`/`send` template, filled
+in and escaped for its encoding) into the frame a socket of that protocol
+carries, and turns received frames back into packets: chat events with their
+payload text, and the protocol's control frames (handshake, ping/pong, acks),
+which are never counted as chat. docs/protocols.md describes each protocol.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+# Packet kinds decode() reports. Only "event" packets carry chat payloads.
+EVENT, OPEN, CONNECT, PING, PONG, ACK, CLOSE, UPGRADE, NOOP, ERROR, OTHER = (
+    "event", "open", "connect", "ping", "pong", "ack", "close", "upgrade", "noop", "error", "other")
+
+
+@dataclass
+class Packet:
+    kind: str
+    payload: str = ""        # the chat payload as text (JSON text for JSON-carrying protocols)
+    event: str | None = None  # Socket.IO event, SignalR target, Phoenix event, graphql-ws id
+    raw: str = ""
+
+
+@dataclass
+class Settings:
+    """The profile keys a codec reads (websocket.event, websocket.namespace)."""
+    event: str | None = None
+    namespace: str | None = None
+    send_event: str | None = None   # client->server name when it differs (SignalR hub method)
+    subscribe: str | None = None    # graphql-ws: the subscription a load receiver sends
+
+
+@dataclass
+class ClientState:
+    """The client side of one connection (load generator, check): what it must send and when it is ready."""
+    ready: bool = False
+    replies: list[str] = field(default_factory=list)
+
+
+class Codec:
+    """Base: a protocol whose frame is the payload itself (json, text)."""
+
+    name = "base"
+    json_payload = False       # the payload is a JSON value inside the frame
+    subprotocols: tuple[str, ...] = ()  # Sec-WebSocket-Protocol a client offers
+    default_event: str | None = None
+
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or Settings()
+        self.event = self.settings.event or self.default_event
+
+    # -- payloads -----------------------------------------------------------
+    def payload_format(self, template: str) -> str:
+        """How placeholders are escaped in this template: "json" or "text"."""
+        from .template import template_format
+
+        return template_format(template, json_strings=self.json_payload)
+
+    def payload_text(self, rendered: str, fmt: str) -> str:
+        """The payload as it goes inside the frame; a bare-text template inside a JSON protocol becomes a JSON string."""
+        if self.json_payload and fmt == "text":
+            return json.dumps(rendered, ensure_ascii=False)
+        return rendered
+
+    # -- frames -------------------------------------------------------------
+    def server_frame(self, payload: str) -> str:
+        """server -> client: what injection adds to the page's socket."""
+        return payload
+
+    def client_frame(self, payload: str) -> str:
+        """client -> server: what a load sender or the page sends."""
+        return payload
+
+    def decode(self, frame: str) -> list[Packet]:
+        return [Packet(EVENT, frame, self.event, frame)]
+
+    def event_payload(self, frame: str) -> str | None:
+        """Fast path for the load receiver: the chat payload of a frame, or None for control frames."""
+        return frame
+
+    # -- the page's socket (injection) ---------------------------------------
+    def page_ready(self, url: str, sent: list[str], frames: int) -> tuple[bool, str]:
+        """Whether injected frames would be taken by the page's socket now, else why not.
+
+        sent: the first frames the page sent on it; frames: how many it received.
+        """
+        return True, ""
+
+    def ready_note(self, url: str, sent: list[str]) -> str | None:
+        """One line for the results about how the socket became ready (None: nothing to say)."""
+        return None
+
+    # -- client side (load generator) ---------------------------------------
+    def client_url(self, url: str) -> str:
+        """The WebSocket URL a client of this protocol connects to, given the server's."""
+        return url
+
+    def client_hello(self) -> list[str]:
+        """Frames a client sends right after the WebSocket opens."""
+        return []
+
+    def client_feed(self, state: ClientState, packet: Packet) -> None:
+        """React to one received packet: answer heartbeats, finish the handshake."""
+        state.ready = True
+
+    def client_ping(self) -> str | None:
+        """A client-initiated heartbeat frame (None: the server pings, or there is none)."""
+        return None
+
+    def is_pong(self, packet: Packet) -> bool:
+        return packet.kind == PONG
+
+    def new_client(self) -> ClientState:
+        """A client's state at connect; ready at once unless the protocol has a handshake (subclasses)."""
+        return ClientState(ready=True)
+
+
+def json_string(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)

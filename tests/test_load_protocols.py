@@ -1,0 +1,120 @@
+"""`bench throughput --profile` speaks each protocol to a real server of it:
+python-socketio (fixtures/uis/socketio/) and the SignalR, Phoenix and graphql-ws
+echo servers written here (fixtures/protocols/echo_server.py). Every message is
+delivered and counted from decoded events only; the servers' heartbeats are
+answered (a Socket.IO server that pings every 0.3 s drops a client that does not
+pong within 0.3 s more, so a 2 s run with no connection closed proves the pongs)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.request
+
+import pytest
+
+from bench.fixtures import fixture_path
+from bench.server_process import BundledServer
+from tests.conftest import asyncio_run
+from tests.test_load_throughput import throughput, total
+
+
+class Server(BundledServer):
+    def __init__(self, script: str, *extra: str):
+        super().__init__(script=script)
+        self.extra = list(extra)
+
+    def command(self) -> list[str]:
+        return super().command() + self.extra
+
+
+SERVERS = {
+    "socketio": (str(fixture_path("uis/socketio/server.py")), ["--ping-s", "0.3"], "",
+                 str(fixture_path("uis/socketio/profile.toml"))),
+    **{p: (str(fixture_path("protocols/echo_server.py")), ["--protocol", p, "--ping-s", "0.2"], "ws",
+           str(fixture_path(f"protocols/{p}.toml"))) for p in ("signalr", "phoenix", "graphql-ws")},
+}
+
+
+def test_throughput_cli_through_socketio(tmp_path):
+    script, extra, path, profile = SERVERS["socketio"]
+    with Server(script, *extra) as server:
+        url = server.url.replace("http://", "ws://", 1) + path
+        data, _ = throughput(tmp_path, "--url", url, "--profile", profile, "--rate", "100", "--duration", "2",
+                             "--warmup", "0.3", "--receivers", "2", "--workers", "1")
+    sent = total(data, "throughput.sent")
+    assert sent >= 150
+    assert data["metrics"]["throughput.delivery_ratio"]["samples"] == [1.0]
+    assert total(data, "throughput.delivered") == 2 * sent
+    assert total(data, "throughput.errors") == 0  # no error frame, no connection closed by the server
+    record = data["records"]["throughput"][0]
+    assert record["stray_frames"] == 0 and record["connections_closed"] == 0
+
+
+async def exchange(url: str, profile: str, count: int, hold_s: float) -> tuple[list, list[str]]:
+    """One sender and two receivers of the load generator (bench/load/clients.py) in this process:
+    the arrivals each receiver collected, and whatever reached the sender that was not control."""
+    import aiohttp
+
+    from bench import protocols
+    from bench.load.cli import profile_frame, profile_protocol
+    from bench.load.clients import Collector, Connection, Receiver
+    from bench.load.frames import FrameRenderer, make_token, token_pattern
+
+    spec = profile_protocol(profile)
+    codec = protocols.from_json(spec)
+    url = codec.client_url(url)
+    sender = Connection("s0", url, codec=protocols.from_json(spec))
+    receivers = [Receiver(f"r{i}", url, token_pattern("p"), codec=protocols.from_json(spec)) for i in range(2)]
+    renderer = FrameRenderer(profile_frame(profile, url), 64, protocols.from_json(spec))
+    async with aiohttp.ClientSession() as session:
+        for c in (sender, *receivers):
+            await c.connect(session, 10)
+        for r in receivers:
+            r.collector = Collector(0, count)
+        for seq in range(count):
+            await sender.ws.send_str(renderer.render(make_token("p", 0, seq)))
+        for r in receivers:
+            await asyncio.wait_for(r.collector.complete.wait(), 10)
+        await asyncio.sleep(hold_s)  # heartbeats keep coming meanwhile
+        alive = [c.open for c in (sender, *receivers)]
+        for c in (sender, *receivers):
+            await c.close()
+    return [sorted(r.collector.seqs) for r in receivers], alive
+
+
+@pytest.mark.parametrize("protocol", ["signalr", "phoenix", "graphql-ws"])
+def test_load_clients_speak_each_protocol(protocol):
+    import asyncio  # noqa: F401  (used by exchange)
+
+    script, extra, path, profile = SERVERS[protocol]
+    with Server(script, *extra) as server:
+        url = server.url.replace("http://", "ws://", 1) + path
+        arrivals, alive = asyncio_run(exchange(url, profile, 200, 0.6))
+        with urllib.request.urlopen(server.url + "stats", timeout=5) as response:
+            stats = json.loads(response.read())
+    assert arrivals == [list(range(200))] * 2  # decoded events only, each exactly once
+    assert alive == [True] * 3
+    assert stats["errors"] == 0 and stats["messages"] == 200
+    if protocol != "phoenix":  # the server pinged (every 0.2 s) and every client answered
+        assert stats["pings_sent"] >= 3 and stats["pings_answered"] >= stats["pings_sent"] - 3, stats
+
+
+def test_connections_heartbeat_in_the_protocol(tmp_path):
+    """`bench connections --profile`: Phoenix heartbeats on the "phoenix" topic, each answered by a
+    phx_reply the echo server sends (it counts them too), after every client joined its topic."""
+    from tests.conftest import run_bench
+
+    script, extra, path, profile = SERVERS["phoenix"]
+    out = tmp_path / "connections.json"
+    with Server(script, *extra) as server:
+        proc = run_bench("connections", "--url", server.url.replace("http://", "ws://", 1) + path,
+                         "--profile", profile, "--clients", "4", "--duration", "1.5", "--interval", "250",
+                         "--json", str(out), "--no-progress")
+        with urllib.request.urlopen(server.url + "stats", timeout=5) as response:
+            stats = json.loads(response.read())
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    sent = total(data, "connections.heartbeats_sent")
+    assert sent >= 16 and total(data, "connections.heartbeats_answered") == sent
+    assert stats["pings_answered"] == sent and stats["errors"] == 0

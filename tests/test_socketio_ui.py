@@ -1,0 +1,176 @@
+"""A real Socket.IO chat (python-socketio server, official socket.io-client in
+the page, fixtures/uis/socketio/): hostile messages arrive intact through the
+client's own decoder, on its default transports (long-polling, then the
+upgrade); injection follows the page across reconnects; a socket that dies
+and does not come back is one TargetError within seconds; a worker's socket
+is named as such."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+
+import pytest
+
+from bench.errors import TargetError
+from bench.fixtures import fixture_path
+from bench.messages import Message, MessageSource
+from bench.profile import resolve_target
+from bench.scenarios.burst import BurstConfig, BurstScenario
+from bench.server_process import BundledServer
+from bench.session import PageSession
+from tests.test_protocols import HARD
+
+PROFILE = str(fixture_path("uis/socketio/profile.toml"))
+
+
+@pytest.fixture(scope="module")
+def sio_server():
+    with BundledServer(script=str(fixture_path("uis/socketio/server.py"))) as server:
+        yield server
+
+
+def post(url: str, body: dict) -> dict:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def open_session(page, server, query: str = "", path: str = "", timeout_s: float = 15) -> PageSession:
+    target = resolve_target(PROFILE, server.url + path, query)
+    session = PageSession(page, target, MessageSource(seed=2), timeout_s)
+    session.prepare()
+    session.open()
+    return session
+
+
+def test_hard_messages_arrive_intact_on_default_transports(page, sio_server):
+    session = open_session(page, sio_server)
+    messages = [Message(f"bench-sio-{i}", 'a "user"\\', f"bench-sio-{i} {text}") for i, text in enumerate(HARD)]
+    messages += session.messages.take(100)
+    session.injector.send(messages)
+    state = session.paint.quiet(page, [m.token for m in messages], 20)
+    assert state["dom"] == len(messages), state
+    # The client's own decoder turned every frame back into the exact text.
+    rows = page.evaluate("() => [...document.querySelectorAll('#log .msg')].map((r) => r.lastChild.data)")
+    assert rows[-len(messages):] == [m.text for m in messages]
+    # Injection went through the upgraded WebSocket, and says so.
+    (socket,) = [s for s in page.evaluate("() => window.__bench.sockets()")]
+    assert "sid=" in socket["url"] and "5" in socket["sent"]
+    assert any("long-polling" in note for note in session.injector.notes)
+    session.close()
+
+
+def test_injection_follows_reconnects_and_a_dead_socket_is_an_error(page, sio_server):
+    session = open_session(page, sio_server, "transports=websocket")
+    outputs = []
+    burst = BurstScenario(BurstConfig(bursts=1, size=10, warmup=0, render_cost=False))
+    burst.run(session, outputs.append)
+    assert outputs[-1].metrics["paint.unpainted"][1] == [0]
+    for _ in range(2):  # the server drops every client; the app reconnects on a new socket
+        post(sio_server.url + "api/disconnect", {})
+        burst.run(session, outputs.append)  # racing the close: what the dying socket lost is counted apart
+        m = outputs[-1].metrics
+        assert m["paint.unpainted"][1] == [0]
+        assert m["paint.injected"][1][0] + m.get("paint.no_socket", ("", [0]))[1][0] == 10
+        burst.run(session, outputs.append)  # on the new socket, all of them
+        assert outputs[-1].metrics["paint.unpainted"][1] == [0] and outputs[-1].metrics["paint.injected"][1] == [10]
+    sockets = page.evaluate("() => window.__bench.sockets()")
+    assert len(sockets) == 3 and [s["closeCode"] is not None for s in sockets] == [True, True, False]
+    assert {r["socket"] for r in outputs[-1].records["paint"]} == {2}
+    # Now the server drops every client and refuses them for a minute.
+    post(sio_server.url + "api/disconnect", {"refuse_s": 60})
+    started = time.monotonic()
+    with pytest.raises(TargetError) as info:
+        burst.run(session, outputs.append)
+    elapsed = time.monotonic() - started
+    assert "WebSocket ws://" in info.value.message and "closed (code" in info.value.message, info.value.message
+    assert elapsed < 15, elapsed  # the grace (5 s) and the page's polling, never a timeout per burst
+    assert len(outputs) == 5  # what was measured before is kept
+    post(sio_server.url + "api/disconnect", {"refuse_s": 0})
+    session.close()
+
+
+def test_paced_messages_with_no_socket_are_counted_apart(page, sio_server):
+    session = open_session(page, sio_server, "transports=websocket")
+    session.injector.send(session.messages.take(1))
+    post(sio_server.url + "api/disconnect", {"refuse_s": 1.5})
+    page.wait_for_function("() => window.__bench.openSockets() === 0")
+    outputs = []
+    # 8 msgs/s for 3 s: the first ones fall while no socket is open.
+    BurstScenario(BurstConfig(bursts=1, size=24, rate=8, warmup=0, render_cost=False)).run(session, outputs.append)
+    m = outputs[-1].metrics
+    skipped = m["paint.no_socket"][1][0]
+    assert 1 <= skipped < 24
+    assert m["paint.injected"][1] == [24 - skipped] and m["paint.unpainted"][1] == [0]
+    session.close()
+
+
+def test_worker_socket_is_named_and_server_injection_still_measures(page, sio_server):
+    started = time.monotonic()
+    with pytest.raises(TargetError, match=r"Worker.*inject = \"server\""):
+        open_session(page, sio_server, path="static/worker.html")
+    assert time.monotonic() - started < 12  # said within seconds, not after the 15 s timeout
+    target = resolve_target(PROFILE, sio_server.url + "static/worker.html", inject="server")
+    session = PageSession(page, target, MessageSource(seed=2), 15)
+    session.prepare()
+    session.open()
+    messages = session.messages.take(5)
+    session.injector.send(messages)
+    state = session.paint.quiet(page, [m.token for m in messages], 15)
+    assert state["recv"] == 5 and state["dom"] == 5, state  # arrival taken from the worker's messages
+
+
+def test_profile_check_catches_a_wrong_encoding_and_a_list_that_does_not_scroll(sio_server):
+    import dataclasses
+
+    from bench.browser import BrowserOptions
+    from bench.profile_check import check_profile
+    from tests.conftest import in_fresh_thread
+
+    target = resolve_target(PROFILE, sio_server.url, "transports=websocket")
+    # What a user wrote before protocols existed: the whole packet as a text template.
+    wrong = dataclasses.replace(target, protocol="text", frame_format="text", list_selector="body",
+                                frame='42["chat message",{"user":"{user}","text":"{text}"}]')
+    lines = [c.line() for c in in_fresh_thread(check_profile, wrong, BrowserOptions(), 10)]
+    failed = [line for line in lines if line.startswith("FAIL")]
+    assert any("quotes and backslashes never appeared" in line for line in failed), lines
+    assert any("closed (code" in line and "after the hard messages" in line for line in failed), lines
+    assert any("dom.list 'body' cannot scroll" in line for line in failed), lines
+    right = [c for c in in_fresh_thread(check_profile, target, BrowserOptions(), 10)]
+    assert all(c.ok for c in right), [c.line() for c in right]
+    assert any("4 hard messages" in c.what for c in right)
+
+
+def test_profile_init_recognises_socketio_and_where_messages_go(sio_server):
+    import threading
+
+    from bench.browser import BrowserOptions
+    from bench.profile import parse_profile
+    from bench.profile_init import propose_profile
+    from tests.conftest import in_fresh_thread
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    stop = threading.Event()
+
+    def chat():  # someone is talking while init watches
+        while not stop.wait(0.5):
+            post(sio_server.url + "api/messages", {"user": "ann", "text": 'a real "message", with quotes'})
+
+    talker = threading.Thread(target=chat, daemon=True)
+    talker.start()
+    try:
+        text = in_fresh_thread(propose_profile, sio_server.url + "?transports=websocket", BrowserOptions(), 3)
+    finally:
+        stop.set()
+        talker.join()
+    target = parse_profile(tomllib.loads(text), "proposed.toml")
+    assert target.protocol == "socketio" and target.event == "chat message", text
+    assert target.frame == '{"user":"{user}","text":"{text}"}', text
+    assert target.list_selector == "#log" and target.message_selector == "#log > div.msg", text
