@@ -34,6 +34,7 @@ class Target:
     ready_selector: str = "body"
     setup: list[dict] = field(default_factory=list)  # steps before measuring
     bundled: bool = False             # the bundled reference app (its knobs apply)
+    stream: dict | None = None        # [stream]: start, reply, transport, done (docs/streaming.md)
 
     def with_url(self, url: str, app_query: str = "") -> "Target":
         """This target at url (plus knobs in app_query); send_url resolved against it."""
