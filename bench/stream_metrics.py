@@ -1,0 +1,122 @@
+"""stream.* metrics of streamed replies from the stream probe's records: pure functions, no I/O.
+
+Definitions (docs/streaming.md), page-clock ms, per reply:
+- t_req: the first request the page made after the start actions began
+  (fetch() called, an EventSource created, or a WebSocket send).
+- per chunk i: t_i its arrival in the page (the page's own read of the
+  stream), dom_i the end of the task that made the reply's text grow after
+  it, paint_i the presentation time of the frame that painted that growth.
+  A chunk that adds no text (e.g. `data: [DONE]`) is counted as textless.
+- stream.first_chunk_ms = t_0 - t_req
+- stream.first_paint_ms = paint of the first chunk with text - t_req
+- stream.chunk_to_paint_ms = paint_i - t_i, every chunk with text
+- stream.chunk_to_dom_ms = dom_i - t_i
+- stream.reply_ms = paint of the last chunk with text - t_req
+- stream.frame_ms, stream.fps, stream.dropped_pct: rAF frame intervals from
+  the first chunk's arrival to the last chunk's paint, as scroll.* defines
+  them (bench/smoothness.py)
+- stream.chunk_cost_ms: main-thread task time per chunk, the difference of
+  the renderer's TaskDuration (CDP Performance) between the stamp at its
+  arrival and the next chunk's (after the last chunk: the stamp after the
+  frame that shows it): the chunk's handling plus the frames it caused
+- stream.render_growth: the least-squares slope of chunk_cost_ms against
+  the reply's length after the chunk (ms per 1000 characters), the first
+  chunk with text left out (it carries the reply element's creation), one sample
+  per reply; its 95 % CI is slope +/- t(0.975, n-2) * standard error
+  (scipy.stats.linregress), kept in records["stream_growth"].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as scipy_stats
+
+from .results import ScenarioOutput
+from .smoothness import pass_smoothness
+
+# A slope whose whole 95 % CI lies above this many ms per 1000 characters is
+# named as the re-render-everything (quadratic) pattern.
+QUADRATIC_MS_PER_KCHAR = 1.0
+
+
+@dataclass(frozen=True)
+class Growth:
+    slope: float          # ms per 1000 characters
+    ci: tuple[float, float]
+    n: int
+
+
+def growth_fit(lengths: list[float], costs: list[float]) -> Growth | None:
+    """Least-squares slope of cost (ms) on length (characters), per 1000 characters, with its t CI."""
+    x = np.asarray(lengths, dtype=float) / 1000
+    y = np.asarray(costs, dtype=float)
+    if x.size < 3 or np.ptp(x) == 0:
+        return None
+    fit = scipy_stats.linregress(x, y)
+    half = scipy_stats.t.ppf(0.975, x.size - 2) * fit.stderr
+    return Growth(float(fit.slope), (float(fit.slope - half), float(fit.slope + half)), int(x.size))
+
+
+def growth_note(growth: Growth, what: str) -> str | None:
+    if growth.ci[0] <= QUADRATIC_MS_PER_KCHAR:
+        return None
+    return (f"stream: {what}: main-thread cost per chunk grows with the reply's length, "
+            f"{growth.slope:.2f} ms per 1000 characters (95 % CI {growth.ci[0]:.2f} to {growth.ci[1]:.2f}): "
+            f"the quadratic pattern (the whole reply re-rendered on every chunk: O(n) per chunk, O(n^2) per reply)")
+
+
+def chunk_costs(record: dict, stamps: dict[str, dict], prefix: str) -> list[float | None]:
+    """Per chunk, TaskDuration (ms) from its arrival stamp to the next one (the last: to the end stamp)."""
+    labels = [f"{prefix}{i}" for i in range(len(record["chunks"]))] + [f"{prefix}end"]
+    totals = [stamps.get(label, {}).get("TaskDuration") for label in labels]
+    return [(b - a) * 1000 if a is not None and b is not None and b >= a else None
+            for a, b in zip(totals, totals[1:])]
+
+
+def reply_output(record: dict, refresh_ms: float | None, costs: list[float | None] | None = None,
+                 index: int = 0) -> tuple[ScenarioOutput, list[tuple[float, float]]]:
+    """One reply's stream.* metrics, and its (length, cost) pairs for the growth fit."""
+    out = ScenarioOutput()
+    t_req = record["request"]["t"]
+    chunks = record["chunks"]
+    texty = [c for c in chunks if c["dom"] is not None]
+    painted = [c for c in texty if c["paint"] is not None]
+    out.metrics["stream.first_chunk_ms"] = ("ms", [chunks[0]["t"] - t_req])
+    if texty and texty[0]["paint"] is not None:
+        out.metrics["stream.first_paint_ms"] = ("ms", [texty[0]["paint"] - t_req])
+    out.metrics["stream.chunk_to_paint_ms"] = ("ms", [c["paint"] - c["t"] for c in painted])
+    out.metrics["stream.chunk_to_dom_ms"] = ("ms", [c["dom"] - c["t"] for c in texty])
+    if texty and texty[-1]["paint"] is not None:
+        out.metrics["stream.reply_ms"] = ("ms", [texty[-1]["paint"] - t_req])
+    out.metrics["stream.chunks"] = ("count", [len(chunks)])
+    out.metrics["stream.unpainted"] = ("count", [len(texty) - len(painted)])
+    out.metrics["stream.reply_chars"] = ("chars", [record["length"]])
+    if refresh_ms and painted:
+        first, last = chunks[0]["t"], max(c["paint"] for c in painted)
+        stamps = [t for t in record["frames"] if first <= t <= last]
+        if len(stamps) >= 2:
+            smooth = pass_smoothness(stamps, refresh_ms)
+            out.metrics["stream.frame_ms"] = ("ms", smooth.frame_ms)
+            out.metrics["stream.fps"] = ("fps", [smooth.fps])
+            out.metrics["stream.dropped_pct"] = ("%", [smooth.dropped_pct])
+    pairs: list[tuple[float, float]] = []
+    if costs is not None:
+        costed = [(c["len"], cost) for c, cost in zip(chunks, costs) if c["len"] is not None and cost is not None]
+        out.metrics["stream.chunk_cost_ms"] = ("ms/chunk", [cost for _, cost in costed])
+        # The fit leaves out the first chunk with text: its cost carries the
+        # reply element's creation and first layout, a one-off, not growth.
+        pairs = costed[1:]
+        growth = growth_fit(*zip(*pairs)) if len(pairs) >= 3 else None
+        if growth is not None:
+            out.metrics["stream.render_growth"] = ("ms/1000 chars", [growth.slope])
+            out.records["stream_growth"] = [{"reply": index, "slope": growth.slope, "ci": list(growth.ci),
+                                             "n": growth.n}]
+    textless = len(chunks) - len(texty)
+    out.records["stream"] = [{"reply": index, "kind": record["kind"], "request": record["request"],
+                              "ended": record["ended"], "refresh_ms": refresh_ms,
+                              "chunks": [{**c, "cost_ms": cost} for c, cost in
+                                         zip(chunks, costs or [None] * len(chunks))],
+                              "textless_chunks": textless}]
+    return out, pairs
