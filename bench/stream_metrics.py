@@ -16,14 +16,17 @@ Definitions (docs/streaming.md), page-clock ms, per reply:
   the first chunk's arrival to the last chunk's paint, as scroll.* defines
   them (bench/smoothness.py)
 - stream.chunk_cost_ms: main-thread task time per chunk, the difference of
-  the renderer's TaskDuration (CDP Performance) between the stamp at its
-  arrival and the next chunk's (after the last chunk: the stamp after the
-  frame that shows it): the chunk's handling plus the frames it caused
+  the renderer's TaskDuration (CDP Performance, as render.*) between a
+  stamp at its arrival and one when its text is in the DOM: the page's
+  handling of the chunk (parse, render; idle time between tasks is not task
+  time). The frames' style, layout and paint are in render.stream.*, per
+  chunk over the whole reply
 - stream.render_growth: the least-squares slope of chunk_cost_ms against
   the reply's length after the chunk (ms per 1000 characters), the first
   chunk with text left out (it carries the reply element's creation), one sample
   per reply; its 95 % CI is slope +/- t(0.975, n-2) * standard error
-  (scipy.stats.linregress), kept in records["stream_growth"].
+  (scipy.stats.linregress), kept in records["stream_growth"]; points far off
+  a Theil-Sen line are set aside first and counted (growth_fit).
 """
 
 from __future__ import annotations
@@ -41,22 +44,47 @@ from .smoothness import pass_smoothness
 QUADRATIC_MS_PER_KCHAR = 1.0
 
 
+# Residuals beyond this many robust standard deviations (1.4826 * MAD) of a
+# Theil-Sen line are set aside before the least-squares fit: on a loaded
+# machine a chunk's task time now and then includes a preemption or a GC
+# tens of ms long, and one such point moves a least-squares slope by more
+# than the growth it should find.
+OUTLIER_ROBUST_SDS = 3.5
+# The robust SD is taken as at least this (ms): where nearly every point lies
+# on the line (a deterministic renderer), a fraction of a ms of timer jitter
+# is not an outlier.
+MIN_SPREAD_MS = 0.5
+
+
 @dataclass(frozen=True)
 class Growth:
     slope: float          # ms per 1000 characters
     ci: tuple[float, float]
-    n: int
+    n: int                # points in the least-squares fit
+    outliers: int = 0     # points set aside (OUTLIER_ROBUST_SDS)
 
 
-def growth_fit(lengths: list[float], costs: list[float]) -> Growth | None:
-    """Least-squares slope of cost (ms) on length (characters), per 1000 characters, with its t CI."""
+def growth_fit(lengths, costs) -> Growth | None:
+    """Least-squares slope of cost (ms) on length (characters), per 1000 characters, with its t CI.
+
+    Method: Theil-Sen line (scipy.stats.theilslopes); points whose residual
+    from it exceeds OUTLIER_ROBUST_SDS * 1.4826 * MAD are set aside; then
+    scipy.stats.linregress on the rest, CI = slope +/- t(0.975, n-2) * stderr.
+    """
     x = np.asarray(lengths, dtype=float) / 1000
     y = np.asarray(costs, dtype=float)
     if x.size < 3 or np.ptp(x) == 0:
         return None
-    fit = scipy_stats.linregress(x, y)
-    half = scipy_stats.t.ppf(0.975, x.size - 2) * fit.stderr
-    return Growth(float(fit.slope), (float(fit.slope - half), float(fit.slope + half)), int(x.size))
+    robust = scipy_stats.theilslopes(y, x)
+    residuals = y - (robust.intercept + robust.slope * x)
+    spread = max(float(scipy_stats.median_abs_deviation(residuals, scale="normal")), MIN_SPREAD_MS)
+    keep = np.abs(residuals - np.median(residuals)) <= OUTLIER_ROBUST_SDS * spread
+    if keep.sum() < 3 or np.ptp(x[keep]) == 0:
+        return None
+    fit = scipy_stats.linregress(x[keep], y[keep])
+    half = scipy_stats.t.ppf(0.975, keep.sum() - 2) * fit.stderr
+    return Growth(float(fit.slope), (float(fit.slope - half), float(fit.slope + half)), int(keep.sum()),
+                  int(x.size - keep.sum()))
 
 
 def growth_note(growth: Growth, what: str) -> str | None:
@@ -68,11 +96,21 @@ def growth_note(growth: Growth, what: str) -> str | None:
 
 
 def chunk_costs(record: dict, stamps: dict[str, dict], prefix: str) -> list[float | None]:
-    """Per chunk, TaskDuration (ms) from its arrival stamp to the next one (the last: to the end stamp)."""
-    labels = [f"{prefix}{i}" for i in range(len(record["chunks"]))] + [f"{prefix}end"]
-    totals = [stamps.get(label, {}).get("TaskDuration") for label in labels]
-    return [(b - a) * 1000 if a is not None and b is not None and b >= a else None
-            for a, b in zip(totals, totals[1:])]
+    """Per chunk, main-thread task ms (TaskDuration) from its arrival stamp to the stamp of the DOM
+    growth that showed its text; None for a chunk without text or a stamp that never came."""
+    costs = []
+    for i, chunk in enumerate(record["chunks"]):
+        arrival = stamps.get(f"{prefix}{i}", {}).get("TaskDuration")
+        grown = stamps.get(f"{prefix}d{chunk.get('grow')}", {}).get("TaskDuration")
+        ok = arrival is not None and grown is not None and grown >= arrival and chunk.get("grow") is not None
+        costs.append((grown - arrival) * 1000 if ok else None)
+    return costs
+
+
+def stamp_labels(record: dict, prefix: str) -> list[str]:
+    """Every stamp the page made for this reply: one per chunk, one per growth, the end."""
+    return ([f"{prefix}{i}" for i in range(len(record["chunks"]))]
+            + [f"{prefix}d{k}" for k in range(len(record["grew"]))] + [f"{prefix}end"])
 
 
 def reply_output(record: dict, refresh_ms: float | None, costs: list[float | None] | None = None,
@@ -112,7 +150,7 @@ def reply_output(record: dict, refresh_ms: float | None, costs: list[float | Non
         if growth is not None:
             out.metrics["stream.render_growth"] = ("ms/1000 chars", [growth.slope])
             out.records["stream_growth"] = [{"reply": index, "slope": growth.slope, "ci": list(growth.ci),
-                                             "n": growth.n}]
+                                             "n": growth.n, "outliers": growth.outliers}]
     textless = len(chunks) - len(texty)
     out.records["stream"] = [{"reply": index, "kind": record["kind"], "request": record["request"],
                               "ended": record["ended"], "refresh_ms": refresh_ms,

@@ -17,9 +17,10 @@
 // the presentation time of the frame that painted that growth (paint: the
 // Element Timing renderTime of a one-pixel sentinel added in the same
 // microtask, as bench/probes/paint.js does for shadow-DOM text). Each chunk's
-// arrival also calls console.timeStamp(label), which with CDP Performance
-// enabled sends the renderer's main-thread counters at that moment
-// (bench/probes/render.py): the per-chunk main-thread cost.
+// arrival, and each growth of the reply's text, also calls
+// console.timeStamp(label), which with CDP Performance enabled sends the
+// renderer's main-thread counters at that moment (bench/probes/render.py):
+// the main-thread task time from a chunk's arrival to its text in the DOM.
 (() => {
   if (window.__benchStream) return;
 
@@ -49,7 +50,7 @@
   function chunk(channel, size) {
     if (!accepts(channel)) return;
     const index = reply.chunks.length;
-    reply.chunks.push({ t: now(), size, dom: null, len: null, paint: null, paintRaw: null });
+    reply.chunks.push({ t: now(), size, dom: null, len: null, grow: null, paint: null, paintRaw: null });
     if (reply.stampPrefix) timeStamp(`${reply.stampPrefix}${index}`);
   }
 
@@ -201,11 +202,14 @@
     const length = el.textContent.length;
     if (length <= reply.length) return;
     reply.length = length;
+    const grow = reply.grew.length;
     reply.grew.push([t, length]);
+    if (reply.stampPrefix) timeStamp(`${reply.stampPrefix}d${grow}`);
     const fresh = reply.chunks.filter((c) => c.dom === null);
     for (const c of fresh) {
       c.dom = t;
       c.len = length;
+      c.grow = grow;
     }
     if (fresh.length) markPainted(fresh);
   });
@@ -234,7 +238,7 @@
     }
   }
 
-  const TEXTLESS_AFTER_FRAMES = 10;
+  const TEXTLESS_AFTER_FRAMES = 3;
   let seq = 0;
   window.__benchStream = {
     // Start measuring one reply; the start actions run right after.

@@ -32,6 +32,14 @@ class StreamProbe:
         """Before the page's scripts run (an init script); after paint.js, whose WebSocket it wraps."""
         page.add_init_script(script=probe_script("stream.js"))
 
+    def ensure(self, page) -> bool:
+        """Into the running page if install() came too late (a session opened elsewhere); False then:
+        streams the page opened before this moment are not seen."""
+        if page.evaluate("() => !!window.__benchStream"):
+            return True
+        page.evaluate(probe_script("stream.js"))
+        return False
+
     def listen(self, cdp) -> None:
         """Keep the Performance.metrics events of this probe's stamps (CDP Performance enabled by RenderProbe)."""
         if self._cdp is cdp:

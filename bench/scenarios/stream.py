@@ -28,7 +28,7 @@ from ..probes.stream import StreamProbe
 from ..render_cost import measure_window
 from ..results import ScenarioOutput
 from ..smoothness import refresh_interval_ms
-from ..stream_metrics import chunk_costs, growth_fit, growth_note, reply_output
+from ..stream_metrics import chunk_costs, growth_fit, growth_note, reply_output, stamp_labels
 
 NAME = "stream"
 IDLE_FRAMES = 20          # rAF deltas for the refresh interval
@@ -139,6 +139,9 @@ class StreamScenario:
             record(ScenarioOutput(notes=[f"stream: skipped: {reason}"]))
             return
         page = session.page
+        if not self.probe.ensure(page):
+            record(ScenarioOutput(notes=["stream: the probe was added after the page's scripts ran; "
+                                         "streams opened before it are not seen"]))
         frames = FramesProbe()
         frames.install(page)
         refresh = refresh_interval_ms(frames.idle_timestamps(page, IDLE_FRAMES))
@@ -157,7 +160,8 @@ class StreamScenario:
         if growth is not None:
             note = growth_note(growth, f"{self.config.replies} replies pooled")
             record(ScenarioOutput(records={"stream_growth": [{"reply": "pooled", "slope": growth.slope,
-                                                             "ci": list(growth.ci), "n": growth.n}]},
+                                                             "ci": list(growth.ci), "n": growth.n,
+                                                             "outliers": growth.outliers}]},
                                   notes=[note] if note else []))
 
     def _reply(self, session, index: int, refresh: float):
@@ -177,8 +181,7 @@ class StreamScenario:
         costs = None
         cost_out = ScenarioOutput()
         if measured:
-            labels = [f"{prefix}{i}" for i in range(len(result["chunks"]))] + [f"{prefix}end"]
-            stamps = self.probe.stamps(page, labels)
+            stamps = self.probe.stamps(page, stamp_labels(result, prefix))
             costs = chunk_costs(result, stamps, prefix)
             end = stamps.get(f"{prefix}end")
             cost_out = measure_window(start, Reading(end, start.wall_s) if end else None, len(result["chunks"]),
