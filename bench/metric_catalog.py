@@ -77,7 +77,6 @@ KNOWN_METRICS: dict[str, str] = {
     "stream.frame_ms": LOWER,
     "stream.fps": HIGHER,
     "stream.dropped_pct": LOWER,
-    "stream.chunk_cost_ms": LOWER,
     "stream.render_growth": LOWER,
     "stream.chunks": NONE,
     "stream.unpainted": LOWER,
@@ -121,14 +120,13 @@ STREAM_DEFINITIONS: dict[str, str] = {
     "stream.first_chunk_ms": "t_req to the first chunk's arrival in the page (the page's own read)",
     "stream.first_paint_ms": "t_req to the presented frame that first shows reply text",
     "stream.chunk_to_paint_ms": "per chunk: its arrival to the presented frame that shows its text",
-    "stream.chunk_to_dom_ms": "per chunk: its arrival to the end of the task that put its text in the DOM",
+    "stream.chunk_to_dom_ms": "per chunk: its arrival to the end of the task that put its text in the DOM "
+                              "(the page's handling of it: parse, render)",
     "stream.reply_ms": "t_req to the presented frame that shows the last chunk's text",
     "stream.frame_ms": "rAF frame intervals from the first chunk to the last chunk's paint (as scroll.frame_ms)",
     "stream.fps": "frames per second over the same window (as scroll.fps)",
     "stream.dropped_pct": "frames missed against the refresh interval over the same window (as scroll.dropped_pct)",
-    "stream.chunk_cost_ms": "per chunk: renderer main-thread TaskDuration (CDP Performance) from its arrival "
-                            "to the next chunk's (the last: to the end of the frame that shows it)",
-    "stream.render_growth": "per reply: least-squares slope of chunk_cost_ms against the reply's length, "
+    "stream.render_growth": "per reply: least-squares slope of chunk_to_dom_ms against the reply's length, "
                             "ms per 1000 characters (about 0 when the UI appends; 95 % CI by t in records)",
     "stream.chunks": "chunks the reply's stream delivered (textless ones such as [DONE] included)",
     "stream.unpainted": "chunks with text whose frame was never reported painted",

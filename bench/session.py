@@ -37,6 +37,7 @@ class PageSession:
     socket_needed = True
     socket_optional = False
     no_socket = False
+    socket_wait_s = 0.0
 
     def __init__(self, page, target: Target, messages: MessageSource, timeout_s: float = 30):
         self.page = page
@@ -94,6 +95,7 @@ class PageSession:
             self._run_setup()
         if self.socket_needed:
             socket_ms = min(ms, OPTIONAL_SOCKET_WAIT_S * 1000) if self.socket_optional else ms
+            self.socket_wait_s = socket_ms / 1000
             try:
                 self.page.wait_for_function("() => window.__bench.openSockets() > 0", timeout=socket_ms)
             except PlaywrightError:
@@ -155,7 +157,7 @@ class PageSession:
             for scenario in scenarios:
                 if self.no_socket and getattr(scenario, "needs_socket", True):
                     sink(ScenarioOutput(notes=[f"{scenario.name}: skipped: the page opened no WebSocket "
-                                               f"within {OPTIONAL_SOCKET_WAIT_S:g} s"]))
+                                               f"within {self.socket_wait_s:g} s"]))
                     continue
                 started = time.monotonic()
                 scenario.run(self, sink, advance)

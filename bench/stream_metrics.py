@@ -15,13 +15,13 @@ Definitions (docs/streaming.md), page-clock ms, per reply:
 - stream.frame_ms, stream.fps, stream.dropped_pct: rAF frame intervals from
   the first chunk's arrival to the last chunk's paint, as scroll.* defines
   them (bench/smoothness.py)
-- stream.chunk_cost_ms: main-thread task time per chunk, the difference of
-  the renderer's TaskDuration (CDP Performance, as render.*) between a
-  stamp at its arrival and one when its text is in the DOM: the page's
-  handling of the chunk (parse, render; idle time between tasks is not task
-  time). The frames' style, layout and paint are in render.stream.*, per
-  chunk over the whole reply
-- stream.render_growth: the least-squares slope of chunk_cost_ms against
+- main-thread cost per chunk: render.stream.* (bench/render_cost.py), the
+  renderer's own counters (CDP Performance) from right before the start
+  actions to the end of the frame that shows the last chunk, per chunk;
+  and per chunk, stream.chunk_to_dom_ms: the page's handling of it (parse,
+  render) up to its text in the DOM, in the task it arrived in for a UI that
+  renders as chunks come
+- stream.render_growth: the least-squares slope of chunk_to_dom_ms against
   the reply's length after the chunk (ms per 1000 characters), the first
   chunk with text left out (it carries the reply element's creation), one sample
   per reply; its 95 % CI is slope +/- t(0.975, n-2) * standard error
@@ -95,25 +95,7 @@ def growth_note(growth: Growth, what: str) -> str | None:
             f"the quadratic pattern (the whole reply re-rendered on every chunk: O(n) per chunk, O(n^2) per reply)")
 
 
-def chunk_costs(record: dict, stamps: dict[str, dict], prefix: str) -> list[float | None]:
-    """Per chunk, main-thread task ms (TaskDuration) from its arrival stamp to the stamp of the DOM
-    growth that showed its text; None for a chunk without text or a stamp that never came."""
-    costs = []
-    for i, chunk in enumerate(record["chunks"]):
-        arrival = stamps.get(f"{prefix}{i}", {}).get("TaskDuration")
-        grown = stamps.get(f"{prefix}d{chunk.get('grow')}", {}).get("TaskDuration")
-        ok = arrival is not None and grown is not None and grown >= arrival and chunk.get("grow") is not None
-        costs.append((grown - arrival) * 1000 if ok else None)
-    return costs
-
-
-def stamp_labels(record: dict, prefix: str) -> list[str]:
-    """Every stamp the page made for this reply: one per chunk, one per growth, the end."""
-    return ([f"{prefix}{i}" for i in range(len(record["chunks"]))]
-            + [f"{prefix}d{k}" for k in range(len(record["grew"]))] + [f"{prefix}end"])
-
-
-def reply_output(record: dict, refresh_ms: float | None, costs: list[float | None] | None = None,
+def reply_output(record: dict, refresh_ms: float | None,
                  index: int = 0) -> tuple[ScenarioOutput, list[tuple[float, float]]]:
     """One reply's stream.* metrics, and its (length, cost) pairs for the growth fit."""
     out = ScenarioOutput()
@@ -134,27 +116,22 @@ def reply_output(record: dict, refresh_ms: float | None, costs: list[float | Non
     if refresh_ms and painted:
         first, last = chunks[0]["t"], max(c["paint"] for c in painted)
         stamps = [t for t in record["frames"] if first <= t <= last]
-        if len(stamps) >= 2:
+        if len(stamps) >= 2 and stamps[-1] > stamps[0]:
             smooth = pass_smoothness(stamps, refresh_ms)
             out.metrics["stream.frame_ms"] = ("ms", smooth.frame_ms)
             out.metrics["stream.fps"] = ("fps", [smooth.fps])
             out.metrics["stream.dropped_pct"] = ("%", [smooth.dropped_pct])
-    pairs: list[tuple[float, float]] = []
-    if costs is not None:
-        costed = [(c["len"], cost) for c, cost in zip(chunks, costs) if c["len"] is not None and cost is not None]
-        out.metrics["stream.chunk_cost_ms"] = ("ms/chunk", [cost for _, cost in costed])
-        # The fit leaves out the first chunk with text: its cost carries the
-        # reply element's creation and first layout, a one-off, not growth.
-        pairs = costed[1:]
-        growth = growth_fit(*zip(*pairs)) if len(pairs) >= 3 else None
-        if growth is not None:
-            out.metrics["stream.render_growth"] = ("ms/1000 chars", [growth.slope])
-            out.records["stream_growth"] = [{"reply": index, "slope": growth.slope, "ci": list(growth.ci),
-                                             "n": growth.n, "outliers": growth.outliers}]
+    # The growth fit leaves out the first chunk with text: its handling
+    # carries the reply element's creation and first layout, a one-off.
+    pairs = [(c["len"], c["dom"] - c["t"]) for c in texty[1:]]
+    growth = growth_fit(*zip(*pairs)) if len(pairs) >= 3 else None
+    if growth is not None:
+        out.metrics["stream.render_growth"] = ("ms/1000 chars", [growth.slope])
+        out.records["stream_growth"] = [{"reply": index, "slope": growth.slope, "ci": list(growth.ci),
+                                         "n": growth.n, "outliers": growth.outliers}]
     textless = len(chunks) - len(texty)
     out.records["stream"] = [{"reply": index, "kind": record["kind"], "request": record["request"],
                               "ended": record["ended"], "refresh_ms": refresh_ms,
-                              "chunks": [{**c, "cost_ms": cost} for c, cost in
-                                         zip(chunks, costs or [None] * len(chunks))],
+                              "chunks": chunks,
                               "textless_chunks": textless}]
     return out, pairs

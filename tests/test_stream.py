@@ -173,3 +173,27 @@ def test_bad_input_is_one_line_naming_which_within_the_timeout(browser, chat_ser
             assert time.monotonic() - started < 2.0 + 3.0  # the timeout, plus the refresh measurement
     finally:
         context.close()
+
+
+def test_all_on_a_page_without_websocket_through_connect(chat_server, tmp_path):
+    """`bench ui` (every scenario) on the assistant-only page, in a browser served by `playwright run-server`:
+    the scenarios that need a WebSocket are skipped with a note, stream runs."""
+    from bench.browser import find_chromium
+    from bench.results import load_results
+    from tests.browser_servers import PlaywrightServer, wait_until_gone
+    from tests.conftest import run_bench
+
+    path = tmp_path / "stream.json"
+    with PlaywrightServer() as server:
+        proc = run_bench("ui", "--url", chat_server.url + ASSISTANT_PAGE, "--app-query",
+                         "assistant=fetch&ttft_ms=50&tokens=8&token_ms=20", "--replies", "1", "--no-progress",
+                         "--connect", server.endpoint, "--browser-path", find_chromium(), "--json", str(path))
+        assert proc.returncode == 0, proc.stderr
+        assert wait_until_gone(server.browsers) == set(), "the served browser outlived bench ui"
+    results = load_results(path)
+    assert results["env"]["browser_location"] != "local"
+    for name in ("burst", "scroll", "cycles"):
+        assert f"{name}: skipped: the page opened no WebSocket within 5 s" in results["notes"]
+    assert results["metrics"]["stream.first_chunk_ms"]["n"] == 1
+    assert results["metrics"]["stream.reply_chars"]["samples"] == [
+        len("".join(assistant.token_text(k) for k in range(8)))]

@@ -16,11 +16,10 @@
 // at the end of the task that rendered it, with the reply's length then), and
 // the presentation time of the frame that painted that growth (paint: the
 // Element Timing renderTime of a one-pixel sentinel added in the same
-// microtask, as bench/probes/paint.js does for shadow-DOM text). Each chunk's
-// arrival, and each growth of the reply's text, also calls
-// console.timeStamp(label), which with CDP Performance enabled sends the
-// renderer's main-thread counters at that moment (bench/probes/render.py):
-// the main-thread task time from a chunk's arrival to its text in the DOM.
+// microtask, as bench/probes/paint.js does for shadow-DOM text). After the
+// frame that shows the last chunk it calls console.timeStamp(label), which
+// with CDP Performance enabled sends the renderer's main-thread counters at
+// that moment (bench/probes/render.py): the end of the reply's render.* window.
 (() => {
   if (window.__benchStream) return;
 
@@ -51,7 +50,11 @@
     if (!accepts(channel)) return;
     const index = reply.chunks.length;
     reply.chunks.push({ t: now(), size, dom: null, len: null, grow: null, paint: null, paintRaw: null });
-    if (reply.stampPrefix) timeStamp(`${reply.stampPrefix}${index}`);
+    if (!reply.recordingFrames && reply.recordFrames) {
+      // From the first chunk on: frames before it are not "while streaming".
+      reply.recordingFrames = true;
+      recordFrames(reply);
+    }
   }
 
   function ended(channel, how) {
@@ -140,10 +143,19 @@
   const RENDER_TIME_QUANTUM_MS = window.crossOriginIsolated ? 0 : 4;
   const waiting = new Map();  // elementtiming identifier -> {el, chunks}
   let sentinel = null;        // the sentinel of the frame being built
+  // Reported sentinels wait to be removed until the next one goes in (the
+  // same rendering update), or the reply ends: removing each as soon as it
+  // is reported would make the page render a frame for that alone.
+  const retired = [];
+  function retire() {
+    for (const el of retired) el.remove();
+    retired.length = 0;
+  }
   let nextIdentifier = 0;
 
   function markPainted(chunks) {
     if (!sentinel) {
+      retire();
       const el = document.createElement("div");
       el.setAttribute("style", SENTINEL_STYLE);
       el.setAttribute("aria-hidden", "true");
@@ -174,7 +186,7 @@
       const waiter = waiting.get(entry.identifier);
       if (!waiter) continue;
       waiting.delete(entry.identifier);
-      waiter.el.remove();
+      retired.push(waiter.el);  // removed with the next sentinel's insertion: no frame of its own
       const paint = presentationEstimate(entry);
       for (const c of waiter.chunks) {
         c.paint = paint;
@@ -204,7 +216,6 @@
     reply.length = length;
     const grow = reply.grew.length;
     reply.grew.push([t, length]);
-    if (reply.stampPrefix) timeStamp(`${reply.stampPrefix}d${grow}`);
     const fresh = reply.chunks.filter((c) => c.dom === null);
     for (const c of fresh) {
       c.dom = t;
@@ -225,8 +236,11 @@
     });
   }
 
-  function nextFrame() {
-    return new Promise((resolve) => requestAnimationFrame(resolve));
+  // finish() polls on a timer, not on animation frames: a rAF loop of its
+  // own would make the page run frames it would not otherwise run.
+  const POLL_MS = 20;
+  function poll() {
+    return new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 
   function doneSeen() {
@@ -238,11 +252,11 @@
     }
   }
 
-  const TEXTLESS_AFTER_FRAMES = 3;
+  const TEXTLESS_AFTER_POLLS = 3;
   let seq = 0;
   window.__benchStream = {
     // Start measuring one reply; the start actions run right after.
-    arm(replySelector, transport, doneSelector, stampPrefix) {
+    arm(replySelector, transport, doneSelector, frames = true) {
       let before = null;
       try {
         const matches = document.querySelectorAll(replySelector);
@@ -259,11 +273,10 @@
         }
       }
       reply = {
-        seq: ++seq, replySelector, transport, doneSelector, doneBefore, stampPrefix, before,
+        seq: ++seq, replySelector, transport, doneSelector, doneBefore, before, recordFrames: frames,
         armed: now(), request: null, channel: null, kind: null, chunks: [], grew: [], length: 0,
-        ended: null, frames: [],
+        ended: null, frames: [], recordingFrames: false,
       };
-      recordFrames(reply);
       return { armed: reply.armed };
     },
 
@@ -276,16 +289,16 @@
       const own = reply;
       const deadline = own.armed + timeoutMs;
       const failed = (error) => { reply = null; return JSON.stringify({ error, ...summary(own) }); };
-      let framesSinceEnd = 0;
+      let framesSinceEnd = 0;  // polls, in fact
       while (performance.now() < deadline) {
         const finished = own.doneSelector ? doneSeen() && own.chunks.length > 0 : own.ended !== null;
         if (finished) {
           if (own.chunks.every((c) => c.dom !== null)) break;
           // Trailing chunks that add no text (a `data: [DONE]` event) never
-          // reach the DOM: a few frames after the end, they are counted as textless.
-          if (own.length > 0 && ++framesSinceEnd > TEXTLESS_AFTER_FRAMES) break;
+          // reach the DOM: a few polls after the end, they are counted as textless.
+          if (own.length > 0 && ++framesSinceEnd > TEXTLESS_AFTER_POLLS) break;
         }
-        await nextFrame();
+        await poll();
       }
       if (performance.now() >= deadline) {
         if (own.request === null) return failed("no-request");
@@ -293,17 +306,19 @@
         if (own.length === 0) return failed("reply-never-filled");
         return failed("never-ended");
       }
-      if (endStamp) setTimeout(() => timeStamp(endStamp), 0);  // in a rAF turn: after this frame
+      // After the frame that shows the last chunk: a task posted from the next rAF turn.
+      if (endStamp) requestAnimationFrame(() => setTimeout(() => timeStamp(endStamp), 0));
       let painted = -1;
       let stable = 0;
       while (stable < stableFrames && performance.now() < deadline) {
-        await nextFrame();
+        await poll();
         const count = own.chunks.filter((c) => c.paint !== null).length;
         stable = count === painted ? stable + 1 : 0;
         painted = count;
         if (count === own.chunks.length) break;
       }
       reply = null;
+      retire();
       return JSON.stringify(summary(own));
     },
 

@@ -1,11 +1,9 @@
 """The stream probe: per chunk of a streamed reply, arrival, text in the DOM, paint (stream.js).
 
-Per-chunk main-thread cost: the page calls console.timeStamp(label) as each
-chunk arrives (and once after the frame that shows the last one); with CDP
-Performance enabled each call sends the renderer's running main-thread
-totals at that moment (Performance.metrics, bench/probes/render.py), so the
-difference of TaskDuration between consecutive stamps is the main-thread
-time the chunk cost, by the same accounting as render.*.
+After the frame that shows a reply's last chunk the page calls
+console.timeStamp(label); with CDP Performance enabled that sends the
+renderer's running main-thread totals at that moment (Performance.metrics,
+bench/probes/render.py): the end of the reply's render.* window.
 """
 
 from __future__ import annotations
@@ -53,12 +51,12 @@ class StreamProbe:
         if title.startswith(STAMP_PREFIX):
             self._stamps[title] = {m["name"]: m["value"] for m in event["metrics"]}
 
-    def new_prefix(self) -> str:
-        return f"{STAMP_PREFIX}{next(self._labels)}-"
+    def new_label(self) -> str:
+        return f"{STAMP_PREFIX}{next(self._labels)}"
 
-    def arm(self, page, reply: str, transport: str, done: str | None, stamp_prefix: str | None) -> dict:
-        return page.evaluate("([r, t, d, s]) => window.__benchStream.arm(r, t, d, s)",
-                             [reply, transport, done, stamp_prefix])
+    def arm(self, page, reply: str, transport: str, done: str | None, frames: bool = True) -> dict:
+        """Measure the next reply; frames: rAF frame times from its first chunk on."""
+        return page.evaluate("([r, t, d, f]) => window.__benchStream.arm(r, t, d, f)", [reply, transport, done, frames])
 
     def finish(self, page, timeout_s: float, stable_frames: int = 6, end_stamp: str | None = None) -> dict:
         """The reply's record: {request, kind, chunks: [{t, size, dom, len, paint}], grew, ended, frames}
@@ -66,12 +64,14 @@ class StreamProbe:
         return json.loads(page.evaluate("([ms, n, s]) => window.__benchStream.finish(ms, n, s)",
                                         [timeout_s * 1000, stable_frames, end_stamp]))
 
-    def stamps(self, page, labels: list[str], wait_s: float = STAMPS_WAIT_S) -> dict[str, dict]:
-        """The metrics stamped under these labels (those that came within wait_s); forgotten once read."""
+    def stamped(self, page, label: str, wait_s: float = STAMPS_WAIT_S) -> dict | None:
+        """The metrics stamped under label, or None if they did not come within wait_s."""
         deadline = time.monotonic() + wait_s
-        while any(label not in self._stamps for label in labels) and time.monotonic() < deadline:
-            page.wait_for_timeout(10)  # lets Playwright dispatch the events
-        return {label: self._stamps.pop(label) for label in labels if label in self._stamps}
+        while label not in self._stamps and time.monotonic() < deadline:
+            page.wait_for_timeout(10)  # lets Playwright dispatch the event
+        metrics = self._stamps.pop(label, None)
+        self._stamps.clear()  # older stamps are never asked for
+        return metrics
 
     def forget(self) -> None:
         self._cdp = None

@@ -10,8 +10,7 @@ the corpus, and the probe reports every chunk's arrival, its text in the DOM
 and the frame that painted it. Metrics: bench/stream_metrics.py. With
 render_cost, also render.stream.* (bench/render_cost.py) from a CDP
 Performance reading before the start actions to the page's stamp after the
-frame that shows the last chunk, per chunk; and the per-chunk costs behind
-stream.render_growth.
+frame that shows the last chunk, per chunk.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from ..probes.stream import StreamProbe
 from ..render_cost import measure_window
 from ..results import ScenarioOutput
 from ..smoothness import refresh_interval_ms
-from ..stream_metrics import chunk_costs, growth_fit, growth_note, reply_output, stamp_labels
+from ..stream_metrics import growth_fit, growth_note, reply_output
 
 NAME = "stream"
 IDLE_FRAMES = 20          # rAF deltas for the refresh interval
@@ -52,7 +51,7 @@ def load_prompts(path: str | Path) -> list[str]:
 class StreamConfig:
     replies: int = 3
     prompts: str = str(DEFAULT_PROMPTS)
-    render_cost: bool = True  # per-chunk main-thread cost, render.stream.*, stream.render_growth
+    render_cost: bool = True  # render.stream.* per reply (a CDP reading before, a page stamp after)
     required: bool = False    # named in --scenario: a profile without [stream] is an error
     prompt_list: list[str] = field(default_factory=list, repr=False)
 
@@ -169,28 +168,20 @@ class StreamScenario:
         prompt = self.config.prompt_list[self._prompt % len(self.config.prompt_list)]
         self._prompt += 1
         measured = self.config.render_cost
-        prefix = self.probe.new_prefix() if measured else None
+        label = self.probe.new_label() if measured else None
         start = session.render.read(session) if measured else None
-        armed = self.probe.arm(page, spec["reply"], spec["transport"], spec.get("done"), prefix)
+        armed = self.probe.arm(page, spec["reply"], spec["transport"], spec.get("done"))
         if armed.get("error"):
             raise UsageError(f"profile [stream]: {armed['error']}")
         session.run_actions([_substitute(step, prompt) for step in spec["start"]], "stream.start")
-        result = self.probe.finish(page, timeout_s, end_stamp=f"{prefix}end" if measured else None)
+        result = self.probe.finish(page, timeout_s, end_stamp=label)
         if result.get("error"):
             raise TargetError(_failure(result["error"], result, session.target, timeout_s))
-        costs = None
-        cost_out = ScenarioOutput()
+        out, pairs = reply_output(result, refresh, index)
         if measured:
-            stamps = self.probe.stamps(page, stamp_labels(result, prefix))
-            costs = chunk_costs(result, stamps, prefix)
-            end = stamps.get(f"{prefix}end")
-            cost_out = measure_window(start, Reading(end, start.wall_s) if end else None, len(result["chunks"]),
-                                      session.renderer, "stream", f"reply {index}")
-            if end is not None and cost_out.records.get("render"):
-                # The renderer's /proc figures are read at the start only; the window's CPU is not known.
-                for r in cost_out.records["render"]:
-                    r["reply"] = index
-        out, pairs = reply_output(result, refresh, costs, index)
-        out.extend(cost_out)
+            end = self.probe.stamped(page, label)
+            # The renderer's /proc figures are read at the start only, so the window has no CPU share.
+            out.extend(measure_window(start, Reading(end, start.wall_s) if end else None, len(result["chunks"]),
+                                      session.renderer, "stream", f"reply {index}"))
         out.records["stream"][0]["prompt"] = prompt
         return out, pairs
