@@ -252,7 +252,7 @@
     }
   }
 
-  const TEXTLESS_AFTER_POLLS = 3;
+  const TEXTLESS_AFTER_POLLS = 2;
   let seq = 0;
   window.__benchStream = {
     // Start measuring one reply; the start actions run right after.

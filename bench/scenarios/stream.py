@@ -30,8 +30,8 @@ from ..smoothness import refresh_interval_ms
 from ..stream_metrics import growth_fit, growth_note, reply_output
 
 NAME = "stream"
-IDLE_FRAMES = 20          # rAF deltas for the refresh interval
-IDLE_GAP_MS = 100         # the page left alone between replies
+IDLE_FRAMES = 10          # rAF deltas for the refresh interval (its median: a few suffice)
+IDLE_GAP_MS = 0           # finish() returns once the last chunk is painted: no gap needed
 DEFAULT_PROMPTS = fixture_path("messages/prompts.txt")
 
 
@@ -154,7 +154,8 @@ class StreamScenario:
             pooled.extend(pairs)
             record(out)
             advance(1)
-            page.wait_for_timeout(IDLE_GAP_MS)
+            if IDLE_GAP_MS:
+                page.wait_for_timeout(IDLE_GAP_MS)
         growth = growth_fit(*zip(*pooled)) if len(pooled) >= 3 else None
         if growth is not None:
             note = growth_note(growth, f"{self.config.replies} replies pooled")
