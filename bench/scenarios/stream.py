@@ -25,6 +25,7 @@ from ..probes.frames import FramesProbe
 from ..probes.render import Reading
 from ..probes.stream import StreamProbe
 from ..render_cost import measure_window
+from ..renderer_process import Renderer
 from ..results import ScenarioOutput
 from ..smoothness import refresh_interval_ms
 from ..stream_metrics import growth_fit, growth_note, reply_output
@@ -33,6 +34,8 @@ NAME = "stream"
 IDLE_FRAMES = 10          # rAF deltas for the refresh interval (its median: a few suffice)
 IDLE_GAP_MS = 0           # finish() returns once the last chunk is painted: no gap needed
 DEFAULT_PROMPTS = fixture_path("messages/prompts.txt")
+NO_PROCESS_FIGURES = Renderer(None, "renderer process: not read for stream replies (their window ends in the "
+                                    "page, not where /proc is read)")
 
 
 def load_prompts(path: str | Path) -> list[str]:
@@ -146,7 +149,7 @@ class StreamScenario:
         refresh = refresh_interval_ms(frames.idle_timestamps(page, IDLE_FRAMES))
         record(ScenarioOutput(metrics={"stream.refresh_ms": ("ms", [refresh])}))
         if self.config.render_cost:
-            session.render.prepare(session)
+            session.render.counters(session)  # enables CDP Performance before the first reply
             self.probe.listen(session.cdp)
         pooled: list[tuple[float, float]] = []
         for index in range(self.config.replies):
@@ -170,7 +173,7 @@ class StreamScenario:
         self._prompt += 1
         measured = self.config.render_cost
         label = self.probe.new_label() if measured else None
-        start = session.render.read(session) if measured else None
+        start = session.render.counters(session) if measured else None
         armed = self.probe.arm(page, spec["reply"], spec["transport"], spec.get("done"))
         if armed.get("error"):
             raise UsageError(f"profile [stream]: {armed['error']}")
@@ -181,8 +184,8 @@ class StreamScenario:
         out, pairs = reply_output(result, refresh, index)
         if measured:
             end = self.probe.stamped(page, label)
-            # The renderer's /proc figures are read at the start only, so the window has no CPU share.
+            # The window ends in the page (its stamp), where /proc cannot be read: no renderer CPU or memory.
             out.extend(measure_window(start, Reading(end, start.wall_s) if end else None, len(result["chunks"]),
-                                      session.renderer, "stream", f"reply {index}"))
+                                      NO_PROCESS_FIGURES, "stream", f"reply {index}"))
         out.records["stream"][0]["prompt"] = prompt
         return out, pairs
