@@ -82,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Drive Chromium against a chat UI: inject bursts of messages over its "
                                     "WebSocket and measure message-to-paint latency (burst), scroll it and "
                                     "measure frame times (scroll), and close its socket again and again to "
-                                    "follow heap, DOM nodes and listeners (cycles).",
+                                    "follow heap, DOM nodes and listeners (cycles); with a [stream] table "
+                                    "in the profile, time streamed replies chunk by chunk (stream, "
+                                    "docs/streaming.md).",
                         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     t = ui.add_argument_group("target")
     t.add_argument("--profile", metavar="FILE.toml",

@@ -69,6 +69,29 @@ KNOWN_METRICS: dict[str, str] = {
     "render.scroll.style_recalcs_per_frame": LOWER,
     "render.scroll.renderer_cpu_pct": LOWER,
     "render.scroll.renderer_rss_mb": LOWER,
+    # streamed replies (stream scenario): definitions in STREAM_DEFINITIONS below
+    "stream.first_chunk_ms": LOWER,
+    "stream.first_paint_ms": LOWER,
+    "stream.chunk_to_paint_ms": LOWER,
+    "stream.chunk_to_dom_ms": LOWER,
+    "stream.reply_ms": LOWER,
+    "stream.frame_ms": LOWER,
+    "stream.fps": HIGHER,
+    "stream.dropped_pct": LOWER,
+    "stream.render_growth": LOWER,
+    "stream.chunks": NONE,
+    "stream.unpainted": LOWER,
+    "stream.reply_chars": NONE,
+    "stream.refresh_ms": NONE,
+    "render.stream.main_busy_pct": LOWER,
+    "render.stream.script_ms": LOWER,
+    "render.stream.style_ms": LOWER,
+    "render.stream.layout_ms": LOWER,
+    "render.stream.other_ms": LOWER,
+    "render.stream.layouts_per_chunk": LOWER,
+    "render.stream.style_recalcs_per_chunk": LOWER,
+    "render.stream.renderer_cpu_pct": LOWER,
+    "render.stream.renderer_rss_mb": LOWER,
     # server side
     "throughput.msgs_per_s": HIGHER,
     "throughput.latency_ms": LOWER,
@@ -90,6 +113,26 @@ KNOWN_METRICS: dict[str, str] = {
     "connections.generator_lag_ms": NONE,        # the load generator's own health
     # bench calibrate
     "page.refresh_ms": NONE,
+}
+
+# What each stream.* metric is (docs/streaming.md; bench/stream_metrics.py computes them).
+# t_req: the first request after the start actions began (fetch, EventSource, WebSocket send).
+STREAM_DEFINITIONS: dict[str, str] = {
+    "stream.first_chunk_ms": "t_req to the first chunk's arrival in the page (the page's own read)",
+    "stream.first_paint_ms": "t_req to the presented frame that first shows reply text",
+    "stream.chunk_to_paint_ms": "per chunk: its arrival to the presented frame that shows its text",
+    "stream.chunk_to_dom_ms": "per chunk: its arrival to the end of the task that put its text in the DOM "
+                              "(the page's handling of it: parse, render)",
+    "stream.reply_ms": "t_req to the presented frame that shows the last chunk's text",
+    "stream.frame_ms": "rAF frame intervals from the first chunk to the last chunk's paint (as scroll.frame_ms)",
+    "stream.fps": "frames per second over the same window (as scroll.fps)",
+    "stream.dropped_pct": "frames missed against the refresh interval over the same window (as scroll.dropped_pct)",
+    "stream.render_growth": "per reply: least-squares slope of chunk_to_dom_ms against the reply's length, "
+                            "ms per 1000 characters (about 0 when the UI appends; 95 % CI by t in records)",
+    "stream.chunks": "chunks the reply's stream delivered (textless ones such as [DONE] included)",
+    "stream.unpainted": "chunks with text whose frame was never reported painted",
+    "stream.reply_chars": "the reply element's text length at the end",
+    "stream.refresh_ms": "median rAF interval while idle, before the replies",
 }
 
 # For metrics whose value is a word: the words that are fine.
@@ -119,6 +162,10 @@ ABSOLUTE_FLOORS: dict[str, float] = {
     "render.scroll.style_recalcs_per_frame": 0.1,
     "render.renderer_rss_mb": 2.0,            # allocator pages come and go by the MiB
     "render.scroll.renderer_rss_mb": 2.0,
+    "stream.unpainted": 1.0,
+    "stream.dropped_pct": 1.0,
+    "stream.render_growth": 1.0,              # ms per 1000 characters: a slope near 0 is noise
+    "render.stream.main_busy_pct": 2.0,
 }
 
 # Name patterns for metrics not (yet) listed above, checked in order.

@@ -20,6 +20,11 @@
     [page]
     ready = "#chatMessages"                 # exists once the app is ready
     setup = []                              # [{click="#login"}, {fill=["#name","bench"]}]
+    [stream]                                # streamed replies (docs/streaming.md)
+    start = [{fill=["#prompt","{text}"]}, {click="#send"}]  # asks for one reply
+    reply = ".assistant"                    # the newest match is the reply measured
+    transport = "auto"                      # sse | fetch | websocket | auto
+    done = ".assistant[data-done]"          # optional; default: the stream closed
 
 Every problem is one UsageError line naming the file and the key.
 """
@@ -53,6 +58,7 @@ SCHEMA: dict[str, dict[str, type] | type] = {
     "server": {"send_url": str, "send_body": str, "disconnect_url": str},
     "dom": {"list": str, "message": str},
     "page": {"ready": str, "setup": list},
+    "stream": {"start": list, "reply": str, "transport": str, "done": str},
 }
 # Setup steps: one action per step -> the type of its argument.
 SETUP_ACTIONS = {"click": str, "fill": list, "press": list, "wait_for": str, "wait_ms": (int, float)}
@@ -81,9 +87,9 @@ def _check_keys(data: dict, schema: dict, where: str, source: str) -> None:
             raise UsageError(f"{source}: {dotted!r} must be a {expected.__name__}, not {type(value).__name__}")
 
 
-def _check_setup(steps: list, source: str) -> list[dict]:
+def _check_setup(steps: list, source: str, key: str = "page.setup") -> list[dict]:
     for i, step in enumerate(steps):
-        where = f"{source}: page.setup[{i}]"
+        where = f"{source}: {key}[{i}]"
         if not isinstance(step, dict) or len(step) != 1:
             raise UsageError(f"{where} must be one action like {{click = \"#login\"}}")
         (action, arg), = step.items()
@@ -183,6 +189,7 @@ def parse_profile(data: dict, source: str, bundled: bool = False) -> Target:
         ready_selector=page.get("ready", list_selector),
         setup=_check_setup(page.get("setup", []), source),
         bundled=bundled,
+        stream=_check_stream(data["stream"], source) if "stream" in data else None,
     )
     if protocol:
         _check_codec(target, source)
@@ -228,6 +235,26 @@ def _json_strings(payload: str) -> list[str]:
         elif isinstance(value, list):
             stack.extend(value)
     return out
+
+
+STREAM_TRANSPORTS = ("auto", "sse", "fetch", "websocket")
+
+
+def _check_stream(stream: dict, source: str) -> dict:
+    """The [stream] table: start actions (with {text}), reply selector, transport, done."""
+    for key in ("start", "reply"):
+        if key not in stream:
+            raise UsageError(f"{source}: [stream] needs {key!r}")
+    if not stream["start"]:
+        raise UsageError(f"{source}: stream.start is empty; give the actions that ask for one reply")
+    _check_setup(stream["start"], source, "stream.start")
+    if "{text}" not in json.dumps(stream["start"]):
+        raise UsageError(f"{source}: stream.start has no {{text}} placeholder, so the prompt cannot be typed")
+    transport = stream.get("transport", "auto")
+    if transport not in STREAM_TRANSPORTS:
+        raise UsageError(f"{source}: stream.transport {transport!r}: choose from {', '.join(STREAM_TRANSPORTS)}")
+    return {"start": stream["start"], "reply": stream["reply"], "transport": transport,
+            "done": stream.get("done")}
 
 
 def resolve_target(profile: str | None, url: str | None, app_query: str = "",

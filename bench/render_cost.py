@@ -32,7 +32,8 @@ from .results import ScenarioOutput
 MIB = 2 ** 20
 
 # scenario -> (metric name prefix, what the per-unit figures are per)
-SCOPES = {"burst": ("render.", "message"), "scroll": ("render.scroll.", "frame")}
+SCOPES = {"burst": ("render.", "message"), "scroll": ("render.scroll.", "frame"),
+          "stream": ("render.stream.", "chunk")}
 
 DURATIONS = {  # record field -> CDP metric (seconds)
     "task_ms": "TaskDuration", "script_ms": "ScriptDuration", "compile_ms": "V8CompileDuration",

@@ -14,6 +14,7 @@ from .render_cost import SCOPES
 WINDOWS = {
     "burst": "of each burst (first injection to the end of the frame that shows its last message)",
     "scroll": "of each gesture pass",
+    "stream": "of each reply (start actions to the end of the frame that shows its last chunk)",
 }
 
 
@@ -33,7 +34,7 @@ def _block(results: dict, scenario: str) -> list[str]:
     if busy is None:
         return []
     windows = [r for r in results.get("records", {}).get("render", []) if r.get("scenario") == scenario]
-    label = "bursts" if scenario == "burst" else "passes"
+    label = {"burst": "bursts", "stream": "replies"}.get(scenario, "passes")
     lines = [f"where the time goes: {scenario} (medians of {busy['n']} {label})",
              f"  main thread busy  {busy['p50']:.1f} % {WINDOWS[scenario]}"]
     parts = [f"{kind} {_ms(_p50(metrics, f'{prefix}{kind}_ms'))}" for kind in ("script", "style", "layout")]

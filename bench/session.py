@@ -15,6 +15,10 @@ from .probes.render import RenderProbe
 from .renderer_process import Renderer, find_renderer
 from .target import Target
 
+# With a scenario that runs without a WebSocket (stream), how long to wait for
+# the page's socket before the scenarios that need one are skipped.
+OPTIONAL_SOCKET_WAIT_S = 5.0
+
 
 ROUTE_WAIT_MS = 200
 
@@ -33,6 +37,13 @@ class PageSession:
     # Where the browser runs (bench.browser_source): only a local one's
     # processes can be read from this machine's /proc.
     browser_location = "local"
+    # Set by run(): whether a scenario needs the page's WebSocket, whether one
+    # runs without it (then a page with none skips the others), and whether
+    # the page turned out to have none.
+    socket_needed = True
+    socket_optional = False
+    no_socket = False
+    socket_wait_s = 0.0
 
     def __init__(self, page, target: Target, messages: MessageSource, timeout_s: float = 30):
         self.page = page
@@ -94,25 +105,32 @@ class PageSession:
                               f"within {self.timeout_s:g} s") from None
         if setup:
             self._run_setup()
-        # A page socket, or a worker (whose socket Playwright cannot see).
-        try:
-            self.page.wait_for_function("() => { const w = window.__bench.workers(); "
-                                        "return window.__bench.openSockets() > 0 || w.dedicated + w.shared > 0; }",
-                                        timeout=ms)
-            if not self.page.evaluate("() => window.__bench.openSockets()"):
-                # Workers only, so far: give the page a moment to open a socket of its own.
-                self.page.wait_for_function("() => window.__bench.openSockets() > 0",
-                                            timeout=min(ms, WORKER_GRACE_S * 1000))
-        except PlaywrightError:
-            workers = self.page.evaluate("() => window.__bench.workers()")
-            if workers["dedicated"] or workers["shared"]:
-                if self.target.inject == "server":
-                    return self._opened()
-                raise TargetError(f"{url}: the page opened no WebSocket of its own but started "
-                                  f"{workers['dedicated']} Worker(s) and {workers['shared']} SharedWorker(s): "
-                                  "a socket inside a worker cannot be routed by Playwright; "
-                                  "use inject = \"server\" (--inject server), which still works") from None
-            raise TargetError(f"{url}: the page opened no WebSocket within {self.timeout_s:g} s") from None
+        if self.socket_needed:
+            socket_ms = min(ms, OPTIONAL_SOCKET_WAIT_S * 1000) if self.socket_optional else ms
+            self.socket_wait_s = socket_ms / 1000
+            # A page socket, or a worker (whose socket Playwright cannot see).
+            try:
+                self.page.wait_for_function("() => { const w = window.__bench.workers(); "
+                                            "return window.__bench.openSockets() > 0 || w.dedicated + w.shared > 0; }",
+                                            timeout=socket_ms)
+                if not self.page.evaluate("() => window.__bench.openSockets()"):
+                    # Workers only, so far: give the page a moment to open a socket of its own.
+                    self.page.wait_for_function("() => window.__bench.openSockets() > 0",
+                                                timeout=min(socket_ms, WORKER_GRACE_S * 1000))
+            except PlaywrightError:
+                workers = self.page.evaluate("() => window.__bench.workers()")
+                if workers["dedicated"] or workers["shared"]:
+                    if self.target.inject == "server":
+                        return self._opened()
+                    raise TargetError(f"{url}: the page opened no WebSocket of its own but started "
+                                      f"{workers['dedicated']} Worker(s) and {workers['shared']} SharedWorker(s): "
+                                      "a socket inside a worker cannot be routed by Playwright; "
+                                      "use inject = \"server\" (--inject server), which still works") from None
+                if not self.socket_optional:
+                    raise TargetError(f"{url}: the page opened no WebSocket within {self.timeout_s:g} s") from None
+                self.no_socket = True
+        if self.no_socket or not self.socket_needed:
+            return self._opened()
         # The route handler runs as Playwright dispatches the socket's creation:
         # give it up to ROUTE_WAIT_MS, checking every 10 ms.
         waited = 0
@@ -130,8 +148,12 @@ class PageSession:
 
     def _run_setup(self) -> None:
         """The profile's page.setup steps (log in, pick a room, ...)."""
+        self.run_actions(self.target.setup, "page.setup")
+
+    def run_actions(self, steps: list[dict], where: str) -> None:
+        """Page actions of a profile (page.setup, stream.start); a failed one is a TargetError naming it."""
         ms = self.timeout_s * 1000
-        for i, step in enumerate(self.target.setup):
+        for i, step in enumerate(steps):
             (action, arg), = step.items()
             try:
                 if action == "click":
@@ -145,15 +167,30 @@ class PageSession:
                 elif action == "wait_ms":
                     self.page.wait_for_timeout(arg)
             except PlaywrightError as exc:
-                raise TargetError(f"page.setup[{i}] {action} {arg!r} failed: {_first_line(exc)}") from None
+                raise TargetError(f"{where}[{i}] {action} {arg!r} failed: {_first_line(exc)}") from None
 
     def run(self, scenarios, sink, advance=lambda n: None) -> None:
-        """Prepare, open, then run each scenario; `sink` receives outputs as they come."""
+        """Prepare, open, then run each scenario; `sink` receives outputs as they come.
+
+        Scenarios with needs_socket = False (stream) run on a page with no
+        WebSocket; the others are then skipped with a note.
+        """
+        socketless = [s for s in scenarios if not getattr(s, "needs_socket", True)
+                      and not (hasattr(s, "skipped") and s.skipped(self.target))]
+        self.socket_needed = any(getattr(s, "needs_socket", True) for s in scenarios)
+        self.socket_optional = bool(socketless)
         self.prepare()
+        for scenario in scenarios:
+            if hasattr(scenario, "before_open"):
+                scenario.before_open(self)  # init scripts, before the page's own
         self.open()
         self.history_wanted = any(getattr(s, "uses_history", False) for s in scenarios)
         try:
             for scenario in scenarios:
+                if self.no_socket and getattr(scenario, "needs_socket", True):
+                    sink(ScenarioOutput(notes=[f"{scenario.name}: skipped: the page opened no WebSocket "
+                                               f"within {self.socket_wait_s:g} s"]))
+                    continue
                 started = time.monotonic()
                 scenario.run(self, sink, advance)
                 sink(ScenarioOutput(timings={scenario.name: time.monotonic() - started}))

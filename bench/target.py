@@ -40,6 +40,7 @@ class Target:
     ready_selector: str = "body"
     setup: list[dict] = field(default_factory=list)  # steps before measuring
     bundled: bool = False             # the bundled reference app (its knobs apply)
+    stream: dict | None = None        # [stream]: start, reply, transport, done (docs/streaming.md)
 
     @property
     def protocol_name(self) -> str:

@@ -71,6 +71,8 @@ def _shorter(scenario, scratch: Path):
     elif scenario.name == "cycles":
         config = dataclasses.replace(config, cycles=min(config.cycles, SHORT_CYCLES), warmup=0,
                                      history_messages=0, heap_snapshots=False, snapshot_dir=str(scratch))
+    elif scenario.name == "stream":
+        config = dataclasses.replace(config, replies=1)
     else:
         return scenario
     return type(scenario)(config)

@@ -31,6 +31,7 @@ import load_generator  # beside this file
 import probe_overhead  # beside this file
 import protocol_cost  # beside this file
 import render_probe_cost  # beside this file
+import stream_cost  # beside this file
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -184,6 +185,8 @@ BENCHMARKS = {
     "protocol-cost": (protocol_cost.measure, None),
     # Time and memory of the tool vs messages per run, up to a 100,000 history (exponent <= 1.2).
     "growth": (growth.measure, None),
+    # The stream scenario: probe cost per chunk (<= 0.2 ms), wall time beyond 3 replies (<= 1 s).
+    "stream-cost": (stream_cost.measure, None),
 }
 
 

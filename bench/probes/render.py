@@ -94,6 +94,11 @@ class RenderProbe:
         metrics = _metrics(self._cdp.send("Performance.getMetrics")["metrics"])
         return self._reading(metrics, renderer, memory)
 
+    def counters(self, session) -> Reading:
+        """Now: Performance.getMetrics only (no renderer process lookup, no /proc)."""
+        self._attach(session)
+        return Reading(_metrics(self._cdp.send("Performance.getMetrics")["metrics"]), time.monotonic())
+
     def arm(self, session) -> str:
         """A fresh console.timeStamp label; its Performance.metrics event becomes a Reading."""
         self._attach(session)

@@ -10,7 +10,7 @@ advance(n) moves the progress bar. Register a new module in MODULES.
 
 from __future__ import annotations
 
-from . import burst, cycles, scroll
+from . import burst, cycles, scroll, stream
 
-MODULES = {module.NAME: module for module in (burst, scroll, cycles)}
+MODULES = {module.NAME: module for module in (burst, scroll, cycles, stream)}
 NAMES = tuple(MODULES)

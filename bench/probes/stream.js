@@ -1,0 +1,334 @@
+// Stream probe (docs/streaming.md): one streamed reply, chunk by chunk.
+//
+// Installed as an init script, so it runs before any of the page's own
+// scripts, and wraps the three ways a reply streams into a page:
+// - fetch(): a streamed response's body is passed through a TransformStream
+//   whose transform() stamps each chunk as it enters the page, which is when
+//   the app's pending reader.read() resolves (and for await / pipeThrough
+//   readers alike);
+// - EventSource: a listener registered before the app's, for "message" and
+//   for every event type the app listens to;
+// - WebSocket: a "message" listener registered in the constructor, before
+//   the app's; send() marks a request.
+// For a reply, Python arms the probe (arm()), runs the profile's start
+// actions, and awaits finish(). Per chunk it keeps: arrival (t), the moment
+// the reply's text grew in the DOM after it (dom, seen by a MutationObserver
+// at the end of the task that rendered it, with the reply's length then), and
+// the presentation time of the frame that painted that growth (paint: the
+// Element Timing renderTime of a one-pixel sentinel added in the same
+// microtask, as bench/probes/paint.js does for shadow-DOM text). After the
+// frame that shows the last chunk it calls console.timeStamp(label), which
+// with CDP Performance enabled sends the renderer's main-thread counters at
+// that moment (bench/probes/render.py): the end of the reply's render.* window.
+(() => {
+  if (window.__benchStream) return;
+
+  const now = () => performance.now();
+  const timeStamp = console.timeStamp.bind(console);
+  let reply = null;       // the armed reply measurement, null when not measuring
+  let nextChannel = 0;
+
+  // --- the request and the chunks ----------------------------------------
+  function request(kind, url) {
+    if (reply && reply.request === null) reply.request = { t: now(), kind, url: String(url) };
+  }
+
+  // A channel may carry the reply if the transport allows it and, for a
+  // WebSocket, the page sent on it since arm() (a socket the page only
+  // listens on is not the reply's).
+  function accepts(channel) {
+    if (!reply || reply.ended !== null) return false;
+    if (reply.channel !== null) return reply.channel === channel.id;
+    if (reply.transport !== "auto" && reply.transport !== channel.kind) return false;
+    if (channel.kind === "websocket" && channel.sentSince !== reply.seq) return false;
+    reply.channel = channel.id;
+    reply.kind = channel.kind;
+    return true;
+  }
+
+  function chunk(channel, size) {
+    if (!accepts(channel)) return;
+    const index = reply.chunks.length;
+    reply.chunks.push({ t: now(), size, dom: null, len: null, grow: null, paint: null, paintRaw: null });
+    if (!reply.recordingFrames && reply.recordFrames) {
+      // From the first chunk on: frames before it are not "while streaming".
+      reply.recordingFrames = true;
+      recordFrames(reply);
+    }
+  }
+
+  function ended(channel, how) {
+    if (reply && reply.channel === channel.id && reply.ended === null) reply.ended = { t: now(), how };
+  }
+
+  const STREAMED_TYPES = /text\/event-stream|ndjson|stream/i;
+  const nativeFetch = window.fetch;
+  window.fetch = async function fetch(...args) {
+    request("fetch", args[0] && args[0].url ? args[0].url : args[0]);
+    const response = await nativeFetch.apply(this, args);
+    if (!reply || !response.body) return response;
+    const type = response.headers.get("content-type") || "";
+    if (reply.transport !== "fetch" && !STREAMED_TYPES.test(type)) return response;
+    const channel = { id: nextChannel++, kind: "fetch" };
+    const timed = response.body.pipeThrough(new TransformStream({
+      transform(data, controller) {
+        chunk(channel, data.byteLength ?? data.length ?? 0);
+        controller.enqueue(data);
+      },
+      flush() { ended(channel, "closed"); },
+    }));
+    const wrapped = new Response(timed, { status: response.status, statusText: response.statusText,
+                                          headers: response.headers });
+    for (const key of ["url", "redirected", "type"]) {
+      Object.defineProperty(wrapped, key, { value: response[key] });
+    }
+    return wrapped;
+  };
+
+  const NativeEventSource = window.EventSource;
+  if (NativeEventSource) {
+    class BenchEventSource extends NativeEventSource {
+      constructor(...args) {
+        super(...args);
+        request("sse", args[0]);
+        const channel = { id: nextChannel++, kind: "sse" };
+        this.__benchChannel = channel;
+        this.__benchTypes = new Set(["message"]);
+        super.addEventListener("message", (event) => chunk(channel, event.data.length));
+        super.addEventListener("error", () => ended(channel, "error"));
+      }
+
+      addEventListener(type, ...rest) {
+        // Named events (`event: delta`): our listener goes first.
+        if (!this.__benchTypes.has(type) && type !== "open" && type !== "error") {
+          this.__benchTypes.add(type);
+          const channel = this.__benchChannel;
+          super.addEventListener(type, (event) => chunk(channel, String(event.data).length));
+        }
+        return super.addEventListener(type, ...rest);
+      }
+
+      close() {
+        ended(this.__benchChannel, "closed");
+        return super.close();
+      }
+    }
+    window.EventSource = BenchEventSource;
+  }
+
+  const NativeWebSocket = window.WebSocket;
+  class BenchStreamWebSocket extends NativeWebSocket {
+    constructor(...args) {
+      super(...args);
+      const channel = { id: nextChannel++, kind: "websocket", sentSince: null };
+      this.__benchChannel = channel;
+      this.addEventListener("message", (event) => {
+        const data = event.data;
+        chunk(channel, typeof data === "string" ? data.length : data.byteLength ?? data.size ?? 0);
+      });
+      this.addEventListener("close", () => ended(channel, "closed"));
+    }
+
+    send(data) {
+      request("websocket", this.url);
+      if (reply) this.__benchChannel.sentSince = reply.seq;
+      return super.send(data);
+    }
+  }
+  window.WebSocket = BenchStreamWebSocket;
+
+  // --- the reply's text in the DOM, and the frame that shows it -----------
+  const SENTINEL_STYLE = "position:fixed;left:0;top:0;width:1px;height:1px;overflow:hidden;" +
+    "font:1px/1px monospace;color:rgba(0,0,0,0.01);pointer-events:none;z-index:2147483647;contain:strict";
+  const RENDER_TIME_QUANTUM_MS = window.crossOriginIsolated ? 0 : 4;
+  const waiting = new Map();  // elementtiming identifier -> {el, chunks}
+  let sentinel = null;        // the sentinel of the frame being built
+  // Reported sentinels wait to be removed until the next one goes in (the
+  // same rendering update), or the reply ends: removing each as soon as it
+  // is reported would make the page render a frame for that alone.
+  const retired = [];
+  function retire() {
+    for (const el of retired) el.remove();
+    retired.length = 0;
+  }
+  let nextIdentifier = 0;
+
+  function markPainted(chunks) {
+    if (!sentinel) {
+      retire();
+      const el = document.createElement("div");
+      el.setAttribute("style", SENTINEL_STYLE);
+      el.setAttribute("aria-hidden", "true");
+      el.textContent = "\u00b7";
+      const identifier = `bench-stream:${nextIdentifier++}`;
+      el.setAttribute("elementtiming", identifier);
+      sentinel = { el, chunks: [] };
+      waiting.set(identifier, sentinel);
+      (document.body || document.documentElement).appendChild(el);
+      const current = sentinel;
+      requestAnimationFrame(() => { if (sentinel === current) sentinel = null; });
+    }
+    sentinel.chunks.push(...chunks);
+  }
+
+  // As bench/probes/paint.js: renderTime is rounded up to 4 ms on a page that
+  // is not cross-origin isolated; the middle of (renderTime - 4, renderTime],
+  // not before paintTime, is the estimate (error at most 2 ms, unbiased).
+  function presentationEstimate(entry) {
+    const rendered = entry.presentationTime || entry.renderTime;
+    if (!rendered || !RENDER_TIME_QUANTUM_MS) return rendered;
+    const earliest = Math.max(rendered - RENDER_TIME_QUANTUM_MS, entry.paintTime || 0);
+    return (earliest + rendered) / 2;
+  }
+
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const waiter = waiting.get(entry.identifier);
+      if (!waiter) continue;
+      waiting.delete(entry.identifier);
+      retired.push(waiter.el);  // removed with the next sentinel's insertion: no frame of its own
+      const paint = presentationEstimate(entry);
+      for (const c of waiter.chunks) {
+        c.paint = paint;
+        c.paintRaw = entry.presentationTime || entry.renderTime;
+      }
+    }
+  }).observe({ type: "element", buffered: true });
+
+  function newestReply() {
+    let matches;
+    try {
+      matches = document.querySelectorAll(reply.replySelector);
+    } catch {
+      return null;
+    }
+    const el = matches[matches.length - 1];
+    return el && el !== reply.before ? el : null;
+  }
+
+  const observer = new MutationObserver(() => {
+    if (!reply || reply.chunks.length === 0) return;
+    const t = now();
+    const el = newestReply();
+    if (!el) return;
+    const length = el.textContent.length;
+    if (length <= reply.length) return;
+    reply.length = length;
+    const grow = reply.grew.length;
+    reply.grew.push([t, length]);
+    const fresh = reply.chunks.filter((c) => c.dom === null);
+    for (const c of fresh) {
+      c.dom = t;
+      c.len = length;
+      c.grow = grow;
+    }
+    if (fresh.length) markPainted(fresh);
+  });
+  const startObserving = () => observer.observe(document, { childList: true, subtree: true, characterData: true });
+  startObserving();
+
+  // --- frames while the reply streams --------------------------------------
+  function recordFrames(own) {
+    requestAnimationFrame(function onFrame(t) {
+      if (reply !== own) return;
+      own.frames.push(t);
+      requestAnimationFrame(onFrame);
+    });
+  }
+
+  // finish() polls on a timer, not on animation frames: a rAF loop of its
+  // own would make the page run frames it would not otherwise run.
+  const POLL_MS = 20;
+  function poll() {
+    return new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+
+  function doneSeen() {
+    if (!reply.doneSelector) return true;
+    try {
+      return document.querySelectorAll(reply.doneSelector).length > reply.doneBefore;
+    } catch {
+      return false;
+    }
+  }
+
+  const TEXTLESS_AFTER_POLLS = 2;
+  let seq = 0;
+  window.__benchStream = {
+    // Start measuring one reply; the start actions run right after.
+    arm(replySelector, transport, doneSelector, frames = true) {
+      let before = null;
+      try {
+        const matches = document.querySelectorAll(replySelector);
+        before = matches[matches.length - 1] || null;
+      } catch {
+        return { error: `reply selector ${JSON.stringify(replySelector)} is not a valid CSS selector` };
+      }
+      let doneBefore = 0;
+      if (doneSelector) {
+        try {
+          doneBefore = document.querySelectorAll(doneSelector).length;
+        } catch {
+          return { error: `done selector ${JSON.stringify(doneSelector)} is not a valid CSS selector` };
+        }
+      }
+      reply = {
+        seq: ++seq, replySelector, transport, doneSelector, doneBefore, before, recordFrames: frames,
+        armed: now(), request: null, channel: null, kind: null, chunks: [], grew: [], length: 0,
+        ended: null, frames: [], recordingFrames: false,
+      };
+      return { armed: reply.armed };
+    },
+
+    // Resolve once the reply ended (stream closed, or the done selector
+    // matched a new element) and its chunks' paints stopped arriving, or
+    // with {error} naming what did not happen within timeoutMs. With
+    // endStamp: console.timeStamp(endStamp) after the frame that shows the
+    // last chunk has done its main-thread work.
+    async finish(timeoutMs, stableFrames, endStamp) {
+      const own = reply;
+      const deadline = own.armed + timeoutMs;
+      const failed = (error) => { reply = null; return JSON.stringify({ error, ...summary(own) }); };
+      let framesSinceEnd = 0;  // polls, in fact
+      while (performance.now() < deadline) {
+        const finished = own.doneSelector ? doneSeen() && own.chunks.length > 0 : own.ended !== null;
+        if (finished) {
+          if (own.chunks.every((c) => c.dom !== null)) break;
+          // Trailing chunks that add no text (a `data: [DONE]` event) never
+          // reach the DOM: a few polls after the end, they are counted as textless.
+          if (own.length > 0 && ++framesSinceEnd > TEXTLESS_AFTER_POLLS) break;
+        }
+        await poll();
+      }
+      if (performance.now() >= deadline) {
+        if (own.request === null) return failed("no-request");
+        if (own.chunks.length === 0) return failed("no-chunk");
+        if (own.length === 0) return failed("reply-never-filled");
+        return failed("never-ended");
+      }
+      // After the frame that shows the last chunk: a task posted from the next rAF turn.
+      if (endStamp) requestAnimationFrame(() => setTimeout(() => timeStamp(endStamp), 0));
+      let painted = -1;
+      let stable = 0;
+      while (stable < stableFrames && performance.now() < deadline) {
+        await poll();
+        const count = own.chunks.filter((c) => c.paint !== null).length;
+        stable = count === painted ? stable + 1 : 0;
+        painted = count;
+        if (count === own.chunks.length) break;
+      }
+      reply = null;
+      retire();
+      return JSON.stringify(summary(own));
+    },
+
+    disarm() { reply = null; },
+  };
+
+  function summary(own) {
+    return {
+      armed: own.armed, request: own.request, kind: own.kind, chunks: own.chunks, grew: own.grew,
+      ended: own.ended, frames: own.frames, length: own.length,
+    };
+  }
+})();

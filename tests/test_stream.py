@@ -1,0 +1,199 @@
+"""Known answers of the stream scenario on the bundled app's assistant (docs/streaming.md).
+
+The assistant's knobs: ttft_ms, tokens, token_ms (the server), assistant=sse|fetch|websocket,
+rerender=0|1 and render_ms_per_kchar (the page). Each test runs few, short replies.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import statistics
+
+import pytest
+
+from bench.browser import new_context
+from bench.fixtures import load_fixture_module
+from bench.errors import TargetError
+from bench.messages import MessageSource
+from bench.results import Results
+from bench.scenarios.stream import StreamConfig, StreamScenario
+from bench.session import PageSession
+from bench.target import bundled_target
+from bench.trace_frames import CLOCK_SYNC_MARK, TRACE_CATEGORIES, first_presented_after, page_clock, presented_frames
+
+assistant = load_fixture_module("chat/assistant.py")
+ASSISTANT_PAGE = "static/assistant.html"  # the assistant alone: no WebSocket on the page
+
+
+def stream_run(browser, server, query: str, replies: int = 2, timeout_s: float = 30, page: str = ASSISTANT_PAGE,
+               **stream) -> dict:
+    """A stream scenario run in a fresh context; the results as JSON."""
+    target = bundled_target(server.url + page, query)
+    if stream:
+        target = dataclasses.replace(target, stream={**target.stream, **stream})
+    results = Results(env={}, config={})
+    context = new_context(browser)
+    try:
+        session = PageSession(context.new_page(), target, MessageSource(seed=1), timeout_s)
+        session.run([StreamScenario(StreamConfig(replies=replies))], lambda out: results.add(0, out))
+    finally:
+        context.close()
+    return results.to_json()
+
+
+def p50(results: dict, name: str) -> float:
+    return results["metrics"][name]["p50"]
+
+
+def least(results: dict, name: str) -> float:
+    return min(results["metrics"][name]["samples"])
+
+
+def test_first_chunk_moves_by_the_server_delay(browser, chat_server):
+    knobs = "assistant=sse&tokens=4&token_ms=20"
+    fast = stream_run(browser, chat_server, f"{knobs}&ttft_ms=100", replies=3)
+    slow = stream_run(browser, chat_server, f"{knobs}&ttft_ms=400", replies=3)
+    # Scheduling on a loaded machine (the server's event loop, the renderer)
+    # only ever delays a chunk, by up to ~70 ms seen: the fastest of three
+    # replies is the estimate of the fixed part, and the difference of the
+    # fastest is the delay added.
+    added = least(slow, "stream.first_chunk_ms") - least(fast, "stream.first_chunk_ms")
+    print(f"\nfirst chunk: +{added:.1f} ms for +300 ms of server delay")
+    assert added == pytest.approx(300, abs=35)
+    # What the user sees moves with it.
+    assert least(slow, "stream.first_paint_ms") - least(fast, "stream.first_paint_ms") == pytest.approx(300, abs=50)
+    assert least(fast, "stream.first_chunk_ms") >= 100
+
+
+def test_appending_render_paints_each_chunk_within_a_frame(browser, chat_server):
+    results = stream_run(browser, chat_server, "assistant=fetch&ttft_ms=50&tokens=30&token_ms=40", replies=1)
+    refresh = p50(results, "stream.refresh_ms")
+    m = results["metrics"]
+    record = results["records"]["stream"][0]
+    assert record["kind"] == "fetch"
+    # A chunk is one read: on a busy machine two events can arrive in one.
+    assert 15 <= len([c for c in record["chunks"] if c["dom"] is not None]) <= 30
+    assert m["stream.reply_chars"]["samples"] == [len("".join(assistant.token_text(k) for k in range(30)))]
+    assert m["stream.unpainted"]["sum"] == 0
+    # The fetch probe stamps a chunk as it enters the page; the app appends it in the same task.
+    assert m["stream.chunk_to_dom_ms"]["p50"] < 5
+    # Arrival at a random phase of the frame, then the next frame: on average
+    # about half a refresh interval plus the pipeline's few ms, under one frame.
+    print(f"\nchunk to paint: p50 {m['stream.chunk_to_paint_ms']['p50']:.1f} ms, refresh {refresh:.1f} ms")
+    assert m["stream.chunk_to_paint_ms"]["p50"] < refresh * 1.25
+    assert m["stream.reply_ms"]["p50"] >= 50 + 29 * 40
+    # Appending costs the same per chunk however long the reply: no growth, no note.
+    growth = [g for g in results["records"]["stream_growth"] if g["reply"] == "pooled"] or \
+        results["records"]["stream_growth"]
+    assert abs(growth[0]["slope"]) < 12.5, growth
+    assert not any("quadratic" in n for n in results["notes"])
+
+
+def test_render_growth_equals_the_cost_knob(browser, chat_server):
+    cost = 50  # ms per 1000 characters of the whole reply, on every chunk
+    results = stream_run(browser, chat_server, f"assistant=websocket&rerender=1&render_ms_per_kchar={cost}"
+                         "&ttft_ms=50&tokens=50&token_ms=30", replies=2)
+    assert results["records"]["stream"][0]["kind"] == "websocket"
+    pooled = next(g for g in results["records"]["stream_growth"] if g["reply"] == "pooled")
+    print(f"\nrender growth {pooled['slope']:.1f} ms/1000 chars (CI {pooled['ci']}), knob {cost}")
+    assert pooled["slope"] == pytest.approx(cost, rel=0.25)
+    assert any("quadratic" in n for n in results["notes"])
+    assert len(results["metrics"]["stream.render_growth"]["samples"]) == 2
+
+
+def test_chunk_paint_agrees_with_presented_frames_in_the_trace(browser, chat_server):
+    target = bundled_target(chat_server.url + ASSISTANT_PAGE, "assistant=sse&ttft_ms=50&tokens=25&token_ms=35")
+    results = Results(env={}, config={})
+    context = new_context(browser)
+    try:
+        page = context.new_page()
+        session = PageSession(page, target, MessageSource(seed=1))
+        scenario = StreamScenario(StreamConfig(replies=1, render_cost=False))
+        session.socket_needed = False
+        session.prepare()
+        scenario.before_open(session)
+        session.open()
+        browser.start_tracing(page=page, categories=TRACE_CATEGORIES)
+        page.evaluate("(name) => performance.mark(name)", CLOCK_SYNC_MARK)
+        scenario.run(session, lambda out: results.add(0, out))
+        trace = json.loads(browser.stop_tracing())
+        session.close()
+    finally:
+        context.close()
+    clock = page_clock(trace)
+    frames = presented_frames(trace, clock.pid)
+    errors = []
+    for chunk in results.records["stream"][0]["chunks"]:
+        if chunk["paint"] is None:
+            continue
+        truth = first_presented_after(frames, clock.to_trace_us(chunk["dom"]))
+        assert truth is not None, chunk
+        errors.append(chunk["paint"] - clock.to_page_ms(truth.presented_us))
+    absolute = sorted(abs(e) for e in errors)
+    print(f"\nstream paint vs trace over {len(errors)} chunks: median |error| {statistics.median(absolute):.2f} ms, "
+          f"max {absolute[-1]:.2f} ms")
+    assert len(errors) >= 20
+    # As paint.* (tests/test_paint_truth.py): renderTime's 4 ms rounding, the
+    # middle taken, so within 2 ms; a wrong frame would be a whole 16.7 ms off.
+    assert statistics.median(absolute) < 2.0
+    assert absolute[int(0.9 * (len(absolute) - 1))] < 2.5, errors
+
+
+BAD = [
+    # A start that triggers no request: Tab moves focus, nothing is asked.
+    ({"start": [{"fill": ["#composer-text", "{text}"]}, {"press": ["#composer-text", "Tab"]}]},
+     "tokens=3", "stream.start triggered no request"),
+    ({"reply": ".never-there"}, "tokens=3&ttft_ms=20&token_ms=10", "stream.reply '.never-there' never filled"),
+    ({}, "tokens=1000&ttft_ms=20&token_ms=20", "the stream never ended"),
+]
+
+
+def test_bad_input_is_one_line_naming_which_within_the_timeout(browser, chat_server):
+    import time
+
+    context = new_context(browser)
+    try:
+        page = context.new_page()
+        base = bundled_target(chat_server.url + ASSISTANT_PAGE, "assistant=sse")
+        session = PageSession(page, base, MessageSource(seed=1), timeout_s=2.0)
+        session.socket_needed = False
+        session.prepare()
+        scenario = StreamScenario(StreamConfig(replies=1, render_cost=False))
+        scenario.before_open(session)
+        for overrides, query, expected in BAD:
+            session.target = dataclasses.replace(base.with_url(base.url, query),
+                                                 stream={**base.stream, "done": None, **overrides})
+            session.open()
+            started = time.monotonic()
+            with pytest.raises(TargetError) as caught:
+                scenario.run(session, lambda out: None)
+            message = str(caught.value)
+            assert expected in message and "within 2 s" in message and "\n" not in message, message
+            assert time.monotonic() - started < 2.0 + 3.0  # the timeout, plus the refresh measurement
+    finally:
+        context.close()
+
+
+def test_all_on_a_page_without_websocket_through_connect(chat_server, tmp_path):
+    """`bench ui` (every scenario) on the assistant-only page, in a browser served by `playwright run-server`:
+    the scenarios that need a WebSocket are skipped with a note, stream runs."""
+    from bench.browser import find_chromium
+    from bench.results import load_results
+    from tests.browser_servers import PlaywrightServer, wait_until_gone
+    from tests.conftest import run_bench
+
+    path = tmp_path / "stream.json"
+    with PlaywrightServer() as server:
+        proc = run_bench("ui", "--url", chat_server.url + ASSISTANT_PAGE, "--app-query",
+                         "assistant=fetch&ttft_ms=50&tokens=8&token_ms=20", "--replies", "1", "--no-progress",
+                         "--connect", server.endpoint, "--browser-path", find_chromium(), "--json", str(path))
+        assert proc.returncode == 0, proc.stderr
+        assert wait_until_gone(server.browsers) == set(), "the served browser outlived bench ui"
+    results = load_results(path)
+    assert results["env"]["browser_location"] != "local"
+    for name in ("burst", "scroll", "cycles"):
+        assert f"{name}: skipped: the page opened no WebSocket within 5 s" in results["notes"]
+    assert results["metrics"]["stream.first_chunk_ms"]["n"] == 1
+    assert results["metrics"]["stream.reply_chars"]["samples"] == [
+        len("".join(assistant.token_text(k) for k in range(8)))]
