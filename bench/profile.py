@@ -17,6 +17,9 @@
     [page]
     ready = "#chatMessages"                 # exists once the app is ready
     setup = []                              # [{click="#login"}, {fill=["#name","bench"]}]
+    [input]                                 # optional: the input scenario (docs/input.md)
+    box = "#composer-text"                  # where a person types
+    send = [{press = ["#composer-text", "Enter"]}]  # what sends it: page.setup's actions
 
 Every problem is one UsageError line naming the file and the key.
 """
@@ -47,6 +50,7 @@ SCHEMA: dict[str, dict[str, type] | type] = {
     "server": {"send_url": str, "send_body": str, "disconnect_url": str},
     "dom": {"list": str, "message": str},
     "page": {"ready": str, "setup": list},
+    "input": {"box": str, "send": list},
 }
 # Setup steps: one action per step -> the type of its argument.
 SETUP_ACTIONS = {"click": str, "fill": list, "press": list, "wait_for": str, "wait_ms": (int, float)}
@@ -75,9 +79,9 @@ def _check_keys(data: dict, schema: dict, where: str, source: str) -> None:
             raise UsageError(f"{source}: {dotted!r} must be a {expected.__name__}, not {type(value).__name__}")
 
 
-def _check_setup(steps: list, source: str) -> list[dict]:
+def _check_setup(steps: list, source: str, key: str = "page.setup") -> list[dict]:
     for i, step in enumerate(steps):
-        where = f"{source}: page.setup[{i}]"
+        where = f"{source}: {key}[{i}]"
         if not isinstance(step, dict) or len(step) != 1:
             raise UsageError(f"{where} must be one action like {{click = \"#login\"}}")
         (action, arg), = step.items()
@@ -151,6 +155,14 @@ def parse_profile(data: dict, source: str, bundled: bool = False) -> Target:
             raise UsageError(f"{source}: inject = \"server\" needs server.send_url")
         _check_template(send_body, template_format(send_body), "server.send_body", source)
     list_selector = dom.get("list", "html")
+    typing = data.get("input")
+    if typing is not None:
+        if "box" not in typing:
+            raise UsageError(f"{source}: [input] needs box (the selector where a person types)")
+        if not typing.get("send"):
+            raise UsageError(f"{source}: [input] needs send (the actions that send what was typed, "
+                             f"e.g. [{{press = [\"{typing['box']}\", \"Enter\"]}}])")
+        _check_setup(typing["send"], source, "input.send")
     return Target(
         name=data.get("name", Path(source).stem),
         url=data.get("url", ""),
@@ -167,6 +179,8 @@ def parse_profile(data: dict, source: str, bundled: bool = False) -> Target:
         ready_selector=page.get("ready", list_selector),
         setup=_check_setup(page.get("setup", []), source),
         bundled=bundled,
+        input_box=typing["box"] if typing else None,
+        input_send=typing["send"] if typing else [],
     )
 
 

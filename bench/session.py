@@ -97,22 +97,26 @@ class PageSession:
 
     def _run_setup(self) -> None:
         """The profile's page.setup steps (log in, pick a room, ...)."""
-        ms = self.timeout_s * 1000
         for i, step in enumerate(self.target.setup):
-            (action, arg), = step.items()
-            try:
-                if action == "click":
-                    self.page.click(arg, timeout=ms)
-                elif action == "fill":
-                    self.page.fill(arg[0], arg[1], timeout=ms)
-                elif action == "press":
-                    self.page.press(arg[0], arg[1], timeout=ms)
-                elif action == "wait_for":
-                    self.page.wait_for_selector(arg, state="attached", timeout=ms)
-                elif action == "wait_ms":
-                    self.page.wait_for_timeout(arg)
-            except PlaywrightError as exc:
-                raise TargetError(f"page.setup[{i}] {action} {arg!r} failed: {_first_line(exc)}") from None
+            self.run_action(step, f"page.setup[{i}]")
+
+    def run_action(self, step: dict, where: str) -> None:
+        """One profile action ({click = sel}, {fill = [sel, text]}, {press = [sel, key]}, ...)."""
+        ms = self.timeout_s * 1000
+        (action, arg), = step.items()
+        try:
+            if action == "click":
+                self.page.click(arg, timeout=ms)
+            elif action == "fill":
+                self.page.fill(arg[0], arg[1], timeout=ms)
+            elif action == "press":
+                self.page.press(arg[0], arg[1], timeout=ms)
+            elif action == "wait_for":
+                self.page.wait_for_selector(arg, state="attached", timeout=ms)
+            elif action == "wait_ms":
+                self.page.wait_for_timeout(arg)
+        except PlaywrightError as exc:
+            raise TargetError(f"{where} {action} {arg!r} failed: {_first_line(exc)}") from None
 
     def run(self, scenarios, sink, advance=lambda n: None) -> None:
         """Prepare, open, then run each scenario; `sink` receives outputs as they come."""

@@ -34,6 +34,8 @@ class Target:
     ready_selector: str = "body"
     setup: list[dict] = field(default_factory=list)  # steps before measuring
     bundled: bool = False             # the bundled reference app (its knobs apply)
+    input_box: str | None = None      # [input] box: where a person types (None: no input scenario)
+    input_send: list[dict] = field(default_factory=list)  # [input] send: actions that send it
 
     def with_url(self, url: str, app_query: str = "") -> "Target":
         """This target at url (plus knobs in app_query); send_url resolved against it."""
