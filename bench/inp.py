@@ -34,20 +34,31 @@ def busy_fraction(rate_per_s: float, work_ms: float) -> float:
     return rate_per_s * work_ms / 1000.0
 
 
-def predicted_delay(quantile, rate_per_s: float, work_ms: float, tasks: int = 2):
-    """The input delay at `quantile` of keystrokes when messages of work_ms arrive at rate_per_s.
+def predicted_delay(quantile, busy: float, work_ms: float):
+    """The input delay at `quantile` of keystrokes when a share `busy` of the time goes to messages of work_ms.
 
-    Model: each of a keystroke's `tasks` input tasks (press, release) arrives
-    at a moment unrelated to the messages, so it lands inside a message's work
-    with probability p = rate x work (the busy fraction), and then waits for
-    the rest of that work, uniform on [0, W] (the residual of a fixed service
-    time seen at a uniformly random moment within it). One task's delay has
-    CDF G(d) = (1 - p) + p d / W on [0, W]; the keystroke's is the longest of
-    its tasks, CDF G(d)^tasks, so its quantile q is
-    d_q = W (q^(1/tasks) - (1 - p)) / p, and 0 while q^(1/tasks) <= 1 - p.
+    Model: a key press arrives at a moment unrelated to the messages, so it
+    lands inside a message's work with probability p = busy (rate x work
+    when messages do not queue), and then waits for the rest of that work,
+    uniform on [0, W] (the residual of a fixed service time seen at a
+    uniformly random moment within it). Its delay has CDF
+    G(d) = (1 - p) + p d / W on [0, W], so the quantile q is
+    d_q = W (q - (1 - p)) / p, and 0 while q <= 1 - p: the delay rises from
+    0 at the percentile 100 (1 - p) to W at the 100th.
     """
-    p = busy_fraction(rate_per_s, work_ms)
-    if not 0 < p < 1:
-        raise ValueError(f"busy fraction {p:.2f} must lie in (0, 1)")
-    q = np.asarray(quantile, dtype=float) ** (1.0 / tasks)
-    return np.clip(work_ms * (q - (1 - p)) / p, 0.0, work_ms)
+    if not 0 < busy < 1:
+        raise ValueError(f"busy fraction {busy:.2f} must lie in (0, 1)")
+    q = np.asarray(quantile, dtype=float)
+    return np.clip(work_ms * (q - (1 - busy)) / busy, 0.0, work_ms)
+
+
+def covered_fraction(starts, work_ms: float, begin: float, end: float) -> float:
+    """The share of [begin, end] inside some [start, start + work_ms]: the measured busy fraction."""
+    spans = sorted((max(s, begin), min(s + work_ms, end)) for s in starts if s < end and s + work_ms > begin)
+    covered, reach = 0.0, begin
+    for lo, hi in spans:
+        lo = max(lo, reach)
+        if hi > lo:
+            covered += hi - lo
+            reach = hi
+    return covered / (end - begin) if end > begin else 0.0

@@ -21,6 +21,7 @@ Records: "input" (one per keystroke), "input_sends", "input_long_frames".
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from ..errors import TargetError, UsageError
 from ..inp import inp
+from ..inject import ServerInjector
 from ..probes import probe_script
 from ..probes.input import InputProbe, keystrokes, overlapping_long_frames
 from ..results import ScenarioOutput
@@ -89,7 +91,15 @@ def from_args(args) -> "InputScenario":
 
 
 class MessageStream:
-    """Messages injected at a fixed rate, each at its scheduled time (open loop), pumped between actions."""
+    """Messages injected at a fixed rate, each at its scheduled time (open loop), pumped between actions.
+
+    Through the target's injection path in this thread, as the burst
+    scenario does: while a key press waits for the page (Playwright returns
+    once the page has handled the key), no message can be sent, so arrivals
+    bunch up behind slow keystrokes. ThreadedStream avoids that where it can.
+    """
+
+    threaded = False
 
     def __init__(self, session: PageSession, rate: float):
         self.session, self.rate = session, rate
@@ -105,6 +115,63 @@ class MessageStream:
             messages = self.session.messages.take(due)
             self.session.injector.send(messages)
             self.sent.extend(m.token for m in messages)
+
+    def stop(self) -> None:
+        pass
+
+
+class ThreadedStream(MessageStream):
+    """The same schedule, POSTed to the chat server (server injection) from a thread of its own.
+
+    Arrivals then owe nothing to the typing: the key presses wait for the
+    page, this thread does not wait for them (a person types whatever the
+    server is doing, and the server sends whatever the person is doing).
+    """
+
+    threaded = True
+
+    def __init__(self, session: PageSession, rate: float):
+        super().__init__(session, rate)
+        self._injector = ServerInjector(session.target, session.timeout_s)
+        self._stop = threading.Event()
+        self.error: Exception | None = None
+        self._messages = session.messages
+        self._thread = threading.Thread(target=self._run, name="bench-input-stream", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                message = self._messages.take(1)
+                due = self.start + len(self.sent) / self.rate
+                self._stop.wait(max(0.0, due - time.monotonic()))
+                if self._stop.is_set():
+                    return
+                self._injector.send(message)
+                self.sent.append(message[0].token)
+        except Exception as exc:  # reported by stop(), in the scenario's thread
+            self.error = exc
+
+    def next_due(self) -> float:
+        return float("inf")  # nothing for the scenario's thread to send
+
+    def pump(self) -> None:
+        if self.error is not None:
+            raise self.error
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._injector.close()
+        if self.error is not None:
+            raise self.error
+
+
+def make_stream(session: PageSession, rate: float) -> MessageStream:
+    """A thread of its own when the target can take messages through its server, else this thread."""
+    if session.target.send_url:
+        return ThreadedStream(session, rate)
+    return MessageStream(session, rate)
 
 
 def wait_until(page, deadline: float, stream: MessageStream | None) -> None:
@@ -162,7 +229,11 @@ class InputScenario:
             box.wait_for(state="visible", timeout=session.timeout_s * 1000)
         except PlaywrightError:
             raise TargetError(f"input.box {selector!r} matched nothing visible within {session.timeout_s:g} s") from None
-        if not box.is_editable():
+        try:
+            editable = box.is_editable()
+        except PlaywrightError:  # not an input, textarea, select or contenteditable element
+            editable = False
+        if not editable:
             raise TargetError(f"input.box {selector!r} is not editable (disabled, read-only or not a text field)")
 
     def _warm_up(self, session: PageSession) -> None:
@@ -176,11 +247,10 @@ class InputScenario:
         page = session.page
         stream = None
         if phase == "busy":
-            stream = MessageStream(session, self.config.busy_rate)
+            stream = make_stream(session, self.config.busy_rate)
             wait_until(page, time.monotonic() + PREROLL_S, stream)
         sends = [self._send(session, stream, rng) for _ in range(self.config.sends)]
-        if stream is not None:
-            self._finish_stream(session, stream)
+        messages = self._finish_stream(session, stream) if stream is not None else []
         self.probe.settle(page, session.timeout_s)
         data = self.probe.take(page)
         rows = keystrokes(data)
@@ -188,7 +258,9 @@ class InputScenario:
             row["phase"] = phase
         for send in sends:
             send["phase"] = phase
-        return self._output(phase, rows, sends, data["longFrames"], support), \
+        out = self._output(phase, rows, sends, data["longFrames"], support)
+        out.records["input_messages"] = [dict(m, phase=phase, threaded=stream.threaded) for m in messages]
+        return out, \
             [r["key_to_paint_ms"] for r in rows if r["key_to_paint_ms"] is not None]
 
     def _send(self, session: PageSession, stream: MessageStream | None, rng) -> dict:
@@ -236,12 +308,14 @@ class InputScenario:
                               f"{session.timeout_s:g} s (--timeout)")
         return {"recv": rec["recv"], "dom": rec["dom"], "paint": rec["paint"]}
 
-    def _finish_stream(self, session: PageSession, stream: MessageStream) -> None:
+    def _finish_stream(self, session: PageSession, stream: MessageStream) -> list[dict]:
+        """Stop the stream; the records of its messages (recv, dom, paint: when each one's work began)."""
+        stream.stop()
         state = session.paint.quiet(session.page, stream.sent, session.timeout_s, stable_frames=2)
         if stream.sent and state["recv"] == 0:
             raise TargetError(f"none of {len(stream.sent)} injected messages reached the page's WebSocket "
                               f"({session.target.inject} via {session.target.ws_match!r})")
-        session.paint.forget(session.page, stream.sent)
+        return session.paint.take(session.page, stream.sent)
 
     def _output(self, phase: str, rows: list, sends: list, long_frames: list, support: dict) -> ScenarioOutput:
         out = ScenarioOutput()
