@@ -55,8 +55,11 @@ class InputConfig:
     sends: int = 1             # per phase
     rate: float | None = None  # msgs/s while busy; None: DEFAULT_RATE
     seed: int = 1
+    phases: tuple = PHASES     # which of calm, busy (in this order)
 
     def validate(self) -> None:
+        if not self.phases or any(p not in PHASES for p in self.phases):
+            raise UsageError(f"--input-phases {','.join(self.phases)!r}: choose from {', '.join(PHASES)}")
         if self.keys_per_s <= 0:
             raise UsageError(f"--keys-per-s must be positive (got {self.keys_per_s})")
         if self.sends < 1:
@@ -81,13 +84,17 @@ def add_arguments(group) -> None:
                             "messages arrive at --rate (default 20 msgs/s for this scenario)")
     group.add_argument("--input-text", default="see you soon", metavar="TEXT",
                        help="what is typed (printable ASCII); each send adds ' N' (default 'see you soon')")
+    group.add_argument("--input-phases", default=",".join(PHASES), metavar="LIST",
+                       help="calm, busy or both (default calm,busy): typing on a quiet page, and while "
+                            "messages arrive at --rate")
     group.add_argument("--input-sends", type=int, default=1, metavar="N",
                        help="messages typed and sent per phase, calm and busy (default 1)")
 
 
 def from_args(args) -> "InputScenario":
     return InputScenario(InputConfig(keys_per_s=args.keys_per_s, text=args.input_text, sends=args.input_sends,
-                                     rate=args.rate, seed=getattr(args, "seed", 1)))
+                                     rate=args.rate, seed=getattr(args, "seed", 1),
+                                     phases=tuple(p.strip() for p in args.input_phases.split(",") if p.strip())))
 
 
 class MessageStream:
@@ -197,6 +204,8 @@ class InputScenario:
         self._sent = 0
 
     def expected_messages(self) -> int:
+        if "busy" not in self.config.phases:
+            return 0
         per_send = (len(self.config.text) + 4) / self.config.keys_per_s
         return int(self.config.busy_rate * (PREROLL_S + self.config.sends * per_send))
 
@@ -211,7 +220,7 @@ class InputScenario:
         support = self.probe.arm(page)
         rng = np.random.default_rng(self.config.seed)
         latencies = []
-        for phase in PHASES:
+        for phase in self.config.phases:
             out, phase_latencies = self._phase(session, phase, rng, support)
             latencies += phase_latencies
             record(out)
