@@ -63,7 +63,8 @@ def _add_browser_options(p: argparse.ArgumentParser) -> None:
 def add_scenario_options(parser: argparse.ArgumentParser, group) -> None:
     """--scenario and every registered scenario's own options (bench ui, bench baseline)."""
     group.add_argument("--scenario", default=",".join(scenario_modules.NAMES), metavar="LIST",
-                       help=f"comma-separated scenarios to run (default: all, {','.join(scenario_modules.NAMES)})")
+                       help=f"comma-separated scenarios to run (default: all, {','.join(scenario_modules.NAMES)}; input only "
+                            "when the profile has an [input] table)")
     group.add_argument("--no-render-cost", action="store_true",
                        help="leave out the render.* metrics (where the main thread's time went, renderer "
                             "CPU and memory; two CDP Performance readings per burst and per scroll pass)")
