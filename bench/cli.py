@@ -82,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="measure a chat UI in Chromium: message-to-paint, scroll, memory",
                         description="Drive Chromium against a chat UI: inject bursts of messages over its "
                                     "WebSocket and measure message-to-paint latency (burst), scroll it and "
-                                    "measure frame times (scroll), and close its socket again and again to "
-                                    "follow heap, DOM nodes and listeners (cycles).",
+                                    "measure frame times (scroll), close its socket again and again to "
+                                    "follow heap, DOM nodes and listeners (cycles), and type into it, calm and "
+                                    "while messages arrive, for keystroke-to-paint, INP and send-to-echo (input).",
                         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     t = ui.add_argument_group("target")
     t.add_argument("--profile", metavar="FILE.toml",

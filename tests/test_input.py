@@ -113,10 +113,15 @@ def test_work_per_message_delays_keystrokes_by_the_rest_of_it(page, chat_server)
     messages = [m for m in results.records["input_messages"] if m["recv"] is not None]
     assert messages and all(m["threaded"] for m in messages)
 
-    # Calm: within a frame plus processing (16 ms more where Event Timing's 8 ms steps round up).
+    # Calm: shown by the next frame after its handlers: within a frame plus processing (the frame
+    # after it when a loaded machine misses one; 8 ms more where Event Timing's steps round up).
     calm = out["input.calm.key_to_paint_ms"]
     processing = out["input.calm.processing_ms"]["p50"]
-    assert calm["p50"] <= REFRESH_MS + processing + 8, calm
+    to_frame = [r["frame_ms"] - r["input_delay_ms"] - r["processing_ms"] for r in rows["calm"]]
+    print(f"\ncalm: key_to_paint p50 {calm['p50']:.1f} ms, processing p50 {processing:.2f} ms, "
+          f"handlers to frame p50 {np.median(to_frame):.1f} ms")
+    assert np.median(to_frame) <= 2 * REFRESH_MS + 2.5
+    assert calm["p50"] <= 2 * REFRESH_MS + processing + 8, calm
     assert out["input.calm.fast_keystrokes"]["sum"] > 0
 
     # Busy: per key press, the rest of the message's work it landed in.
@@ -135,9 +140,9 @@ def test_work_per_message_delays_keystrokes_by_the_rest_of_it(page, chat_server)
     print(f"\n{len(inside)} of {len(rows['busy'])} key presses inside work; delay - rest of work: "
           f"median {np.median(delay - rest):.1f} ms, min {np.min(delay - rest):.1f}")
     assert np.all(delay >= rest - 1.0), "a key was handled while the main thread was busy-waiting"
-    # About the rest: past it only by the message's own rendering and a frame
-    # (stretched on a loaded machine: seen 5-20 ms on a 2-core machine at load 17).
-    assert np.median(delay - rest) < REFRESH_MS + work_ms / 2
+    # About the rest: past it only by the message's own rendering and a frame or two (stretched on
+    # a loaded machine: medians of 6 ms at load 17 and 26 ms at load 27 seen on 2 cores).
+    assert np.median(delay - rest) < 2 * REFRESH_MS + work_ms / 2
     # The share of keys inside work is the busy fraction the arrivals make (binomial, 3 sigma + 5 points).
     typing = [rows["busy"][0]["ts"], rows["busy"][-1]["ts"]]
     busy = covered_fraction(recvs, work_ms, *typing)
@@ -153,6 +158,8 @@ def test_work_per_message_delays_keystrokes_by_the_rest_of_it(page, chat_server)
     assert rise_top >= 0.5 * work_ms, (rise_top, busy_lat)
     assert out["input.busy.inp_ms"]["p50"] >= out["input.calm.inp_ms"]["p50"]
     assert out["input.busy.send_to_echo_ms"]["n"] == 2 and out["input.calm.send_to_echo_ms"]["n"] == 2
+    # The echo came back over the page's socket (the server broadcast it) before it was in the list.
+    assert all(s["send_ts"] < s["recv"] <= s["dom"] <= s["paint"] for s in results.records["input_sends"])
     assert out["input.inp_ms"]["n"] == 1
 
 

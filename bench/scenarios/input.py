@@ -43,6 +43,7 @@ PHASES = ("calm", "busy")
 DEFAULT_RATE = 20.0        # msgs/s while busy when --rate is not given
 SLOW_MS = 50               # a keystroke this slow is matched with long animation frames (their own threshold)
 PREROLL_S = 0.25           # messages arrive for this long before the first key of the busy phase
+SETTLE_S = 3.0             # at most this long for the last keystrokes' frames once typing ends
 POLL_MS = 20               # how often the echo is looked for while messages keep arriving
 JITTER = 0.5               # key intervals are uniform in (1 +- JITTER) / keys_per_s
 TYPABLE = {chr(c) for c in range(32, 127)}  # what Playwright types as real key events (US layout)
@@ -260,7 +261,8 @@ class InputScenario:
             wait_until(page, time.monotonic() + PREROLL_S, stream)
         sends = [self._send(session, stream, rng) for _ in range(self.config.sends)]
         messages = self._finish_stream(session, stream) if stream is not None else []
-        self.probe.settle(page, session.timeout_s)
+        # A keystroke's frame comes within a few frames; its Event Timing entry right after.
+        self.probe.settle(page, min(session.timeout_s, SETTLE_S))
         data = self.probe.take(page)
         rows = keystrokes(data)
         for row in rows:
