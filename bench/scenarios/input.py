@@ -45,6 +45,7 @@ SLOW_MS = 50               # a keystroke this slow is matched with long animatio
 PREROLL_S = 0.25           # messages arrive for this long before the first key of the busy phase
 SETTLE_S = 3.0             # at most this long for the last keystrokes' frames once typing ends
 POLL_MS = 20               # how often the echo is looked for while messages keep arriving
+PROBE_SOURCE = "bench-input-probe.js"
 JITTER = 0.5               # key intervals are uniform in (1 +- JITTER) / keys_per_s
 TYPABLE = {chr(c) for c in range(32, 127)}  # what Playwright types as real key events (US layout)
 
@@ -215,7 +216,8 @@ class InputScenario:
         target, page = session.target, session.page
         if not target.input_box:
             raise UsageError(f"profile {target.name!r} has no [input] table (box and send; docs/input.md)")
-        page.evaluate(probe_script("input.js"))
+        # Named, so long animation frames attribute the probe's own listeners to it (not "the page").
+        page.evaluate(probe_script("input.js") + f"\n//# sourceURL={PROBE_SOURCE}\n")
         self._check_box(session)
         self._warm_up(session)
         support = self.probe.arm(page)
@@ -367,6 +369,8 @@ def _top_script(frames: list[dict]) -> str | None:
     time_by = Counter()
     for frame in frames:
         for script in frame.get("scripts", []):
+            if PROBE_SOURCE in (script.get("sourceURL") or ""):
+                continue  # the probe's own listeners: not what blocked the page
             where = script.get("sourceFunctionName") or ""
             source = script.get("sourceURL") or ""
             label = f"{script.get('invoker') or '?'} ({source.rsplit('/', 1)[-1]}{':' + where if where else ''})"
