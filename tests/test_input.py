@@ -86,7 +86,7 @@ def test_keystroke_frames_agree_with_the_trace(browser, page, chat_server):
     # interval's middle: within +-2 ms of the true frame (a wrong frame is 16.7 ms off).
     assert np.median(absolute) < 2.0
     assert np.percentile(absolute, 90) < 2.6, sorted(frame_errors)
-    assert len(timing_errors) >= len(frame_errors) / 2
+    assert len(timing_errors) >= max(8, len(frame_errors) / 4)  # seen: 23 and 27 of 42 traced
     assert np.median(np.abs(timing_errors)) < 2.0
     # Event Timing rounds to 8 ms: within half a step of Chromium's own figure.
     assert all(abs(r) <= 4.01 for r in rounding), rounding

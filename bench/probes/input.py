@@ -43,7 +43,9 @@ class InputProbe:
     def send_start(self, page) -> float | None:
         return page.evaluate("() => window.__benchInput.sendStart()")
 
-    def settle(self, page, timeout_s: float, frames: int = 3) -> bool:
+    def settle(self, page, timeout_s: float, frames: int = 6) -> bool:
+        """Until every keystroke has its frame, then `frames` more: Event Timing entries come
+        after the presentation feedback, a few frames later on a loaded machine."""
         return page.evaluate("([ms, frames]) => window.__benchInput.settle(ms, frames)", [timeout_s * 1000, frames])
 
     def take(self, page) -> dict:
