@@ -163,9 +163,9 @@ def test_work_per_message_delays_keystrokes_by_the_rest_of_it(page, chat_server)
     assert out["input.inp_ms"]["n"] == 1
 
 
-def _profile(url: str, box: str, send: list) -> object:
+def _profile(url: str, box: str, send: list, **tables) -> object:
     data = {"name": "hostile", "websocket": {"match": "**/ws*"}, "dom": {"list": "#messages"},
-            "input": {"box": box, "send": send}}
+            "input": {"box": box, "send": send}, **tables}
     return parse_profile(data, "test.toml").with_url(url)
 
 
@@ -179,3 +179,16 @@ def test_bad_input_tables_fail_in_one_line(page, chat_server, box, send, message
         _run(page, _profile(chat_server.url, box, send), InputConfig(keys_per_s=40, text="x"), timeout_s=2)
     assert caught.value.message.startswith(message), caught.value.message
     assert "\n" not in caught.value.message
+
+
+def test_a_failed_busy_phase_leaves_no_thread_posting(page, chat_server):
+    import threading
+
+    profile = _profile(chat_server.url, "#composer-text", [{"click": "h1"}],
+                       server={"send_url": "/api/messages", "send_body": '{"text":"{text}","user":"{user}"}'})
+    seen = []
+    with pytest.raises(TargetError, match="sent nothing"):
+        _run(page, profile, InputConfig(keys_per_s=40, text="x", phases=("busy",)), timeout_s=2,
+             before=lambda session: seen.append(session.target.send_url))
+    assert seen and seen[0].endswith("/api/messages")  # so the messages came from the thread
+    assert not [t for t in threading.enumerate() if t.name == "bench-input-stream"]

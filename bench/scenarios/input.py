@@ -125,7 +125,7 @@ class MessageStream:
             self.session.injector.send(messages)
             self.sent.extend(m.token for m in messages)
 
-    def stop(self) -> None:
+    def stop(self, raise_error: bool = True) -> None:
         pass
 
 
@@ -168,11 +168,11 @@ class ThreadedStream(MessageStream):
         if self.error is not None:
             raise self.error
 
-    def stop(self) -> None:
+    def stop(self, raise_error: bool = True) -> None:
         self._stop.set()
         self._thread.join()
         self._injector.close()
-        if self.error is not None:
+        if raise_error and self.error is not None:
             raise self.error
 
 
@@ -260,9 +260,14 @@ class InputScenario:
         stream = None
         if phase == "busy":
             stream = make_stream(session, self.config.busy_rate)
-            wait_until(page, time.monotonic() + PREROLL_S, stream)
-        sends = [self._send(session, stream, rng) for _ in range(self.config.sends)]
-        messages = self._finish_stream(session, stream) if stream is not None else []
+        try:
+            if stream is not None:
+                wait_until(page, time.monotonic() + PREROLL_S, stream)
+            sends = [self._send(session, stream, rng) for _ in range(self.config.sends)]
+            messages = self._finish_stream(session, stream) if stream is not None else []
+        finally:
+            if stream is not None:  # also on an error or Ctrl-C: no thread left posting
+                stream.stop(raise_error=False)
         # A keystroke's frame comes within a few frames; its Event Timing entry right after.
         self.probe.settle(page, min(session.timeout_s, SETTLE_S))
         data = self.probe.take(page)
