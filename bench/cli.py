@@ -153,8 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _chosen_scenarios(args) -> list:
     names = [n.strip() for n in args.scenario.split(",") if n.strip()]
-    if args.scenario == ",".join(scenario_modules.NAMES):  # the default, all: input only with an [input] table
-        names = scenario_modules.applicable(names, getattr(args, "profile", None))
+    default = args.scenario == ",".join(scenario_modules.NAMES)  # all: input only with an [input] table
+    names = scenario_modules.applicable(names, getattr(args, "profile", None), chosen=not default)
     for name in names:
         if name not in scenario_modules.MODULES:
             raise UsageError(f"--scenario {name!r}: choose from {', '.join(scenario_modules.NAMES)}")

@@ -99,6 +99,8 @@ def test_all_scenarios_include_input_only_with_an_input_table(tmp_path):
     profile.write_text('name = "plain"\nurl = "http://127.0.0.1:1/"\n', encoding="utf-8")
     names = [s.name for s in _chosen_scenarios(parser.parse_args(["ui", "--profile", str(profile)]))]
     assert "input" not in names and "burst" in names
+    with pytest.raises(UsageError, match="has no \\[input\\] table"):
+        _chosen_scenarios(parser.parse_args(["ui", "--profile", str(profile), "--scenario", "burst,input"]))
 
 
 def test_inp_budget_on_its_value():

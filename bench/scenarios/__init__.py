@@ -16,10 +16,21 @@ MODULES = {module.NAME: module for module in (burst, scroll, cycles, input)}
 NAMES = tuple(MODULES)
 
 
-def applicable(names: list[str], profile: str | None) -> list[str]:
-    """Of all scenarios (the default), those the profile can drive: input needs an [input] table."""
+def applicable(names: list[str], profile: str | None, chosen: bool = False) -> list[str]:
+    """Of these scenarios, those the profile can drive: input needs an [input] table.
+
+    All scenarios (the default): input is left out without one. Chosen by
+    name (chosen=True): a profile without one is a usage error, before any run.
+    """
+    from ..errors import UsageError
     from ..profile import BUNDLED_PROFILE, load_profile
 
-    if input.NAME in names and load_profile(profile or BUNDLED_PROFILE).input_box is None:
-        names = [n for n in names if n != input.NAME]
-    return names
+    if input.NAME not in names:
+        return names
+    target = load_profile(profile or BUNDLED_PROFILE)
+    if target.input_box is not None:
+        return names
+    if chosen:
+        raise UsageError(f"--scenario input: profile {target.name!r} has no [input] table "
+                         f"(box and send; docs/input.md)")
+    return [n for n in names if n != input.NAME]
