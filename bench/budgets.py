@@ -27,7 +27,8 @@ from . import metric_catalog
 from .errors import UsageError
 
 PRESETS_DIR = Path(__file__).parent / "presets"
-STATISTICS = ("n", "mean", "min", "p50", "p95", "p99", "max", "stdev", "cv", "sum")
+# "value": a metric measured once per run (input.inp_ms): its median over the runs (p50).
+STATISTICS = ("n", "mean", "min", "p50", "p95", "p99", "max", "stdev", "cv", "sum", "value")
 OPERATORS = ("min", "max", "equals")
 PASS, FAIL, NOT_MEASURED = "PASS", "FAIL", "not measured"
 
@@ -179,6 +180,8 @@ def load_budgets(option: str | None, directory: str | Path = ".") -> BudgetSet |
 def measured_value(budget: Budget, metric: dict):
     if budget.statistic is None:
         return metric.get("value")
+    if budget.statistic == "value" and "value" not in metric:
+        return metric.get("p50")
     return metric.get(budget.statistic)
 
 

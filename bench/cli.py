@@ -63,7 +63,8 @@ def _add_browser_options(p: argparse.ArgumentParser) -> None:
 def add_scenario_options(parser: argparse.ArgumentParser, group) -> None:
     """--scenario and every registered scenario's own options (bench ui, bench baseline)."""
     group.add_argument("--scenario", default=",".join(scenario_modules.NAMES), metavar="LIST",
-                       help=f"comma-separated scenarios to run (default: all, {','.join(scenario_modules.NAMES)})")
+                       help=f"comma-separated scenarios to run (default: all, {','.join(scenario_modules.NAMES)}; input only "
+                            "when the profile has an [input] table)")
     group.add_argument("--no-render-cost", action="store_true",
                        help="leave out the render.* metrics (where the main thread's time went, renderer "
                             "CPU and memory; two CDP Performance readings per burst and per scroll pass)")
@@ -81,10 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="measure a chat UI in Chromium: message-to-paint, scroll, memory",
                         description="Drive Chromium against a chat UI: inject bursts of messages over its "
                                     "WebSocket and measure message-to-paint latency (burst), scroll it and "
-                                    "measure frame times (scroll), and close its socket again and again to "
+                                    "measure frame times (scroll), close its socket again and again to "
                                     "follow heap, DOM nodes and listeners (cycles); with a [stream] table "
                                     "in the profile, time streamed replies chunk by chunk (stream, "
-                                    "docs/streaming.md).",
+                                    "docs/streaming.md); with an [input] table, type into it, calm and "
+                                    "while messages arrive, for keystroke-to-paint, INP and send-to-echo "
+                                    "(input, docs/input.md).",
                         epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     t = ui.add_argument_group("target")
     t.add_argument("--profile", metavar="FILE.toml",
@@ -153,6 +156,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _chosen_scenarios(args) -> list:
     names = [n.strip() for n in args.scenario.split(",") if n.strip()]
+    default = args.scenario == ",".join(scenario_modules.NAMES)  # all: input only with an [input] table
+    names = scenario_modules.applicable(names, getattr(args, "profile", None), chosen=not default)
     for name in names:
         if name not in scenario_modules.MODULES:
             raise UsageError(f"--scenario {name!r}: choose from {', '.join(scenario_modules.NAMES)}")

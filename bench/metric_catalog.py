@@ -113,6 +113,11 @@ KNOWN_METRICS: dict[str, str] = {
     "connections.generator_lag_ms": NONE,        # the load generator's own health
     # bench calibrate
     "page.refresh_ms": NONE,
+    # input responsiveness (docs/input.md); per phase, calm and busy (messages arriving)
+    "input.inp_ms": LOWER,
+    **{f"input.{phase}.{name}": direction for phase in ("calm", "busy") for name, direction in (
+        ("key_to_paint_ms", LOWER), ("input_delay_ms", LOWER), ("processing_ms", LOWER), ("inp_ms", LOWER),
+        ("send_to_echo_ms", LOWER), ("keystrokes", NONE), ("fast_keystrokes", NONE), ("long_frames", LOWER))},
 }
 
 # What each stream.* metric is (docs/streaming.md; bench/stream_metrics.py computes them).
@@ -139,7 +144,7 @@ STREAM_DEFINITIONS: dict[str, str] = {
 GOOD_WORDS: dict[str, frozenset[str]] = {"heap.verdict": frozenset({"stable"})}
 
 # Gated by default (issue 5): every latency, fps, dropped-frame and heap metric.
-DEFAULT_GATE = ("*latency*", "*.fps", "*dropped*", "heap.*")
+DEFAULT_GATE = ("*latency*", "*.fps", "*dropped*", "heap.*", "*key_to_paint*")
 
 # Smallest change that counts, in the metric's unit, where a relative
 # threshold alone is meaningless because the baseline sits near zero.
@@ -151,6 +156,12 @@ ABSOLUTE_FLOORS: dict[str, float] = {
     "heap.documents_per_cycle": 0.5,
     "heap.slope_bytes_per_cycle": 16384,  # 16 KiB a cycle: below the GC's own jitter
     "paint.unpainted": 1.0,
+    "input.calm.long_frames": 1.0,
+    "input.busy.long_frames": 1.0,
+    # Event Timing rounds durations to 8 ms: a change smaller than one step is not one.
+    "input.inp_ms": 8.0,
+    "input.calm.inp_ms": 8.0,
+    "input.busy.inp_ms": 8.0,
     # One CPU clock tick (10 ms) over a default burst of ~100 ms is 10 points.
     "render.renderer_cpu_pct": 10.0,
     "render.scroll.renderer_cpu_pct": 10.0,

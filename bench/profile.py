@@ -25,6 +25,9 @@
     reply = ".assistant"                    # the newest match is the reply measured
     transport = "auto"                      # sse | fetch | websocket | auto
     done = ".assistant[data-done]"          # optional; default: the stream closed
+    [input]                                 # optional: the input scenario (docs/input.md)
+    box = "#composer-text"                  # where a person types
+    send = [{press = ["#composer-text", "Enter"]}]  # what sends it: page.setup's actions
 
 Every problem is one UsageError line naming the file and the key.
 """
@@ -59,6 +62,7 @@ SCHEMA: dict[str, dict[str, type] | type] = {
     "dom": {"list": str, "message": str},
     "page": {"ready": str, "setup": list},
     "stream": {"start": list, "reply": str, "transport": str, "done": str},
+    "input": {"box": str, "send": list},
 }
 # Setup steps: one action per step -> the type of its argument.
 SETUP_ACTIONS = {"click": str, "fill": list, "press": list, "wait_for": str, "wait_ms": (int, float)}
@@ -168,6 +172,14 @@ def parse_profile(data: dict, source: str, bundled: bool = False) -> Target:
             raise UsageError(f"{source}: inject = \"server\" needs server.send_url")
         _check_template(send_body, template_format(send_body), "server.send_body", source)
     list_selector = dom.get("list", "html")
+    typing = data.get("input")
+    if typing is not None:
+        if "box" not in typing:
+            raise UsageError(f"{source}: [input] needs box (the selector where a person types)")
+        if not typing.get("send"):
+            raise UsageError(f"{source}: [input] needs send (the actions that send what was typed, "
+                             f"e.g. [{{press = [\"{typing['box']}\", \"Enter\"]}}])")
+        _check_setup(typing["send"], source, "input.send")
     target = Target(
         name=data.get("name", Path(source).stem),
         url=data.get("url", ""),
@@ -190,6 +202,8 @@ def parse_profile(data: dict, source: str, bundled: bool = False) -> Target:
         setup=_check_setup(page.get("setup", []), source),
         bundled=bundled,
         stream=_check_stream(data["stream"], source) if "stream" in data else None,
+        input_box=typing["box"] if typing else None,
+        input_send=typing["send"] if typing else [],
     )
     if protocol:
         _check_codec(target, source)

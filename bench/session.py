@@ -152,22 +152,26 @@ class PageSession:
 
     def run_actions(self, steps: list[dict], where: str) -> None:
         """Page actions of a profile (page.setup, stream.start); a failed one is a TargetError naming it."""
-        ms = self.timeout_s * 1000
         for i, step in enumerate(steps):
-            (action, arg), = step.items()
-            try:
-                if action == "click":
-                    self.page.click(arg, timeout=ms)
-                elif action == "fill":
-                    self.page.fill(arg[0], arg[1], timeout=ms)
-                elif action == "press":
-                    self.page.press(arg[0], arg[1], timeout=ms)
-                elif action == "wait_for":
-                    self.page.wait_for_selector(arg, state="attached", timeout=ms)
-                elif action == "wait_ms":
-                    self.page.wait_for_timeout(arg)
-            except PlaywrightError as exc:
-                raise TargetError(f"{where}[{i}] {action} {arg!r} failed: {_first_line(exc)}") from None
+            self.run_action(step, f"{where}[{i}]")
+
+    def run_action(self, step: dict, where: str) -> None:
+        """One profile action ({click = sel}, {fill = [sel, text]}, {press = [sel, key]}, ...)."""
+        ms = self.timeout_s * 1000
+        (action, arg), = step.items()
+        try:
+            if action == "click":
+                self.page.click(arg, timeout=ms)
+            elif action == "fill":
+                self.page.fill(arg[0], arg[1], timeout=ms)
+            elif action == "press":
+                self.page.press(arg[0], arg[1], timeout=ms)
+            elif action == "wait_for":
+                self.page.wait_for_selector(arg, state="attached", timeout=ms)
+            elif action == "wait_ms":
+                self.page.wait_for_timeout(arg)
+        except PlaywrightError as exc:
+            raise TargetError(f"{where} {action} {arg!r} failed: {_first_line(exc)}") from None
 
     def run(self, scenarios, sink, advance=lambda n: None) -> None:
         """Prepare, open, then run each scenario; `sink` receives outputs as they come.

@@ -41,6 +41,8 @@ class Target:
     setup: list[dict] = field(default_factory=list)  # steps before measuring
     bundled: bool = False             # the bundled reference app (its knobs apply)
     stream: dict | None = None        # [stream]: start, reply, transport, done (docs/streaming.md)
+    input_box: str | None = None      # [input] box: where a person types (None: no input scenario)
+    input_send: list[dict] = field(default_factory=list)  # [input] send: actions that send it
 
     @property
     def protocol_name(self) -> str:

@@ -27,6 +27,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 import growth  # beside this file
+import input_scenario  # beside this file
 import load_generator  # beside this file
 import probe_overhead  # beside this file
 import protocol_cost  # beside this file
@@ -162,6 +163,8 @@ BENCHMARKS = {
     "burst-10k": (lambda: bench_cli("ui", "--scenario", "burst", "--bursts", "1",
                                      "--burst-size", "10000", "--warmup", "0"), None),
     "ui-cycles": (lambda: bench_cli("ui", "--scenario", "cycles"), None),
+    # The input scenario's own time, calm + busy at defaults (goal <= 6 s; detail["target_met"]).
+    "ui-input": (input_scenario.measure, None),
     "ui-default-trace": (ui_traced, None),
     "cycles-leak-verdict": (lambda: cycles_verdict("leak_kb=200", "leak"), None),
     "fuite-leak-verdict": (lambda: fuite_verdict("leak_kb=200"), None),

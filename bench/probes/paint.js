@@ -24,9 +24,15 @@
   const sockets = [];             // one entry per WebSocket the page created
   let nextIdentifier = 0;
 
+  // Texts the harness expects to appear without a token (expect(): what
+  // the input scenario typed), watched like tokens until they are in the DOM.
+  const expected = new Set();
+
   function tokensIn(text) {
-    if (!text || text.indexOf("bench-") < 0) return [];
-    return text.match(TOKEN_RE) || [];
+    if (!text) return [];
+    const found = text.indexOf("bench-") < 0 ? [] : text.match(TOKEN_RE) || [];
+    for (const want of expected) if (text.indexOf(want) >= 0) found.push(want);
+    return found;
   }
 
   // --- t_recv: the page's WebSocket dispatches the frame ------------------
@@ -40,7 +46,9 @@
     const now = performance.now();
     info.frames += 1;
     for (const token of tokensIn(frameText(event.data))) {
-      if (records.has(token)) continue;
+      const known = records.get(token);
+      if (known && known.recv === null && expected.has(token)) known.recv = now;
+      if (known) continue;
       records.set(token, { recv: now, dom: null, paint: null, paintRaw: null, method: null, socket: info.id });
       awaitingDom.add(token);
     }
@@ -201,7 +209,10 @@
       // Split across text nodes, or not yet in the document (a shadow tree
       // built before its host is inserted): seen again when it is inserted.
       if (!textNode || !textNode.isConnected) continue;
+      // An expected text in an editable box is still being typed, not shown.
+      if (expected.has(token) && textNode.parentElement?.closest("[contenteditable]")) continue;
       awaitingDom.delete(token);
+      expected.delete(token);
       records.get(token).dom = now;
       const inShadowTree = textNode.getRootNode() !== document;
       if (inShadowTree || forceSentinel) markWithSentinel(token);
@@ -296,6 +307,7 @@
 
   function forget(token) {
     awaitingDom.delete(token);
+    expected.delete(token);
     return records.delete(token);
   }
 
@@ -383,6 +395,15 @@
         forget(token);
         return rec ? { token, ...rec } : { token, recv: null, dom: null, paint: null, method: null };
       }));
+    },
+
+    // Watch for this text as if it were a token (a message the page sends
+    // itself, e.g. what the input scenario typed): recv when a frame carrying
+    // it (as is, not escaped) arrives, dom and paint as for tokens.
+    expect(text) {
+      expected.add(text);
+      records.set(text, { recv: null, dom: null, paint: null, paintRaw: null, method: null, socket: null });
+      awaitingDom.add(text);
     },
 
     // Forget these tokens' records without handing them over (messages sent

@@ -55,3 +55,7 @@ class PaintProbe:
     def forget(self, page, tokens: list[str]) -> int:
         """Drop the tokens' records unread (messages not measured); how many the page held."""
         return page.evaluate("(tokens) => window.__bench.forget(tokens)", tokens)
+
+    def expect(self, page, text: str) -> None:
+        """Watch for `text` (no token in it: a message the page sends itself) like a token."""
+        page.evaluate("(text) => window.__bench.expect(text)", text)

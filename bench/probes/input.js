@@ -1,0 +1,189 @@
+// Input responsiveness probe (docs/input.md).
+//
+// Installed as an init script, before the page's own scripts. Per trusted
+// key event (keydown, keypress, keyup) it records, from a capturing listener
+// on window (the first listener of the dispatch):
+//   ts     the event's timeStamp (the Event Timing entry's startTime)
+//   start  when dispatch reached it (input delay = start - ts)
+//   end    when the dispatch left window in the bubble phase (a listener
+//          added during the capture phase runs after every listener of the
+//          page on the way up, so start..end is the processing)
+//   paint  the presentation time of the first frame after its processing
+// and, from the Event Timing API (durationThreshold 16, its minimum), the
+// entries of the same events when Chromium reports them: duration rounded to
+// 8 ms, processingStart, processingEnd, interactionId. Event Timing reports
+// nothing for an event under 16 ms, so `paint` times every keystroke,
+// including the fast ones.
+//
+// `paint` comes from a sentinel: a one-pixel, nearly transparent text element
+// added in the event's first listener. The first rendering update after the
+// event's task paints it, and Element Timing gives that frame's presentation
+// time (the same estimate as the paint probe: renderTime is rounded up to
+// 4 ms on a page that is not cross-origin isolated, so the middle of
+// (renderTime - 4, renderTime], not before paintTime). One sentinel serves
+// every event of one frame; it is retired at the next animation frame and
+// removed once reported. It also gives each keystroke's frame paint damage:
+// without one, Chromium 156 reported no Event Timing entry at all for keys
+// typed into the bundled app's input, however slow (checked by hand).
+//
+// Long animation frames (> 50 ms) are kept with their script attribution, so
+// the harness can say what blocked a slow keystroke.
+(() => {
+  if (window.__benchInput) return;
+
+  const KEY_EVENTS = ["keydown", "keypress", "keyup"];
+  const SEND_EVENTS = ["keydown", "pointerdown", "mousedown"];
+  const keystrokes = [];   // {index, key, events: [{type, ts, start, end, paint, paintRaw}]}
+  const entries = [];      // Event Timing entries of key events
+  const longFrames = [];   // long animation frames while armed
+  let armed = false;
+  let sendArmed = false;
+  let sendStart = null;    // timeStamp of the first trusted input event after armSend()
+
+  // --- the sentinel: the presentation of the frame after an event --------
+  const SENTINEL_STYLE = "position:fixed;left:0;top:0;width:1px;height:1px;overflow:hidden;" +
+    "font:1px/1px monospace;color:rgba(0,0,0,0.01);pointer-events:none;z-index:2147483647;contain:strict";
+  const waiting = new Map();  // identifier -> {el, events: [record]}
+  let current = null;         // the sentinel of the frame being built
+  let nextId = 0;
+
+  function sentinelFor(record) {
+    if (!current) {
+      const el = document.createElement("div");
+      el.setAttribute("style", SENTINEL_STYLE);
+      el.setAttribute("aria-hidden", "true");
+      el.textContent = "\u00b7";
+      const identifier = "bench-input:" + nextId++;
+      el.setAttribute("elementtiming", identifier);
+      current = { el, events: [] };
+      waiting.set(identifier, current);
+      (document.body || document.documentElement).appendChild(el);
+      const mine = current;
+      requestAnimationFrame(() => { if (current === mine) current = null; });
+    }
+    current.events.push(record);
+  }
+
+  const RENDER_TIME_QUANTUM_MS = window.crossOriginIsolated ? 0 : 4;
+
+  function presentationEstimate(entry) {
+    const rendered = entry.presentationTime || entry.renderTime;
+    if (!rendered || !RENDER_TIME_QUANTUM_MS) return rendered;
+    const earliest = Math.max(rendered - RENDER_TIME_QUANTUM_MS, entry.paintTime || 0);
+    return (earliest + rendered) / 2;
+  }
+
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const sentinel = waiting.get(entry.identifier);
+      if (!sentinel) continue;
+      waiting.delete(entry.identifier);
+      sentinel.el.remove();
+      const paint = presentationEstimate(entry);
+      for (const record of sentinel.events) {
+        record.paint = paint;
+        record.paintRaw = entry.presentationTime || entry.renderTime;
+      }
+    }
+  }).observe({ type: "element", buffered: true });
+
+  // --- key events ---------------------------------------------------------
+  function onKeyEvent(event) {
+    if (!armed || !event.isTrusted) return;
+    const start = performance.now();
+    if (event.type === "keydown" || keystrokes.length === 0) {
+      keystrokes.push({ index: keystrokes.length, key: event.key, events: [] });
+    }
+    const record = { type: event.type, ts: event.timeStamp, start, end: null, paint: null, paintRaw: null };
+    keystrokes[keystrokes.length - 1].events.push(record);
+    sentinelFor(record);
+    // Bubble phase on window: after the page's own listeners on the way up.
+    // One left over from an event whose propagation the page stopped is
+    // dropped, so it cannot time this one.
+    if (endListeners[event.type]) window.removeEventListener(event.type, endListeners[event.type]);
+    const onEnd = () => {
+      record.end = performance.now();
+      window.removeEventListener(event.type, onEnd);
+      endListeners[event.type] = null;
+    };
+    endListeners[event.type] = onEnd;
+    window.addEventListener(event.type, onEnd);
+  }
+  const endListeners = {};
+  for (const type of KEY_EVENTS) window.addEventListener(type, onKeyEvent, true);
+
+  function onSendEvent(event) {
+    if (sendArmed && event.isTrusted) {
+      sendStart = event.timeStamp;
+      sendArmed = false;
+    }
+  }
+  for (const type of SEND_EVENTS) window.addEventListener(type, onSendEvent, true);
+
+  // --- Event Timing and long animation frames -----------------------------
+  const supported = PerformanceObserver.supportedEntryTypes || [];
+  if (supported.includes("event")) {
+    new PerformanceObserver((list) => {
+      if (!armed) return;
+      for (const e of list.getEntries()) {
+        if (!KEY_EVENTS.includes(e.name)) continue;
+        entries.push({ name: e.name, startTime: e.startTime, duration: e.duration,
+                       processingStart: e.processingStart, processingEnd: e.processingEnd,
+                       interactionId: e.interactionId || 0 });
+      }
+    }).observe({ type: "event", durationThreshold: 16, buffered: true });
+  }
+  if (supported.includes("long-animation-frame")) {
+    new PerformanceObserver((list) => {
+      if (!armed) return;
+      for (const e of list.getEntries()) {
+        longFrames.push({
+          startTime: e.startTime, duration: e.duration, blockingDuration: e.blockingDuration,
+          renderStart: e.renderStart, firstUIEventTimestamp: e.firstUIEventTimestamp,
+          scripts: (e.scripts || []).map((s) => ({
+            invoker: s.invoker, invokerType: s.invokerType, sourceURL: s.sourceURL,
+            sourceFunctionName: s.sourceFunctionName, startTime: s.startTime, duration: s.duration,
+            forcedStyleAndLayoutDuration: s.forcedStyleAndLayoutDuration,
+          })),
+        });
+      }
+    }).observe({ type: "long-animation-frame" });
+  }
+
+  function nextFrame() {
+    return new Promise((resolve) => requestAnimationFrame(() => resolve()));
+  }
+
+  window.__benchInput = {
+    eventTiming: supported.includes("event"),
+    longFrames: supported.includes("long-animation-frame"),
+    arm() {
+      armed = true;
+    },
+    armSend() {
+      sendArmed = true;
+      sendStart = null;
+    },
+    sendStart: () => sendStart,
+    // Wait until every keystroke's events have a paint (or timeoutMs), then a
+    // few frames more so Event Timing entries (sent after presentation) are in.
+    async settle(timeoutMs, frames) {
+      const deadline = performance.now() + timeoutMs;
+      const pending = () => keystrokes.some((k) => k.events.some((e) => e.paint === null));
+      while (pending() && performance.now() < deadline) await nextFrame();
+      for (let i = 0; i < frames; i++) await nextFrame();
+      return !pending();
+    },
+    // Hand over everything recorded and forget it (as JSON text).
+    take() {
+      const out = JSON.stringify({ keystrokes, entries, longFrames });
+      keystrokes.length = 0;
+      entries.length = 0;
+      longFrames.length = 0;
+      return out;
+    },
+    disarm() {
+      armed = false;
+    },
+  };
+})();
