@@ -23,6 +23,7 @@ from ..errors import UsageError
 from . import migrations
 
 DEFAULT_WAIT_S = 30.0
+RUN_COLUMNS = "id, commit_sha, branch, recorded_at, started_at, env_key, partial"
 SUMMARY_FIELDS = ("unit", "n", "p50", "p50_lo", "p50_hi", "p95", "p95_lo", "p95_hi", "mean", "value")
 
 
@@ -145,13 +146,20 @@ class Store:
         if env_key is not None:
             where.append("env_key = ?")
             params.append(env_key)
-        sql = ("SELECT id, commit_sha, branch, recorded_at, started_at, env_key, partial FROM runs"
+        sql = (f"SELECT {RUN_COLUMNS} FROM runs"
                + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id DESC")
         if last is not None:
             sql += f" LIMIT {int(last)}"
         with self._errors("read"):
             rows = self.db.execute(sql, params).fetchall()
         return [Run(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in reversed(rows)]
+
+    def run(self, run_id: int) -> Run:
+        with self._errors("read"):
+            row = self.db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise UsageError(f"{self.path}: no run {run_id}")
+        return Run(row[0], row[1], row[2], row[3], row[4], row[5], bool(row[6]))
 
     def newest(self) -> Run | None:
         runs = self.runs(last=1)
