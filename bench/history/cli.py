@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .. import metric_catalog
 from ..errors import EXIT_FAILED_GATE, EXIT_OK, UsageError
-from . import changes, check as check_module, location, record as record_module, report, series, show
+from . import changes, check as check_module, location, record as record_module, series, show
 from .store import DEFAULT_WAIT_S, Store
 
 DB_HELP = (f"the history store: a SQLite file (default: [tool.bench] history = \"...\" in ./pyproject.toml, "
@@ -156,6 +156,8 @@ def command(args) -> int:
             print(show.render(history, _names(history, args)))
         return EXIT_OK
     if args.history_command == "report":
+        from . import report  # here: matplotlib costs ~1.5 s to import, and only the report draws
+
         with _open(args, create=False) as store:
             history, checks = _checks(store, args)
         write_text_atomic(args.html, report.html_page(history, checks))
