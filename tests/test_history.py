@@ -14,6 +14,7 @@ import pytest
 
 from bench.cli import main
 from bench.history import migrations
+from bench.history.backends import Connection, SQLiteBackend
 from bench.history.store import Store
 from tests.conftest import REPO
 from tests.history_data import real_results, shifted, write
@@ -174,8 +175,8 @@ def test_parallel_ci_jobs_writing_at_once_lose_no_row(tmp_path, files):
 def test_a_v1_store_is_migrated_and_its_runs_kept(tmp_path, files, capsys):
     steady, step = files
     db = tmp_path / "v1.sqlite"
-    old = sqlite3.connect(db, isolation_level=None)
-    migrations.migrate(old, upto=1)
+    old = Connection(sqlite3.connect(db, isolation_level=None), "?")
+    migrations.migrate(old, SQLiteBackend, upto=1)
     raw = steady[0].read_bytes()
     env = json.loads(raw)["env"]
     old.execute("INSERT INTO runs (commit_sha, branch, recorded_at, started_at, env, partial, results_zlib, "

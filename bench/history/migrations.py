@@ -1,6 +1,8 @@
-"""The store's schema, one numbered step per version (SQLite's PRAGMA user_version holds the version).
+"""The store's schema, one numbered step per version (SQLite's PRAGMA user_version holds the version;
+PostgreSQL's, a one-row table bench_schema).
 
-A step runs inside the caller's write transaction (BEGIN IMMEDIATE), so two
+A step runs inside the caller's write transaction (BEGIN IMMEDIATE, or
+PostgreSQL's transaction with the writers' advisory lock), so two
 processes opening a new or old store at once cannot both migrate it: the
 second waits, then finds the version already raised and does nothing.
 
@@ -14,20 +16,20 @@ v2  runs.env_key: the environment fields that make runs comparable
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from .. import compare
+from .backends import Connection, SQLiteBackend
 
 V1 = """
 CREATE TABLE runs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    id {id},
     commit_sha TEXT NOT NULL,
     branch TEXT,
     recorded_at TEXT NOT NULL,
     started_at TEXT,
     env TEXT NOT NULL,
     partial INTEGER NOT NULL,
-    results_zlib BLOB NOT NULL,
+    results_zlib {blob} NOT NULL,
     results_sha256 TEXT NOT NULL
 );
 CREATE TABLE metrics (
@@ -35,9 +37,9 @@ CREATE TABLE metrics (
     name TEXT NOT NULL,
     unit TEXT,
     n INTEGER,
-    p50 REAL, p50_lo REAL, p50_hi REAL,
-    p95 REAL, p95_lo REAL, p95_hi REAL,
-    mean REAL,
+    p50 {real}, p50_lo {real}, p50_hi {real},
+    p95 {real}, p95_lo {real}, p95_hi {real},
+    mean {real},
     value TEXT,
     PRIMARY KEY (run_id, name)
 );
@@ -52,13 +54,13 @@ def env_key(env: dict) -> str:
     return json.dumps(key, sort_keys=True)
 
 
-def _v1(db: sqlite3.Connection) -> None:
-    for statement in V1.split(";"):
+def _v1(db: Connection, backend) -> None:
+    for statement in V1.format(**backend.types).split(";"):
         if statement.strip():
             db.execute(statement)
 
 
-def _v2(db: sqlite3.Connection) -> None:
+def _v2(db: Connection, backend) -> None:
     db.execute("ALTER TABLE runs ADD COLUMN env_key TEXT")
     for run_id, env in db.execute("SELECT id, env FROM runs").fetchall():
         db.execute("UPDATE runs SET env_key = ? WHERE id = ?", (env_key(json.loads(env)), run_id))
@@ -69,15 +71,15 @@ STEPS = {1: _v1, 2: _v2}
 LATEST = max(STEPS)
 
 
-def version(db: sqlite3.Connection) -> int:
-    return db.execute("PRAGMA user_version").fetchone()[0]
+def version(db: Connection, backend=SQLiteBackend) -> int:
+    return backend.version(db)
 
 
-def migrate(db: sqlite3.Connection, upto: int = LATEST) -> list[int]:
+def migrate(db: Connection, backend=SQLiteBackend, upto: int = LATEST) -> list[int]:
     """Apply the missing steps up to `upto` (call inside a write transaction); the steps applied."""
     applied = []
-    for number in range(version(db) + 1, upto + 1):
-        STEPS[number](db)
-        db.execute(f"PRAGMA user_version = {int(number)}")
+    for number in range(backend.version(db) + 1, upto + 1):
+        STEPS[number](db, backend)
+        backend.set_version(db, number)
         applied.append(number)
     return applied

@@ -1,4 +1,5 @@
-"""The history store in SQLite (the standard library's sqlite3): open, migrate, add a run, read.
+"""The history store: open, migrate, add a run, read. SQLite by default (the standard library's
+sqlite3), PostgreSQL for a postgresql:// location (bench/history/backends.py).
 
 Safe with several writers at once (parallel CI jobs sharing one file): WAL
 journal, so readers never block the writer; a busy timeout (--wait), so a
@@ -14,13 +15,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import sqlite3
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..errors import UsageError
 from . import migrations
+from .backends import backend_for
 
 DEFAULT_WAIT_S = 30.0
 RUN_COLUMNS = "id, commit_sha, branch, recorded_at, started_at, env_key, partial"
@@ -56,20 +56,11 @@ class Store:
     def __init__(self, path: str, *, create: bool = True, wait_s: float = DEFAULT_WAIT_S):
         self.path = path
         self.wait_s = wait_s
-        if not create and not Path(path).exists():
-            raise UsageError(f"{path}: no history store here yet; record a run first "
-                             f"(bench history record RESULTS.json)")
-        if create:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.backend = backend_for(path, wait_s, create)
         with self._errors("open"):
-            # isolation_level=None: no implicit transactions; every write below says BEGIN IMMEDIATE.
-            self.db = sqlite3.connect(path, timeout=wait_s, isolation_level=None)
+            self.db = self.backend.connect()
         try:
-            with self._errors("open"):
-                self.db.execute(f"PRAGMA busy_timeout = {int(wait_s * 1000)}")
-                self.db.execute("PRAGMA journal_mode = WAL")
-                self.db.execute("PRAGMA foreign_keys = ON")
-                self._migrate()
+            self._migrate()
         except BaseException:
             self.db.close()
             raise
@@ -79,20 +70,24 @@ class Store:
     def _errors(self, doing: str):
         try:
             yield
-        except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
+        except Exception as exc:
+            kind = self.backend.classify(exc)
+            if kind is None:
+                raise
+            if kind == "locked":
                 raise UsageError(f"{self.path}: store locked by another process for more than {self.wait_s:g} s "
                                  f"({doing}: nothing was changed); retry, or wait longer with --wait") from None
-            raise UsageError(f"{self.path}: cannot {doing} the history store: {exc}") from None
-        except sqlite3.DatabaseError as exc:  # "file is not a database", "database disk image is malformed"
-            raise UsageError(f"{self.path}: not a readable history store ({exc}); "
-                             f"move it aside to start a new one") from None
+            if kind == "damaged":
+                raise UsageError(f"{self.path}: not a readable history store ({exc}); "
+                                 f"move it aside to start a new one") from None
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UsageError(f"{self.path}: cannot {doing} the history store: {detail}") from None
 
     @contextlib.contextmanager
     def _write(self, doing: str):
         """One write transaction, taken at once (BEGIN IMMEDIATE), committed whole or rolled back."""
         with self._errors(doing):
-            self.db.execute("BEGIN IMMEDIATE")
+            self.backend.begin_write(self.db)
             try:
                 yield self.db
             except BaseException:
@@ -101,21 +96,22 @@ class Store:
             self.db.execute("COMMIT")
 
     def _migrate(self) -> None:
-        current = migrations.version(self.db)
+        with self._errors("open"):
+            current = self.backend.version(self.db)
         if current > migrations.LATEST:
             raise UsageError(f"{self.path}: history store schema v{current} is newer than this bench knows "
                              f"(v{migrations.LATEST}); upgrade bench")
         if current < migrations.LATEST:
             with self._write("migrate") as db:
-                migrations.migrate(db)  # re-reads the version inside the lock: a racing opener did it already
+                migrations.migrate(db, self.backend)  # re-reads the version inside the lock: a racing opener did it
         with self._errors("read"):
-            tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            tables = self.backend.tables(self.db)
         if not {"runs", "metrics"} <= tables:
-            raise UsageError(f"{self.path}: a SQLite file, but not a bench history store (no runs table)")
+            raise UsageError(f"{self.path}: a database, but not a bench history store (no runs table)")
 
     @property
     def version(self) -> int:
-        return migrations.version(self.db)
+        return self.backend.version(self.db)
 
     # -- writing -------------------------------------------------------------
     def add_run(self, *, commit: str, branch: str | None, recorded_at: str, raw: bytes, results: dict) -> int:
@@ -124,11 +120,11 @@ class Store:
         with self._write("record a run in") as db:
             cursor = db.execute(
                 "INSERT INTO runs (commit_sha, branch, recorded_at, started_at, env, env_key, partial, "
-                "results_zlib, results_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "results_zlib, results_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (commit, branch, recorded_at, env.get("started_at"), json.dumps(env, sort_keys=True),
                  migrations.env_key(env), int(bool(results.get("partial"))), zlib.compress(raw, 9),
                  hashlib.sha256(raw).hexdigest()))
-            run_id = cursor.lastrowid
+            run_id = cursor.fetchone()[0]
             db.executemany(
                 f"INSERT INTO metrics (run_id, name, {', '.join(SUMMARY_FIELDS)}) "
                 f"VALUES (?, ?, {', '.join('?' * len(SUMMARY_FIELDS))})",
@@ -141,7 +137,7 @@ class Store:
         """Runs in the order they were recorded (oldest first), optionally of one branch and env."""
         where, params = [], []
         if branch is not None:
-            where.append("branch IS ?")
+            where.append("branch = ?")
             params.append(branch)
         if env_key is not None:
             where.append("env_key = ?")
@@ -184,7 +180,7 @@ class Store:
             row = self.db.execute("SELECT results_zlib, results_sha256 FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise UsageError(f"{self.path}: no run {run_id}")
-        raw = zlib.decompress(row[0])
+        raw = zlib.decompress(bytes(row[0]))
         if hashlib.sha256(raw).hexdigest() != row[1]:
             raise UsageError(f"{self.path}: run {run_id}'s stored results do not match their checksum")
         return json.loads(raw)
