@@ -13,7 +13,7 @@ import zlib
 import pytest
 
 from bench.cli import main
-from bench.history import migrations
+from bench.history import location, migrations
 from bench.history.backends import Connection, SQLiteBackend
 from bench.history.store import Store
 from tests.conftest import REPO
@@ -211,6 +211,8 @@ def test_store_location_from_pyproject_and_commit_from_git(tmp_path, files, caps
     assert bench("record", str(steady[0])) == 0
     assert f"commit {sha}, branch trunk -> perf/history.sqlite" in capsys.readouterr().out
     assert (project / "perf" / "history.sqlite").is_file() and not (project / ".bench").exists()
+    (project / "pyproject.toml").write_text('[tool.bench]\nhistory = "postgresql://ci@db/bench"\n')
+    assert location.resolve(None, project) == "postgresql://ci@db/bench"  # a URL is not a path
     (project / "pyproject.toml").write_text("[tool.bench]\nhistory = 3\n")
     assert bench("show") == 2
     assert "[tool.bench] history must be a path" in one_error_line(capsys)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..budgets import _read_toml
 from ..errors import UsageError
+from .backends import is_postgres
 
 DEFAULT_DB = Path(".bench") / "history.sqlite"
 
@@ -30,5 +31,7 @@ def resolve(option: str | None, directory: str | Path = ".") -> str:
         return option
     configured = pyproject_history(directory)
     if configured:
-        return configured if Path(configured).is_absolute() else str(Path(directory) / configured)
+        if is_postgres(configured) or Path(configured).is_absolute():
+            return configured
+        return str(Path(directory) / configured)
     return str(Path(directory) / DEFAULT_DB)
