@@ -63,10 +63,13 @@ def test_steady_history_passes_and_a_30_ms_step_fails_at_its_first_commit(tmp_pa
     assert [line for line in out if "slower" in line and not line.startswith("FAIL")] == \
         [line for line in out if line.startswith("paint.latency_ms ")]  # no other metric called slower
 
-    # another branch's runs are another history: quiet again
-    record_all(db, steady[:6], "feature", branch="feature")
+    # another branch's runs are another history: quiet again (a hostile branch name is just a name)
+    feature = 'feat/"ünï" 🚀\nx'
+    record_all(db, steady[:6], "feature", branch=feature)
     assert bench("check", "--db", str(db), "--branch", "main", "--metric", "paint.latency_ms") == 1
+    capsys.readouterr()
     assert bench("check", "--db", str(db), "--metric", "paint.latency_ms") == 0  # newest run: branch feature
+    assert f"branch {feature}, 6 run(s)" in capsys.readouterr().out
 
 
 def test_show_and_report(tmp_path, files, capsys):

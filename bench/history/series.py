@@ -43,6 +43,7 @@ def _ci(lo, hi) -> tuple[float, float] | None:
 
 def select(store: Store, branch: str | None = None, last: int | None = None) -> History | None:
     """The history of `branch` (default: the newest run's) in the newest run's environment."""
+    # branch None: the newest run's branch (which may be none: runs recorded outside any branch)
     newest = store.newest() if branch is None else next(iter(store.runs(branch=branch, last=1)), None)
     if newest is None:
         return None

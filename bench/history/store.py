@@ -23,6 +23,7 @@ from . import migrations
 from .backends import backend_for
 
 DEFAULT_WAIT_S = 30.0
+ANY = object()  # runs(branch=ANY): every branch
 RUN_COLUMNS = "id, commit_sha, branch, recorded_at, started_at, env_key, partial"
 SUMMARY_FIELDS = ("unit", "n", "p50", "p50_lo", "p50_hi", "p95", "p95_lo", "p95_hi", "mean", "value")
 
@@ -133,10 +134,13 @@ class Store:
         return run_id
 
     # -- reading -------------------------------------------------------------
-    def runs(self, branch: str | None = None, env_key: str | None = None, last: int | None = None) -> list[Run]:
-        """Runs in the order they were recorded (oldest first), optionally of one branch and env."""
+    def runs(self, branch: str | None | object = ANY, env_key: str | None = None, last: int | None = None) -> list[Run]:
+        """Runs in the order they were recorded (oldest first), optionally of one branch (None: runs
+        recorded without a branch) and env."""
         where, params = [], []
-        if branch is not None:
+        if branch is None:
+            where.append("branch IS NULL")
+        elif branch is not ANY:
             where.append("branch = ?")
             params.append(branch)
         if env_key is not None:
