@@ -19,6 +19,7 @@ from . import calibrate as calibrate_command
 from .difference import COMPARE_RUNS
 from . import cli_evidence
 from . import cli_gate
+from .history import cli as history_cli
 from . import scenarios as scenario_modules
 from .runner import UiConfig, UiRun
 
@@ -114,11 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     o = ui.add_argument_group("output")
     o.add_argument("--json", metavar="PATH", help="write results (schema bench/1) to PATH")
     o.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    history_cli.add_ui_argument(o)
     cli_gate.add_ui_arguments(ui)
     cli_evidence.add_arguments(ui)
 
     cli_gate.add_compare_parser(sub, EXIT_CODES_HELP)
     calibrate_command.add_parser(sub, EXIT_CODES_HELP, _add_browser_options)
+    history_cli.add_parser(sub, EXIT_CODES_HELP)
 
     profile = sub.add_parser("profile", help="write and check target profiles for your chat UI",
                              description="Target profiles tell bench how to drive a chat UI.")
@@ -181,6 +184,7 @@ def cmd_ui(args) -> int:
     cli_gate.check_predicted_env(gate, browser.headless, browser.cpu_throttle, args.force,
                                  browser.source.location)
     sampler = cli_gate.auto_sampler(args, gate)
+    history = history_cli.ui_recorder(args)  # a bad store: exit 2 before Chromium starts
     sampling = lambda: sampler.status if sampler else None  # noqa: E731 - known once the run ends
     evidence = cli_evidence.UiEvidence(args, lambda data: cli_gate.judge_run(args, gate, data, sampling()), sampler)
     run = UiRun(config, browser, progress=False if args.no_progress else None, until=sampler,
@@ -201,6 +205,8 @@ def cmd_ui(args) -> int:
         print(f"results: {args.json}")
     outcome = cli_gate.finish(args, gate, data, sampling=sampling(), outcome=evidence.outcome)
     evidence.write(data, outcome)
+    if history:
+        history.record(data)
     return outcome.exit_code
 
 
@@ -279,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         commands = {"ui": cmd_ui, "serve": cmd_serve, "profile": cmd_profile,
                     "compare": cli_gate.cmd_compare, "calibrate": calibrate_command.command,
-                    "throughput": load_cli.cmd_throughput, "connections": load_cli.cmd_connections,
+                    "history": history_cli.command, "throughput": load_cli.cmd_throughput, "connections": load_cli.cmd_connections,
                     "baseline": lambda a: baseline_run.cmd_baseline(a, _chosen_scenarios)}
         return commands[args.command](args)
     except BenchError as exc:

@@ -60,6 +60,24 @@ def test_setup_step_and_uploaded_path_exist():
     text = WORKFLOW.read_text()
     uploaded = re.search(r"path: \|\n((?:\s+traces/\S+\n)+)", text).group(1).split()
     # What bench writes there: archives (--trace-dir traces), --json (make's RESULTS), --html.
-    assert uploaded == ["traces/*.zip", "traces/results.json", "traces/report.html"]
+    assert uploaded == ["traces/*.zip", "traces/results.json", "traces/report.html", "traces/history.html"]
     assert "RESULTS ?= traces/results.json" in (REPO / "Makefile").read_text()
     assert re.search(r"if: always\(\)\n\s+uses: actions/upload-artifact@v4", text)
+
+
+def test_history_steps_use_the_store_the_cache_keeps():
+    """bench ui --history and the bench history commands parse, and all use the store the cache
+    steps restore and save (the default, .bench/history.sqlite)."""
+    from bench.history import location
+
+    text = WORKFLOW.read_text()
+    assert re.findall(r"path: (\S+history\.sqlite)", text) == [str(location.DEFAULT_DB)] * 2
+    assert "actions/cache/restore@v4" in text and "actions/cache/save@v4" in text
+    history = [c for c in run_commands() if " -m bench history " in c]
+    assert [shlex.split(c)[4] for c in history] == ["report", "check"]
+    for command in history:
+        args = build_parser().parse_args(shlex.split(command)[3:])
+        assert args.db is None  # the default store, where the cache puts it
+    assert args.history_command == "check"
+    bench_step = next(c for c in run_commands() if c.startswith("make bench "))
+    assert build_parser().parse_args(["ui", *shlex.split(bench_step.split('BENCH_ARGS="')[1].rstrip('"'))]).history == ""
