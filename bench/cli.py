@@ -63,9 +63,10 @@ def _add_browser_options(p: argparse.ArgumentParser) -> None:
 
 def add_scenario_options(parser: argparse.ArgumentParser, group) -> None:
     """--scenario and every registered scenario's own options (bench ui, bench baseline)."""
-    group.add_argument("--scenario", default=",".join(scenario_modules.NAMES), metavar="LIST",
-                       help=f"comma-separated scenarios to run (default: all, {','.join(scenario_modules.NAMES)}; input only "
-                            "when the profile has an [input] table)")
+    group.add_argument("--scenario", default="default", metavar="LIST",
+                       help=f"comma-separated scenarios to run, of {','.join(scenario_modules.NAMES)}; "
+                            f"'default' is {','.join(scenario_modules.DEFAULT)} (the default); 'all' adds "
+                            "stream and input where the profile has a [stream] / [input] table")
     group.add_argument("--no-render-cost", action="store_true",
                        help="leave out the render.* metrics (where the main thread's time went, renderer "
                             "CPU and memory; two CDP Performance readings per burst and per scroll pass)")
@@ -158,9 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _chosen_scenarios(args) -> list:
-    names = [n.strip() for n in args.scenario.split(",") if n.strip()]
-    default = args.scenario == ",".join(scenario_modules.NAMES)  # all: input only with an [input] table
-    names = scenario_modules.applicable(names, getattr(args, "profile", None), chosen=not default)
+    names = scenario_modules.expand(args.scenario)
+    names = scenario_modules.applicable(names, getattr(args, "profile", None),
+                                        chosen=scenario_modules.by_name(args.scenario, "input"))
     for name in names:
         if name not in scenario_modules.MODULES:
             raise UsageError(f"--scenario {name!r}: choose from {', '.join(scenario_modules.NAMES)}")

@@ -176,7 +176,7 @@ def test_bad_input_is_one_line_naming_which_within_the_timeout(browser, chat_ser
 
 
 def test_all_on_a_page_without_websocket_through_connect(chat_server, tmp_path):
-    """`bench ui` (every scenario) on the assistant-only page, in a browser served by `playwright run-server`:
+    """`bench ui --scenario all` on the assistant-only page, in a browser served by `playwright run-server`:
     the scenarios that need a WebSocket are skipped with a note, stream runs."""
     from bench.browser import find_chromium
     from bench.results import load_results
@@ -185,7 +185,7 @@ def test_all_on_a_page_without_websocket_through_connect(chat_server, tmp_path):
 
     path = tmp_path / "stream.json"
     with PlaywrightServer() as server:
-        proc = run_bench("ui", "--url", chat_server.url + ASSISTANT_PAGE, "--app-query",
+        proc = run_bench("ui", "--scenario", "all", "--url", chat_server.url + ASSISTANT_PAGE, "--app-query",
                          "assistant=fetch&ttft_ms=50&tokens=8&token_ms=20", "--replies", "1", "--no-progress",
                          "--connect", server.endpoint, "--browser-path", find_chromium(), "--json", str(path))
         assert proc.returncode == 0, proc.stderr

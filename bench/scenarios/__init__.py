@@ -14,6 +14,25 @@ from . import burst, cycles, input, scroll, stream
 
 MODULES = {module.NAME: module for module in (burst, scroll, cycles, stream, input)}
 NAMES = tuple(MODULES)
+# The default run (`--scenario default`): what a chat UI is measured by on every
+# commit, kept within its 10 s speed target. `all` adds stream and input, each
+# where the profile has its table ([stream], [input]).
+DEFAULT = ("burst", "scroll", "cycles")
+GROUPS = {"default": DEFAULT, "all": NAMES}
+
+
+def expand(spec: str) -> list[str]:
+    """--scenario LIST -> scenario names; `default` and `all` stand for their groups."""
+    names: list[str] = []
+    for part in (p.strip() for p in spec.split(",")):
+        if part:
+            names.extend(GROUPS.get(part, (part,)))
+    return list(dict.fromkeys(names))
+
+
+def by_name(spec: str, name: str) -> bool:
+    """Whether --scenario named this scenario itself (not through a group): then a missing table is an error."""
+    return name in (p.strip() for p in spec.split(","))
 
 
 def applicable(names: list[str], profile: str | None, chosen: bool = False) -> list[str]:

@@ -74,12 +74,11 @@ def add_arguments(group) -> None:
 
 
 def from_args(args) -> "StreamScenario":
-    from . import NAMES  # the package imports this module
+    from . import by_name  # the package imports this module
 
-    chosen = [n.strip() for n in args.scenario.split(",") if n.strip()]
     return StreamScenario(StreamConfig(replies=args.replies, prompts=args.prompts,
                                        render_cost=not getattr(args, "no_render_cost", False),
-                                       required=chosen != list(NAMES)))
+                                       required=by_name(args.scenario, NAME)))
 
 
 def _substitute(step: dict, text: str) -> dict:
