@@ -93,11 +93,14 @@ def test_input_config_refuses_text_without_keys():
 
 def test_all_scenarios_include_input_only_with_an_input_table(tmp_path):
     parser = build_parser()
-    names = [s.name for s in _chosen_scenarios(parser.parse_args(["ui"]))]
+    default = [s.name for s in _chosen_scenarios(parser.parse_args(["ui"]))]
+    assert default == ["burst", "scroll", "cycles"]  # the default run leaves stream and input to `all`
+    names = [s.name for s in _chosen_scenarios(parser.parse_args(["ui", "--scenario", "all"]))]
     assert "input" in names  # the bundled profile has one
     profile = tmp_path / "plain.toml"
     profile.write_text('name = "plain"\nurl = "http://127.0.0.1:1/"\n', encoding="utf-8")
-    names = [s.name for s in _chosen_scenarios(parser.parse_args(["ui", "--profile", str(profile)]))]
+    names = [s.name for s in _chosen_scenarios(parser.parse_args(["ui", "--profile", str(profile),
+                                                                 "--scenario", "all"]))]
     assert "input" not in names and "burst" in names
     with pytest.raises(UsageError, match="has no \\[input\\] table"):
         _chosen_scenarios(parser.parse_args(["ui", "--profile", str(profile), "--scenario", "burst,input"]))
