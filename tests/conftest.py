@@ -3,11 +3,22 @@
 A user's pytest-playwright habits work on this suite: --headed, --slowmo,
 --tracing retain-on-failure, --browser-channel (which then wins over the
 found Chromium).
+
+What a new test should reuse (docs/suite-speed.md, "Writing a test"):
+- `browser` (pytest-playwright, one per session and xdist worker), `context` /
+  `page` (a fresh context on it per test), `chat_server` (the bundled app, one
+  per session and worker), `app_page` (the bundled app open in a fresh context
+  with a bench PageSession), `measure` (scenarios on a page -> results JSON);
+- `run_bench(...)` for `python -m bench` as a user runs it, `bench_popen(...)`
+  for one a test interrupts (SIGINT at its default disposition);
+- `@pytest.mark.timing` on a test (or `pytestmark` on a module) that measures
+  time: it then runs with no other test of the suite beside it (tests/cpu_share.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -15,15 +26,36 @@ from pathlib import Path
 
 import pytest
 
-from bench.browser import DEVICE_SCALE_FACTOR, STABLE_FLAGS, VIEWPORT, find_chromium
+from bench.browser import DEVICE_SCALE_FACTOR, STABLE_FLAGS, VIEWPORT, find_chromium, new_context
 from bench.messages import MessageSource
 from bench.probes.paint import PaintProbe
 from bench.results import Results
 from bench.server_process import BundledServer
 from bench.session import PageSession
 from bench.target import bundled_target
+from tests.cpu_share import CpuShare, NoShare
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "timing: measures time; runs alone, with no other test of this suite beside it in another "
+                   "pytest-xdist worker (tests/cpu_share.py). Put it on every test, or module fixture, whose "
+                   "assertion depends on how fast the machine is at that moment.")
+    worker = getattr(config, "workerinput", None)
+    config.stash[_CPU_SHARE] = CpuShare(worker["testrunuid"]) if worker else NoShare()
+
+
+_CPU_SHARE = pytest.StashKey()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """The CPU lock around setup, call and teardown, so module and session fixtures that a timing
+    test sets up (and measure in) are held alone too."""
+    with item.config.stash[_CPU_SHARE].hold(exclusive=item.get_closest_marker("timing") is not None):
+        return (yield)
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +82,52 @@ def chat_server():
     """The bundled reference chat app, one per test session."""
     with BundledServer() as server:
         yield server
+
+
+class AppPage:
+    """The bundled app open in a fresh context (its own renderer), with bench's PageSession on it."""
+
+    def __init__(self, browser, server_url: str, query: str = "", inject: str = "intercept", seed: int = 1,
+                 timeout_s: float = 30):
+        self.context = new_context(browser)
+        self.page = self.context.new_page()
+        self.session = PageSession(self.page, bundled_target(server_url, query, inject), MessageSource(seed=seed),
+                                   timeout_s)
+        self.results = Results(env={}, config={"app_query": query})
+
+    def sink(self, out) -> None:
+        self.results.add(0, out)
+
+    def open(self) -> "AppPage":
+        self.session.prepare()
+        self.session.open()
+        return self
+
+    def run(self, *scenarios) -> dict:
+        """Each scenario on this page, in turn; the results so far as the results file holds them."""
+        for scenario in scenarios:
+            scenario.run(self.session, self.sink)
+        return self.results.to_json()
+
+    def close(self) -> None:
+        try:
+            self.session.close()
+        finally:
+            self.context.close()
+
+
+@pytest.fixture
+def app_page(browser, chat_server):
+    """app_page(query="", inject="intercept") -> an open AppPage; every one is closed after the test."""
+    opened = []
+
+    def open_(query: str = "", inject: str = "intercept", **options) -> AppPage:
+        opened.append(AppPage(browser, chat_server.url, query, inject, **options))
+        return opened[-1].open()
+
+    yield open_
+    for app in opened:
+        app.close()
 
 
 @pytest.fixture
@@ -89,4 +167,33 @@ def asyncio_run(coroutine):
 def run_bench(*args: str, timeout: float = 180, **kwargs) -> subprocess.CompletedProcess:
     """`python -m bench ARGS` as a user would run it."""
     return subprocess.run([sys.executable, "-m", "bench", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout, **kwargs)
+                          text=True, timeout=timeout, preexec_fn=default_sigint_then(kwargs.pop("preexec_fn", None)),
+                          **kwargs)
+
+
+def default_sigint() -> None:
+    """In the child, before exec: SIGINT back to its default disposition.
+
+    A suite started as a background job by a non-interactive shell (`make test &`,
+    CI runners) inherits SIGINT ignored; an ignored signal stays ignored across
+    exec, and Python installs its KeyboardInterrupt handler only when SIGINT is
+    not ignored at start-up. So a child must get SIG_DFL back before exec, or
+    the SIGINT a test sends it is silently dropped.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def default_sigint_then(preexec=None):
+    """A preexec_fn: default_sigint(), then preexec (another test's own set-up) if given."""
+    def before_exec() -> None:
+        default_sigint()
+        if preexec:
+            preexec()
+
+    return before_exec
+
+
+def bench_popen(*args: str, **kwargs) -> subprocess.Popen:
+    """`python -m bench ARGS` started for a test to signal (SIGINT at its default disposition)."""
+    return subprocess.Popen([sys.executable, "-m", "bench", *args], cwd=kwargs.pop("cwd", REPO),
+                            preexec_fn=default_sigint_then(kwargs.pop("preexec_fn", None)), **kwargs)

@@ -24,7 +24,8 @@ import pytest
 
 from bench.server_process import RelayServer
 
-from tests.conftest import REPO, asyncio_run, run_bench
+from tests.browser_servers import bundled_server_of, wait_for_messages
+from tests.conftest import REPO, asyncio_run, bench_popen, run_bench
 from tests.test_cli import marked_env  # noqa: F401 (fixture)
 
 
@@ -235,18 +236,21 @@ def test_rate_max_finds_a_known_capacity(tmp_path):
 
 
 def test_interrupt_keeps_finished_steps_and_leaves_no_process(tmp_path, marked_env):
-    env, _ = marked_env
+    env, marker = marked_env
     out = tmp_path / "partial.json"
-    proc = subprocess.Popen([sys.executable, "-m", "bench", "throughput", "--rate", "max", "--rate-start", "20",
-                             "--duration", "1", "--warmup", "0.2", "--receivers", "2", "--json", str(out),
-                             "--slo-ms", "60000", "--late-ms", "60000", "--no-progress"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # Steps of 1.5 s from 20 msgs/s, doubling, with an SLO no step misses on
-    # a busy machine: the search cannot end in 5.5 s (the bundled app takes
-    # thousands a second), and by then the server and workers are up and a
-    # step or more is done.
-    time.sleep(5.5)
-    proc.send_signal(signal.SIGINT)
+    proc = bench_popen("throughput", "--rate", "max", "--rate-start", "20", "--duration", "1", "--warmup", "0.2",
+                       "--receivers", "2", "--json", str(out), "--slo-ms", "60000", "--late-ms", "60000",
+                       "--no-progress", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Steps of 1.2 s from 20 msgs/s, doubling, with an SLO no step misses on
+    # a busy machine, so the search goes on for many steps (the bundled app
+    # takes thousands a second). A step starts when the one before it has
+    # ended, so once the server has relayed more than the first step's 24
+    # messages (0.2 s warm-up + 1 s at 20/s), that step is done and recorded:
+    # interrupt then, however long start-up took on a loaded machine.
+    try:
+        wait_for_messages(bundled_server_of(marker), 30, proc)
+    finally:
+        proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr

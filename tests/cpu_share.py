@@ -1,0 +1,81 @@
+"""Who may use the CPU while a test measures time: a readers-writer lock across pytest-xdist workers.
+
+`make test` runs the suite in two pytest-xdist workers on a 2-core machine.
+Most tests can share the machine: they count, parse, compare, or check
+exit codes. A test that measures time (a paint latency, a frame rate, a
+main-thread share, a server's latency) cannot: a second Chromium in the
+other worker takes a core from it and changes what it measures. Such a test
+is marked `@pytest.mark.timing`; while it runs (setup, call and teardown,
+so module and session fixtures that measure are covered too) it holds the
+lock exclusively and the other worker waits. Every other test holds it
+shared, so unmarked tests run two at a time.
+
+The lock is two flock(2) files in the temporary directory, named after the
+xdist run (its testrunuid), so two suites on one machine do not wait for
+each other. A turnstile file gives writers priority: a reader passes
+through it on the way in, and a waiting writer holds it, so a stream of
+short shared tests in the other worker cannot starve a timing test (Linux
+flock has no writer preference of its own). The kernel drops a crashed
+worker's locks with its file descriptors.
+
+Without xdist there is one process and nothing to share: no lock is taken.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class CpuShare:
+    def __init__(self, run_id: str):
+        base = Path(tempfile.gettempdir()) / f"bench-pytest-cpu-{run_id}"
+        flags = os.O_RDWR | os.O_CREAT
+        self._turnstile = os.open(f"{base}.turnstile", flags, 0o600)
+        self._lock = os.open(f"{base}.lock", flags, 0o600)
+        self._held: str | None = None
+
+    @contextmanager
+    def hold(self, exclusive: bool):
+        """The lock for the duration of the block: exclusive (alone on the machine) or shared."""
+        previous = self._held
+        wanted = "exclusive" if exclusive else "shared"
+        if previous == "exclusive" or previous == wanted:
+            yield  # already held as strongly as asked (a fixture inside a marked test)
+            return
+        if previous == "shared":
+            self._release()  # upgrade: let go, then queue as a writer (flock cannot upgrade atomically)
+        self._acquire(exclusive)
+        try:
+            yield
+        finally:
+            self._release()
+            if previous == "shared":
+                self._acquire(False)
+
+    def _acquire(self, exclusive: bool) -> None:
+        fcntl.flock(self._turnstile, fcntl.LOCK_EX)
+        if exclusive:
+            fcntl.flock(self._lock, fcntl.LOCK_EX)  # waits for the other worker's shared test to end
+            self._held = "exclusive"  # the turnstile stays held: no new shared test starts meanwhile
+        else:
+            fcntl.flock(self._lock, fcntl.LOCK_SH)
+            fcntl.flock(self._turnstile, fcntl.LOCK_UN)
+            self._held = "shared"
+
+    def _release(self) -> None:
+        fcntl.flock(self._lock, fcntl.LOCK_UN)
+        if self._held == "exclusive":
+            fcntl.flock(self._turnstile, fcntl.LOCK_UN)
+        self._held = None
+
+
+class NoShare:
+    """One process, nobody to share with."""
+
+    @contextmanager
+    def hold(self, exclusive: bool):
+        yield
