@@ -7,7 +7,9 @@ main-thread share, a server's latency) cannot: a second Chromium in the
 other worker takes a core from it and changes what it measures. Such a test
 is marked `@pytest.mark.timing`; while it runs (setup, call and teardown,
 so module and session fixtures that measure are covered too) it holds the
-lock exclusively and the other worker waits. Every other test holds it
+lock exclusively and the other worker waits. A worker keeps the lock from
+one timing test to the next when they follow each other, so a module of
+timing tests waits once for the other worker's test, not once per test. Every other test holds it
 shared, so unmarked tests run two at a time.
 
 The lock is two flock(2) files in the temporary directory, named after the
@@ -19,12 +21,17 @@ flock has no writer preference of its own). The kernel drops a crashed
 worker's locks with its file descriptors.
 
 Without xdist there is one process and nothing to share: no lock is taken.
+
+BENCH_CPU_SHARE_LOG=PATH appends one JSON line per test (worker, node id,
+mode, monotonic start and end) so a run can show what overlapped.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
+import time
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -46,15 +53,26 @@ class CpuShare:
         if previous == "exclusive" or previous == wanted:
             yield  # already held as strongly as asked (a fixture inside a marked test)
             return
-        if previous == "shared":
-            self._release()  # upgrade: let go, then queue as a writer (flock cannot upgrade atomically)
-        self._acquire(exclusive)
+        self.acquire(exclusive)  # from shared: let go, then queue as a writer (flock cannot upgrade atomically)
         try:
             yield
         finally:
-            self._release()
+            self.release()
             if previous == "shared":
-                self._acquire(False)
+                self.acquire(False)
+
+    def acquire(self, exclusive: bool) -> None:
+        """Hold the lock in this mode; a no-op when it is held so already (a run of timing tests)."""
+        wanted = "exclusive" if exclusive else "shared"
+        if self._held == wanted:
+            return
+        if self._held:
+            self.release()
+        self._acquire(exclusive)
+
+    def release(self) -> None:
+        if self._held:
+            self._release()
 
     def _acquire(self, exclusive: bool) -> None:
         fcntl.flock(self._turnstile, fcntl.LOCK_EX)
@@ -79,3 +97,23 @@ class NoShare:
     @contextmanager
     def hold(self, exclusive: bool):
         yield
+
+    def acquire(self, exclusive: bool) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
+
+
+@contextmanager
+def logged(nodeid: str, worker: str, exclusive: bool):
+    """The block's span as a JSON line in $BENCH_CPU_SHARE_LOG, if set (after the lock is held)."""
+    path = os.environ.get("BENCH_CPU_SHARE_LOG")
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        if path:
+            with open(path, "a", encoding="utf-8") as f:
+                f.write(json.dumps({"worker": worker, "test": nodeid, "exclusive": exclusive,
+                                    "start": start, "end": time.monotonic()}) + "\n")

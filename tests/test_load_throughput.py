@@ -70,6 +70,7 @@ def closed_loop_latencies(ws_url: str, rate: float, seconds: float) -> list[floa
     return asyncio_run(run())
 
 
+@pytest.mark.timing
 def test_open_loop_shows_a_server_stall_in_p99_that_closed_loop_hides(tmp_path):
     # Known answer: the relay blocks its event loop 50 ms once a second. At
     # 500 msgs/s, 25 messages a second fall due inside a stall and wait up to
@@ -122,6 +123,7 @@ def test_every_message_is_delivered_late_or_lost_and_the_counts_add_up(tmp_path)
     assert "104 deliveries late" in stdout and "80 lost" in stdout
 
 
+@pytest.mark.timing
 def test_bundled_server_default_format_end_to_end(tmp_path):
     data, stdout = throughput(tmp_path, "--rate", "200", "--duration", "1", "--warmup", "0.3",
                               "--receivers", "3")
@@ -150,6 +152,7 @@ def pinned_to_cpu0(nice: int = 0):
     return apply
 
 
+@pytest.mark.timing
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux CPU affinity")
 def test_a_starved_generator_says_it_fell_behind_and_skipped_messages_are_accounted(tmp_path):
     # Known answer: the generator runs on CPU 0 at nice 19 while a busy loop
@@ -193,6 +196,7 @@ def relay_stats(server) -> dict:
         return json.load(response)
 
 
+@pytest.mark.timing
 def test_a_server_that_stops_reading_is_back_pressure_not_the_generator(tmp_path):
     # Known answer: the sink blocks its event loop for 1 s every 1.2 s, so it
     # reads nothing meanwhile; 64 KB messages at 300/s (19 MB/s) fill the TCP
@@ -208,6 +212,7 @@ def test_a_server_that_stops_reading_is_back_pressure_not_the_generator(tmp_path
     assert data["metrics"]["generator.send_lag_ms"]["max"] >= 200
 
 
+@pytest.mark.timing
 def test_rate_max_finds_a_known_capacity(tmp_path):
     # Known answer: the relay spins 2 ms of CPU per frame, so it cannot pass
     # more than 500 msgs/s (less when the machine is busy). Doubling from 100
