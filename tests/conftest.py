@@ -39,10 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def pytest_configure(config):
-    config.addinivalue_line(
-        "markers", "timing: measures time; runs alone, with no other test of this suite beside it in another "
-                   "pytest-xdist worker (tests/cpu_share.py). Put it on every test, or module fixture, whose "
-                   "assertion depends on how fast the machine is at that moment.")
+    # The `timing` marker (pyproject.toml) is honoured here: see pytest_runtest_protocol.
     worker = getattr(config, "workerinput", None)
     config.stash[_CPU_SHARE] = CpuShare(worker["testrunuid"]) if worker else NoShare()
 
@@ -55,9 +52,8 @@ _CPU_SHARE = pytest.StashKey()
 TIMING_MODULES = {"test_paint.py", "test_paint_truth.py", "test_gate_e2e.py"}
 
 
-# The costliest modules (docs/suite-speed.md), longest first: under `--dist loadscope
-# --no-loadscope-reorder` a worker takes whole modules in this order, so the long ones start
-# at once and the short ones fill the gaps at the end instead of a long one running alone.
+# The costliest modules (docs/suite-speed.md), longest first. Under `--dist loadscope
+# --no-loadscope-reorder` a worker takes whole modules in collection order; see the ordering below.
 SLOW_FIRST = ["test_pytest_xdist.py", "test_gate_e2e.py", "test_remote_browser.py", "test_pytest_plugin.py",
               "test_stats.py", "test_scroll.py", "test_remote_commands.py", "test_headed.py",
               "test_load_throughput.py", "test_any_ui.py", "test_paint.py", "test_load_connections.py",
@@ -66,11 +62,23 @@ SLOW_FIRST = ["test_pytest_xdist.py", "test_gate_e2e.py", "test_remote_browser.p
 
 @pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture, so this order stands
 def pytest_collection_modifyitems(config, items):
+    """Modules with timing tests first, then the others; each group slowest first.
+
+    Timing tests run one at a time whatever the order (tests/cpu_share.py), and
+    a timing test that comes while the other worker is in a long unmarked test
+    waits for it with one core idle. With the timing modules first, the two
+    workers spend the first part of the run taking turns at them, and the
+    unmarked rest then runs two at a time with no such waits; slowest first
+    within each part, so the short modules fill both workers at the end.
+    The order of the tests inside a module is left as pytest made it (its
+    module-scoped parametrized fixtures depend on it).
+    """
     for item in items:
         if item.path.name in TIMING_MODULES:
             item.add_marker(pytest.mark.timing)
+    timed = {item.path for item in items if _timing(item)}
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: order inside a module kept
+    items.sort(key=lambda item: (item.path not in timed, rank.get(item.path.name, len(rank))))  # stable
 
 
 @pytest.hookimpl(wrapper=True)
