@@ -18,9 +18,11 @@ What a new test should reuse (docs/suite-speed.md, "Writing a test"):
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -41,10 +43,26 @@ REPO = Path(__file__).resolve().parent.parent
 def pytest_configure(config):
     # The `timing` marker (pyproject.toml) is honoured here: see pytest_runtest_protocol.
     worker = getattr(config, "workerinput", None)
-    config.stash[_CPU_SHARE] = CpuShare(worker["testrunuid"]) if worker else NoShare()
+    config.stash[_CPU_SHARE] = CpuShare(worker[_CPU_SHARE_DIR]) if worker else NoShare()
 
 
 _CPU_SHARE = pytest.StashKey()
+_CPU_SHARE_DIR = "bench_cpu_share_dir"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist controller: one lock directory for this run's workers, removed when the run ends."""
+    config = node.config
+    if _CPU_SHARE_DIR not in config.stash:
+        config.stash[_CPU_SHARE_DIR] = tempfile.mkdtemp(prefix="bench-pytest-cpu-")
+    node.workerinput[_CPU_SHARE_DIR] = config.stash[_CPU_SHARE_DIR]
+
+
+def pytest_unconfigure(config):
+    directory = config.stash.get(_CPU_SHARE_DIR, None)
+    if directory and not hasattr(config, "workerinput"):
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 # Timing modules whose files belong to branches still open while this marker lands (issue 17's

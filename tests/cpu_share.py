@@ -12,9 +12,9 @@ one timing test to the next when they follow each other, so a module of
 timing tests waits once for the other worker's test, not once per test. Every other test holds it
 shared, so unmarked tests run two at a time.
 
-The lock is two flock(2) files in the temporary directory, named after the
-xdist run (its testrunuid), so two suites on one machine do not wait for
-each other. A turnstile file gives writers priority: a reader passes
+The lock is two flock(2) files in a directory the xdist controller makes
+for the run and removes after it (tests/conftest.py hands it to the workers),
+so two suites on one machine do not wait for each other. A turnstile file gives writers priority: a reader passes
 through it on the way in, and a waiting writer holds it, so a stream of
 short shared tests in the other worker cannot starve a timing test (Linux
 flock has no writer preference of its own). The kernel drops a crashed
@@ -32,17 +32,15 @@ import fcntl
 import json
 import os
 import time
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 
 class CpuShare:
-    def __init__(self, run_id: str):
-        base = Path(tempfile.gettempdir()) / f"bench-pytest-cpu-{run_id}"
+    def __init__(self, directory: str):
         flags = os.O_RDWR | os.O_CREAT
-        self._turnstile = os.open(f"{base}.turnstile", flags, 0o600)
-        self._lock = os.open(f"{base}.lock", flags, 0o600)
+        self._turnstile = os.open(Path(directory) / "turnstile", flags, 0o600)
+        self._lock = os.open(Path(directory) / "lock", flags, 0o600)
         self._held: str | None = None
 
     @contextmanager

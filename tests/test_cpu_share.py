@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-import uuid
 from pathlib import Path
 
 from tests.cpu_share import CpuShare
@@ -17,16 +16,16 @@ from tests.cpu_share import CpuShare
 CONTEXT = multiprocessing.get_context("fork")
 
 
-def _hold(run_id: str, exclusive: bool, inside, release) -> None:
-    with CpuShare(run_id).hold(exclusive):
+def _hold(directory: str, exclusive: bool, inside, release) -> None:
+    with CpuShare(directory).hold(exclusive):
         inside.set()
         release.wait(30)
 
 
 class Holder:
-    def __init__(self, run_id: str, exclusive: bool):
+    def __init__(self, directory: str, exclusive: bool):
         self.inside, self.release = CONTEXT.Event(), CONTEXT.Event()
-        self.process = CONTEXT.Process(target=_hold, args=(run_id, exclusive, self.inside, self.release))
+        self.process = CONTEXT.Process(target=_hold, args=(directory, exclusive, self.inside, self.release))
         self.process.start()
 
     def waiting(self) -> bool:
@@ -46,8 +45,8 @@ class Holder:
         assert self.process.exitcode == 0
 
 
-def test_shared_holders_overlap_and_an_exclusive_one_waits_for_all_of_them():
-    run = uuid.uuid4().hex
+def test_shared_holders_overlap_and_an_exclusive_one_waits_for_all_of_them(tmp_path):
+    run = str(tmp_path)
     first, second = Holder(run, False), Holder(run, False)
     first.wait_until(first.inside.is_set)
     second.wait_until(second.inside.is_set)  # two shared at once
@@ -61,9 +60,9 @@ def test_shared_holders_overlap_and_an_exclusive_one_waits_for_all_of_them():
     alone.done()
 
 
-def test_a_waiting_exclusive_holder_goes_before_a_later_shared_one():
+def test_a_waiting_exclusive_holder_goes_before_a_later_shared_one(tmp_path):
     # Without the turnstile a stream of shared holders could keep a timing test waiting for ever.
-    run = uuid.uuid4().hex
+    run = str(tmp_path)
     shared = Holder(run, False)
     shared.wait_until(shared.inside.is_set)
     alone = Holder(run, True)
@@ -78,8 +77,8 @@ def test_a_waiting_exclusive_holder_goes_before_a_later_shared_one():
     later.done()
 
 
-def test_a_shared_holder_can_ask_for_exclusive_inside_and_gets_shared_back():
-    share = CpuShare(uuid.uuid4().hex)
+def test_a_shared_holder_can_ask_for_exclusive_inside_and_gets_shared_back(tmp_path):
+    share = CpuShare(str(tmp_path))
     with share.hold(False):
         with share.hold(True):
             assert share._held == "exclusive"
