@@ -38,6 +38,8 @@ from bench.target import bundled_target
 from tests.cpu_share import CpuShare, NoShare, logged
 
 REPO = Path(__file__).resolve().parent.parent
+_CPU_SHARE = pytest.StashKey()  # this process's side of the lock (tests/cpu_share.py)
+_CPU_SHARE_DIR = "bench_cpu_share_dir"  # workerinput key: the run's lock directory
 
 
 def pytest_configure(config):
@@ -45,9 +47,6 @@ def pytest_configure(config):
     worker = getattr(config, "workerinput", None)
     config.stash[_CPU_SHARE] = CpuShare(worker[_CPU_SHARE_DIR]) if worker else NoShare()
 
-
-_CPU_SHARE = pytest.StashKey()
-_CPU_SHARE_DIR = "bench_cpu_share_dir"
 
 
 @pytest.hookimpl(optionalhook=True)
