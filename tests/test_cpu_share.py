@@ -13,7 +13,9 @@ from pathlib import Path
 
 from tests.cpu_share import CpuShare
 
-CONTEXT = multiprocessing.get_context("fork")
+# spawn, not fork: a pytest worker has threads (Playwright's), and a forked child of a threaded process
+# may inherit a lock held by another thread.
+CONTEXT = multiprocessing.get_context("spawn")
 
 
 def _hold(directory: str, exclusive: bool, inside, release) -> None:
