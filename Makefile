@@ -1,7 +1,7 @@
 # make setup  - .venv with bench installed, plus a Chromium and fonts (idempotent)
 # make bench  - setup, then `python -m bench ui` against the bundled chat app;
 #               extra options in BENCH_ARGS, e.g. make bench BENCH_ARGS="--budgets baseline --trace on-failure"
-# make test   - setup, then the whole pytest suite
+# make test   - setup, then the whole pytest suite (once, two workers; docs/suite-speed.md)
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -22,11 +22,14 @@ $(VENV)/.installed: pyproject.toml
 bench: setup
 	$(PY) -m bench ui --json $(RESULTS) $(BENCH_ARGS)
 
-# Timing known answers run on real Chromium; a burst of load from another
-# process can push one past its band. Failed tests get one more run (--lf):
-# a real bug fails twice, and the first failure stays in the log.
+# One run, no retry: every test must pass on its first try. Two pytest-xdist
+# workers, a test module to one worker (module fixtures are set up once),
+# the slowest modules first (tests/conftest.py SLOW_FIRST);
+# tests marked `timing` run with the other worker held off (tests/cpu_share.py).
+# Layout and cost: docs/suite-speed.md.
+TEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest || $(PY) -m pytest --lf
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
 
 benchmarks: setup
 	$(PY) benchmarks/run.py

@@ -7,6 +7,7 @@ that nothing outlives it.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import selectors
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -206,3 +208,61 @@ def playwright_server():
         leftover = server.browsers()
     assert not leftover, f"run-server still had processes below it: {leftover}"
     assert wait_until_gone(lambda: alive({server.process.pid, server.driver_pid})) == set()
+
+
+def listening_ports(pid: int) -> set[int]:
+    """TCP ports (IPv4 and IPv6) on which process pid has a listening socket, from /proc."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").glob("*"):
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    ports = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # st 0A: TCP_LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def bundled_server_of(marker: str, timeout_s: float = 120) -> str:
+    """The URL of the bundled chat server that a marked `bench` child started, once it listens.
+
+    For a test that must act on the child's progress (interrupt it once it
+    has measured something) rather than after a fixed sleep that a loaded
+    machine may outlast.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        # BundledServer's command: `python -m bench serve ...` (cmdline arguments are NUL-separated)
+        for pid in processes_mentioning("bench\0serve\0"):
+            try:
+                if marker.encode() not in Path(f"/proc/{pid}/environ").read_bytes():
+                    continue
+            except OSError:
+                continue
+            ports = listening_ports(pid)
+            if ports:
+                return f"http://127.0.0.1:{min(ports)}/"
+        time.sleep(0.1)
+    raise RuntimeError(f"no bundled chat server with {marker} listened within {timeout_s} s")
+
+
+def wait_for_messages(server_url: str, count: int, process: subprocess.Popen, timeout_s: float = 120) -> None:
+    """Poll the bundled server's /health until it has relayed count messages (or process ends)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and process.poll() is None:
+        with urllib.request.urlopen(server_url + "health", timeout=10) as response:
+            if json.load(response)["messages"] >= count:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{server_url} did not relay {count} messages within {timeout_s} s "
+                       f"(process exit code {process.poll()})")

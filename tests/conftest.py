@@ -3,27 +3,119 @@
 A user's pytest-playwright habits work on this suite: --headed, --slowmo,
 --tracing retain-on-failure, --browser-channel (which then wins over the
 found Chromium).
+
+What a new test should reuse (docs/suite-speed.md, "Writing a test"):
+- `browser` (pytest-playwright, one per session and xdist worker), `context` /
+  `page` (a fresh context on it per test), `chat_server` (the bundled app, one
+  per session and worker), `app_page` (the bundled app open in a fresh context
+  with a bench PageSession), `measure` (scenarios on a page -> results JSON);
+- `run_bench(...)` for `python -m bench` as a user runs it, `bench_popen(...)`
+  for one a test interrupts (SIGINT at its default disposition);
+- `@pytest.mark.timing` on a test (or `pytestmark` on a module) that measures
+  time: it then runs with no other test of the suite beside it (tests/cpu_share.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from bench.browser import DEVICE_SCALE_FACTOR, STABLE_FLAGS, VIEWPORT, find_chromium
+from bench.browser import DEVICE_SCALE_FACTOR, STABLE_FLAGS, VIEWPORT, find_chromium, new_context
 from bench.messages import MessageSource
 from bench.probes.paint import PaintProbe
 from bench.results import Results
 from bench.server_process import BundledServer
 from bench.session import PageSession
 from bench.target import bundled_target
+from tests.cpu_share import CpuShare, NoShare, logged
 
 REPO = Path(__file__).resolve().parent.parent
+_CPU_SHARE = pytest.StashKey()  # this process's side of the lock (tests/cpu_share.py)
+_CPU_SHARE_DIR = "bench_cpu_share_dir"  # workerinput key: the run's lock directory
+
+
+def pytest_configure(config):
+    # The `timing` marker (pyproject.toml) is honoured here: see pytest_runtest_protocol.
+    worker = getattr(config, "workerinput", None)
+    config.stash[_CPU_SHARE] = CpuShare(worker[_CPU_SHARE_DIR]) if worker else NoShare()
+
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist controller: one lock directory for this run's workers, removed when the run ends."""
+    config = node.config
+    if _CPU_SHARE_DIR not in config.stash:
+        config.stash[_CPU_SHARE_DIR] = tempfile.mkdtemp(prefix="bench-pytest-cpu-")
+    node.workerinput[_CPU_SHARE_DIR] = config.stash[_CPU_SHARE_DIR]
+
+
+def pytest_unconfigure(config):
+    directory = config.stash.get(_CPU_SHARE_DIR, None)
+    if directory and not hasattr(config, "workerinput"):
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+# Timing modules whose files belong to branches still open while this marker lands (issue 17's
+# paint-truth and gate work); the lead moves each into its file as `pytestmark` at merge.
+TIMING_MODULES = {"test_paint.py", "test_paint_truth.py", "test_gate_e2e.py"}
+
+
+# The costliest modules (docs/suite-speed.md), longest first. Under `--dist loadscope
+# --no-loadscope-reorder` a worker takes whole modules in collection order; see the ordering below.
+SLOW_FIRST = ["test_pytest_xdist.py", "test_gate_e2e.py", "test_remote_browser.py", "test_pytest_plugin.py",
+              "test_stats.py", "test_scroll.py", "test_remote_commands.py", "test_headed.py",
+              "test_load_throughput.py", "test_any_ui.py", "test_paint.py", "test_load_connections.py",
+              "test_evidence.py", "test_render_cost.py", "test_profile.py", "test_cycles.py"]
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture, so this order stands
+def pytest_collection_modifyitems(config, items):
+    """Modules with timing tests first, then the others; each group slowest first.
+
+    Timing tests run one at a time whatever the order (tests/cpu_share.py), and
+    a timing test that comes while the other worker is in a long unmarked test
+    waits for it with one core idle. With the timing modules first, the two
+    workers spend the first part of the run taking turns at them, and the
+    unmarked rest then runs two at a time with no such waits; slowest first
+    within each part, so the short modules fill both workers at the end.
+    The order of the tests inside a module is left as pytest made it (its
+    module-scoped parametrized fixtures depend on it).
+    """
+    for item in items:
+        if item.path.name in TIMING_MODULES:
+            item.add_marker(pytest.mark.timing)
+    timed = {item.path for item in items if _timing(item)}
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: (item.path not in timed, rank.get(item.path.name, len(rank))))  # stable
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """The CPU lock around setup, call and teardown, so module and session fixtures that a timing
+    test sets up (and measure in) are held alone too."""
+    exclusive = _timing(item)
+    worker = getattr(item.config, "workerinput", {}).get("workerid", "")
+    share = item.config.stash[_CPU_SHARE]
+    share.acquire(exclusive)
+    try:
+        with logged(item.nodeid, worker, exclusive):
+            return (yield)
+    finally:
+        if not (exclusive and nextitem is not None and _timing(nextitem)):
+            share.release()  # kept through a run of timing tests: the other worker waits once
+
+
+def _timing(item) -> bool:
+    return item.get_closest_marker("timing") is not None
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +142,52 @@ def chat_server():
     """The bundled reference chat app, one per test session."""
     with BundledServer() as server:
         yield server
+
+
+class AppPage:
+    """The bundled app open in a fresh context (its own renderer), with bench's PageSession on it."""
+
+    def __init__(self, browser, server_url: str, query: str = "", inject: str = "intercept", seed: int = 1,
+                 timeout_s: float = 30):
+        self.context = new_context(browser)
+        self.page = self.context.new_page()
+        self.session = PageSession(self.page, bundled_target(server_url, query, inject), MessageSource(seed=seed),
+                                   timeout_s)
+        self.results = Results(env={}, config={"app_query": query})
+
+    def sink(self, out) -> None:
+        self.results.add(0, out)
+
+    def open(self) -> "AppPage":
+        self.session.prepare()
+        self.session.open()
+        return self
+
+    def run(self, *scenarios) -> dict:
+        """Each scenario on this page, in turn; the results so far as the results file holds them."""
+        for scenario in scenarios:
+            scenario.run(self.session, self.sink)
+        return self.results.to_json()
+
+    def close(self) -> None:
+        try:
+            self.session.close()
+        finally:
+            self.context.close()
+
+
+@pytest.fixture
+def app_page(browser, chat_server):
+    """app_page(query="", inject="intercept") -> an open AppPage; every one is closed after the test."""
+    opened = []
+
+    def open_(query: str = "", inject: str = "intercept", **options) -> AppPage:
+        opened.append(AppPage(browser, chat_server.url, query, inject, **options))
+        return opened[-1].open()
+
+    yield open_
+    for app in opened:
+        app.close()
 
 
 @pytest.fixture
@@ -89,4 +227,33 @@ def asyncio_run(coroutine):
 def run_bench(*args: str, timeout: float = 180, **kwargs) -> subprocess.CompletedProcess:
     """`python -m bench ARGS` as a user would run it."""
     return subprocess.run([sys.executable, "-m", "bench", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout, **kwargs)
+                          text=True, timeout=timeout, preexec_fn=default_sigint_then(kwargs.pop("preexec_fn", None)),
+                          **kwargs)
+
+
+def default_sigint() -> None:
+    """In the child, before exec: SIGINT back to its default disposition.
+
+    A suite started as a background job by a non-interactive shell (`make test &`,
+    CI runners) inherits SIGINT ignored; an ignored signal stays ignored across
+    exec, and Python installs its KeyboardInterrupt handler only when SIGINT is
+    not ignored at start-up. So a child must get SIG_DFL back before exec, or
+    the SIGINT a test sends it is silently dropped.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def default_sigint_then(preexec=None):
+    """A preexec_fn: default_sigint(), then preexec (another test's own set-up) if given."""
+    def before_exec() -> None:
+        default_sigint()
+        if preexec:
+            preexec()
+
+    return before_exec
+
+
+def bench_popen(*args: str, **kwargs) -> subprocess.Popen:
+    """`python -m bench ARGS` started for a test to signal (SIGINT at its default disposition)."""
+    return subprocess.Popen([sys.executable, "-m", "bench", *args], cwd=kwargs.pop("cwd", REPO),
+                            preexec_fn=default_sigint_then(kwargs.pop("preexec_fn", None)), **kwargs)

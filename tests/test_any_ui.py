@@ -53,6 +53,7 @@ def test_burst_is_measured_and_accounted_for(ui, tmp_path):
     assert methods == ({"sentinel"} if name == "shadow" else {"element-timing"})
 
 
+@pytest.mark.timing
 def test_work_per_message_shows_in_latency(ui, tmp_path):
     # Paced (8/s) so each message is isolated: work_ms adds itself to latency.
     args = ("--scenario", "burst", "--bursts", "1", "--burst-size", "16", "--rate", "8")
@@ -63,6 +64,7 @@ def test_work_per_message_shows_in_latency(ui, tmp_path):
     assert slow - base == pytest.approx(30, abs=5 + 1000 / 60), (base, slow)
 
 
+@pytest.mark.timing
 def test_scroll_and_memory_are_measured(ui, tmp_path):
     data = measure_cli(tmp_path, ui, "", "--scenario", "scroll,cycles", "--scroll-messages", "300",
                        "--scroll-repeat", "1", "--cycles", "3")

@@ -16,6 +16,9 @@ from tests.conftest import run_bench
 from tests.test_cli import marked_env  # noqa: F401 (fixture)
 
 
+# timing: every row but the impossible throughput target must PASS, and the scroll row's target
+# (>= 57 fps) is a frame rate that another Chromium beside it can pull under (seen: a run of the suite).
+@pytest.mark.timing
 def test_baseline_end_to_end_every_row_from_this_run(tmp_path, marked_env):
     env, _ = marked_env
     out, md, junit = tmp_path / "baseline.json", tmp_path / "summary.md", tmp_path / "junit.xml"

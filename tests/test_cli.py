@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -16,7 +15,8 @@ import pytest
 
 from bench.results import SCHEMA
 
-from tests.conftest import REPO, run_bench
+from tests.browser_servers import bundled_server_of, wait_for_messages
+from tests.conftest import bench_popen, run_bench
 
 
 def processes_with_marker(marker: str) -> list[str]:
@@ -131,11 +131,15 @@ def test_interrupt_keeps_partial_results_and_leaves_no_process(tmp_path, marked_
     env, marker = marked_env
     out = tmp_path / "partial.json"
     # Paced, so the run lasts long enough to be interrupted mid-way.
-    proc = subprocess.Popen([sys.executable, "-m", "bench", "ui", "--scenario", "burst", "--bursts", "50",
-                             "--burst-size", "5", "--rate", "20", "--warmup", "0", "--json", str(out)],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(8)  # browser up and a few bursts measured, even on a loaded machine
-    proc.send_signal(signal.SIGINT)
+    proc = bench_popen("ui", "--scenario", "burst", "--bursts", "50", "--burst-size", "5", "--rate", "20",
+                       "--warmup", "0", "--inject", "server", "--json", str(out),
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Interrupted once a few bursts are measured (3 of 50 through its server), however long the
+    # browser takes to start on a loaded machine.
+    try:
+        wait_for_messages(bundled_server_of(marker), 15, proc)
+    finally:
+        proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr

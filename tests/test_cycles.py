@@ -107,8 +107,9 @@ def test_leak_sockets_keeps_old_sockets_and_their_listeners(page, measure, tmp_p
     assert sample(results, "heap.listeners_per_cycle") >= 3  # the app's 3 socket handlers at least
 
 
-@pytest.mark.parametrize("run", range(5))
-def test_plain_app_holds_steady(page, measure, tmp_path, run) -> None:
+def test_plain_app_holds_steady(page, measure, tmp_path) -> None:
+    # One run here; the false-alarm rate over repeated runs is `python benchmarks/run.py
+    # cycles-plain-repeats` (5 runs of this configuration, every one must say stable).
     results = measure(page, cycles(tmp_path, cycles=5, history_messages=0))
     result = verdict(results)
     assert result["verdict"] == "stable", result["reasons"]

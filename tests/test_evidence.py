@@ -32,7 +32,9 @@ from bench.trace_archive import archive_name, slug
 from tests.conftest import run_bench
 from tests.test_cli import one_line_error
 
-pytestmark = pytest.mark.browser
+# timing: the runs are measured in session fixtures (set up by whichever test comes first), and the
+# with/without-trace comparison is a timing known answer.
+pytestmark = [pytest.mark.browser, pytest.mark.timing]
 
 BURSTS = ("--bursts", "8", "--burst-size", "10")
 SMALL = (*BURSTS, "--scroll-messages", "300", "--scroll-distance", "2000", "--scroll-speed", "1000",

@@ -93,6 +93,7 @@ def hud_pixels(screen: np.ndarray) -> int:
     return int(((r >= 20) & (r <= 60) & (abs(r - g) <= 8) & (abs(g - b) <= 8)).sum())
 
 
+@pytest.mark.timing
 def test_headed_debugging_run_pauses_on_jank_shows_the_overlay_and_stays_open(marked, xvfb_display,  # noqa: F811
                                                                               tmp_path):
     """One headed run under Xvfb with every debugging option, on a page with known jank.
@@ -155,6 +156,7 @@ def test_headed_debugging_run_pauses_on_jank_shows_the_overlay_and_stays_open(ma
     assert data["metrics"]["scroll.fps"]["n"] == 2
 
 
+@pytest.mark.timing
 def test_jank_watcher_reports_a_known_long_frame(page, chat_server):
     """The watcher (probes/jank.js) on the bundled app, whose main thread is then blocked for 200 ms in
     a timer: one frame overlapping the block is reported, as long as the block to within two refresh

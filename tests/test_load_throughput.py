@@ -24,7 +24,8 @@ import pytest
 
 from bench.server_process import RelayServer
 
-from tests.conftest import REPO, asyncio_run, run_bench
+from tests.browser_servers import bundled_server_of, wait_for_messages
+from tests.conftest import REPO, asyncio_run, bench_popen, run_bench
 from tests.test_cli import marked_env  # noqa: F401 (fixture)
 
 
@@ -69,6 +70,7 @@ def closed_loop_latencies(ws_url: str, rate: float, seconds: float) -> list[floa
     return asyncio_run(run())
 
 
+@pytest.mark.timing
 def test_open_loop_shows_a_server_stall_in_p99_that_closed_loop_hides(tmp_path):
     # Known answer: the relay blocks its event loop 50 ms once a second. At
     # 500 msgs/s, 25 messages a second fall due inside a stall and wait up to
@@ -121,6 +123,7 @@ def test_every_message_is_delivered_late_or_lost_and_the_counts_add_up(tmp_path)
     assert "104 deliveries late" in stdout and "80 lost" in stdout
 
 
+@pytest.mark.timing
 def test_bundled_server_default_format_end_to_end(tmp_path):
     data, stdout = throughput(tmp_path, "--rate", "200", "--duration", "1", "--warmup", "0.3",
                               "--receivers", "3")
@@ -149,6 +152,7 @@ def pinned_to_cpu0(nice: int = 0):
     return apply
 
 
+@pytest.mark.timing
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux CPU affinity")
 def test_a_starved_generator_says_it_fell_behind_and_skipped_messages_are_accounted(tmp_path):
     # Known answer: the generator runs on CPU 0 at nice 19 while a busy loop
@@ -192,6 +196,7 @@ def relay_stats(server) -> dict:
         return json.load(response)
 
 
+@pytest.mark.timing
 def test_a_server_that_stops_reading_is_back_pressure_not_the_generator(tmp_path):
     # Known answer: the sink blocks its event loop for 1 s every 1.2 s, so it
     # reads nothing meanwhile; 64 KB messages at 300/s (19 MB/s) fill the TCP
@@ -207,6 +212,7 @@ def test_a_server_that_stops_reading_is_back_pressure_not_the_generator(tmp_path
     assert data["metrics"]["generator.send_lag_ms"]["max"] >= 200
 
 
+@pytest.mark.timing
 def test_rate_max_finds_a_known_capacity(tmp_path):
     # Known answer: the relay spins 2 ms of CPU per frame, so it cannot pass
     # more than 500 msgs/s (less when the machine is busy). Doubling from 100
@@ -235,18 +241,21 @@ def test_rate_max_finds_a_known_capacity(tmp_path):
 
 
 def test_interrupt_keeps_finished_steps_and_leaves_no_process(tmp_path, marked_env):
-    env, _ = marked_env
+    env, marker = marked_env
     out = tmp_path / "partial.json"
-    proc = subprocess.Popen([sys.executable, "-m", "bench", "throughput", "--rate", "max", "--rate-start", "20",
-                             "--duration", "1", "--warmup", "0.2", "--receivers", "2", "--json", str(out),
-                             "--slo-ms", "60000", "--late-ms", "60000", "--no-progress"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # Steps of 1.5 s from 20 msgs/s, doubling, with an SLO no step misses on
-    # a busy machine: the search cannot end in 5.5 s (the bundled app takes
-    # thousands a second), and by then the server and workers are up and a
-    # step or more is done.
-    time.sleep(5.5)
-    proc.send_signal(signal.SIGINT)
+    proc = bench_popen("throughput", "--rate", "max", "--rate-start", "20", "--duration", "1", "--warmup", "0.2",
+                       "--receivers", "2", "--json", str(out), "--slo-ms", "60000", "--late-ms", "60000",
+                       "--no-progress", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Steps of 1.2 s from 20 msgs/s, doubling, with an SLO no step misses on
+    # a busy machine, so the search goes on for many steps (the bundled app
+    # takes thousands a second). A step starts when the one before it has
+    # ended, so once the server has relayed more than the first step's 24
+    # messages (0.2 s warm-up + 1 s at 20/s), that step is done and recorded:
+    # interrupt then, however long start-up took on a loaded machine.
+    try:
+        wait_for_messages(bundled_server_of(marker), 30, proc)
+    finally:
+        proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr
     assert "interrupted" in stderr and "Traceback" not in stderr

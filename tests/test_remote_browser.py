@@ -69,6 +69,7 @@ def p50(results: dict, name: str) -> float:
     return results["metrics"][name]["p50"]
 
 
+@pytest.mark.timing  # local_run/remote_run are measured by whichever test comes first
 def test_connect_records_where_the_browser_ran_and_what_it_runs_with(remote_run, playwright_server, chromium) -> None:
     env = remote_run["results"]["env"]
     assert env["browser_location"] == "remote-playwright"
@@ -81,6 +82,7 @@ def test_connect_records_where_the_browser_ran_and_what_it_runs_with(remote_run,
     assert "remote-playwright at " + playwright_server.endpoint in remote_run["stdout"]
 
 
+@pytest.mark.timing  # local_run/remote_run are measured by whichever test comes first
 def test_connect_numbers_match_a_local_run_within_a_frame(local_run, remote_run) -> None:
     local, remote = local_run["results"], remote_run["results"]
     for results in (local, remote):
@@ -91,6 +93,7 @@ def test_connect_numbers_match_a_local_run_within_a_frame(local_run, remote_run)
     assert difference <= REFRESH_MS, (p50(local, "paint.latency_ms"), p50(remote, "paint.latency_ms"))
 
 
+@pytest.mark.timing  # local_run/remote_run are measured by whichever test comes first
 def test_renderer_memory_is_not_available_remotely_and_says_why(remote_run, local_run) -> None:
     results = remote_run["results"]
     assert results["metrics"]["heap.used_bytes"]["n"] == 3  # after warm-up + 2 cycles: CDP works remotely
@@ -103,6 +106,7 @@ def test_renderer_memory_is_not_available_remotely_and_says_why(remote_run, loca
     assert all("renderer_private_bytes" not in r for r in results["records"]["heap"])
 
 
+@pytest.mark.timing  # local_run/remote_run are measured by whichever test comes first
 def test_compare_refuses_local_against_remote_unless_forced(local_run, remote_run) -> None:
     refused = run_bench("compare", local_run["path"], remote_run["path"])
     assert refused.returncode == 2
@@ -113,6 +117,7 @@ def test_compare_refuses_local_against_remote_unless_forced(local_run, remote_ru
     assert "paint.latency_ms" in forced.stdout and "browser_location local -> remote-playwright" in forced.stdout
 
 
+@pytest.mark.timing  # local_run/remote_run are measured by whichever test comes first
 def test_a_remote_run_against_a_local_baseline_is_refused_before_connecting(local_run) -> None:
     # Nothing listens on this port: the refusal must come before any connection attempt.
     proc = run_bench("ui", *PACED, "--connect", f"ws://127.0.0.1:{free_port()}/", "--baseline", local_run["path"])

@@ -71,6 +71,7 @@ def test_profile_check_and_init_attach_over_cdp_and_leave_the_browser_as_they_fo
     assert open_pages(cdp_browser) == before  # its contexts and pages are closed again
 
 
+@pytest.mark.timing
 def test_calibrate_over_cdp_records_where_it_measured_and_its_known_answers_hold(cdp_browser, tmp_path) -> None:
     out = tmp_path / "calibration.json"
     proc = run_bench("calibrate", *SMALL_CALIBRATION, "--cdp-endpoint", cdp_browser.http_endpoint,

@@ -79,6 +79,7 @@ def on_fresh_page(browser, measure):
 PACED = dict(bursts=1, size=12, rate=8, warmup=0)
 
 
+@pytest.mark.timing
 def test_work_ms_20_adds_20_ms_of_script_per_message_and_leaves_layout_alone(on_fresh_page):
     base = on_fresh_page([burst(**PACED)])
     work = on_fresh_page([burst(**PACED)], "work_ms=20")
@@ -108,6 +109,7 @@ def test_work_ms_20_adds_20_ms_of_script_per_message_and_leaves_layout_alone(on_
 BACK_TO_BACK = dict(bursts=2, size=60, warmup=1)
 
 
+@pytest.mark.timing
 def test_force_layout_forces_one_layout_per_message_and_is_not_booked_as_script(on_fresh_page):
     base = on_fresh_page([burst(**BACK_TO_BACK)])
     forced = on_fresh_page([burst(**BACK_TO_BACK)], "force_layout=1")
@@ -138,6 +140,7 @@ def test_force_layout_forces_one_layout_per_message_and_is_not_booked_as_script(
     assert script_rise < max(0.1, 0.5 * layout_rise) + forced_inflation, (script_rise, layout_rise)
 
 
+@pytest.mark.timing
 def test_main_thread_is_about_half_busy_with_work_ms_50_at_rate_10(on_fresh_page):
     n = 20
     results = on_fresh_page([burst(bursts=1, size=n, rate=10, warmup=0)], "work_ms=50")
@@ -171,6 +174,7 @@ def test_main_thread_is_about_half_busy_with_work_ms_50_at_rate_10(on_fresh_page
     assert abs(window["end_page_ms"] - window["last_paint_ms"]) < 50
 
 
+@pytest.mark.timing
 def test_renderer_cpu_is_read_from_the_pages_own_renderer(on_fresh_page):
     results = on_fresh_page([burst(bursts=3, size=10, rate=20, warmup=0)], "work_ms=30")
     for window in windows(results):
@@ -227,6 +231,7 @@ def test_a_pid_that_is_not_this_browsers_renderer_is_refused(page):
     assert str(browser_pid) in reason.split("its parents:")[1]
 
 
+@pytest.mark.timing
 def test_paint_per_message_from_a_trace_reads_the_same_thread_and_windows_as_cdp(browser, chat_server):
     context = new_context(browser)
     page = context.new_page()
@@ -271,6 +276,7 @@ def test_paint_per_message_from_a_trace_reads_the_same_thread_and_windows_as_cdp
     assert all(0 < ms < 10 for ms in per_message), per_message
 
 
+@pytest.mark.timing
 def test_scroll_pass_costs_scroll_work_ms_per_frame(browser, chat_server):
     context = new_context(browser)
     session = PageSession(context.new_page(), bundled_target(chat_server.url, "scroll_work_ms=20"),

@@ -126,11 +126,13 @@ def show(label: str, results: dict) -> None:
           f"{[round(f, 1) for f in fps]}, dropped % {[round(d, 1) for d in dropped]}")
 
 
+@pytest.mark.timing
 def test_refresh_interval_is_headless_60_hz(plain) -> None:
     # The median of 30 idle rAF deltas: one stolen time slice cannot move it.
     assert plain["metrics"]["scroll.refresh_ms"]["p50"] == pytest.approx(HEADLESS_REFRESH_MS, abs=0.5)
 
 
+@pytest.mark.timing
 def test_plain_app_scrolls_at_the_refresh_rate(plain) -> None:
     # See the `plain` fixture: passes until one is smooth, at most 8 (all printed).
     show("plain", plain)
@@ -140,6 +142,7 @@ def test_plain_app_scrolls_at_the_refresh_rate(plain) -> None:
         assert 118 <= p["expected_frames"] <= 124, p
 
 
+@pytest.mark.timing
 def test_gesture_scrolls_the_distance_asked_and_back(plain) -> None:
     # Mouse-wheel gestures carry exact pixel deltas and the plain list has
     # no anchoring adjustments, so 2% is room for rounding only.
@@ -152,6 +155,7 @@ def test_gesture_scrolls_the_distance_asked_and_back(plain) -> None:
         assert down["scroll_top_end"] == pytest.approx(up["scroll_top_start"], abs=1), (up, down)
 
 
+@pytest.mark.timing
 def test_scroll_work_40_ms_cannot_hold_60_fps(scroll_work_40) -> None:
     # Arithmetic: Chromium dispatches at most one scroll event per frame, and
     # every frame that scrolls runs the 40 ms handler before it can draw, so a
@@ -174,6 +178,7 @@ def test_scroll_work_40_ms_cannot_hold_60_fps(scroll_work_40) -> None:
     assert scroll_work_40["metrics"]["scroll.frame_ms"]["p50"] >= 2 * HEADLESS_REFRESH_MS - 1
 
 
+@pytest.mark.timing
 def test_long_frames_name_the_janky_scroll_handler(measured) -> None:
     # 80 ms per scroll event: every frame that scrolls is a long animation
     # frame (> 50 ms), and its script attribution is the fixture's listener.
@@ -195,6 +200,7 @@ def test_long_frames_name_the_janky_scroll_handler(measured) -> None:
     assert len(named) >= 0.9 * len(long_frames) > 0
 
 
+@pytest.mark.timing
 def test_layout_thrash_shows_as_forced_layout_in_thrashlayout(browser, chat_server) -> None:
     # layout_thrash=1 writes a style and reads layout for each message in
     # view on every scroll event: one forced layout per message, each over
@@ -224,6 +230,7 @@ def test_layout_thrash_shows_as_forced_layout_in_thrashlayout(browser, chat_serv
     assert all(s["forcedStyleAndLayoutDuration"] > 0 for s in scripts)
 
 
+@pytest.mark.timing
 def test_raf_frames_agree_with_presented_frames_in_a_trace(browser, chat_server) -> None:
     # Ground truth: the compositor's presented frames in a Chrome trace of the
     # same gesture (tracing slows the page, so this pass is not a measurement).
@@ -336,6 +343,7 @@ def test_cli_pass_too_short_for_120_frames_is_a_usage_error() -> None:
     assert proc.stderr.count("\n") == 1 and "120 frames" in proc.stderr
 
 
+@pytest.mark.timing
 def test_cli_burst_and_scroll_share_one_table(tmp_path) -> None:
     out = tmp_path / "results.json"
     proc = run_bench("ui", "--scenario", "burst,scroll", "--bursts", "1", "--burst-size", "20", "--warmup", "0",

@@ -1,0 +1,88 @@
+"""The CPU lock that keeps a timing test alone (tests/cpu_share.py): real processes, real flock(2).
+
+Each holder runs in a process of its own and keeps the lock until the test
+releases it; a holder that waits is seen waiting in /proc/locks (a blocked
+request is listed with "->"), so nothing here depends on timing.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from pathlib import Path
+
+from tests.cpu_share import CpuShare
+
+# spawn, not fork: a pytest worker has threads (Playwright's), and a forked child of a threaded process
+# may inherit a lock held by another thread.
+CONTEXT = multiprocessing.get_context("spawn")
+
+
+def _hold(directory: str, exclusive: bool, inside, release) -> None:
+    with CpuShare(directory).hold(exclusive):
+        inside.set()
+        release.wait(30)
+
+
+class Holder:
+    def __init__(self, directory: str, exclusive: bool):
+        self.inside, self.release = CONTEXT.Event(), CONTEXT.Event()
+        self.process = CONTEXT.Process(target=_hold, args=(directory, exclusive, self.inside, self.release))
+        self.process.start()
+
+    def waiting(self) -> bool:
+        """Blocked in flock: /proc/locks lists its request with '->'."""
+        return any("->" in line and f" {self.process.pid} " in line
+                   for line in Path("/proc/locks").read_text().splitlines())
+
+    def wait_until(self, condition, timeout_s: float = 20) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not condition():
+            assert time.monotonic() < deadline and self.process.is_alive()
+            time.sleep(0.01)
+
+    def done(self) -> None:
+        self.release.set()
+        self.process.join(30)
+        assert self.process.exitcode == 0
+
+
+def test_shared_holders_overlap_and_an_exclusive_one_waits_for_all_of_them(tmp_path):
+    run = str(tmp_path)
+    first, second = Holder(run, False), Holder(run, False)
+    first.wait_until(first.inside.is_set)
+    second.wait_until(second.inside.is_set)  # two shared at once
+    alone = Holder(run, True)
+    alone.wait_until(alone.waiting)
+    first.done()
+    time.sleep(0.2)
+    assert not alone.inside.is_set() and alone.waiting()  # one shared holder is still in
+    second.done()
+    alone.wait_until(alone.inside.is_set)
+    alone.done()
+
+
+def test_a_waiting_exclusive_holder_goes_before_a_later_shared_one(tmp_path):
+    # Without the turnstile a stream of shared holders could keep a timing test waiting for ever.
+    run = str(tmp_path)
+    shared = Holder(run, False)
+    shared.wait_until(shared.inside.is_set)
+    alone = Holder(run, True)
+    alone.wait_until(alone.waiting)
+    later = Holder(run, False)
+    later.wait_until(later.waiting)  # queued behind the exclusive request, though only shared holds
+    shared.done()
+    alone.wait_until(alone.inside.is_set)
+    assert not later.inside.is_set()
+    alone.done()
+    later.wait_until(later.inside.is_set)
+    later.done()
+
+
+def test_a_shared_holder_can_ask_for_exclusive_inside_and_gets_shared_back(tmp_path):
+    share = CpuShare(str(tmp_path))
+    with share.hold(False):
+        with share.hold(True):
+            assert share._held == "exclusive"
+        assert share._held == "shared"
+    assert share._held is None
