@@ -20,6 +20,9 @@ from bench.session import PageSession
 from bench.target import bundled_target
 from bench.trace_frames import CLOCK_SYNC_MARK, TRACE_CATEGORIES, first_presented_after, page_clock, presented_frames
 
+# Known answers in milliseconds: measured with the CPU to themselves (tests/cpu_share.py).
+pytestmark = pytest.mark.timing
+
 REFRESH_MS = 1000 / 60  # headless Chromium's synthetic clock
 
 
