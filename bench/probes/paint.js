@@ -5,7 +5,10 @@
 // carries a benchmark token (t_recv), watches the DOM for the token's text
 // (t_dom) and marks the enclosing block element for Element Timing, whose
 // renderTime is the presentation time of the first frame that painted it
-// (t_paint). Python reads the records with window.__bench.take(tokens).
+// (t_paint). Every message also gets t_presented: the presentation time of
+// the first frame after its text entered the DOM, whether or not that frame
+// shows it (a frame sentinel, below). Python reads the records with
+// window.__bench.take(tokens).
 (() => {
   if (window.__bench) return;
 
@@ -18,7 +21,7 @@
     "TIME", "U", "VAR", "FONT", "LABEL",
   ]);
 
-  const records = new Map();      // token -> {recv, dom, paint, method, socket}
+  const records = new Map();      // token -> {recv, dom, paint, presented, method, socket}
   const awaitingDom = new Set();  // tokens received but not yet seen in the DOM
   const tokensByIdentifier = new Map(); // elementtiming identifier -> [token]
   const sockets = [];             // one entry per WebSocket the page created
@@ -41,7 +44,8 @@
     info.frames += 1;
     for (const token of tokensIn(frameText(event.data))) {
       if (records.has(token)) continue;
-      records.set(token, { recv: now, dom: null, paint: null, paintRaw: null, method: null, socket: info.id });
+      records.set(token, { recv: now, dom: null, paint: null, paintRaw: null, presented: null, method: null,
+                           socket: info.id });
       awaitingDom.add(token);
     }
   }
@@ -107,17 +111,24 @@
     }
   }
 
-  // Element Timing does not see text inside shadow trees. For such text a
-  // sentinel stands in: a one-pixel, nearly transparent text element added
-  // to the light DOM in the same microtask that saw the text, so it is painted
-  // by the same rendering update. Its Element Timing is the estimate, and its
-  // samples are labelled "sentinel". One sentinel serves one frame: it is
-  // retired at the next animation frame, before that frame paints anything new.
+  // A frame sentinel: a one-pixel, nearly transparent text element added to
+  // the light DOM, fixed in the viewport's corner, in the same microtask that
+  // saw a token's text, so it is painted by the same rendering update as that
+  // text. Its Element Timing renderTime is the presentation time of that
+  // frame. It serves two ends:
+  // - t_presented of every message: the first frame presented after the text
+  //   entered the DOM, on screen or not (a message scrolled out of view before
+  //   any frame shows it has no Element Timing of its own);
+  // - t_paint where Element Timing cannot see the text (shadow trees): those
+  //   samples are labelled "sentinel".
+  // One sentinel serves one frame: it is retired at the next animation frame,
+  // before that frame paints anything new.
   let sentinel = null;
+  const presentedByIdentifier = new Map();  // sentinel identifier -> [token] awaiting t_presented
   const SENTINEL_STYLE = "position:fixed;left:0;top:0;width:1px;height:1px;overflow:hidden;" +
     "font:1px/1px monospace;color:rgba(0,0,0,0.01);pointer-events:none;z-index:2147483647;contain:strict";
 
-  function markWithSentinel(token) {
+  function frameSentinel() {
     if (!sentinel) {
       const el = document.createElement("div");
       el.setAttribute("style", SENTINEL_STYLE);
@@ -127,11 +138,16 @@
       el.setAttribute("elementtiming", identifier);
       sentinel = { el, identifier };
       sentinels.set(identifier, el);
+      presentedByIdentifier.set(identifier, []);
       (document.body || document.documentElement).appendChild(el);
       const current = sentinel;
       requestAnimationFrame(() => { if (sentinel === current) sentinel = null; });
     }
-    tokensByIdentifier.get(sentinel.identifier).push(token);
+    return sentinel.identifier;
+  }
+
+  function markWithSentinel(token) {
+    tokensByIdentifier.get(frameSentinel()).push(token);
     records.get(token).method = "sentinel";
   }
   const sentinels = new Map();  // identifier -> element, removed once reported
@@ -172,6 +188,7 @@
       if (!textNode || !textNode.isConnected) continue;
       awaitingDom.delete(token);
       records.get(token).dom = now;
+      presentedByIdentifier.get(frameSentinel()).push(token);
       const inShadowTree = textNode.getRootNode() !== document;
       if (inShadowTree || forceSentinel) markWithSentinel(token);
       else {
@@ -225,6 +242,11 @@
       if (!tokens) continue;
       const paint = presentationEstimate(entry);
       if (!paint) continue;
+      for (const token of presentedByIdentifier.get(entry.identifier) || []) {
+        const rec = records.get(token);
+        if (rec && rec.presented === null) rec.presented = paint;
+      }
+      presentedByIdentifier.delete(entry.identifier);
       for (const token of tokens) {
         const rec = records.get(token);
         if (rec && rec.paint === null) {
@@ -274,7 +296,8 @@
     openSockets: () => sockets.filter((s) => s.opened !== null && s.closed === null).length,
 
     // Resolve once every token is in the DOM (or timeoutMs passed), then
-    // once no token of them has gained a paint for `stableFrames` frames.
+    // once no token of them has gained a paint or a presentation time for
+    // `stableFrames` frames.
     // With stampLabel: console.timeStamp(stampLabel) after the frame that
     // shows the last of them has done its main-thread work.
     async quiet(tokens, timeoutMs, stableFrames, stampLabel) {
@@ -290,7 +313,7 @@
       let stable = 0;
       while (stable < stableFrames && performance.now() < deadline) {
         await nextFrame();
-        const now = count("paint");
+        const now = count("paint") + count("presented");
         stable = now === painted ? stable + 1 : 0;
         painted = now;
       }
@@ -328,7 +351,7 @@
       return JSON.stringify(tokens.map((token) => {
         const rec = records.get(token);
         forget(token);
-        return rec ? { token, ...rec } : { token, recv: null, dom: null, paint: null, method: null };
+        return rec ? { token, ...rec } : { token, recv: null, dom: null, paint: null, presented: null, method: null };
       }));
     },
 
