@@ -99,8 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = ui.add_argument_group("scenarios")
     add_scenario_options(ui, s)
     s.add_argument("--repeat", type=int, default=None,
-                   help="repetitions, each in a fresh browser context (default 1; 3 with --baseline or "
-                        "--auto-sample, since a verdict needs at least 2 runs a side)")
+                   help="repetitions, each in a fresh browser context (default 1; 3 with --baseline "
+                        "alone, so its CI sees run-to-run noise; --auto-sample starts from 1 and adds more)")
     s.add_argument("--seed", type=int, default=1, help="message corpus seed (default 1)")
     s.add_argument("--timeout", type=_positive_float, default=30, metavar="S",
                    help="seconds to wait for the page, its socket, or a burst to settle (default 30)")
@@ -158,11 +158,12 @@ def _chosen_scenarios(args) -> list:
 
 
 def _repeat(args) -> int:
-    """--repeat, else 1; 3 when comparing, because one run a side never yields a verdict."""
+    """--repeat, else 1; 3 with --baseline alone (--auto-sample adds repetitions while unresolved)."""
     if args.repeat is not None:
         return args.repeat
-    comparing = getattr(args, "baseline", None) or getattr(args, "auto_sample", False)
-    return COMPARE_RUNS if comparing else 1
+    if getattr(args, "auto_sample", False):
+        return 1
+    return COMPARE_RUNS if getattr(args, "baseline", None) else 1
 
 
 def cmd_ui(args) -> int:

@@ -63,8 +63,9 @@ def add_ui_arguments(parser: argparse.ArgumentParser) -> None:
                                       "without budgets there is no budget gate"))
     add_comparison_arguments(g)
     g.add_argument("--auto-sample", action="store_true",
-                   help="after --repeat repetitions, keep repeating until every gated p50 CI (or, with "
-                        "--baseline, every gated difference's CI) is narrower than its threshold")
+                   help="after --repeat repetitions, keep repeating until every gated metric is resolved: "
+                        "with --baseline, its change's CI lies wholly beyond +threshold, within "
+                        "+-threshold or below -threshold; without, its p50 CI is narrower than the threshold")
     g.add_argument("--max-time", type=float, default=DEFAULT_MAX_TIME_S, metavar="S",
                    help=f"--auto-sample stops before a repetition would pass S seconds (default {DEFAULT_MAX_TIME_S})")
     add_output_arguments(g)

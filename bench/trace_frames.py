@@ -10,6 +10,7 @@ both (ts in trace microseconds, startTime in page milliseconds).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 # Categories that hold what this module reads.
@@ -82,7 +83,16 @@ def presented_frames(trace, pid: int) -> list[PresentedFrame]:
     presented at the first end event after its SwapEnd stage begins (a leaf:
     nothing nests inside it). A frame that never reaches SwapEnd (dropped)
     is not presented. Two reporters of one frame share its stages: one frame.
+
+    A frame's commit_us is when the main thread began its commit (the
+    renderer main thread's "Commit" complete event that precedes the
+    compositor's Commit stage): a DOM change after it cannot be in that frame.
+    The compositor's own Commit stage can begin 10 ms and more later on a
+    loaded machine, and a DOM change in between was matched to a frame that
+    could not show it.
     """
+    main_commits = sorted(e["ts"] for e in trace_events(trace)
+                          if e.get("pid") == pid and e.get("name") == "Commit" and e.get("ph") == "X")
     pending_commit: dict[str, float | None] = {}
     submitting: dict[str, float | None] = {}  # id -> commit of the frame being submitted
     swapping: dict[str, tuple[float, float | None]] = {}  # id -> (SwapEnd begin, commit)
@@ -92,7 +102,8 @@ def presented_frames(trace, pid: int) -> list[PresentedFrame]:
         name, ts = e["name"], e["ts"]
         if e["ph"] == "b":
             if name == "Commit":
-                pending_commit[key] = ts
+                at = bisect.bisect_right(main_commits, ts)
+                pending_commit[key] = main_commits[at - 1] if at else ts
             elif name == "SubmitCompositorFrameToPresentationCompositorFrame":
                 if key not in submitting or pending_commit.get(key) is not None:
                     submitting[key] = pending_commit.pop(key, None)

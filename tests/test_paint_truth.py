@@ -60,24 +60,39 @@ def errors_against_trace(records, frames, clock, field: str) -> list[float]:
     return errors
 
 
+ROUNDING_MS = 2.2  # half the 4 ms renderTime quantum, plus clock-mark rounding
+FRAME_MS = 1000 / 60  # headless Chromium presents on a synthetic 60 Hz clock
+
+
 def assert_within_rounding(errors: list[float], what: str) -> None:
     absolute = sorted(abs(e) for e in errors)
     median, p95 = statistics.median(absolute), absolute[int(0.95 * (len(absolute) - 1))]
+    within = sum(a < ROUNDING_MS for a in absolute) / len(absolute)
     print(f"\n{what} vs trace over {len(errors)} messages: median |error| {median:.2f} ms, "
-          f"p95 {p95:.2f} ms, max {absolute[-1]:.2f} ms, mean signed {statistics.fmean(errors):+.2f} ms")
+          f"p95 {p95:.2f} ms, max {absolute[-1]:.2f} ms, mean signed {statistics.fmean(errors):+.2f} ms, "
+          f"{within:.0%} within {ROUNDING_MS} ms")
     # Chromium rounds renderTime up to 4 ms; the probe takes the middle of the
     # interval, so each error is within +-2 ms (plus clock-mark rounding of
-    # 0.1 ms). A wrong frame would be off by a whole frame interval (16.7 ms).
-    # Presentation is phase-locked to the 60 Hz clock, so within one run the
-    # rounding error is nearly the same for every message (seen: median
-    # |error| 0.4 to 1.5 ms, mean -0.8 to +0.1 ms from run to run); it averages
-    # out only across runs. So the bound is the quantum's half, for the median
-    # and the mean, and for every message: no frame mismatch is tolerated.
-    # (The outliers once seen here, 20-70 ms, were the trace parser losing a
-    # frame's Commit; bench.trace_frames.presented_frames says how.)
+    # 0.1 ms): ROUNDING_MS. Presentation is phase-locked to the 60 Hz clock, so
+    # within one run the rounding error is nearly the same for every message
+    # (seen: median |error| 0.4 to 1.5 ms, mean -0.8 to +0.1 ms from run to
+    # run); it averages out only across runs. So: the quantum's half for the
+    # median and the mean.
     assert median < 2.0
-    assert absolute[-1] < 2.2, sorted(errors)
     assert abs(statistics.fmean(errors)) < 2.0
+    # A matched frame that cannot show the message is off by a whole frame
+    # interval or more: no message may be. (The outliers once seen here,
+    # 20-70 ms, were the trace parser's: it lost Commits and took the
+    # compositor's commit for the main thread's; bench.trace_frames says how.)
+    assert absolute[-1] < FRAME_MS, sorted(errors)
+    # On a loaded machine Chromium's presentation time for Element Timing is
+    # sometimes later than the trace's presentation of the frame (seen at load
+    # average 8 on 2 cores: 1.3 % of 1,400 messages, 2.8 to 13.4 ms, always
+    # later, all messages of one stalled frame together, up to 9 of 70 in one
+    # run). Both of the probe's times come from Element Timing, so both show
+    # it; the bound leaves room for two such frames in a run.
+    assert within >= 0.8, sorted(errors)
+    assert min(errors) > -ROUNDING_MS, sorted(errors)
 
 
 def test_element_timing_agrees_with_presented_frames(traced_bursts):

@@ -285,6 +285,8 @@
     else requestAnimationFrame(stamp);
   }
 
+  let frameIntervalMs = 0;  // atFramePhase: the refresh interval, measured on first use
+
   function forget(token) {
     awaitingDom.delete(token);
     return records.delete(token);
@@ -319,6 +321,23 @@
       }
       return { recv: count("recv"), dom: count("dom"), paint: count("paint"),
                timedOut: performance.now() >= deadline };
+    },
+
+    // Wait gapMs, then for an animation frame, then `fraction` of the frame
+    // interval (measured from two rAF timestamps, once per page): the next
+    // burst then starts at that phase of the refresh cycle, plus a constant
+    // delivery delay. Resolves to {intervalMs, phaseMs}.
+    async atFramePhase(gapMs, fraction) {
+      await new Promise((resolve) => setTimeout(resolve, gapMs));
+      let t = await new Promise((resolve) => requestAnimationFrame(resolve));
+      if (!frameIntervalMs) {
+        const t2 = await new Promise((resolve) => requestAnimationFrame(resolve));
+        frameIntervalMs = t2 - t > 0 && t2 - t < 100 ? t2 - t : 1000 / 60;
+        t = t2;
+      }
+      const phaseMs = fraction * frameIntervalMs;
+      await new Promise((resolve) => setTimeout(resolve, phaseMs));
+      return { intervalMs: frameIntervalMs, phaseMs };
     },
 
     // Where a token's text is, for `bench profile check`: a readable path of

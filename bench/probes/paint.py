@@ -39,6 +39,10 @@ class PaintProbe:
             [tokens, timeout_s * 1000, stable_frames, stamp],
         )
 
+    def at_frame_phase(self, page, gap_ms: float, fraction: float) -> dict:
+        """Idle gap_ms, then wait until `fraction` (0..1) of a refresh interval after a frame began."""
+        return page.evaluate("([gap, f]) => window.__bench.atFramePhase(gap, f)", [gap_ms, fraction])
+
     def take(self, page, tokens: list[str]) -> list[dict]:
         """The tokens' records ({token, recv, dom, paint, paintRaw, method, socket}); the page forgets them."""
         return json.loads(page.evaluate("(tokens) => window.__bench.take(tokens)", tokens))

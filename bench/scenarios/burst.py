@@ -9,6 +9,7 @@ measured burst also gets the render.* metrics of bench/render_cost.py
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -20,6 +21,22 @@ from ..session import PageSession
 
 NAME = "burst"
 IDLE_GAP_MS = 100  # page left alone between bursts (after quiet), so one burst's work ends before the next
+
+
+def stratified_phases(count: int, rng: random.Random) -> list[float]:
+    """Frame phases (fractions of the refresh interval) for `count` bursts: stratified random sampling.
+
+    One phase uniform within each of `count` equal strata of [0, 1), in a
+    random order: a burst's p50 depends on where in the refresh cycle it
+    arrives, and back-to-back bursts of one run otherwise fall at nearly the
+    same phase (each starts a fixed delay after a frame), so a run's bursts
+    shared a phase a second run would not. Stratified, every run covers the
+    whole cycle evenly and its blocks represent what another run would see;
+    the block bootstrap's CI then holds the phase's share of the noise.
+    """
+    phases = [(i + rng.random()) / count for i in range(count)]
+    rng.shuffle(phases)
+    return phases
 
 
 @dataclass
@@ -100,10 +117,14 @@ class BurstScenario:
             session.render.prepare(session)
         for _ in range(self.config.warmup):
             self._burst(session)
+        # A fresh generator per run (seeded from the OS): runs must differ as two runs would.
+        phases = stratified_phases(self.config.bursts, random.Random())
         for index in range(self.config.bursts):
+            phase = session.paint.at_frame_phase(session.page, IDLE_GAP_MS, phases[index])
             records, cost = self._burst(session, index)
             for r in records:
                 r["burst"] = index
+                r["phase_ms"] = phase["phaseMs"]
             out = burst_output(records)
             if cost is not None:
                 received = [r["recv"] for r in records if r["recv"] is not None]
@@ -136,7 +157,8 @@ class BurstScenario:
             cost = measure_window(start, session.render.stamped(session, stamp), len(tokens), session.renderer,
                                   "burst", f"burst {index}")
         records = probe.take(page, tokens)
-        page.wait_for_timeout(IDLE_GAP_MS)
+        if index is None:  # warm-up; a measured burst waits its gap in at_frame_phase
+            page.wait_for_timeout(IDLE_GAP_MS)
         return records, cost
 
     def _delivery_s(self) -> float:
