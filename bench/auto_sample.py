@@ -57,8 +57,9 @@ def unresolved(results: dict, baseline: dict | None, thresholds: Thresholds, gat
 class AutoSampler:
     """The `until` of a UiRun: True (stop) once resolved, or when another repetition would pass max_time_s."""
 
-    def __init__(self, baseline: dict | None, thresholds: Thresholds, gate, max_time_s: float,
+    def __init__(self, baseline, thresholds: Thresholds, gate, max_time_s: float,
                  clock=time.monotonic):
+        """baseline: a results dict, None, or a function of the run giving one (an interleaved baseline)."""
         self.baseline = baseline
         self.thresholds = thresholds
         self.gate = gate
@@ -70,7 +71,8 @@ class AutoSampler:
 
     def __call__(self, run) -> bool:
         reps = run.repetitions_done
-        open_names = unresolved(run.results.to_json(), self.baseline, self.thresholds, self.gate)
+        baseline = self.baseline(run) if callable(self.baseline) else self.baseline
+        open_names = unresolved(run.results.to_json(), baseline, self.thresholds, self.gate)
         elapsed = self.clock() - self.started
         what = ("every gated difference's CI on one side of each threshold" if self.baseline is not None
                 else "every gated p50 CI narrower than its threshold")

@@ -20,7 +20,7 @@ from .difference import COMPARE_RUNS
 from . import cli_evidence
 from . import cli_gate
 from . import scenarios as scenario_modules
-from .runner import UiConfig, UiRun
+from .runner import UiConfig, UiRun, Variant
 
 EXIT_CODES_HELP = """exit codes:
   0   ok
@@ -163,7 +163,8 @@ def _repeat(args) -> int:
         return args.repeat
     if getattr(args, "auto_sample", False):
         return 1
-    return COMPARE_RUNS if getattr(args, "baseline", None) else 1
+    comparing = getattr(args, "baseline", None) or cli_gate.interleaved_baseline(args)
+    return COMPARE_RUNS if comparing else 1
 
 
 def cmd_ui(args) -> int:
@@ -176,9 +177,24 @@ def cmd_ui(args) -> int:
                                  browser.source.location)
     sampler = cli_gate.auto_sampler(args, gate)
     sampling = lambda: sampler.status if sampler else None  # noqa: E731 - known once the run ends
-    evidence = cli_evidence.UiEvidence(args, lambda data: cli_gate.judge_run(args, gate, data, sampling()), sampler)
+    variants = None
+    if cli_gate.interleaved_baseline(args):  # base and this run alternate in one browser
+        base_query = args.baseline_query if args.baseline_query is not None else args.app_query
+        variants = [Variant("", args.app_query, config.scenarios),
+                    Variant(cli_gate.INTERLEAVED, base_query, config.scenarios, url=args.baseline_url)]
+
+    def use_interleaved_baseline() -> None:
+        if variants is not None:
+            gate.baseline = run.variant_results[cli_gate.INTERLEAVED].to_json()
+            gate.baseline_label = cli_gate.interleaved_label(args)
+
+    def judge(data):
+        use_interleaved_baseline()
+        return cli_gate.judge_run(args, gate, data, sampling())
+
+    evidence = cli_evidence.UiEvidence(args, judge, sampler)
     run = UiRun(config, browser, progress=False if args.no_progress else None, until=sampler,
-                debug=evidence.debug, at_end=evidence.at_end)
+                debug=evidence.debug, at_end=evidence.at_end, variants=variants)
     started = time.monotonic()
     try:
         results = run.execute()
@@ -193,6 +209,7 @@ def cmd_ui(args) -> int:
     print(f"bench ui took {time.monotonic() - started:.1f} s (browser start included)")
     if args.json:
         print(f"results: {args.json}")
+    use_interleaved_baseline()
     outcome = cli_gate.finish(args, gate, data, sampling=sampling(), outcome=evidence.outcome)
     evidence.write(data, outcome)
     return outcome.exit_code

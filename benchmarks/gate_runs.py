@@ -31,16 +31,34 @@ VARIANTS = {"a": "", "b": "", "plus5": "work_ms=5", "plus30": "work_ms=30"}  # a
 METRICS = ("paint.latency_ms", "paint.presented_ms")
 
 
+class TimedRun(UiRun):
+    """A UiRun that keeps each repetition's wall time per variant (context, page, scenario, close)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seconds: dict[str, list[float]] = {}
+
+    def _repetition(self, browser, target, variant, repetition, progress) -> None:
+        started = time.monotonic()
+        try:
+            super()._repetition(browser, target, variant, repetition, progress)
+        finally:
+            self.seconds.setdefault(variant.name, []).append(time.monotonic() - started)
+
+
 def record(repeat: int, bursts: int, size: int) -> dict:
     config = BurstConfig(bursts=bursts, size=size, warmup=1, render_cost=False)
     variants = [Variant(name, query, [BurstScenario(config)]) for name, query in VARIANTS.items()]
-    run = UiRun(UiConfig(scenarios=variants[0].scenarios, repeat=repeat), BrowserOptions(), progress=False,
-                variants=variants)
+    run = TimedRun(UiConfig(scenarios=variants[0].scenarios, repeat=repeat), BrowserOptions(), progress=False,
+                   variants=variants)
     started = time.monotonic()
     run.execute()
     out = {"about": f"bench ui burst {bursts}x{size} back to back, {repeat} repetitions, variants interleaved; "
                     f"recorded by benchmarks/gate_runs.py in {time.monotonic() - started:.0f} s",
-           "env": run.results.to_json()["env"], "variants": {}}
+           "env": run.results.to_json()["env"], "variants": {},
+           # median wall time of one repetition of each variant (what --auto-sample pays per step)
+           "seconds_per_repetition": {name: round(float(sorted(s)[len(s) // 2]), 2)
+                                      for name, s in run.seconds.items()}}
     for name, results in run.variant_results.items():
         metrics = results.to_json()["metrics"]
         out["variants"][name] = {m: {"samples": [round(s, 2) for s in metrics[m]["samples"]],
