@@ -22,9 +22,13 @@ What it reports (all from paint.latency_ms unless said):
   of the difference of two runs' p50s; z from scipy.stats.norm). A true
   change is called `slower` once it clears the threshold by the larger of
   the two, so the smallest change resolved is threshold + that. The pairs
-  also count the false alarms a verdict from one run a side would give
+  also count the false alarms of a verdict from one run a side
   (repetitions of one configuration called slower or faster than each
-  other), which is why bench compare wants two or more runs a side;
+  other), with this machine's run-to-run sd folded in and without;
+- run-to-run sd of paint.latency_ms and paint.presented_ms (bench.run_noise,
+  variance components), stored per machine for bench compare, and the
+  coverage: repetitions whose within-run 95 % CI of p50 holds the median of
+  all repetitions' p50s (a run's blocks represent another run: want >= 90 %);
 - known answers: an isolated message arrives at a random phase of the
   refresh cycle, its handler works work_ms, and the frame that shows it is
   presented at the next refresh: expected p50 = work_ms + refresh/2 (the
@@ -271,8 +275,8 @@ def add_parser(sub, epilog: str, add_browser_options) -> None:
     p.add_argument("--json", metavar="PATH", help="write the calibration (and every variant's results) to PATH")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("--no-store", action="store_true",
-                   help="do not store the run-to-run noise for bench compare (default: stored in "
-                        "$BENCH_CALIBRATION or ~/.cache/bench/calibration.json, per machine)")
+                   help="do not store the run-to-run noise for bench compare (default: stored, with --repeat "
+                        "10 or more, in $BENCH_CALIBRATION or ~/.cache/bench/calibration.json, per machine)")
 
 
 def command(args) -> int:
@@ -300,10 +304,14 @@ def command(args) -> int:
     for note in env_notes(env) + remote_note(env):
         print(note)
     if calibration.run_sd and not args.no_store:
-        path = run_noise.save(env, calibration.run_sd, {
-            "repetitions": calibration.repetitions, "coverage": calibration.coverage,
-            "measured_at": env.get("started_at")})
-        print(f"run-to-run noise stored for bench compare on this machine: {path}")
+        if calibration.repetitions < run_noise.MIN_RUNS_TO_STORE:
+            print(f"run-to-run noise not stored: {calibration.repetitions} repetitions estimate it too loosely "
+                  f"(--repeat {run_noise.MIN_RUNS_TO_STORE} or more to store it for bench compare)")
+        else:
+            path = run_noise.save(env, calibration.run_sd, {
+                "repetitions": calibration.repetitions, "coverage": calibration.coverage,
+                "measured_at": env.get("started_at")})
+            print(f"run-to-run noise stored for bench compare on this machine: {path}")
     if args.json:
         write_json_atomic(args.json, {"schema": SCHEMA, "env": env, "calibration": asdict(calibration),
                                       "variants": by_variant})

@@ -40,6 +40,9 @@ from .bootstrap import Runs, quantile_ci
 DEFAULT_RUN_SD = 0.15
 Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975); a constant so compare need not import scipy
 CALIBRATED_METRICS = ("paint.latency_ms", "paint.presented_ms")
+# Fewer repetitions estimate sigma_run too loosely to stand in for the default
+# (with 3 runs, var(p50s) has 2 degrees of freedom): bench calibrate stores none.
+MIN_RUNS_TO_STORE = 10
 
 
 def run_p50s(runs: Runs) -> np.ndarray:
