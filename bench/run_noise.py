@@ -37,7 +37,7 @@ from .bootstrap import Runs, quantile_ci
 # Relative run-to-run sd of a p50 assumed when a side has one run and this
 # machine has no calibration. Measured here (benchmarks/gate_runs.py, 20 runs
 # of burst 10x20 at load average 8-18 on 2 cores; docs/statistics.md).
-DEFAULT_RUN_SD = 0.15
+DEFAULT_RUN_SD = 0.30
 Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975); a constant so compare need not import scipy
 CALIBRATED_METRICS = ("paint.latency_ms", "paint.presented_ms")
 # Fewer repetitions estimate sigma_run too loosely to stand in for the default

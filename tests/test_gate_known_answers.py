@@ -6,6 +6,8 @@ to back, 20 repetitions of four variants interleaved in one browser: the page
 twice (a, b), +5 ms and +30 ms of work per message). Each comparison is one
 run against one run, through bench.difference as bench compare makes it, with
 the run-to-run noise bench.run_noise supplies when no calibration is stored.
+paint.latency_ms only: in these bursts of 20 no message scrolls out of view,
+so paint.presented_ms has the same samples (the file keeps both).
 
 What would make them fail: a CI that does not hold run-to-run noise (A/A
 pairs called slower), a fold so wide that nothing is ever decided (+30 ms not
@@ -38,20 +40,28 @@ def one_run_each(base_run, new_run, run_sd=run_noise.DEFAULT_RUN_SD):
     return compare_runs([base_run], [new_run], direction=LOWER, run_sd=run_sd)
 
 
-@pytest.mark.parametrize("metric", ["paint.latency_ms", "paint.presented_ms"])
-def test_a_against_a_one_run_a_side_is_never_slower(metric):
-    """20 pairs of runs of the same page (a_i against b_i, measured side by side): 0 slower."""
+def test_a_against_a_one_run_a_side_is_never_slower(metric=METRIC):
+    """20 pairs of runs of the same page (a_i as base, b_i as new, measured side by side): 0 slower.
+
+    Both orders together (40 comparisons): at most 2 slower or faster, the 5 %
+    a 95 % interval allows. Seen: 1, a run (a_6) during which the machine
+    (load average 26-30 on 2 cores) stalled for half its bursts, p50 48 ms
+    against 14-21 ms for every other run of the page, called slower than b_6
+    (+197 %); the within-run CI alone calls 2.
+    """
     a, b = runs_of("a", metric), runs_of("b", metric)
     assert len(a) == len(b) >= 20
     verdicts = [one_run_each(x, y).verdict for x, y in zip(a, b)]
     print(metric, {v: verdicts.count(v) for v in set(verdicts)})
     assert verdicts.count("slower") == 0, verdicts
-    # and none the other way either: b against a
-    assert sum(one_run_each(y, x).verdict in ("slower", "faster") for x, y in zip(a, b)) == 0
+    both = verdicts + [one_run_each(y, x).verdict for x, y in zip(a, b)]
+    alarms = sum(v in ("slower", "faster") for v in both)
+    bare = sum(one_run_each(x, y, 0.0).verdict in ("slower", "faster") for x, y in [*zip(a, b), *zip(b, a)])
+    print(f"false alarms over both orders: {alarms} of {len(both)} ({bare} with the within-run CI alone)")
+    assert alarms <= 2 and alarms <= bare
 
 
-@pytest.mark.parametrize("metric", ["paint.latency_ms", "paint.presented_ms"])
-def test_plus_30_ms_one_run_a_side_is_always_slower(metric):
+def test_plus_30_ms_one_run_a_side_is_always_slower(metric=METRIC):
     """20 pairs, the page against itself with 30 ms of work per message: 20 slower."""
     a, slow = runs_of("a", metric), runs_of("plus30", metric)
     verdicts = [one_run_each(x, y) for x, y in zip(a, slow)]
@@ -60,24 +70,21 @@ def test_plus_30_ms_one_run_a_side_is_always_slower(metric):
 
 
 def test_run_to_run_noise_is_estimated_and_the_default_covers_it():
-    """The default run sd is no smaller than what these runs show (else A/A pairs would be called)."""
+    """The default run sd is no smaller than what these runs show (else one-run comparisons claim too much)."""
     for variant in ("a", "b", "plus5", "plus30"):
         sd = run_noise.run_to_run_sd(runs_of(variant))
         print(variant, "run-to-run sd", sd)
         assert sd is not None and 0 <= sd <= run_noise.DEFAULT_RUN_SD
 
 
-def test_within_run_ci_coverage_of_the_runs_median():
-    """Coverage of each run's 95 % p50 CI over 20 A/A runs, as bench calibrate reports it.
-
-    With the calibrated run sd folded in (estimated from the other A run set),
-    at least 90 % of runs' CIs hold the median of all runs' p50s.
-    """
-    for variant, other in (("a", "b"), ("b", "a")):
-        bare = run_noise.coverage(runs_of(variant))
-        folded = run_noise.coverage(runs_of(variant), run_noise.run_to_run_sd(runs_of(other)) or 0.0)
-        print(variant, "coverage within-run only", bare, "with run sd", folded)
-        assert folded[1] >= 20 and folded[0] / folded[1] >= 0.9
+@pytest.mark.parametrize("variant", ["a", "b", "plus5", "plus30"])
+def test_within_run_ci_coverage_of_the_runs_median(variant):
+    """Coverage over 20 runs of each run's 95 % p50 CI, as bench calibrate reports it: >= 90 % once
+    the run-to-run sd is folded in (the within-run CI alone: 70-90 % here, printed)."""
+    bare = run_noise.coverage(runs_of(variant))
+    folded = run_noise.coverage(runs_of(variant), run_noise.DEFAULT_RUN_SD)
+    print(variant, "coverage within-run only", bare, "with the default run sd", folded)
+    assert folded[1] >= 20 and folded[0] / folded[1] >= 0.9
 
 
 def test_plus_5_ms_is_resolved_by_auto_sampling_within_60_s():
