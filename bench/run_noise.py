@@ -18,9 +18,10 @@ bench compare folds it into the CI of a p50 change (bench.difference):
 each side adds variance (sigma_run x base p50)^2 / runs. Where it comes from:
 - a calibration of this machine (`bench calibrate` stores it for the metrics
   it measures, keyed by host, Chromium major, headless and CPU throttle);
-- else, when a side has a single run, DEFAULT_RUN_SD (conservative: the
-  largest seen here, docs/statistics.md); with 2+ runs a side the two-level
-  bootstrap resamples the runs themselves and nothing is added.
+- else, when a side has a single run, DEFAULT_RUN_SD (conservative: no
+  smaller than the largest seen here, docs/statistics.md); with 2+ runs a
+  side the two-level bootstrap resamples the runs themselves and nothing is
+  added.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ import numpy as np
 from .bootstrap import Runs, quantile_ci
 
 # Relative run-to-run sd of a p50 assumed when a side has one run and this
-# machine has no calibration. Measured here (benchmarks/gate_runs.py, 20 runs
-# of burst 10x20 at load average 8-18 on 2 cores; docs/statistics.md).
+# machine has no calibration: no smaller than the largest measured here
+# (benchmarks/gate_runs.py, 20 runs of burst 10x20 a variant at load average
+# 26-30 on 2 cores: 27 %, 16 %, 11 % and 0 %; docs/statistics.md).
 DEFAULT_RUN_SD = 0.30
 Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975); a constant so compare need not import scipy
 CALIBRATED_METRICS = ("paint.latency_ms", "paint.presented_ms")
