@@ -130,6 +130,8 @@
 
   function frameSentinel() {
     if (!sentinel) {
+      for (const el of reportedSentinels) el.remove();
+      reportedSentinels.length = 0;
       const el = document.createElement("div");
       el.setAttribute("style", SENTINEL_STYLE);
       el.setAttribute("aria-hidden", "true");
@@ -150,7 +152,8 @@
     tokensByIdentifier.get(frameSentinel()).push(token);
     records.get(token).method = "sentinel";
   }
-  const sentinels = new Map();  // identifier -> element, removed once reported
+  const sentinels = new Map();  // identifier -> element, until reported
+  const reportedSentinels = [];  // reported, removed when the next one is added (same rendering update)
 
   function textNodeWith(root, token) {
     if (root.nodeType === Node.TEXT_NODE) return root.data.indexOf(token) >= 0 ? root : null;
@@ -258,7 +261,10 @@
       tokensByIdentifier.delete(entry.identifier);
       const sentinelEl = sentinels.get(entry.identifier);
       if (sentinelEl) {
-        sentinelEl.remove();
+        // Removed with the next sentinel's insertion, not now: a removal now
+        // would be a DOM change of its own, and a rendering update (style,
+        // layout, a frame) the page would not otherwise have.
+        reportedSentinels.push(sentinelEl);
         sentinels.delete(entry.identifier);
       }
     }
