@@ -1,13 +1,16 @@
 """--auto-sample: repeat until the gated numbers are resolved, or time runs out.
 
 Resolved means, for every gated numeric metric (bench.metric_catalog):
-- with a baseline: the 95 % CI of its p50 change is narrower than its noise
-  band (threshold x |baseline p50|, or the metric's absolute floor);
+- with a baseline: the 95 % CI of its p50 change lies wholly on one side of
+  each horizon -band and +band (band = threshold x |baseline p50|, or the
+  metric's absolute floor): wholly beyond +band (slower), wholly within
+  [-band, +band] (same) or wholly below -band (faster). These are
+  tachometer's horizons: sampling stops as soon as the verdict cannot change
+  by more sampling of the same size, which for a change far beyond the band is
+  after the first repetition, however wide its CI still is;
 - without one: the 95 % CI of its p50 is narrower than threshold x |p50|
-  (or the floor).
-A CI narrower than the band cannot reach across it, so the verdict it gives
-(or the p50 it brackets) is known to within the threshold. Word metrics
-(heap.verdict) have no CI and never hold sampling up.
+  (or the floor): there is no horizon, so the p50 is known to the threshold.
+Word metrics (heap.verdict) have no CI and never hold sampling up.
 """
 
 from __future__ import annotations
@@ -22,16 +25,23 @@ def _width(ci) -> float | None:
     return None if ci is None else ci[1] - ci[0]
 
 
+def resolved_against(ci, band: float | None) -> bool:
+    """The CI lies wholly on one side of each horizon -band and +band (tachometer's horizons)."""
+    if ci is None or band is None:
+        return False
+    lo, hi = ci
+    return all(lo > h or hi < h for h in (-band, band))
+
+
 def unresolved(results: dict, baseline: dict | None, thresholds: Thresholds, gate) -> list[str]:
-    """Names of the gated metrics whose CI is still as wide as their band (or missing)."""
+    """Names of the gated metrics not yet resolved (module docstring)."""
     names = []
     if baseline is not None:
         for row in compare_results(baseline, results, thresholds, gate).gated:
             d = row.difference
             if d is None:
                 continue
-            width = _width(d.change_p50_ci)
-            if width is None or d.band is None or width >= d.band:
+            if not resolved_against(d.change_p50_ci, d.band):
                 names.append(row.name)
         return names
     for name, metric in results["metrics"].items():
@@ -47,8 +57,9 @@ def unresolved(results: dict, baseline: dict | None, thresholds: Thresholds, gat
 class AutoSampler:
     """The `until` of a UiRun: True (stop) once resolved, or when another repetition would pass max_time_s."""
 
-    def __init__(self, baseline: dict | None, thresholds: Thresholds, gate, max_time_s: float,
+    def __init__(self, baseline, thresholds: Thresholds, gate, max_time_s: float,
                  clock=time.monotonic):
+        """baseline: a results dict, None, or a function of the run giving one (an interleaved baseline)."""
         self.baseline = baseline
         self.thresholds = thresholds
         self.gate = gate
@@ -60,17 +71,18 @@ class AutoSampler:
 
     def __call__(self, run) -> bool:
         reps = run.repetitions_done
-        open_names = unresolved(run.results.to_json(), self.baseline, self.thresholds, self.gate)
+        baseline = self.baseline(run) if callable(self.baseline) else self.baseline
+        open_names = unresolved(run.results.to_json(), baseline, self.thresholds, self.gate)
         elapsed = self.clock() - self.started
-        what = "every gated difference" if self.baseline is not None else "every gated p50 CI"
+        what = ("every gated difference's CI on one side of each threshold" if self.baseline is not None
+                else "every gated p50 CI narrower than its threshold")
         if not open_names:
             self.resolved = True
-            self.status = (f"auto-sample: {what} narrower than its threshold after {reps} repetition(s), "
-                           f"{elapsed:.0f} s")
+            self.status = f"auto-sample: {what} after {reps} repetition(s), {elapsed:.0f} s"
             return True
         per_repetition = elapsed / reps  # browser start included: errs on the side of stopping early
         if elapsed + per_repetition >= self.max_time_s:
             self.status = (f"auto-sample: stopped at --max-time after {reps} repetition(s), {elapsed:.0f} s; "
-                           f"still wider than the threshold: {', '.join(open_names)}")
+                           f"still unresolved: {', '.join(open_names)}")
             return True
         return False

@@ -22,9 +22,13 @@ What it reports (all from paint.latency_ms unless said):
   of the difference of two runs' p50s; z from scipy.stats.norm). A true
   change is called `slower` once it clears the threshold by the larger of
   the two, so the smallest change resolved is threshold + that. The pairs
-  also count the false alarms a verdict from one run a side would give
+  also count the false alarms of a verdict from one run a side
   (repetitions of one configuration called slower or faster than each
-  other), which is why bench compare wants two or more runs a side;
+  other), with this machine's run-to-run sd folded in and without;
+- run-to-run sd of paint.latency_ms and paint.presented_ms (bench.run_noise,
+  variance components), stored per machine for bench compare, and the
+  coverage: repetitions whose within-run 95 % CI of p50 holds the median of
+  all repetitions' p50s (a run's blocks represent another run: want >= 90 %);
 - known answers: an isolated message arrives at a random phase of the
   refresh cycle, its handler works work_ms, and the frame that shows it is
   presented at the next refresh: expected p50 = work_ms + refresh/2 (the
@@ -53,6 +57,7 @@ from .runner import UiConfig, UiRun, Variant
 from .scenarios.burst import BurstConfig, BurstScenario
 from .scenarios.refresh import RefreshScenario
 from .stats import relative_spread
+from . import run_noise
 
 KNOWN_WORK_MS = (0, 20, 50)
 SCHEMA = "bench-calibrate/1"
@@ -82,7 +87,10 @@ class Calibration:
     half_width: float | None         # median CI half-width of a p50 difference, fraction of p50
     run_noise: float | None          # z(0.975) x sqrt(2) x p50_cv: run-to-run range of a difference
     smallest_change: float | None    # threshold + the larger of the two, fraction of p50
-    false_alarms: int
+    false_alarms: int                # pairs of single runs called slower/faster with run_sd folded in
+    false_alarms_unfolded: int       # ... and with the within-run CI alone
+    run_sd: dict                     # metric -> relative run-to-run sd (bench.run_noise), stored per machine
+    coverage: dict                   # metric -> [covered, runs]: within-run 95 % CIs covering the runs' median p50
     known_answers: list[KnownAnswer]
 
 
@@ -101,15 +109,17 @@ def per_run_p50(metric: dict) -> list[float]:
     return [float(np.median(np.concatenate(blocks))) for blocks in metric_runs(metric) if blocks]
 
 
-def resolution(metric: dict, threshold: float) -> tuple[int, float | None, int]:
-    """(pairs compared, median CI half-width as a fraction of p50, false alarms) over repetition pairs."""
+def resolution(metric: dict, threshold: float, run_sd: float = 0.0) -> tuple[int, float | None, int]:
+    """(pairs compared, median CI half-width as a fraction of p50, false alarms) over repetition pairs.
+
+    Every pair of repetitions of one configuration compared as one run a side,
+    as bench compare would with run_sd folded in: a slower/faster verdict
+    between them is a false alarm.
+    """
     runs = metric_runs(metric)
     half_widths, false_alarms, pairs = [], 0, 0
     for a, b in itertools.combinations(range(len(runs)), 2):
-        # min_runs=1: what a verdict from one run a side would say. bench
-        # compare refuses such verdicts (bench.difference.MIN_RUNS_FOR_VERDICT);
-        # these false alarms are why.
-        d = compare_runs([runs[a]], [runs[b]], direction=LOWER, threshold=threshold, min_runs=1)
+        d = compare_runs([runs[a]], [runs[b]], direction=LOWER, threshold=threshold, run_sd=run_sd)
         pairs += 1
         false_alarms += d.verdict in ("slower", "faster")
         if d.change_p50_ci is not None and d.base_p50:
@@ -136,20 +146,32 @@ def analyse(results_by_variant: dict[str, dict], threshold: float) -> Calibratio
     refresh_ms = refresh.get("p50")
     latency = default["metrics"].get("paint.latency_ms", {})
     p50s = per_run_p50(latency) if latency else []
-    pairs, half_width, false_alarms = resolution(latency, threshold) if latency else (0, None, 0)
+    run_sd, coverage = {}, {}
+    for name in run_noise.CALIBRATED_METRICS:
+        metric = default["metrics"].get(name)
+        if not metric:
+            continue
+        sd = run_noise.run_to_run_sd(metric_runs(metric))
+        if sd is not None:
+            run_sd[name] = sd
+        coverage[name] = list(run_noise.coverage(metric_runs(metric)))
+    _, _, false_alarms_unfolded = resolution(latency, threshold) if latency else (0, None, 0)
+    pairs, half_width, false_alarms = (resolution(latency, threshold, run_sd.get("paint.latency_ms", 0.0))
+                                       if latency else (0, None, 0))
     cv = relative_spread(p50s)
     from scipy import stats  # here, not at the top: importing scipy.stats costs ~0.4 s per command
 
-    run_noise = None if cv is None else float(stats.norm.ppf(0.975) * np.sqrt(2) * cv)
-    noises = [n for n in (half_width, run_noise) if n is not None]
+    run_range = None if cv is None else float(stats.norm.ppf(0.975) * np.sqrt(2) * cv)
+    noises = [n for n in (half_width, run_range) if n is not None]
     return Calibration(
         repetitions=default["config"].get("repetitions_done", len(p50s)), threshold=threshold,
         refresh_ms=refresh_ms, refresh_ms_ci=refresh.get("p50_ci"), default_p50s=p50s,
-        p50_cv=cv, pairs=pairs, half_width=half_width, run_noise=run_noise,
+        p50_cv=cv, pairs=pairs, half_width=half_width, run_noise=run_range,
         # With R runs a side both noises shrink by sqrt(R); R is what
         # `bench ui --baseline` uses by default.
         smallest_change=threshold + max(noises) / np.sqrt(COMPARE_RUNS) if noises else None,
-        false_alarms=false_alarms,
+        false_alarms=false_alarms, false_alarms_unfolded=false_alarms_unfolded, run_sd=run_sd,
+        coverage=coverage,
         known_answers=[known_answer(w, results_by_variant[_variant_name(w)], refresh_ms) for w in KNOWN_WORK_MS])
 
 
@@ -196,9 +218,14 @@ def table(cal: Calibration, default_burst: BurstConfig, known: BurstConfig) -> s
          f"{cal.smallest_change * 100:.1f} % ({smallest_ms:.1f} ms)",
          f"threshold {cal.threshold * 100:g} % + the larger noise / sqrt({COMPARE_RUNS}): "
          f"{COMPARE_RUNS} runs a side, as bench ui --baseline does"],
-        ["false alarms of one run a side", f"{cal.false_alarms} of {cal.pairs} pairs",
-         "repetitions of one configuration that a single-run verdict would call slower or faster "
-         "(why compare needs 2+ runs a side)"],
+        *[[f"{name} run-to-run sd", _pct(sd), "beyond the within-run CI: sqrt(var(run p50s) - mean within-run "
+           "variance) / mean p50; stored for bench compare on this machine"] for name, sd in cal.run_sd.items()],
+        *[[f"{name} coverage", f"{c[0]} of {c[1]} runs ({c[0] / c[1]:.0%})" if c[1] else "-",
+           "runs whose within-run 95 % CI of p50 holds the median of all runs' p50s (want >= 90 %)"]
+          for name, c in cal.coverage.items()],
+        ["false alarms of one run a side", f"{cal.false_alarms} of {cal.pairs} pairs "
+         f"({cal.false_alarms_unfolded} without run-to-run noise)",
+         "repetitions of one configuration that bench compare, one run a side, calls slower or faster"],
     ]
     known_rows = [[f"{k.work_ms:g}", k.n, f"{k.expected_ms:.1f}",
                    "-" if k.measured_p50 is None else f"{k.measured_p50:.1f} {_range(k.measured_p50_ci)}",
@@ -247,6 +274,9 @@ def add_parser(sub, epilog: str, add_browser_options) -> None:
     browser_source.add_arguments(p)
     p.add_argument("--json", metavar="PATH", help="write the calibration (and every variant's results) to PATH")
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--no-store", action="store_true",
+                   help="do not store the run-to-run noise for bench compare (default: stored, with --repeat "
+                        "10 or more, in $BENCH_CALIBRATION or ~/.cache/bench/calibration.json, per machine)")
 
 
 def command(args) -> int:
@@ -273,6 +303,15 @@ def command(args) -> int:
     print(f"\n{browser_line(env)}; bench calibrate took {time.monotonic() - started:.1f} s")
     for note in env_notes(env) + remote_note(env):
         print(note)
+    if calibration.run_sd and not args.no_store:
+        if calibration.repetitions < run_noise.MIN_RUNS_TO_STORE:
+            print(f"run-to-run noise not stored: {calibration.repetitions} repetitions estimate it too loosely "
+                  f"(--repeat {run_noise.MIN_RUNS_TO_STORE} or more to store it for bench compare)")
+        else:
+            path = run_noise.save(env, calibration.run_sd, {
+                "repetitions": calibration.repetitions, "coverage": calibration.coverage,
+                "measured_at": env.get("started_at")})
+            print(f"run-to-run noise stored for bench compare on this machine: {path}")
     if args.json:
         write_json_atomic(args.json, {"schema": SCHEMA, "env": env, "calibration": asdict(calibration),
                                       "variants": by_variant})

@@ -21,7 +21,7 @@ from . import cli_evidence
 from . import cli_gate
 from .history import cli as history_cli
 from . import scenarios as scenario_modules
-from .runner import UiConfig, UiRun
+from .runner import UiConfig, UiRun, Variant
 
 EXIT_CODES_HELP = """exit codes:
   0   ok
@@ -106,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = ui.add_argument_group("scenarios")
     add_scenario_options(ui, s)
     s.add_argument("--repeat", type=int, default=None,
-                   help="repetitions, each in a fresh browser context (default 1; 3 with --baseline or "
-                        "--auto-sample, since a verdict needs at least 2 runs a side)")
+                   help="repetitions, each in a fresh browser context (default 1; 3 with --baseline "
+                        "alone, so its CI sees run-to-run noise; --auto-sample starts from 1 and adds more)")
     s.add_argument("--seed", type=int, default=1, help="message corpus seed (default 1)")
     s.add_argument("--timeout", type=_positive_float, default=30, metavar="S",
                    help="seconds to wait for the page, its socket, or a burst to settle (default 30)")
@@ -169,10 +169,12 @@ def _chosen_scenarios(args) -> list:
 
 
 def _repeat(args) -> int:
-    """--repeat, else 1; 3 when comparing, because one run a side never yields a verdict."""
+    """--repeat, else 1; 3 with --baseline alone (--auto-sample adds repetitions while unresolved)."""
     if args.repeat is not None:
         return args.repeat
-    comparing = getattr(args, "baseline", None) or getattr(args, "auto_sample", False)
+    if getattr(args, "auto_sample", False):
+        return 1
+    comparing = getattr(args, "baseline", None) or cli_gate.interleaved_baseline(args)
     return COMPARE_RUNS if comparing else 1
 
 
@@ -187,9 +189,24 @@ def cmd_ui(args) -> int:
     sampler = cli_gate.auto_sampler(args, gate)
     history = history_cli.ui_recorder(args)  # a bad store: exit 2 before Chromium starts
     sampling = lambda: sampler.status if sampler else None  # noqa: E731 - known once the run ends
-    evidence = cli_evidence.UiEvidence(args, lambda data: cli_gate.judge_run(args, gate, data, sampling()), sampler)
+    variants = None
+    if cli_gate.interleaved_baseline(args):  # base and this run alternate in one browser
+        base_query = args.baseline_query if args.baseline_query is not None else args.app_query
+        variants = [Variant("", args.app_query, config.scenarios),
+                    Variant(cli_gate.INTERLEAVED, base_query, config.scenarios, url=args.baseline_url)]
+
+    def use_interleaved_baseline() -> None:
+        if variants is not None:
+            gate.baseline = run.variant_results[cli_gate.INTERLEAVED].to_json()
+            gate.baseline_label = cli_gate.interleaved_label(args)
+
+    def judge(data):
+        use_interleaved_baseline()
+        return cli_gate.judge_run(args, gate, data, sampling())
+
+    evidence = cli_evidence.UiEvidence(args, judge, sampler)
     run = UiRun(config, browser, progress=False if args.no_progress else None, until=sampler,
-                debug=evidence.debug, at_end=evidence.at_end)
+                debug=evidence.debug, at_end=evidence.at_end, variants=variants)
     started = time.monotonic()
     try:
         results = run.execute()
@@ -204,6 +221,7 @@ def cmd_ui(args) -> int:
     print(f"bench ui took {time.monotonic() - started:.1f} s (browser start included)")
     if args.json:
         print(f"results: {args.json}")
+    use_interleaved_baseline()
     outcome = cli_gate.finish(args, gate, data, sampling=sampling(), outcome=evidence.outcome)
     evidence.write(data, outcome)
     if history:

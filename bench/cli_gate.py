@@ -58,13 +58,21 @@ def add_ui_arguments(parser: argparse.ArgumentParser) -> None:
     """--baseline, --budgets, --auto-sample and the rest, on `bench ui`."""
     g = parser.add_argument_group("gate (exit 1 when a gated metric is slower or a budget fails)")
     g.add_argument("--baseline", metavar="BASE.json", help="after the run, compare with these results")
+    g.add_argument("--baseline-url", metavar="URL",
+                   help="measure the baseline in the same browser, interleaved with this run (a repetition of "
+                        "each in turn, so drift of the machine hits both): the same kind of page at URL, e.g. "
+                        "the main branch's build served beside yours. Instead of --baseline")
+    g.add_argument("--baseline-query", metavar="QUERY",
+                   help="as --baseline-url, on this run's page with QUERY as its app query instead of "
+                        "--app-query (e.g. '' against --app-query work_ms=5)")
     g.add_argument("--budgets", metavar="FILE|PRESET",
                    help=budgets_help("default: [tool.bench.budgets] in ./pyproject.toml if there is one; "
                                       "without budgets there is no budget gate"))
     add_comparison_arguments(g)
     g.add_argument("--auto-sample", action="store_true",
-                   help="after --repeat repetitions, keep repeating until every gated p50 CI (or, with "
-                        "--baseline, every gated difference's CI) is narrower than its threshold")
+                   help="after --repeat repetitions, keep repeating until every gated metric is resolved: "
+                        "with --baseline, its change's CI lies wholly beyond +threshold, within "
+                        "+-threshold or below -threshold; without, its p50 CI is narrower than the threshold")
     g.add_argument("--max-time", type=float, default=DEFAULT_MAX_TIME_S, metavar="S",
                    help=f"--auto-sample stops before a repetition would pass S seconds (default {DEFAULT_MAX_TIME_S})")
     add_output_arguments(g)
@@ -97,6 +105,9 @@ def prepare(args, budgets_from_pyproject: bool) -> GateInputs:
     gate = metric_catalog.parse_gate(args.gate)
     thresholds = Thresholds.parse(args.threshold)
     baseline_path = getattr(args, "baseline", None) or getattr(args, "base", None)
+    if baseline_path and interleaved_baseline(args):
+        raise UsageError("--baseline reads a results file; --baseline-url/--baseline-query measure the "
+                         "baseline in this run: choose one")
     baseline = load_results(baseline_path) if baseline_path else None
     if args.budgets is None and not budgets_from_pyproject:
         budgets = None
@@ -119,12 +130,27 @@ def check_predicted_env(inputs: GateInputs, headless: bool, cpu_throttle: float,
     check_comparable(inputs.baseline, {"env": predicted}, force)
 
 
+INTERLEAVED = "baseline"  # the variant name of an interleaved baseline (bench.runner.Variant)
+
+
+def interleaved_baseline(args) -> bool:
+    return getattr(args, "baseline_url", None) is not None or getattr(args, "baseline_query", None) is not None
+
+
+def interleaved_label(args) -> str:
+    where = args.baseline_url if args.baseline_url is not None else f"app query {args.baseline_query!r}"
+    return f"interleaved baseline ({where})"
+
+
 def auto_sampler(args, inputs: GateInputs) -> AutoSampler | None:
     if not args.auto_sample:
         return None
     if args.max_time <= 0:
         raise UsageError(f"--max-time must be positive (got {args.max_time:g})")
-    return AutoSampler(inputs.baseline, inputs.thresholds, inputs.gate, args.max_time)
+    baseline = inputs.baseline
+    if interleaved_baseline(args):
+        baseline = lambda run: run.variant_results[INTERLEAVED].to_json()  # noqa: E731
+    return AutoSampler(baseline, inputs.thresholds, inputs.gate, args.max_time)
 
 
 def judge_run(args, inputs: GateInputs, results: dict, sampling: str | None = None) -> GateOutcome:

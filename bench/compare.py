@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import metric_catalog
+from . import metric_catalog, run_noise
 from .difference import DEFAULT_THRESHOLD, NONE, Difference, compare_runs, compare_words
 from .errors import UsageError
 from .bootstrap import Runs
@@ -88,14 +88,16 @@ def run_count(results: dict) -> int:
 
 
 def single_run_warning(base: dict, new: dict) -> str | None:
-    """A line for comparisons where a side has one run: its CI cannot hold run-to-run noise."""
+    """A line for comparisons where a side has one run: where its run-to-run noise came from."""
     runs = {"base": run_count(base), "new": run_count(new)}
     single = [side for side, n in runs.items() if n == 1]
     if not single:
         return None
-    return (f"note: {' and '.join(single)} {'has' if len(single) == 1 else 'have'} one run: the CI holds the "
-            f"noise within a run, not from run to run (bench calibrate measures that here); "
-            f"gate on --repeat 3 or more on both sides")
+    stored = run_noise.load((new.get("env") or base.get("env") or {}))
+    source = ("this machine's calibration" if stored else
+              f"a default of {run_noise.DEFAULT_RUN_SD:.0%} of p50 (run `bench calibrate` here to measure it)")
+    return (f"note: {' and '.join(single)} {'has' if len(single) == 1 else 'have'} one run: the CIs include "
+            f"run-to-run noise from {source}")
 
 
 def is_word_metric(metric: dict) -> bool:
@@ -127,15 +129,22 @@ def check_comparable(base: dict, new: dict, force: bool) -> list[str]:
     return differences
 
 
-def compare_metric(name: str, base: dict, new: dict, thresholds: Thresholds, gate) -> MetricComparison:
+def compare_metric(name: str, base: dict, new: dict, thresholds: Thresholds, gate, base_env: dict | None = None,
+                   new_env: dict | None = None, stored: dict[str, float] | None = None) -> MetricComparison:
+    """stored: run-to-run sds of this machine (bench.run_noise.load); None: read them from the store."""
+    base_env, new_env = base_env or {}, new_env or {}
     info = metric_catalog.info(name)
     gated = metric_catalog.is_gated(name, gate)
     if is_word_metric(base) or is_word_metric(new):
         words = (base.get("value"), new.get("value"))
         verdict, reason = compare_words(*words, metric_catalog.good_words(name))
         return MetricComparison(name, new.get("unit", ""), gated, verdict, reason, words=words)
-    difference = compare_runs(metric_runs(base), metric_runs(new), direction=info.direction,
-                                threshold=thresholds.for_metric(name), floor=info.floor)
+    base_runs, new_runs = metric_runs(base), metric_runs(new)
+    run_sd, _ = run_noise.for_comparison(name, base_env, new_env, max(1, len(base_runs)), max(1, len(new_runs)),
+                                         stored)
+    difference = compare_runs(base_runs, new_runs, direction=info.direction,
+                              threshold=thresholds.for_metric(name), floor=info.floor,
+                              run_sd=run_sd if info.direction != NONE else 0.0)
     return MetricComparison(name, new.get("unit", ""), gated and info.direction != NONE,
                             difference.verdict, difference.reason, difference=difference)
 
@@ -145,6 +154,9 @@ def compare_results(base: dict, new: dict, thresholds: Thresholds = Thresholds()
     """One MetricComparison per metric both results have, in name order."""
     base_metrics, new_metrics = base["metrics"], new["metrics"]
     shared = sorted(set(base_metrics) & set(new_metrics))
-    rows = [compare_metric(name, base_metrics[name], new_metrics[name], thresholds, gate) for name in shared]
+    base_env, new_env = base.get("env") or {}, new.get("env") or {}
+    stored = run_noise.load(new_env or base_env)
+    rows = [compare_metric(name, base_metrics[name], new_metrics[name], thresholds, gate, base_env, new_env,
+                           stored) for name in shared]
     return Comparison(rows, sorted(set(base_metrics) - set(new_metrics)),
                       sorted(set(new_metrics) - set(base_metrics)))

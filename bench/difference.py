@@ -3,8 +3,10 @@
 Method, for a numeric metric measured in a baseline run (base) and a new run:
 - change = p50(new) - p50(base), and the same for p95, in the metric's unit;
   95 % CI by the seeded two-level bootstrap of bench.bootstrap (repetitions,
-  then blocks within them; the two results resampled independently). Shown
-  relative to the baseline's p50/p95.
+  then blocks within them; the two results resampled independently), widened
+  by the run-to-run noise a side's runs cannot show (bench.run_noise: each
+  side adds variance (run_sd x base statistic)^2 / its runs, in quadrature
+  with the bootstrap's half-widths). Shown relative to the baseline's p50/p95.
 - p-value: Mann-Whitney U, two-sided (scipy.stats.mannwhitneyu), on the
   per-block medians: a block (one burst, one pass, one repetition) is the
   unit that is measured independently; samples inside a block are not
@@ -17,12 +19,10 @@ Method, for a numeric metric measured in a baseline run (base) and a new run:
     slower  the whole CI of the p50 change lies beyond +band on the worse side, and p < 0.05
     faster  the whole CI lies beyond the band on the better side, and p < 0.05
     same    the whole CI lies within [-band, +band]
-    unsure  anything else (CI straddles a band edge, or too few blocks for a CI),
-            and any slower/faster when a side has a single run: the CI then
-            knows only the spread between blocks of one run, not between runs,
-            and runs of the same page differ by more than that (frame phase,
-            machine load; bench calibrate measures it). Seen here: base vs
-            base single runs called "slower" at +57 %.
+    unsure  anything else (CI straddles a band edge, or too few blocks for a CI).
+  One run a side may give any verdict: its CI holds the run-to-run noise
+  through run_sd (measured by bench calibrate, else a conservative default),
+  so only a change far beyond that noise is called slower or faster.
   Metrics with no better direction (counts) say "higher"/"lower" instead of
   "slower"/"faster" and are never gated.
 """
@@ -35,11 +35,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from .bootstrap import MIN_BLOCKS, Runs, difference_ci
+from .run_noise import Z95, widen
 from .stats import nest_samples
 
 ALPHA = 0.05
-MIN_RUNS_FOR_VERDICT = 2  # runs per side before a change can be called slower or faster
-COMPARE_RUNS = 3          # runs a side `bench ui --baseline` / --auto-sample take unless --repeat says
+COMPARE_RUNS = 3          # runs `bench ui --baseline` takes unless --repeat says (--auto-sample: 1, then more)
 DEFAULT_THRESHOLD = 0.05
 LOWER, HIGHER, NONE = "lower", "higher", "none"  # which way is better
 
@@ -68,6 +68,7 @@ class Difference:
     new_runs: int
     verdict: str
     reason: str
+    run_sd: float = 0.0        # relative run-to-run sd folded into the CIs (bench.run_noise)
 
     def relative(self, value: float | None, stat: str = "p50") -> float | None:
         """A change (or CI end) as a fraction of the baseline's p50 (or p95)."""
@@ -124,9 +125,21 @@ def _percentile(blocks: list[np.ndarray], q: float) -> float | None:
     return float(np.percentile(np.concatenate(blocks), q)) if blocks else None
 
 
+def fold_run_noise(ci: tuple[float, float], change: float, base_stat: float, run_sd: float,
+                   runs: tuple[int, int]) -> tuple[float, float]:
+    """ci widened by run-to-run noise: variance (run_sd x base_stat)^2 x (1/runs_base + 1/runs_new)."""
+    if not run_sd:
+        return ci
+    extra = Z95 * run_sd * abs(base_stat) * math.sqrt(1 / runs[0] + 1 / runs[1])
+    return widen(ci, change, extra)
+
+
 def compare_runs(base: Runs, new: Runs, *, direction: str, threshold: float = DEFAULT_THRESHOLD,
-                 floor: float = 0.0, min_runs: int = MIN_RUNS_FOR_VERDICT) -> Difference:
-    """The Difference of one metric from its two results' runs of blocks (see the module docstring)."""
+                 floor: float = 0.0, run_sd: float = 0.0) -> Difference:
+    """The Difference of one metric from its two results' runs of blocks (see the module docstring).
+
+    run_sd: relative run-to-run sd of a p50 (bench.run_noise) to fold into the CIs; 0 adds nothing.
+    """
     base_blocks, new_blocks = _blocks(base), _blocks(new)
     base_p50, new_p50 = _percentile(base_blocks, 50), _percentile(new_blocks, 50)
     base_p95, new_p95 = _percentile(base_blocks, 95), _percentile(new_blocks, 95)
@@ -137,22 +150,20 @@ def compare_runs(base: Runs, new: Runs, *, direction: str, threshold: float = DE
     ci = difference_ci(base, new, (50, 95))
     p_value = mann_whitney_p(base_blocks, new_blocks)
     band = max(threshold * abs(base_p50), floor)
-    ci50 = None if ci is None else (float(ci[0][0]), float(ci[0][1]))
-    ci95 = None if ci is None else (float(ci[1][0]), float(ci[1][1]))
+    ci50 = None if ci is None else fold_run_noise((float(ci[0][0]), float(ci[0][1])), new_p50 - base_p50,
+                                                  base_p50, run_sd, runs)
+    ci95 = None if ci is None else fold_run_noise((float(ci[1][0]), float(ci[1][1])), new_p95 - base_p95,
+                                                  base_p95, run_sd, runs)
     word, reason = verdict(ci50, p_value, band, direction)
-    if min(runs) < min_runs and word in (WORSE[direction], BETTER[direction]) and direction != NONE:
-        word, reason = "unsure", (f"{reason}, but a side has {min(runs)} run: run-to-run noise unknown "
-                                  f"(measure with --repeat {min_runs} or more)")
     return Difference(base_p50, new_p50, base_p95, new_p95, new_p50 - base_p50, ci50,
                       new_p95 - base_p95, ci95, p_value, band, threshold, len(base_blocks),
-                      len(new_blocks), *runs, word, reason)
+                      len(new_blocks), *runs, word, reason, run_sd)
 
 
 def compare_samples(base, new, *, direction: str, threshold: float = DEFAULT_THRESHOLD) -> Difference:
     """compare_runs for two plain lists of samples known to be independent (blocks of one
     sample): no run-to-run noise hides behind them, so one list a side may give a verdict."""
-    return compare_runs(nest_samples(base), nest_samples(new), direction=direction, threshold=threshold,
-                        min_runs=1)
+    return compare_runs(nest_samples(base), nest_samples(new), direction=direction, threshold=threshold)
 
 
 def compare_words(base_value: str | None, new_value: str | None, good: frozenset[str]) -> tuple[str, str]:

@@ -56,6 +56,7 @@ class Variant:
     name: str
     app_query: str
     scenarios: list
+    url: str | None = None  # another URL of the same kind of page (an interleaved baseline); None: the target's
 
 
 def interleaved(variants: list, repetition: int) -> list:
@@ -122,7 +123,7 @@ class UiRun:
                 target = target.with_url(server.wait_ready())
                 stack.callback(server.signal_stop)  # runs first: the server exits while the browser closes
             # Each variant is the same target with its own knobs in the query.
-            targets = {v.name: target.with_url(target.url, v.app_query) for v in self.variants}
+            targets = {v.name: target.with_url(v.url or target.url, v.app_query) for v in self.variants}
             env = collect_env(browser, self.browser_options, path, host.result())
             for variant in self.variants:
                 self.variant_results[variant.name] = Results(env=env, config=self._config(variant, targets),

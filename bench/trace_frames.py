@@ -10,6 +10,7 @@ both (ts in trace microseconds, startTime in page milliseconds).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 # Categories that hold what this module reads.
@@ -57,31 +58,63 @@ def page_clock(trace, mark: str = CLOCK_SYNC_MARK) -> PageClock:
     raise ValueError(f"trace has no performance.mark({mark!r})")
 
 
+def _pipeline_events(trace, pid: int) -> list[dict]:
+    """The frame pipeline's async begin/end events of renderer `pid`, in time order (file order on ties)."""
+    return sorted((e for e in trace_events(trace)
+                   if e.get("pid") == pid and "timeline.frame" in e.get("cat", "")
+                   and e.get("ph") in ("b", "e")), key=lambda e: e["ts"])
+
+
 def presented_frames(trace, pid: int) -> list[PresentedFrame]:
     """Presented frames of renderer `pid`, in order of presentation.
 
-    Async ids are reused from frame to frame, so a PipelineReporter's begin
-    and end are paired per id in time order (they nest like a stack), and a
-    stage belongs to the reporter open on its id when the stage begins.
+    A frame's stages are a chain (each begins where the one before ends):
+    ... Commit -> EndCommitToActivation -> Activation -> ... ->
+    SubmitCompositorFrameToPresentationCompositorFrame, whose last sub-stage
+    SwapEndToPresentationCompositorFrame ends when the frame is presented.
+    Only the begin events are trusted for names: the JSON export names an end
+    event after whatever is innermost open on its async id at that time, and
+    the PipelineReporter's own begin is often stamped 0.01-0.1 ms after its
+    first stages begin, so pairing ends by name (or by nesting) closes the
+    reporter at its first stage's end and loses the frame's Commit (seen
+    under load: messages matched to a frame 20-70 ms late). So, per async id:
+    a Commit begin is held until the next Submit stage begins (that frame
+    carries it; a frame without one is an impl-side frame), and the frame is
+    presented at the first end event after its SwapEnd stage begins (a leaf:
+    nothing nests inside it). A frame that never reaches SwapEnd (dropped)
+    is not presented. Two reporters of one frame share its stages: one frame.
+
+    A frame's commit_us is when the main thread began its commit (the
+    renderer main thread's "Commit" complete event that precedes the
+    compositor's Commit stage): a DOM change after it cannot be in that frame.
+    The compositor's own Commit stage can begin 10 ms and more later on a
+    loaded machine, and a DOM change in between was matched to a frame that
+    could not show it.
     """
-    events = sorted((e for e in trace_events(trace)
-                     if e.get("pid") == pid and "timeline.frame" in e.get("cat", "")
-                     and e.get("ph") in ("b", "e")), key=lambda e: e["ts"])
-    open_reporters: dict[str, list[dict]] = {}
-    frames = []
-    for e in events:
+    main_commits = sorted(e["ts"] for e in trace_events(trace)
+                          if e.get("pid") == pid and e.get("name") == "Commit" and e.get("ph") == "X")
+    pending_commit: dict[str, float | None] = {}
+    submitting: dict[str, float | None] = {}  # id -> commit of the frame being submitted
+    swapping: dict[str, tuple[float, float | None]] = {}  # id -> (SwapEnd begin, commit)
+    presented: dict[float, PresentedFrame] = {}
+    for e in _pipeline_events(trace, pid):
         key = str(e.get("id2", {}).get("local", e.get("id")))
-        stack = open_reporters.setdefault(key, [])
-        if e["name"] == "PipelineReporter" and e["ph"] == "b":
-            stack.append({"state": e.get("args", {}).get("frame_reporter", {}).get("state"),
-                          "commit": None})
-        elif e["name"] == "PipelineReporter" and e["ph"] == "e" and stack:
-            reporter = stack.pop()
-            if reporter["state"] == "STATE_PRESENTED_ALL":
-                frames.append(PresentedFrame(reporter["commit"], e["ts"]))
-        elif e["name"] == "Commit" and e["ph"] == "b" and stack:
-            stack[-1]["commit"] = e["ts"]
-    return sorted(frames, key=lambda f: f.presented_us)
+        name, ts = e["name"], e["ts"]
+        if e["ph"] == "b":
+            if name == "Commit":
+                at = bisect.bisect_right(main_commits, ts)
+                pending_commit[key] = main_commits[at - 1] if at else ts
+            elif name == "SubmitCompositorFrameToPresentationCompositorFrame":
+                if key not in submitting or pending_commit.get(key) is not None:
+                    submitting[key] = pending_commit.pop(key, None)
+            elif name == "SwapEndToPresentationCompositorFrame" and key in submitting:
+                swapping[key] = (ts, submitting.pop(key))
+        elif key in swapping and ts >= swapping[key][0]:
+            _, commit = swapping.pop(key)
+            frame = presented.get(ts)
+            if frame is None or (frame.commit_us is None and commit is not None):
+                presented[ts] = PresentedFrame(commit, ts)
+    return sorted(presented.values(), key=lambda f: f.presented_us)
 
 
 def first_presented_after(frames: list[PresentedFrame], dom_us: float) -> PresentedFrame | None:

@@ -24,7 +24,7 @@ def test_baseline_end_to_end_every_row_from_this_run(tmp_path, marked_env):
     out, md, junit = tmp_path / "baseline.json", tmp_path / "summary.md", tmp_path / "junit.xml"
     budgets = tmp_path / "budgets.toml"
     # One budget replaces a row's target, one adds a row the table does not have.
-    budgets.write_text('"paint.latency_ms.p95" = { max = 5000 }\n"connections.rtt_ms.p95" = { max = 5000 }\n')
+    budgets.write_text('"paint.presented_ms.p95" = { max = 5000 }\n"connections.rtt_ms.p95" = { max = 5000 }\n')
     # An impossible throughput target makes that row FAIL, so the exit code is 1.
     proc = run_bench("baseline", "--connections-duration", "1", "--throughput-duration", "1",
                      "--throughput-rate", "200", "--receivers", "3", "--bursts", "2", "--burst-size", "10",
@@ -77,7 +77,7 @@ def test_rows_judge_and_say_not_measured():
         "throughput.msgs_per_s": {"samples": [49.0], "p50": 49.0},
         "connections.server_bytes_per_connection": {"samples": [2.5 * MB], "p50": 2.5 * MB},
         "heap.verdict": {"samples": ["stable", "leak"], "value": "mixed"},  # repetitions disagree
-        "paint.latency_ms": {"samples": [], "p95": None},  # ran, measured nothing
+        "paint.presented_ms": {"samples": [], "p95": None},  # ran, measured nothing
     }
     rows = {r["key"]: r for r in baseline_rows({"metrics": metrics})}
     assert rows["throughput"]["status"] == FAIL          # 49 is below the report's 50

@@ -23,7 +23,7 @@ from tests.conftest import run_bench
 pytestmark = pytest.mark.browser
 
 SMALL = ("--scenario", "burst", "--bursts", "8", "--burst-size", "10", "--no-progress")
-# A verdict needs two runs a side (bench.difference.MIN_RUNS_FOR_VERDICT).
+# Two runs a side: the two-level bootstrap then sees run-to-run noise in the runs themselves.
 RUNS = ("--repeat", "2")
 
 

@@ -205,13 +205,31 @@ def test_results_json_keeps_old_fields_and_adds_cv_cis_and_blocks():
     assert metrics["heap.verdict"]["value"] == "stable" and metrics["heap.verdict"]["n"] == 8
 
 
-def test_one_run_a_side_never_gives_a_verdict():
-    """A single run knows nothing of run-to-run noise: a large shift is still unsure."""
+def test_one_run_a_side_folds_run_to_run_noise_into_the_ci():
+    """One run a side: the CI of the change widens by the run-to-run sd (bench.run_noise), in quadrature.
+
+    Known answer: blocks of 20 samples, base ~ N(10, 1), new ~ N(20, 1). Within
+    the runs the change (+10) is known to about +-0.3; a run-to-run sd of 15 %
+    of the base p50 adds 1.96 x 1.5 x sqrt(2) = 4.16 to each side. +100 % is
+    far beyond that: slower. +20 % (new ~ N(12, 1)) is not: the folded CI
+    reaches below the 5 % band, so unsure, where the within-run CI alone said slower.
+    """
     from bench.difference import compare_runs
     from bench.stats import nest_samples
 
     rng = np.random.default_rng(7)
-    base = nest_samples(list(rng.normal(10, 1, 200)))
-    new = nest_samples(list(rng.normal(20, 1, 200)))
-    d = compare_runs(base, new, direction="lower")
-    assert d.verdict == "unsure" and "--repeat" in d.reason
+    blocks = [20] * 10
+    base = nest_samples(list(rng.normal(10, 1, 200)), [200], blocks)
+    far = nest_samples(list(rng.normal(20, 1, 200)), [200], blocks)
+    near = nest_samples(list(rng.normal(12, 1, 200)), [200], blocks)
+    bare = compare_runs(base, far, direction="lower")
+    folded = compare_runs(base, far, direction="lower", run_sd=0.15)
+    assert folded.verdict == "slower" and bare.verdict == "slower"
+    half = lambda ci: (ci[1] - ci[0]) / 2  # noqa: E731
+    extra = 1.959964 * 0.15 * folded.base_p50 * np.sqrt(2)
+    for side in (0, 1):
+        bare_side = abs(bare.change_p50_ci[side] - bare.change_p50)
+        assert abs(folded.change_p50_ci[side] - folded.change_p50) == pytest.approx(np.hypot(bare_side, extra))
+    assert half(folded.change_p50_ci) > 10 * half(bare.change_p50_ci)
+    assert compare_runs(base, near, direction="lower").verdict == "slower"
+    assert compare_runs(base, near, direction="lower", run_sd=0.15).verdict == "unsure"

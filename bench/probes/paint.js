@@ -5,7 +5,10 @@
 // carries a benchmark token (t_recv), watches the DOM for the token's text
 // (t_dom) and marks the enclosing block element for Element Timing, whose
 // renderTime is the presentation time of the first frame that painted it
-// (t_paint). Python reads the records with window.__bench.take(tokens).
+// (t_paint). Every message also gets t_presented: the presentation time of
+// the first frame after its text entered the DOM, whether or not that frame
+// shows it (a frame sentinel, below). Python reads the records with
+// window.__bench.take(tokens).
 (() => {
   if (window.__bench) return;
 
@@ -18,7 +21,7 @@
     "TIME", "U", "VAR", "FONT", "LABEL",
   ]);
 
-  const records = new Map();      // token -> {recv, dom, paint, method, socket}
+  const records = new Map();      // token -> {recv, dom, paint, presented, method, socket}
   const awaitingDom = new Set();  // tokens received but not yet seen in the DOM
   const tokensByIdentifier = new Map(); // elementtiming identifier -> [token]
   const sockets = [];             // one entry per WebSocket the page created
@@ -49,7 +52,8 @@
       const known = records.get(token);
       if (known && known.recv === null && expected.has(token)) known.recv = now;
       if (known) continue;
-      records.set(token, { recv: now, dom: null, paint: null, paintRaw: null, method: null, socket: info.id });
+      records.set(token, { recv: now, dom: null, paint: null, paintRaw: null, presented: null, method: null,
+                           socket: info.id });
       awaitingDom.add(token);
     }
   }
@@ -146,18 +150,27 @@
     }
   }
 
-  // Element Timing does not see text inside shadow trees. For such text a
-  // sentinel stands in: a one-pixel, nearly transparent text element added
-  // to the light DOM in the same microtask that saw the text, so it is painted
-  // by the same rendering update. Its Element Timing is the estimate, and its
-  // samples are labelled "sentinel". One sentinel serves one frame: it is
-  // retired at the next animation frame, before that frame paints anything new.
+  // A frame sentinel: a one-pixel, nearly transparent text element added to
+  // the light DOM, fixed in the viewport's corner, in the same microtask that
+  // saw a token's text, so it is painted by the same rendering update as that
+  // text. Its Element Timing renderTime is the presentation time of that
+  // frame. It serves two ends:
+  // - t_presented of every message: the first frame presented after the text
+  //   entered the DOM, on screen or not (a message scrolled out of view before
+  //   any frame shows it has no Element Timing of its own);
+  // - t_paint where Element Timing cannot see the text (shadow trees): those
+  //   samples are labelled "sentinel".
+  // One sentinel serves one frame: it is retired at the next animation frame,
+  // before that frame paints anything new.
   let sentinel = null;
+  const presentedByIdentifier = new Map();  // sentinel identifier -> [token] awaiting t_presented
   const SENTINEL_STYLE = "position:fixed;left:0;top:0;width:1px;height:1px;overflow:hidden;" +
     "font:1px/1px monospace;color:rgba(0,0,0,0.01);pointer-events:none;z-index:2147483647;contain:strict";
 
-  function markWithSentinel(token) {
+  function frameSentinel() {
     if (!sentinel) {
+      for (const el of reportedSentinels) el.remove();
+      reportedSentinels.length = 0;
       const el = document.createElement("div");
       el.setAttribute("style", SENTINEL_STYLE);
       el.setAttribute("aria-hidden", "true");
@@ -166,14 +179,20 @@
       el.setAttribute("elementtiming", identifier);
       sentinel = { el, identifier };
       sentinels.set(identifier, el);
+      presentedByIdentifier.set(identifier, []);
       (document.body || document.documentElement).appendChild(el);
       const current = sentinel;
       requestAnimationFrame(() => { if (sentinel === current) sentinel = null; });
     }
-    tokensByIdentifier.get(sentinel.identifier).push(token);
+    return sentinel.identifier;
+  }
+
+  function markWithSentinel(token) {
+    tokensByIdentifier.get(frameSentinel()).push(token);
     records.get(token).method = "sentinel";
   }
-  const sentinels = new Map();  // identifier -> element, removed once reported
+  const sentinels = new Map();  // identifier -> element, until reported
+  const reportedSentinels = [];  // reported, removed when the next one is added (same rendering update)
 
   function textNodeWith(root, token) {
     if (root.nodeType === Node.TEXT_NODE) return root.data.indexOf(token) >= 0 ? root : null;
@@ -214,6 +233,7 @@
       awaitingDom.delete(token);
       expected.delete(token);
       records.get(token).dom = now;
+      presentedByIdentifier.get(frameSentinel()).push(token);
       const inShadowTree = textNode.getRootNode() !== document;
       if (inShadowTree || forceSentinel) markWithSentinel(token);
       else {
@@ -267,6 +287,11 @@
       if (!tokens) continue;
       const paint = presentationEstimate(entry);
       if (!paint) continue;
+      for (const token of presentedByIdentifier.get(entry.identifier) || []) {
+        const rec = records.get(token);
+        if (rec && rec.presented === null) rec.presented = paint;
+      }
+      presentedByIdentifier.delete(entry.identifier);
       for (const token of tokens) {
         const rec = records.get(token);
         if (rec && rec.paint === null) {
@@ -278,7 +303,10 @@
       tokensByIdentifier.delete(entry.identifier);
       const sentinelEl = sentinels.get(entry.identifier);
       if (sentinelEl) {
-        sentinelEl.remove();
+        // Removed with the next sentinel's insertion, not now: a removal now
+        // would be a DOM change of its own, and a rendering update (style,
+        // layout, a frame) the page would not otherwise have.
+        reportedSentinels.push(sentinelEl);
         sentinels.delete(entry.identifier);
       }
     }
@@ -305,6 +333,8 @@
     else requestAnimationFrame(stamp);
   }
 
+  let frameIntervalMs = 0;  // atFramePhase: the refresh interval, measured on first use
+
   function forget(token) {
     awaitingDom.delete(token);
     expected.delete(token);
@@ -318,7 +348,8 @@
     workers: () => ({ ...workers }),
 
     // Resolve once every token is in the DOM (or timeoutMs passed), then
-    // once no token of them has gained a paint for `stableFrames` frames.
+    // once no token of them has gained a paint or a presentation time for
+    // `stableFrames` frames.
     // With stampLabel: console.timeStamp(stampLabel) after the frame that
     // shows the last of them has done its main-thread work.
     // With closedGraceMs: give up early once no socket has been open for that
@@ -342,11 +373,12 @@
       if (stampLabel) stampAfterFrame(stampLabel, inAnimationFrame);
       let painted = -1;
       let stable = 0;
-      // Every token painted: no paint can still come (Element Timing reports
-      // an element's first paint only), so there is nothing left to wait for.
-      while (stable < stableFrames && count("paint") < tokens.length && performance.now() < deadline) {
+      // Every token painted and presented: no paint can still come (Element
+      // Timing reports an element's first paint only), nothing left to wait for.
+      const settled = () => count("paint") === tokens.length && count("presented") === tokens.length;
+      while (stable < stableFrames && !settled() && performance.now() < deadline) {
         await nextFrame();
-        const now = count("paint");
+        const now = count("paint") + count("presented");
         stable = now === painted ? stable + 1 : 0;
         painted = now;
       }
@@ -361,6 +393,23 @@
         if (typeof requestIdleCallback !== "function") { setTimeout(resolve, timeoutMs); return; }
         requestIdleCallback(() => resolve(), { timeout: timeoutMs });
       });
+    },
+
+    // Wait gapMs, then for an animation frame, then `fraction` of the frame
+    // interval (measured from two rAF timestamps, once per page): the next
+    // burst then starts at that phase of the refresh cycle, plus a constant
+    // delivery delay. Resolves to {intervalMs, phaseMs}.
+    async atFramePhase(gapMs, fraction) {
+      await new Promise((resolve) => setTimeout(resolve, gapMs));
+      let t = await new Promise((resolve) => requestAnimationFrame(resolve));
+      if (!frameIntervalMs) {
+        const t2 = await new Promise((resolve) => requestAnimationFrame(resolve));
+        frameIntervalMs = t2 - t > 0 && t2 - t < 100 ? t2 - t : 1000 / 60;
+        t = t2;
+      }
+      const phaseMs = fraction * frameIntervalMs;
+      await new Promise((resolve) => setTimeout(resolve, phaseMs));
+      return { intervalMs: frameIntervalMs, phaseMs };
     },
 
     // Where a token's text is, for `bench profile check`: a readable path of
@@ -393,7 +442,7 @@
       return JSON.stringify(tokens.map((token) => {
         const rec = records.get(token);
         forget(token);
-        return rec ? { token, ...rec } : { token, recv: null, dom: null, paint: null, method: null };
+        return rec ? { token, ...rec } : { token, recv: null, dom: null, paint: null, presented: null, method: null };
       }));
     },
 
@@ -402,7 +451,7 @@
     // it (as is, not escaped) arrives, dom and paint as for tokens.
     expect(text) {
       expected.add(text);
-      records.set(text, { recv: null, dom: null, paint: null, paintRaw: null, method: null, socket: null });
+      records.set(text, { recv: null, dom: null, paint: null, paintRaw: null, presented: null, method: null, socket: null });
       awaitingDom.add(text);
     },
 

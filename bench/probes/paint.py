@@ -48,6 +48,10 @@ class PaintProbe:
         """Wait until the page's main thread is idle (requestIdleCallback), at most timeout_ms."""
         page.evaluate("(ms) => window.__bench.idle(ms)", timeout_ms)
 
+    def at_frame_phase(self, page, gap_ms: float, fraction: float) -> dict:
+        """Idle gap_ms, then wait until `fraction` (0..1) of a refresh interval after a frame began."""
+        return page.evaluate("([gap, f]) => window.__bench.atFramePhase(gap, f)", [gap_ms, fraction])
+
     def take(self, page, tokens: list[str]) -> list[dict]:
         """The tokens' records ({token, recv, dom, paint, paintRaw, method, socket}); the page forgets them."""
         return json.loads(page.evaluate("(tokens) => window.__bench.take(tokens)", tokens))

@@ -1,7 +1,7 @@
 """Burst scenario: B bursts of N messages, back to back or at a fixed rate.
 
-Metrics (DESIGN.md section 3, "message-to-paint"): paint.latency_ms,
-paint.recv_to_dom_ms, paint.dom_to_paint_ms, burst.settle_ms, and the counts
+Metrics (docs/message-to-paint.md): paint.latency_ms (on screen),
+paint.presented_ms (every message), paint.recv_to_dom_ms, paint.dom_to_paint_ms, burst.settle_ms, and the counts
 paint.injected / paint.unpainted, so painted + unpainted = injected. With render_cost, each
 measured burst also gets the render.* metrics of bench/render_cost.py
 (where the main thread's time went, the renderer process's CPU and memory).
@@ -9,6 +9,7 @@ measured burst also gets the render.* metrics of bench/render_cost.py
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -23,6 +24,22 @@ NAME = "burst"
 # is idle (requestIdleCallback), at most this long, so one burst's work ends
 # before the next begins.
 IDLE_GAP_MS = 100
+
+
+def stratified_phases(count: int, rng: random.Random) -> list[float]:
+    """Frame phases (fractions of the refresh interval) for `count` bursts: stratified random sampling.
+
+    One phase uniform within each of `count` equal strata of [0, 1), in a
+    random order: a burst's p50 depends on where in the refresh cycle it
+    arrives, and back-to-back bursts of one run otherwise fall at nearly the
+    same phase (each starts a fixed delay after a frame), so a run's bursts
+    shared a phase a second run would not. Stratified, every run covers the
+    whole cycle evenly and its blocks represent what another run would see;
+    the block bootstrap's CI then holds the phase's share of the noise.
+    """
+    phases = [(i + rng.random()) / count for i in range(count)]
+    rng.shuffle(phases)
+    return phases
 
 
 @dataclass
@@ -56,6 +73,10 @@ def burst_output(records: list[dict], no_socket=frozenset()) -> ScenarioOutput:
     in_dom = [r for r in records if r["recv"] is not None and r["dom"] is not None]
     out = ScenarioOutput()
     out.metrics["paint.latency_ms"] = ("ms", [r["paint"] - r["recv"] for r in painted])
+    # Every message that reached the DOM, on screen or not: t_recv to the first
+    # frame presented after its text entered the DOM (the probe's frame sentinel).
+    presented = [r for r in records if r["recv"] is not None and r.get("presented") is not None]
+    out.metrics["paint.presented_ms"] = ("ms", [r["presented"] - r["recv"] for r in presented])
     out.metrics["paint.recv_to_dom_ms"] = ("ms", [r["dom"] - r["recv"] for r in in_dom])
     out.metrics["paint.dom_to_paint_ms"] = ("ms", [r["paint"] - r["dom"] for r in painted
                                                    if r["dom"] is not None])
@@ -71,6 +92,10 @@ def burst_output(records: list[dict], no_socket=frozenset()) -> ScenarioOutput:
     missing = len(records) - len(in_dom)
     if missing:
         out.notes.append(f"{missing} message(s) never reached the DOM (counted as unpainted)")
+    unpresented = len(in_dom) - len(presented)
+    if unpresented:
+        out.notes.append(f"{unpresented} message(s) reached the DOM but no presented frame was reported "
+                         f"for them (no paint.presented_ms sample)")
     out.records["paint"] = records
     return out
 
@@ -107,10 +132,14 @@ class BurstScenario:
             session.render.prepare(session)
         for _ in range(self.config.warmup):
             self._burst(session)
+        # A fresh generator per run (seeded from the OS): runs must differ as two runs would.
+        phases = stratified_phases(self.config.bursts, random.Random())
         for index in range(self.config.bursts):
+            phase = session.paint.at_frame_phase(session.page, IDLE_GAP_MS, phases[index])
             records, cost = self._burst(session, index)
             for r in records:
                 r["burst"] = index
+                r["phase_ms"] = phase["phaseMs"]
             out = burst_output(records, session.injector.no_socket)
             if cost is not None:
                 received = [r["recv"] for r in records if r["recv"] is not None]
@@ -151,7 +180,8 @@ class BurstScenario:
         if missing:
             session.injector.no_socket.update(session.injector.lost_with_socket(missing))
         session.injector.forget_sent(tokens)
-        session.paint.idle(page, IDLE_GAP_MS)
+        if index is None:  # warm-up; a measured burst waits its gap in at_frame_phase
+            session.paint.idle(page, IDLE_GAP_MS)
         return records, cost
 
     def _delivery_s(self) -> float:
