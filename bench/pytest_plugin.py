@@ -84,7 +84,7 @@ class BenchPluginState:
     @property
     def session_results(self):
         if self._session_results is None:
-            from .session_results import SessionResults
+            from .plugin.suite_results import SessionResults
 
             self._session_results = SessionResults()
         return self._session_results
@@ -108,14 +108,14 @@ class BenchPluginState:
     def browser_env(self, request, browser) -> dict:
         key = id(browser)
         if key not in self._envs:
-            from .pytest_env import pytest_browser_env
+            from .plugin.page_env import pytest_browser_env
 
             self._envs[key] = pytest_browser_env(request, browser)
         return self._envs[key]
 
     def budgets(self):
         if not self._budgets_loaded:
-            from .budgets import load_budgets
+            from .gate.budgets import load_budgets
 
             option = self.budgets_option
             root = os.path.relpath(self.config.rootpath, self.config.invocation_params.dir)
@@ -132,7 +132,7 @@ class BenchPluginState:
 
     def bundled_app_url(self) -> str:
         if self._server is None:
-            from .server_process import BundledServer
+            from .targets.server_process import BundledServer
 
             self._server = BundledServer()
             self._server.start()
@@ -179,8 +179,8 @@ def pytest_unconfigure(config) -> None:
 @pytest.fixture
 def chat_bench(request):
     """Measure this test's page: chat_bench.burst(page, ...), .scroll(page, ...), .cycles(page, ...),
-    .prepare(page, ...) before the test opens the page itself. See bench.chat_bench."""
-    from .chat_bench import ChatBench
+    .prepare(page, ...) before the test opens the page itself. See bench.plugin.chat_bench."""
+    from .plugin.chat_bench import ChatBench
 
     bench = ChatBench(request, request.config.stash[_STATE])
     request.node.stash[_BENCH] = bench
@@ -236,7 +236,7 @@ def pytest_sessionfinish(session, exitstatus) -> None:
         absorb_workers(state)  # the pytest-xdist controller
     if state._session_results is None or not state.session_results:
         return
-    from .results import write_json_atomic
+    from .results.records import write_json_atomic
 
     path = Path(state.json_dir) / RESULTS_FILE
     write_json_atomic(path, state.session_results.to_json(partial=partial))

@@ -69,7 +69,7 @@ def reset_peak(pid: int | str) -> int | None:
 
 def main() -> None:
     sys.path.insert(0, str(REPO))
-    from bench import inject
+    from bench.targets import inject
 
     marks: dict = {}
     original_send = inject.InterceptInjector.send

@@ -3,12 +3,12 @@
     python benchmarks/gate_runs.py [--repeat 20] [--out tests/data/gate_runs.json]
 
 One browser, the bundled app; every repetition measures each variant in a
-fresh context, variants interleaved (bench.runner.interleaved), with the
+fresh context, variants interleaved (bench.run.runner.interleaved), with the
 burst scenario as bench ui runs it (stratified frame phases) at a size where
 +30 ms a message keeps a run short: 10 bursts of 20 back to back.
 The file holds, per variant, the paint.* metrics as a results file does
 (samples, runs, blocks): tests/test_gate_known_answers.py replays them as
-single runs a side through bench.difference, so the statistics are checked on
+single runs a side through bench.stats.difference, so the statistics are checked on
 what Chromium really measured here, without a browser in the test.
 """
 
@@ -23,8 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.browser import BrowserOptions  # noqa: E402
-from bench.runner import UiConfig, UiRun, Variant  # noqa: E402
+from bench.browser.launch import BrowserOptions  # noqa: E402
+from bench.run.runner import UiConfig, UiRun, Variant  # noqa: E402
 from bench.scenarios.burst import BurstConfig, BurstScenario  # noqa: E402
 
 VARIANTS = {"a": "", "b": "", "plus5": "work_ms=5", "plus30": "work_ms=30"}  # a and b: the same page twice

@@ -54,8 +54,8 @@ from bench_with_peaks import driver_of, status_kib  # beside this file
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.renderer_process import cpu_ticks  # noqa: E402
-from bench.server_process import BundledServer  # noqa: E402
+from bench.browser.renderer_process import cpu_ticks  # noqa: E402
+from bench.targets.server_process import BundledServer  # noqa: E402
 
 KIB_PER_MIB = 1024
 EXPONENT_TARGET = 1.2

@@ -29,7 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.server_process import RelayServer  # noqa: E402
+from bench.targets.server_process import RelayServer  # noqa: E402
 
 GENERATOR_TARGET = 50_000
 GENERATOR_OFFERED = 2 * GENERATOR_TARGET

@@ -29,7 +29,7 @@ bursts of 100, bench ui's default), and both have CDP Performance enabled.
     Input.synthesizeScrollGesture, 4000 px up at 2000 px/s, no fling) over
     the 600 messages the bursts left, under a Chrome trace. Frame time is
     the mean interval between presented frames in the trace
-    (PipelineReporter STATE_PRESENTED_ALL, bench/trace_frames.py), which
+    (PipelineReporter STATE_PRESENTED_ALL, bench/probes/trace_frames.py), which
     does not depend on the frames recorder; the main-thread time per frame
     (TaskDuration over the gesture / presented frames) is given beside it.
 
@@ -56,15 +56,15 @@ from suite_stats import WITH, WITHOUT  # beside this file
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.browser import BrowserOptions, launch, new_context  # noqa: E402
-from bench.inject import make_injector  # noqa: E402
-from bench.messages import MessageSource  # noqa: E402
+from bench.browser.launch import BrowserOptions, launch, new_context  # noqa: E402
+from bench.targets.inject import make_injector  # noqa: E402
+from bench.targets.messages import MessageSource  # noqa: E402
 from bench.probes.frames import FramesProbe  # noqa: E402
 from bench.scenarios.burst import IDLE_GAP_MS, BurstConfig, BurstScenario  # noqa: E402
-from bench.server_process import BundledServer  # noqa: E402
-from bench.session import PageSession  # noqa: E402
-from bench.target import bundled_target  # noqa: E402
-from bench.trace_frames import CLOCK_SYNC_MARK, page_clock, presented_frames  # noqa: E402
+from bench.targets.server_process import BundledServer  # noqa: E402
+from bench.scenarios.page import PageSession  # noqa: E402
+from bench.targets.target import bundled_target  # noqa: E402
+from bench.probes.trace_frames import CLOCK_SYNC_MARK, page_clock, presented_frames  # noqa: E402
 
 PER_MESSAGE_TARGET_MS = 0.3
 FRAME_TIME_TARGET_PCT = 2.0
@@ -74,7 +74,7 @@ SCROLL_PX, SCROLL_SPEED = 4000, 2000  # bench ui's default pass: 2 s, 120 frames
 QUIET_MS = 100                # "without": frames left to paint after the last message is in the DOM
 GESTURE_START, GESTURE_END = "bench-overhead-gesture-start", "bench-overhead-gesture-end"
 # Only what presented_frames() and page_clock() read: the frame pipeline and the marks
-# (bench.trace_frames.TRACE_CATEGORIES has more, for the paint ground truth).
+# (bench.probes.trace_frames.TRACE_CATEGORIES has more, for the paint ground truth).
 FRAME_TRACE_CATEGORIES = ["blink.user_timing", "disabled-by-default-devtools.timeline.frame"]
 METRICS = {"task_ms": "TaskDuration", "script_ms": "ScriptDuration", "layout_ms": "LayoutDuration",
            "style_ms": "RecalcStyleDuration", "devtools_ms": "DevToolsCommandDuration",

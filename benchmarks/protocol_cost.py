@@ -24,12 +24,13 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+TEST_FIXTURES = REPO / "fixtures"  # test data that stays in the repository
 sys.path.insert(0, str(REPO))
 
-from bench.fixtures import fixture_path  # noqa: E402
-from bench.messages import MessageSource  # noqa: E402
-from bench.profile import parse_profile  # noqa: E402
-from bench.server_process import BundledServer  # noqa: E402
+
+from bench.targets.messages import MessageSource  # noqa: E402
+from bench.targets.profile import parse_profile  # noqa: E402
+from bench.targets.server_process import BundledServer  # noqa: E402
 
 GOAL_RATIO = 0.8
 OFFERED = 40_000
@@ -71,16 +72,16 @@ def encode_cost() -> dict:
 def route_cost() -> dict:
     from playwright.sync_api import sync_playwright
 
-    from bench.browser import BrowserOptions, launch, new_context
-    from bench.profile import resolve_target
-    from bench.session import PageSession
+    from bench.browser.launch import BrowserOptions, launch, new_context
+    from bench.targets.profile import resolve_target
+    from bench.scenarios.page import PageSession
 
     out = {}
-    with Server(str(fixture_path("uis/socketio/server.py"))) as server, sync_playwright() as p:
+    with Server(str(TEST_FIXTURES / "uis/socketio/server.py")) as server, sync_playwright() as p:
         browser = launch(p, BrowserOptions())
         try:
             for query in ("transports=websocket", ""):
-                target = resolve_target(str(fixture_path("uis/socketio/profile.toml")), server.url, query)
+                target = resolve_target(str(TEST_FIXTURES / "uis/socketio/profile.toml"), server.url, query)
                 page = new_context(browser).new_page()
                 session = PageSession(page, target, MessageSource(seed=1), 30)
                 session.prepare()
@@ -103,14 +104,14 @@ def generator_rate(protocol: str) -> float:
     import subprocess
     import tempfile
 
-    with Server(str(fixture_path("protocols/echo_server.py")), "--protocol", protocol) as sink, \
+    with Server(str(TEST_FIXTURES / "protocols/echo_server.py"), "--protocol", protocol) as sink, \
             tempfile.TemporaryDirectory() as tmp:
         url = sink.url.replace("http://", "ws://", 1) + "ws"
         out = Path(tmp) / "t.json"
         args = ["--url", url, "--rate", str(OFFERED), "--duration", "2", "--warmup", "0.2",
                 "--senders", "2", "--receivers", "0", "--json", str(out), "--no-progress"]
         if protocol == "socketio":
-            args += ["--profile", str(fixture_path("uis/socketio/profile.toml"))]
+            args += ["--profile", str(TEST_FIXTURES / "uis/socketio/profile.toml")]
         proc = subprocess.run([sys.executable, "-m", "bench", "throughput", *args], cwd=REPO,
                               capture_output=True, text=True)
         if proc.returncode != 0:

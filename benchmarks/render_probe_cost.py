@@ -28,11 +28,11 @@ def measure() -> tuple[float, dict]:
     sys.path.insert(0, str(REPO))
     from playwright.sync_api import sync_playwright
 
-    from bench.browser import BrowserOptions, launch, new_context
-    from bench.messages import MessageSource
-    from bench.server_process import BundledServer
-    from bench.session import PageSession
-    from bench.target import bundled_target
+    from bench.browser.launch import BrowserOptions, launch, new_context
+    from bench.targets.messages import MessageSource
+    from bench.targets.server_process import BundledServer
+    from bench.scenarios.page import PageSession
+    from bench.targets.target import bundled_target
 
     started = time.monotonic()
     with BundledServer() as server, sync_playwright() as playwright:

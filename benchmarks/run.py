@@ -60,7 +60,7 @@ def bench_cli(*args: str) -> tuple[float, dict]:
 
 def bundled_server():
     sys.path.insert(0, str(REPO))
-    from bench.server_process import BundledServer
+    from bench.targets.server_process import BundledServer
 
     return BundledServer()
 
@@ -107,7 +107,7 @@ def fuite_verdict(query: str) -> tuple[float, dict]:
     from playwright.sync_api import sync_playwright
 
     server = bundled_server()  # puts the repo on sys.path too
-    from bench.browser import find_chromium
+    from bench.browser.launch import find_chromium
 
     with sync_playwright() as playwright:
         chromium = find_chromium(None, playwright)

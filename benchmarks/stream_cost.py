@@ -46,10 +46,10 @@ from suite_stats import WITH, WITHOUT  # beside this file
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.browser import BrowserOptions, launch, new_context  # noqa: E402
+from bench.browser.launch import BrowserOptions, launch, new_context  # noqa: E402
 from bench.probes import probe_script  # noqa: E402
 from bench.probes.stream import StreamProbe  # noqa: E402
-from bench.server_process import BundledServer  # noqa: E402
+from bench.targets.server_process import BundledServer  # noqa: E402
 
 TOKENS, TOKEN_MS, TTFT_MS = 60, 30, 200
 QUERY = f"assistant=fetch&tokens={TOKENS}&token_ms={TOKEN_MS}&ttft_ms={TTFT_MS}"

@@ -24,7 +24,7 @@ import os
 
 import pytest
 
-from bench.browser import DEVICE_SCALE_FACTOR, STABLE_FLAGS, VIEWPORT, find_chromium
+from bench.browser.launch import DEVICE_SCALE_FACTOR, STABLE_FLAGS, VIEWPORT, find_chromium
 
 
 @pytest.fixture(scope="session")

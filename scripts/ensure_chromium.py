@@ -25,7 +25,7 @@ APT_HEADED = ["xvfb"]
 def found_chromium() -> str | None:
     from playwright.sync_api import sync_playwright
 
-    from bench.browser import find_chromium
+    from bench.browser.launch import find_chromium
     from bench.errors import BenchError
 
     try:

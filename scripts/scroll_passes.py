@@ -11,7 +11,7 @@ first up and down pass (R = 1, the default since docs/scroll.md "How many
 passes"). Printed per label and R: the spread (sd) of one repetition's
 scroll.fps (median of its passes) and mean scroll.dropped_pct; the sd of a
 run's mean fps from one-way variance components; the width of the 95 % CI
-a --repeat 3 run prints (bench.stats); verdicts of bench.difference for
+a --repeat 3 run prints (bench.stats.descriptive); verdicts of bench.stats.difference for
 every pair of files of the same label (A/A: anything but same/unsure is
 wrong) and, for the first two labels, every cross pair (A/B).
 """
@@ -30,9 +30,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.difference import compare_runs  # noqa: E402
-from bench.metric_catalog import info  # noqa: E402
-from bench.stats import nest_samples, percentile_cis  # noqa: E402
+from bench.stats.difference import compare_runs  # noqa: E402
+from bench.results.metric_catalog import info  # noqa: E402
+from bench.stats.descriptive import nest_samples, percentile_cis  # noqa: E402
 
 COMPARED = ("scroll.fps", "scroll.frame_ms", "scroll.dropped_pct")
 

@@ -28,16 +28,18 @@ from pathlib import Path
 
 import pytest
 
-from bench.browser import DEVICE_SCALE_FACTOR, STABLE_FLAGS, VIEWPORT, find_chromium, new_context
-from bench.messages import MessageSource
+from bench.browser.launch import DEVICE_SCALE_FACTOR, STABLE_FLAGS, VIEWPORT, find_chromium, new_context
+from bench.targets.messages import MessageSource
 from bench.probes.paint import PaintProbe
-from bench.results import Results
-from bench.server_process import BundledServer
-from bench.session import PageSession
-from bench.target import bundled_target
+from bench.results.records import Results
+from bench.targets.server_process import BundledServer
+from bench.scenarios.page import PageSession
+from bench.targets.target import bundled_target
 from tests.cpu_share import CpuShare, NoShare, logged
 
 REPO = Path(__file__).resolve().parent.parent
+TEST_FIXTURES = REPO / "fixtures"  # test data (chat UIs bench did not shape, protocol servers), not package data
+UIS_DIR = TEST_FIXTURES / "uis"
 _CPU_SHARE = pytest.StashKey()  # this process's side of the lock (tests/cpu_share.py)
 _CPU_SHARE_DIR = "bench_cpu_share_dir"  # workerinput key: the run's lock directory
 

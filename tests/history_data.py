@@ -6,7 +6,7 @@ import gzip
 import json
 from pathlib import Path
 
-from bench.results import MetricSeries, json_text
+from bench.results.records import MetricSeries, json_text
 
 DATA = Path(__file__).parent / "data" / "history"
 RUNS = sorted(DATA.glob("run-*.json.gz"))

@@ -12,9 +12,8 @@ import json
 
 import pytest
 
-from bench.fixtures import fixture_path
-from bench.server_process import BundledServer
-from tests.conftest import run_bench
+from bench.targets.server_process import BundledServer
+from tests.conftest import UIS_DIR, run_bench
 
 UIS = ["plaintext", "batched", "shadow"]
 
@@ -22,8 +21,8 @@ UIS = ["plaintext", "batched", "shadow"]
 @pytest.fixture(scope="module", params=UIS)
 def ui(request):
     name = request.param
-    with BundledServer(script=str(fixture_path(f"uis/{name}/server.py"))) as server:
-        yield name, server.url, str(fixture_path(f"uis/{name}/profile.toml"))
+    with BundledServer(script=str(UIS_DIR / name / "server.py")) as server:
+        yield name, server.url, str(UIS_DIR / name / "profile.toml")
 
 
 def measure_cli(tmp_path, ui, query: str, *args: str) -> dict:

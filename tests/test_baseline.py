@@ -8,8 +8,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from bench.baseline import FAIL, INFO, MB, NOT_MEASURED, PASS, ROWS, baseline_rows, targets
-from bench.budgets import load_budgets
+from bench.gate.production_table import FAIL, INFO, MB, NOT_MEASURED, PASS, ROWS, baseline_rows, targets
+from bench.gate.budgets import load_budgets
 from bench.errors import UsageError
 
 from tests.conftest import run_bench

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bench.budgets import (FAIL, NOT_MEASURED, PASS, check_all, load_budget_file, load_budgets,
-                           load_pyproject_budgets)
+from bench.gate.budgets import (
+    FAIL,
+    NOT_MEASURED,
+    PASS,
+    check_all,
+    load_budget_file,
+    load_budgets,
+    load_pyproject_budgets,
+)
 from bench.errors import UsageError
 from tests.conftest import run_bench
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from bench import calibrate
-from bench.difference import COMPARE_RUNS
-from bench.results import Results, ScenarioOutput
+from bench.cli import calibrate
+from bench.stats.difference import COMPARE_RUNS
+from bench.results.records import Results, ScenarioOutput
 
 
 def runs_with_p50s(p50s: list[float]) -> dict:

@@ -25,7 +25,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bench.fixtures import fixture_path, load_fixture_module
+from bench.targets.bundled import fixture_path, load_fixture_module
 
 from tests.conftest import asyncio_run, in_fresh_thread
 

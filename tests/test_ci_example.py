@@ -10,9 +10,9 @@ import re
 import shlex
 import subprocess
 
-from bench import cli_evidence
-from bench.budgets import load_budgets
-from bench.cli import build_parser
+from bench.cli import evidence as cli_evidence
+from bench.gate.budgets import load_budgets
+from bench.cli.main import build_parser
 from tests.conftest import REPO
 
 WORKFLOW = REPO / "examples" / "github-actions.yml"

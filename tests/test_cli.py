@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.results import SCHEMA
+from bench.results.records import SCHEMA
 
 from tests.browser_servers import bundled_server_of, wait_for_messages
 from tests.conftest import bench_popen, run_bench

@@ -1,7 +1,7 @@
 """`bench compare` on results files with known distributions (seeded); outputs; auto-sampling logic.
 
 The real-Chromium end-to-end checks are in test_gate_e2e.py; here the
-results are built with bench.results.Results from seeded samples, so the
+results are built with bench.results.records.Results from seeded samples, so the
 true change is known exactly.
 """
 
@@ -14,11 +14,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from bench.auto_sample import AutoSampler, unresolved
-from bench.cli import main
-from bench.compare import Thresholds
-from bench.results import Results, ScenarioOutput
-from bench.runner import interleaved
+from bench.gate.auto_sample import AutoSampler, unresolved
+from bench.cli.main import main
+from bench.gate.compare import Thresholds
+from bench.results.records import Results, ScenarioOutput
+from bench.run.runner import interleaved
 from tests.conftest import run_bench
 
 ENV = {"chromium_version": "156.0.8078.108", "headless": True, "cpu_throttle": 1.0,

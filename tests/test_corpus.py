@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from bench.fixtures import fixture_path, load_fixture_module
+from bench.targets.bundled import fixture_path, load_fixture_module
 
 generator = load_fixture_module("messages/generator.py")
 

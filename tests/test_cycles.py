@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from bench.heap_trend import DEFAULT_THRESHOLD_BYTES
+from bench.stats.heap_trend import DEFAULT_THRESHOLD_BYTES
 from bench.scenarios.cycles import CyclesConfig, CyclesScenario
 from tests.conftest import run_bench
 

@@ -27,8 +27,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench import filmstrip, trace_frames
-from bench.trace_archive import archive_name, slug
+from bench.report import filmstrip
+from bench.probes import trace_frames
+from bench.report.trace_archive import archive_name, slug
 from tests.conftest import run_bench
 from tests.test_cli import one_line_error
 
@@ -40,7 +41,7 @@ BURSTS = ("--bursts", "8", "--burst-size", "10")
 SMALL = (*BURSTS, "--scroll-messages", "300", "--scroll-distance", "2000", "--scroll-speed", "1000",
          "--scroll-repeat", "1", "--cycles", "2", "--cycle-warmup", "0", "--history-messages", "0", "--no-progress")
 FILMSTRIP_INTERVAL_MS = 10
-# The unmeasured passes' short scenarios (bench/unmeasured.py): min(8, 3) bursts + 1 warm-up of 10
+# The unmeasured passes' short scenarios (bench/run/unmeasured.py): min(8, 3) bursts + 1 warm-up of 10
 # messages, then the 300 scroll messages; the cycles scenario sends none.
 PASS_MESSAGES = (3 + 1) * 10 + 300
 EXPECTED_ENTRIES = {"manifest.json", "results.json", "summary.md", "report.html", "filmstrip.png",
@@ -246,7 +247,7 @@ def test_on_failure_with_nothing_failing_writes_no_archive(plain):
 def test_measured_numbers_with_and_without_trace_are_within_noise(traced, plain):
     """Tracing is not measured: the traced run's bursts against the plain run's, compared as `bench
     compare` does (two-level bootstrap CI of the p50 change, Mann-Whitney U on burst medians). A
-    Playwright trace in the measured run took p50 from 23 to 41 ms on this machine (bench/unmeasured.py):
+    Playwright trace in the measured run took p50 from 23 to 41 ms on this machine (bench/run/unmeasured.py):
     `slower`. Separate runs on a loaded 2-core machine drift, which the verdict's noise band and
     `unsure` absorb (tests/test_gate_e2e.py: base vs base over 5 runs, never slower)."""
     assert plain["proc"].returncode == 0 and traced["proc"].returncode == 1

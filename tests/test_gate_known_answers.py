@@ -4,8 +4,8 @@ Pure statistics on runs Chromium really measured here (tests/data/gate_runs.json
 recorded by benchmarks/gate_runs.py: the bundled app, bursts of 10 x 20 back
 to back, 20 repetitions of four variants interleaved in one browser: the page
 twice (a, b), +5 ms and +30 ms of work per message). Each comparison is one
-run against one run, through bench.difference as bench compare makes it, with
-the run-to-run noise bench.run_noise supplies when no calibration is stored.
+run against one run, through bench.stats.difference as bench compare makes it, with
+the run-to-run noise bench.stats.run_noise supplies when no calibration is stored.
 paint.latency_ms only: in these bursts of 20 no message scrolls out of view,
 so paint.presented_ms has the same samples (the file keeps both).
 
@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import run_noise
-from bench.auto_sample import resolved_against
-from bench.compare import metric_runs
-from bench.difference import LOWER, compare_runs
+from bench.stats import run_noise
+from bench.gate.auto_sample import resolved_against
+from bench.gate.compare import metric_runs
+from bench.stats.difference import LOWER, compare_runs
 
 DATA = json.loads((Path(__file__).parent / "data" / "gate_runs.json").read_text())
 METRIC = "paint.latency_ms"

@@ -2,7 +2,7 @@
 
 `bench ui --baseline-query ''` measures the bundled app without the knob as
 the baseline, a repetition of each in turn in one browser; one run a side's
-CI holds run-to-run noise (bench.run_noise), so a change far beyond it is
+CI holds run-to-run noise (bench.stats.run_noise), so a change far beyond it is
 called and a run of the same page is not. The statistics' error rates over
 20 pairs of real runs are in tests/test_gate_known_answers.py (recorded data);
 here, one real process each, so that the whole path is proven.

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.headed_debug import install_jank_watcher
+from bench.probes.headed_debug import install_jank_watcher
 from tests.conftest import REPO, run_bench
 from tests.test_cli import one_line_error, processes_with_marker
 from tests.xvfb import xvfb_display  # noqa: F401 - the fixture

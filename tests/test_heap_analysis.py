@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from bench import heap_trend
-from bench.heap_snapshot import HeapSnapshot, read_snapshot, suspects
+from bench.stats import heap_trend
+from bench.probes.heap_snapshot import HeapSnapshot, read_snapshot, suspects
 
 
 def test_trend_of_an_exact_line_is_its_slope_with_a_zero_width_ci() -> None:

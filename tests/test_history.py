@@ -12,7 +12,7 @@ import zlib
 
 import pytest
 
-from bench.cli import main
+from bench.cli.main import main
 from bench.history import location, migrations
 from bench.history.backends import Connection, SQLiteBackend
 from bench.history.store import Store

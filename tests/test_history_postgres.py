@@ -16,7 +16,7 @@ import tempfile
 
 import pytest
 
-from bench.cli import main
+from bench.cli.main import main
 from bench.history import migrations
 from bench.history.backends import LOCK_KEY, Connection, PostgresBackend
 from bench.history.store import Store

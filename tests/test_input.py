@@ -11,14 +11,20 @@ import numpy as np
 import pytest
 
 from bench.errors import TargetError
-from bench.inp import covered_fraction
-from bench.messages import MessageSource
-from bench.profile import parse_profile
-from bench.results import Results
+from bench.stats.inp import covered_fraction
+from bench.targets.messages import MessageSource
+from bench.targets.profile import parse_profile
+from bench.results.records import Results
 from bench.scenarios.input import InputConfig, InputScenario
-from bench.session import PageSession
-from bench.target import bundled_target
-from bench.trace_frames import CLOCK_SYNC_MARK, TRACE_CATEGORIES, first_presented_after, page_clock, presented_frames
+from bench.scenarios.page import PageSession
+from bench.targets.target import bundled_target
+from bench.probes.trace_frames import (
+    CLOCK_SYNC_MARK,
+    TRACE_CATEGORIES,
+    first_presented_after,
+    page_clock,
+    presented_frames,
+)
 
 # Known answers in milliseconds: measured with the CPU to themselves (tests/cpu_share.py).
 pytestmark = pytest.mark.timing

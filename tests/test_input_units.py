@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import budgets
-from bench.cli import build_parser, _chosen_scenarios
+from bench.gate import budgets
+from bench.cli.main import build_parser, _chosen_scenarios
 from bench.errors import UsageError
-from bench.inp import covered_fraction, inp, predicted_delay
+from bench.stats.inp import covered_fraction, inp, predicted_delay
 from bench.probes.input import keystrokes, overlapping_long_frames
-from bench.profile import parse_profile
+from bench.targets.profile import parse_profile
 from bench.scenarios.input import InputConfig
 
 

@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from bench.cli import main
+from bench.cli.main import main
 
 from tests.conftest import run_bench
 from tests.test_cli import free_port, marked_env, one_line_error  # noqa: F401 (fixture)

@@ -13,7 +13,7 @@ import sys
 import time
 import urllib.request
 
-from bench.server_process import BundledServer, RelayServer
+from bench.targets.server_process import BundledServer, RelayServer
 
 from tests.conftest import REPO, run_bench
 

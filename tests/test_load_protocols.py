@@ -13,9 +13,8 @@ import urllib.request
 
 import pytest
 
-from bench.fixtures import fixture_path
-from bench.server_process import BundledServer
-from tests.conftest import asyncio_run
+from bench.targets.server_process import BundledServer
+from tests.conftest import TEST_FIXTURES, asyncio_run
 from tests.test_load_throughput import throughput, total
 
 
@@ -29,10 +28,10 @@ class Server(BundledServer):
 
 
 SERVERS = {
-    "socketio": (str(fixture_path("uis/socketio/server.py")), ["--ping-s", "0.3"], "",
-                 str(fixture_path("uis/socketio/profile.toml"))),
-    **{p: (str(fixture_path("protocols/echo_server.py")), ["--protocol", p, "--ping-s", "0.2"], "ws",
-           str(fixture_path(f"protocols/{p}.toml"))) for p in ("signalr", "phoenix", "graphql-ws")},
+    "socketio": (str(TEST_FIXTURES / "uis/socketio/server.py"), ["--ping-s", "0.3"], "",
+                 str(TEST_FIXTURES / "uis/socketio/profile.toml")),
+    **{p: (str(TEST_FIXTURES / "protocols/echo_server.py"), ["--protocol", p, "--ping-s", "0.2"], "ws",
+           str(TEST_FIXTURES / f"protocols/{p}.toml")) for p in ("signalr", "phoenix", "graphql-ws")},
 }
 
 
@@ -56,8 +55,8 @@ async def exchange(url: str, profile: str, count: int, hold_s: float) -> tuple[l
     the arrivals each receiver collected, and whatever reached the sender that was not control."""
     import aiohttp
 
-    from bench import protocols
-    from bench.load.cli import profile_frame, profile_protocol
+    from bench.targets import protocols
+    from bench.cli.load import profile_frame, profile_protocol
     from bench.load.clients import Collector, Connection, Receiver
     from bench.load.frames import FrameRenderer, make_token, token_pattern
 

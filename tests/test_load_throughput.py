@@ -1,4 +1,4 @@
-"""`bench throughput` against real servers with known defects (fixtures/relay/server.py).
+"""`bench throughput` against real servers with known defects (bench/targets/data/relay/server.py).
 
 Every test runs the real CLI (worker processes, aiohttp WebSockets) against a
 real server process. Known answers come from the relay's knobs: a stall of
@@ -22,7 +22,7 @@ import aiohttp
 import numpy as np
 import pytest
 
-from bench.server_process import RelayServer
+from bench.targets.server_process import RelayServer
 
 from tests.browser_servers import bundled_server_of, wait_for_messages
 from tests.conftest import REPO, asyncio_run, bench_popen, run_bench
@@ -269,12 +269,12 @@ def test_interrupt_keeps_finished_steps_and_leaves_no_process(tmp_path, marked_e
 def test_a_chat_that_is_not_ours_through_its_profile(tmp_path, ui, path):
     """`--profile` sends the profile's websocket.send frame: plain text to the plaintext chat,
     {"kind":"say",...} JSON to the shadow one (which answers other JSON with an error frame)."""
-    from bench.fixtures import fixture_path
-    from bench.server_process import BundledServer
+    from bench.targets.server_process import BundledServer
+    from tests.conftest import UIS_DIR
 
-    with BundledServer(script=str(fixture_path(f"uis/{ui}/server.py"))) as server:
+    with BundledServer(script=str(UIS_DIR / ui / "server.py")) as server:
         url = server.url.replace("http://", "ws://", 1) + path
-        data, _ = throughput(tmp_path, "--url", url, "--profile", str(fixture_path(f"uis/{ui}/profile.toml")),
+        data, _ = throughput(tmp_path, "--url", url, "--profile", str(UIS_DIR / ui / "profile.toml"),
                              "--rate", "100", "--messages", "100", "--warmup", "0.5", "--receivers", "2")
     assert data["config"]["template"] == {"plaintext": "{text}", "shadow": '{"kind":"say","body":"{text}"}'}[ui]
     assert data["metrics"]["throughput.delivery_ratio"]["samples"] == [1.0]

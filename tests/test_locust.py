@@ -1,4 +1,4 @@
-"""The Locust user class (bench/locustfile.py): one master and one worker process, headless, short.
+"""The Locust user class (bench/load/locustfile.py): one master and one worker process, headless, short.
 
 Skipped, with the reason, when Locust (the optional extra) is not installed.
 """
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(importlib.util.find_spec("locust") is None,
 
 
 def locust(*args: str, env) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "locust", "-f", str(REPO / "bench" / "locustfile.py"), *args],
+    return subprocess.Popen([sys.executable, "-m", "locust", "-f", str(REPO / "bench" / "load" / "locustfile.py"), *args],
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -60,16 +60,16 @@ def test_master_and_worker_report_bench_metric_names(chat_server, tmp_path, mark
 def test_users_speak_socketio_through_a_profile(tmp_path, marked_env):
     """--bench-profile: the Engine.IO/Socket.IO handshake, pings answered (every second here, or the
     server drops the user), messages sent as 42["chat message",...] and found in decoded events."""
-    from bench.fixtures import fixture_path
+    from tests.conftest import TEST_FIXTURES
     from tests.test_load_protocols import Server
 
     env, _ = marked_env
     env = {**env, "PYTHONPATH": str(REPO)}
     prefix = tmp_path / "sio"
-    with Server(str(fixture_path("uis/socketio/server.py")), "--ping-s", "1") as server:
+    with Server(str(TEST_FIXTURES / "uis/socketio/server.py"), "--ping-s", "1") as server:
         run = locust("--headless", "--host", server.url.replace("http://", "ws://"), "-u", "2", "-r", "10",
                      "-t", "5s", "--csv", str(prefix), "--bench-rate", "10", "--stop-timeout", "3",
-                     "--bench-profile", str(fixture_path("uis/socketio/profile.toml")), env=env)
+                     "--bench-profile", str(TEST_FIXTURES / "uis/socketio/profile.toml"), env=env)
         try:
             out, _ = run.communicate(timeout=90)
         finally:

@@ -1,6 +1,6 @@
 """Ground truth: the paint probe's times against the presented frames in a Chrome trace.
 
-For each message, the truth is the first presented frame (bench.trace_frames)
+For each message, the truth is the first presented frame (bench.probes.trace_frames)
 whose Commit follows its DOM insertion (docs/message-to-paint.md). Both of the
 probe's presentation times must agree with it:
 - t_paint (Element Timing of the message's own element, paint.latency_ms) for
@@ -17,12 +17,17 @@ import statistics
 import pytest
 
 from bench.scenarios.burst import BurstConfig, BurstScenario
-from bench.messages import MessageSource
-from bench.results import Results
-from bench.session import PageSession
-from bench.target import bundled_target
-from bench.trace_frames import (CLOCK_SYNC_MARK, TRACE_CATEGORIES, first_presented_after, page_clock,
-                                presented_frames)
+from bench.targets.messages import MessageSource
+from bench.results.records import Results
+from bench.scenarios.page import PageSession
+from bench.targets.target import bundled_target
+from bench.probes.trace_frames import (
+    CLOCK_SYNC_MARK,
+    TRACE_CATEGORIES,
+    first_presented_after,
+    page_clock,
+    presented_frames,
+)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +88,7 @@ def assert_within_rounding(errors: list[float], what: str) -> None:
     # A matched frame that cannot show the message is off by a whole frame
     # interval or more: no message may be. (The outliers once seen here,
     # 20-70 ms, were the trace parser's: it lost Commits and took the
-    # compositor's commit for the main thread's; bench.trace_frames says how.)
+    # compositor's commit for the main thread's; bench.probes.trace_frames says how.)
     assert absolute[-1] < FRAME_MS, sorted(errors)
     # On a loaded machine Chromium's presentation time for Element Timing is
     # sometimes later than the trace's presentation of the frame (seen at load

@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 from bench.errors import UsageError
-from bench.profile import BUNDLED_PROFILE, load_profile, resolve_target
+from bench.targets.profile import BUNDLED_PROFILE, load_profile, resolve_target
 from tests.conftest import run_bench
 
 GOOD = """

@@ -10,11 +10,11 @@ import json
 import pytest
 import socketio.packet
 
-from bench import protocols
-from bench.messages import Message, MessageSource
-from bench.profile import parse_profile
+from bench.targets import protocols
+from bench.targets.messages import Message, MessageSource
+from bench.targets.profile import parse_profile
 from bench.errors import UsageError
-from bench.protocols import base
+from bench.targets.protocols import base
 
 HARD = [
     'quotes "double" and \'single\'',
@@ -141,7 +141,7 @@ def test_profile_keys_and_errors():
 
 
 def test_detect_recognises_each_protocol():
-    from bench.protocols.detect import detect
+    from bench.targets.protocols.detect import detect
 
     assert detect("ws://h/socket.io/?EIO=4&transport=websocket", ['0{"sid":"a"}', "40"], [])[0] == "socketio"
     assert detect("ws://h/hub", ["{}\x1e"], ['{"protocol":"json","version":1}\x1e'])[0] == "signalr"

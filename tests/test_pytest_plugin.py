@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.browser import STABLE_FLAGS, find_chromium
-from bench.results import load_results
+from bench.browser.launch import STABLE_FLAGS, find_chromium
+from bench.results.records import load_results
 from tests.browser_servers import playwright_server, wait_until_gone  # noqa: F401 (a fixture)
 from tests.conftest import REPO, run_bench
 
@@ -228,7 +228,7 @@ def test_a_suite_that_does_not_use_it_runs_exactly_as_without_it(suite) -> None:
         def test_passes():
             pass
     ''')
-    # The example conftest (it imports bench.browser), and a note of which bench modules got loaded.
+    # The example conftest (it imports bench.browser.launch), and a note of which bench modules got loaded.
     suite.makeconftest((REPO / "examples" / "conftest.py").read_text() + '''
 
 import sys

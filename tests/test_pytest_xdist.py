@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.browser import STABLE_FLAGS, find_chromium
-from bench.results import load_results
+from bench.browser.launch import STABLE_FLAGS, find_chromium
+from bench.results.records import load_results
 from tests.browser_servers import PlaywrightServer, wait_until_gone
 from tests.conftest import REPO, run_bench
 from tests.test_pytest_plugin import run_pytest

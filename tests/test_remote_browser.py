@@ -26,8 +26,8 @@ import json
 
 import pytest
 
-from bench.browser import STABLE_FLAGS, find_chromium
-from bench.results import load_results
+from bench.browser.launch import STABLE_FLAGS, find_chromium
+from bench.results.records import load_results
 from tests.browser_servers import DevtoolsChromium, free_port, playwright_server, wait_until_gone  # noqa: F401
 from tests.conftest import run_bench
 

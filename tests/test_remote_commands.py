@@ -1,7 +1,7 @@
 """`bench calibrate`, `bench profile check` and `bench profile init` on a browser elsewhere, for real.
 
 The same --connect / --cdp-endpoint options as `bench ui` (one definition,
-bench.browser_source.add_arguments). A Chromium started as a user would, with
+bench.browser.source.add_arguments). A Chromium started as a user would, with
 --remote-debugging-port=0 (tests/browser_servers.py), serves --cdp-endpoint;
 `playwright run-server --unsafe` serves --connect. Both run on this machine,
 on loopback, and bench knows nothing of them but the endpoint.
@@ -20,14 +20,14 @@ import urllib.request
 
 import pytest
 
-from bench.browser import STABLE_FLAGS, find_chromium
-from bench.profile import load_profile
+from bench.browser.launch import STABLE_FLAGS, find_chromium
+from bench.targets.profile import load_profile
 from tests.browser_servers import DevtoolsChromium, free_port, playwright_server, wait_until_gone  # noqa: F401
 from tests.conftest import run_bench
 
 pytestmark = pytest.mark.browser
 
-BUNDLED_PROFILE = "fixtures/profiles/bundled.toml"
+BUNDLED_PROFILE = "bench/targets/data/profiles/bundled.toml"
 SMALL_CALIBRATION = ("--repeat", "2", "--bursts", "5", "--burst-size", "5", "--known-bursts", "1",
                      "--known-size", "4", "--no-progress")
 
@@ -115,7 +115,7 @@ COMMANDS = [("calibrate",), ("profile", "check", BUNDLED_PROFILE, "--url", "http
                  "--connect 'http://127.0.0.1:1/': expected a ws:// or wss:// endpoint", id="calibrate-not-ws"),
 ])
 def test_bad_endpoints_are_the_same_one_line_usage_errors_as_bench_ui(command, args, message) -> None:
-    # Checked by bench.browser_source.source_from_args, as for bench ui (tests/test_remote_browser.py
+    # Checked by bench.browser.source.source_from_args, as for bench ui (tests/test_remote_browser.py
     # has every case); here: each command reads its options through it.
     proc = run_bench(*command, *args, timeout=60)
     assert proc.returncode == 2
@@ -123,7 +123,7 @@ def test_bad_endpoints_are_the_same_one_line_usage_errors_as_bench_ui(command, a
 
 
 def test_an_endpoint_nobody_serves_is_a_target_error() -> None:
-    # Every command connects through bench.browser.launch, as bench ui does; calibrate stands for them.
+    # Every command connects through bench.browser.launch.launch, as bench ui does; calibrate stands for them.
     endpoint = f"http://127.0.0.1:{free_port()}"
     proc = run_bench("calibrate", "--no-progress", "--cdp-endpoint", endpoint, timeout=60)
     assert proc.returncode == 3, proc.stdout + proc.stderr

@@ -16,17 +16,17 @@ import subprocess
 
 import pytest
 
-from bench.browser import new_context
-from bench.messages import MessageSource
-from bench.renderer_process import not_in_browser_tree, trace_processes
-from bench.report_render import where_time_goes
-from bench.results import Results
+from bench.browser.launch import new_context
+from bench.targets.messages import MessageSource
+from bench.browser.renderer_process import not_in_browser_tree, trace_processes
+from bench.report.time_spent import where_time_goes
+from bench.results.records import Results
 from bench.scenarios.burst import BurstConfig, BurstScenario
 from bench.scenarios.scroll import ScrollConfig, ScrollScenario
-from bench.session import PageSession
-from bench.target import bundled_target
-from bench.trace_frames import CLOCK_SYNC_MARK, TRACE_CATEGORIES
-from bench.trace_render import paint_output, render_windows
+from bench.scenarios.page import PageSession
+from bench.targets.target import bundled_target
+from bench.probes.trace_frames import CLOCK_SYNC_MARK, TRACE_CATEGORIES
+from bench.probes.trace_render import paint_output, render_windows
 from tests.conftest import run_bench
 
 pytestmark = pytest.mark.browser
@@ -327,7 +327,7 @@ def test_cli_prints_where_the_time_goes_and_keeps_raw_samples(tmp_path):
 
 
 def test_no_render_cost_leaves_the_probe_out_of_both_scenarios():
-    from bench.cli import _chosen_scenarios, build_parser
+    from bench.cli.main import _chosen_scenarios, build_parser
 
     args = build_parser().parse_args(["ui", "--scenario", "burst,scroll", "--no-render-cost"])
     assert [s.config.render_cost for s in _chosen_scenarios(args)] == [False, False]

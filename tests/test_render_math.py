@@ -1,4 +1,4 @@
-"""Render-cost arithmetic (bench/render_cost.py, bench/trace_render.py) on readings with a known answer.
+"""Render-cost arithmetic (bench/probes/render_cost.py, bench/probes/trace_render.py) on readings with a known answer.
 
 Readings are built as CDP Performance gives them (durations in seconds,
 Timestamp and NavigationStart on the renderer's monotonic clock); the
@@ -10,11 +10,11 @@ from __future__ import annotations
 import pytest
 
 from bench.probes.render import Reading
-from bench.render_cost import measure_window
-from bench.renderer_process import Renderer
-from bench.report_render import where_time_goes
-from bench.results import Results
-from bench.trace_render import phase_ms
+from bench.probes.render_cost import measure_window
+from bench.browser.renderer_process import Renderer
+from bench.report.time_spent import where_time_goes
+from bench.results.records import Results
+from bench.probes.trace_render import phase_ms
 
 LOCAL = Renderer(pid=4242, browser_pid=4000)
 REMOTE = Renderer(pid=None, reason="renderer process not available: the browser is remote, so ...")

@@ -14,14 +14,14 @@ import statistics
 
 import pytest
 
-from bench import trace_frames
-from bench.browser import new_context
-from bench.messages import MessageSource
-from bench.results import Results
+from bench.probes import trace_frames
+from bench.browser.launch import new_context
+from bench.targets.messages import MessageSource
+from bench.results.records import Results
 from bench.scenarios.burst import BurstConfig, BurstScenario
 from bench.scenarios.scroll import ScrollConfig, ScrollScenario
-from bench.session import PageSession
-from bench.target import bundled_target
+from bench.scenarios.page import PageSession
+from bench.targets.target import bundled_target
 from tests.conftest import run_bench
 
 pytestmark = pytest.mark.browser

@@ -8,14 +8,22 @@ import json
 import numpy as np
 import pytest
 
-from bench import metric_catalog
-from bench.browser_source import (LOCAL, REMOTE_CDP, REMOTE_PLAYWRIGHT, BrowserSource, env_notes, flags_in,
-                                  launch_options_header, source_from)
-from bench.compare import Thresholds, compare_results
+from bench.results import metric_catalog
+from bench.browser.source import (
+    LOCAL,
+    REMOTE_CDP,
+    REMOTE_PLAYWRIGHT,
+    BrowserSource,
+    env_notes,
+    flags_in,
+    launch_options_header,
+    source_from,
+)
+from bench.gate.compare import Thresholds, compare_results
 from bench.errors import UsageError
-from bench.metric_view import MeasuredResults, Metric
-from bench.results import Results, ScenarioOutput
-from bench.session_results import SessionResults, merged_env
+from bench.plugin.metric_view import MeasuredResults, Metric
+from bench.results.records import Results, ScenarioOutput
+from bench.plugin.suite_results import SessionResults, merged_env
 
 TEST_A = "tests/test_chat.py::test_burst[chromium]"
 TEST_B = "tests/test_chat.py::test_memory[chromium]"

@@ -1,10 +1,10 @@
-"""Scroll smoothness arithmetic (bench/smoothness.py) on frame timelines with a known answer."""
+"""Scroll smoothness arithmetic (bench/stats/smoothness.py) on frame timelines with a known answer."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench.smoothness import gesture_window, overlapping, pass_smoothness, refresh_interval_ms
+from bench.stats.smoothness import gesture_window, overlapping, pass_smoothness, refresh_interval_ms
 
 R = 1000 / 60  # a 60 Hz refresh interval, ms
 

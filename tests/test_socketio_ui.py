@@ -14,20 +14,20 @@ import urllib.request
 import pytest
 
 from bench.errors import TargetError
-from bench.fixtures import fixture_path
-from bench.messages import Message, MessageSource
-from bench.profile import resolve_target
+from bench.targets.messages import Message, MessageSource
+from bench.targets.profile import resolve_target
 from bench.scenarios.burst import BurstConfig, BurstScenario
-from bench.server_process import BundledServer
-from bench.session import PageSession
+from bench.targets.server_process import BundledServer
+from bench.scenarios.page import PageSession
+from tests.conftest import TEST_FIXTURES
 from tests.test_protocols import HARD
 
-PROFILE = str(fixture_path("uis/socketio/profile.toml"))
+PROFILE = str(TEST_FIXTURES / "uis/socketio/profile.toml")
 
 
 @pytest.fixture(scope="module")
 def sio_server():
-    with BundledServer(script=str(fixture_path("uis/socketio/server.py"))) as server:
+    with BundledServer(script=str(TEST_FIXTURES / "uis/socketio/server.py")) as server:
         yield server
 
 
@@ -130,8 +130,8 @@ def test_worker_socket_is_named_and_server_injection_still_measures(page, sio_se
 def test_profile_check_catches_a_wrong_encoding_and_a_list_that_does_not_scroll(sio_server):
     import dataclasses
 
-    from bench.browser import BrowserOptions
-    from bench.profile_check import check_profile
+    from bench.browser.launch import BrowserOptions
+    from bench.run.profile_check import check_profile
     from tests.conftest import in_fresh_thread
 
     target = resolve_target(PROFILE, sio_server.url, "transports=websocket")
@@ -151,9 +151,9 @@ def test_profile_check_catches_a_wrong_encoding_and_a_list_that_does_not_scroll(
 def test_profile_init_recognises_socketio_and_where_messages_go(sio_server):
     import threading
 
-    from bench.browser import BrowserOptions
-    from bench.profile import parse_profile
-    from bench.profile_init import propose_profile
+    from bench.browser.launch import BrowserOptions
+    from bench.targets.profile import parse_profile
+    from bench.run.profile_init import propose_profile
     from tests.conftest import in_fresh_thread
 
     try:

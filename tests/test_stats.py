@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from bench.bootstrap import MIN_BLOCKS, quantile_ci
-from bench.difference import HIGHER, LOWER, NONE, compare_runs, compare_samples, compare_words, verdict
-from bench.results import Results, ScenarioOutput
-from bench.stats import nest_samples, percentile_cis, relative_spread, summarize
+from bench.stats.bootstrap import MIN_BLOCKS, quantile_ci
+from bench.stats.difference import HIGHER, LOWER, NONE, compare_runs, compare_samples, compare_words, verdict
+from bench.results.records import Results, ScenarioOutput
+from bench.stats.descriptive import nest_samples, percentile_cis, relative_spread, summarize
 
 MU, SIGMA = 3.0, 0.5  # lognormal: skewed like latencies
 TRUE_P50 = float(np.exp(MU))
@@ -206,7 +206,7 @@ def test_results_json_keeps_old_fields_and_adds_cv_cis_and_blocks():
 
 
 def test_one_run_a_side_folds_run_to_run_noise_into_the_ci():
-    """One run a side: the CI of the change widens by the run-to-run sd (bench.run_noise), in quadrature.
+    """One run a side: the CI of the change widens by the run-to-run sd (bench.stats.run_noise), in quadrature.
 
     Known answer: blocks of 20 samples, base ~ N(10, 1), new ~ N(20, 1). Within
     the runs the change (+10) is known to about +-0.3; a run-to-run sd of 15 %
@@ -214,8 +214,8 @@ def test_one_run_a_side_folds_run_to_run_noise_into_the_ci():
     far beyond that: slower. +20 % (new ~ N(12, 1)) is not: the folded CI
     reaches below the 5 % band, so unsure, where the within-run CI alone said slower.
     """
-    from bench.difference import compare_runs
-    from bench.stats import nest_samples
+    from bench.stats.difference import compare_runs
+    from bench.stats.descriptive import nest_samples
 
     rng = np.random.default_rng(7)
     blocks = [20] * 10

@@ -12,15 +12,21 @@ import statistics
 
 import pytest
 
-from bench.browser import new_context
-from bench.fixtures import load_fixture_module
+from bench.browser.launch import new_context
+from bench.targets.bundled import load_fixture_module
 from bench.errors import TargetError
-from bench.messages import MessageSource
-from bench.results import Results
+from bench.targets.messages import MessageSource
+from bench.results.records import Results
 from bench.scenarios.stream import StreamConfig, StreamScenario
-from bench.session import PageSession
-from bench.target import bundled_target
-from bench.trace_frames import CLOCK_SYNC_MARK, TRACE_CATEGORIES, first_presented_after, page_clock, presented_frames
+from bench.scenarios.page import PageSession
+from bench.targets.target import bundled_target
+from bench.probes.trace_frames import (
+    CLOCK_SYNC_MARK,
+    TRACE_CATEGORIES,
+    first_presented_after,
+    page_clock,
+    presented_frames,
+)
 
 # Known answers in milliseconds: measured with the CPU to themselves (tests/cpu_share.py).
 pytestmark = pytest.mark.timing
@@ -181,8 +187,8 @@ def test_bad_input_is_one_line_naming_which_within_the_timeout(browser, chat_ser
 def test_all_on_a_page_without_websocket_through_connect(chat_server, tmp_path):
     """`bench ui --scenario all` on the assistant-only page, in a browser served by `playwright run-server`:
     the scenarios that need a WebSocket are skipped with a note, stream runs."""
-    from bench.browser import find_chromium
-    from bench.results import load_results
+    from bench.browser.launch import find_chromium
+    from bench.results.records import load_results
     from tests.browser_servers import PlaywrightServer, wait_until_gone
     from tests.conftest import run_bench
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from bench.errors import UsageError
-from bench.profile import parse_profile
-from bench.stream_metrics import QUADRATIC_MS_PER_KCHAR, growth_fit, growth_note, reply_output
+from bench.targets.profile import parse_profile
+from bench.scenarios.stream_metrics import QUADRATIC_MS_PER_KCHAR, growth_fit, growth_note, reply_output
 
 BASE = {"name": "x", "url": "http://127.0.0.1:1/"}
 START = [{"fill": ["#p", "{text}"]}, {"click": "#send"}]

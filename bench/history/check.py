@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 from tabulate import tabulate
 
-from .. import metric_catalog
-from ..compare import Thresholds
-from ..difference import HIGHER, LOWER, NONE
-from ..report import _fmt, display_scale
+from ..results import metric_catalog
+from ..gate.compare import Thresholds
+from ..stats.difference import HIGHER, LOWER, NONE
+from ..report.terminal import _fmt, display_scale
 from . import changes
 from .series import History, Point
 

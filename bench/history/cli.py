@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .. import metric_catalog
+from ..results import metric_catalog
 from ..errors import EXIT_FAILED_GATE, EXIT_OK, UsageError
 from . import changes, check as check_module, location, record as record_module, series, show
 from .store import DEFAULT_WAIT_S, Store

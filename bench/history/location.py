@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..budgets import _read_toml
+from ..gate.budgets import _read_toml
 from ..errors import UsageError
 from .backends import is_postgres
 

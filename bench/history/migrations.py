@@ -9,7 +9,7 @@ second waits, then finds the version already raised and does nothing.
 v1  runs (one row per recorded results file: commit, branch, time, env, the
     raw file zlib-compressed) and metrics (each metric's summary per run).
 v2  runs.env_key: the environment fields that make runs comparable
-    (bench/compare.py ENV_MUST_MATCH), so a check never mixes a headed run
+    (bench/gate/compare.py ENV_MUST_MATCH), so a check never mixes a headed run
     with a headless one; backfilled from each run's stored env.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 
-from .. import compare
+from ..gate import compare
 from .backends import Connection, SQLiteBackend
 
 V1 = """

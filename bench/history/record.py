@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 from ..errors import UsageError
-from ..results import json_text, load_results
+from ..results.records import json_text, load_results
 from . import git_info
 from .store import Store
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import html
 
-from ..html_report import CSS
+from ..report.html import CSS
 from .check import MetricCheck, short, summary
 from .series import History
 from .show import _ci
 from .trend_plots import trend
-from ..report import _fmt, display_scale
+from ..report.terminal import _fmt, display_scale
 
 
 def _runs_table(history: History) -> str:

@@ -6,7 +6,7 @@ import fnmatch
 import json
 from dataclasses import dataclass
 
-from .. import metric_catalog
+from ..results import metric_catalog
 from .store import Run, Store
 
 
@@ -66,7 +66,7 @@ def select(store: Store, branch: str | None = None, last: int | None = None) -> 
 
 def chosen_metrics(history: History, patterns: tuple[str, ...] | None) -> list[str]:
     """Metrics matching the patterns (fnmatch, also on the name without a pytest test id); default: the
-    gated ones (bench/metric_catalog.py DEFAULT_GATE) that have numbers."""
+    gated ones (bench/results/metric_catalog.py DEFAULT_GATE) that have numbers."""
     names = [n for n, pts in history.points.items() if any(p.p50 is not None for p in pts)]
     if not patterns:
         return [n for n in names if metric_catalog.is_gated(n, metric_catalog.DEFAULT_GATE)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from ..report import _fmt, display_scale
+from ..report.terminal import _fmt, display_scale
 from .check import short
 from .series import History
 

@@ -1,4 +1,4 @@
-"""Trend figures of a history, as inline SVG (the run report's style: bench/plots.py)."""
+"""Trend figures of a history, as inline SVG (the run report's style: bench/report/plots.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 
-from ..plots import STYLE, Plot, svg_text
-from ..report import display_scale
+from ..report.plots import STYLE, Plot, svg_text
+from ..report.terminal import display_scale
 from .check import MetricCheck, short
 
 MAX_LABELS = 30  # commit labels on the x axis; more runs than this label every k-th

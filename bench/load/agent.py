@@ -23,8 +23,8 @@ from array import array
 
 import aiohttp
 
-from .. import protocols
-from ..server_process import _die_with_parent
+from ..targets import protocols
+from ..targets.server_process import _die_with_parent
 from .clients import SEND_ERRORS, Collector, ConnectFailed, Connection, HeartbeatClient, Receiver
 from .frames import FrameRenderer, make_token, token_pattern
 from .procfs import sched_seconds

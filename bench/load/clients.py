@@ -17,7 +17,7 @@ from array import array
 
 import aiohttp
 
-from ..protocols import Codec
+from ..targets.protocols import Codec
 
 SEND_ERRORS = (ConnectionError, RuntimeError, aiohttp.ClientError)
 

@@ -23,13 +23,13 @@ import time
 from dataclasses import dataclass, field
 
 from ..errors import TargetError, UsageError
-from ..results import Results, ScenarioOutput
+from ..results.records import Results, ScenarioOutput
 from .fdlimit import ensure_fd_limit
-from .. import protocols
+from ..targets import protocols
 from .frames import HEARTBEATS
 from .procfs import NotAvailable, rss_bytes
 from .server import ServerUnderLoad
-from .session import load_session
+from .harness import load_session
 from .workers import deal, default_workers
 
 SETTLE_S = 0.3        # after the last client connected, before reading the server's memory
@@ -46,7 +46,7 @@ class ConnectionsConfig:
     interval_ms: float = 500.0
     duration_s: float = 10.0
     heartbeat: str = "app"
-    protocol: dict | None = None  # speak this protocol (bench.protocols); "app" heartbeats are its own
+    protocol: dict | None = None  # speak this protocol (bench.targets.protocols); "app" heartbeats are its own
     workers: int = field(default_factory=default_workers)
     timeout_s: float = 10.0
 

@@ -51,7 +51,7 @@ def resolve_template(fmt: str, frame: str | None) -> str:
 class FrameRenderer:
     """Fills a template for one message; the fixed parts are filled once.
 
-    Placeholders as in bench.target.render_template: {text} {id} {user} {ts}.
+    Placeholders as in bench.targets.target.render_template: {text} {id} {user} {ts}.
     The token and padding are ASCII letters, digits, '-' and ' ', so JSON
     escaping would change nothing and is skipped (this runs 50,000 times a
     second per worker).

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..report import metrics_table, run_lines
+from ..report.terminal import metrics_table, run_lines
 
 BUSY_PRESSURE_PCT = 20.0  # CPU pressure worth a line: a fifth of the time something waited
 

@@ -13,7 +13,7 @@ import socket
 from urllib.parse import urlsplit
 
 from ..errors import UsageError
-from ..server_process import BundledServer
+from ..targets.server_process import BundledServer
 
 WS_SCHEMES = ("ws", "wss")
 

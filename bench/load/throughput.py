@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import UsageError
-from ..results import Results, ScenarioOutput
+from ..results.records import Results, ScenarioOutput
 from .accounting import PhaseAccount, account
 from .frames import resolve_template
 from .schedule import Schedule, Step, find_max_rate, phase_counts
 from .server import ServerUnderLoad
-from .session import load_session
+from .harness import load_session
 from .workers import deal, default_workers
 
 LAG_LIMIT_MS = 10.0        # send lag p99 above this: the generator is behind schedule
@@ -47,7 +47,7 @@ class ThroughputConfig:
     port: int = 0                   # the bundled app's port (0: a free one)
     format: str = "json"
     frame: str | None = None        # a template with {text}; wins over format
-    protocol: dict | None = None    # {"name": "socketio", "event": ...}: the frame is its payload (bench.protocols)
+    protocol: dict | None = None    # {"name": "socketio", "event": ...}: the frame is its payload (bench.targets.protocols)
     rate: float | None = 500.0      # msgs/s; None: find the max
     duration_s: float | None = None # default 5 s, or 2 s per step with rate max
     messages: int | None = None

@@ -15,7 +15,7 @@ Two ways to read:
   the same metrics as a Performance.metrics event, taken inside the page at
   that moment (the end of a burst; bench/probes/paint.js stampAfterFrame).
 Beside each, the renderer process's CPU ticks (and at the end its memory)
-are read from /proc when the process is known (bench/renderer_process.py).
+are read from /proc when the process is known (bench/browser/renderer_process.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import itertools
 import time
 from dataclasses import dataclass, field
 
-from ..renderer_process import Renderer, cpu_ticks, process_memory
+from ..browser.renderer_process import Renderer, cpu_ticks, process_memory
 
 STAMP_PREFIX = "bench-render-"
 STAMP_WAIT_S = 2.0  # the stamp precedes quiet()'s stable frames, so it is normally already here

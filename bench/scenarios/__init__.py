@@ -42,7 +42,7 @@ def applicable(names: list[str], profile: str | None, chosen: bool = False) -> l
     name (chosen=True): a profile without one is a usage error, before any run.
     """
     from ..errors import UsageError
-    from ..profile import BUNDLED_PROFILE, load_profile
+    from ..targets.profile import BUNDLED_PROFILE, load_profile
 
     if input.NAME not in names:
         return names

@@ -3,7 +3,7 @@
 Metrics (docs/message-to-paint.md): paint.latency_ms (on screen),
 paint.presented_ms (every message), paint.recv_to_dom_ms, paint.dom_to_paint_ms, burst.settle_ms, and the counts
 paint.injected / paint.unpainted, so painted + unpainted = injected. With render_cost, each
-measured burst also gets the render.* metrics of bench/render_cost.py
+measured burst also gets the render.* metrics of bench/probes/render_cost.py
 (where the main thread's time went, the renderer process's CPU and memory).
 """
 
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..errors import TargetError, UsageError
-from ..render_cost import measure_window
-from ..results import ScenarioOutput
-from ..session import PageSession
+from ..probes.render_cost import measure_window
+from ..results.records import ScenarioOutput
+from .page import PageSession
 
 NAME = "burst"
 # Between bursts (after quiet) the page is left alone until its main thread

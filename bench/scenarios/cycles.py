@@ -1,7 +1,7 @@
 """Cycles scenario: does the chat UI leak when its connection drops and comes back?
 
 Warm-up cycle(s), then N measured cycles. A cycle: the page's WebSocket is
-closed from the far side, alternately clean and abnormal (bench.disconnect),
+closed from the far side, alternately clean and abnormal (bench.targets.disconnect),
 the app reconnects by itself (seen through paint.js's WebSocket wrapper),
 optionally K messages arrive. After warm-up and after every cycle the heap
 probe reads used heap and DOM counters after a forced GC; each cycle's
@@ -30,14 +30,14 @@ from typing import Callable
 
 from playwright.sync_api import Error as PlaywrightError
 
-from .. import heap_trend
-from ..disconnect import CLOSE_KINDS, make_disconnector
+from ..stats import heap_trend
+from ..targets.disconnect import CLOSE_KINDS, make_disconnector
 from ..errors import TargetError, UsageError
-from ..heap_snapshot import HeapSnapshot, suspects, take_heap_snapshot
+from ..probes.heap_snapshot import HeapSnapshot, suspects, take_heap_snapshot
 from ..probes.heap import HeapProbe
-from ..renderer_process import process_memory
-from ..results import ScenarioOutput
-from ..session import PageSession
+from ..browser.renderer_process import process_memory
+from ..results.records import ScenarioOutput
+from .page import PageSession
 
 NAME = "cycles"
 # Cycles between the culprit list's two snapshots when the verdict came

@@ -11,7 +11,7 @@ painted in the list.
 Metrics, per phase P in calm | busy:
   input.P.key_to_paint_ms   per keystroke (bench/probes/input.py)
   input.P.input_delay_ms, input.P.processing_ms
-  input.P.inp_ms            INP of the phase's keystrokes (bench/inp.py, web-vitals' rule)
+  input.P.inp_ms            INP of the phase's keystrokes (bench/stats/inp.py, web-vitals' rule)
   input.P.send_to_echo_ms   the send action's input event -> the echo painted
   input.P.keystrokes, input.P.fast_keystrokes (no Event Timing entry: under 16 ms)
   input.P.long_frames       long animation frames that overlapped a slow keystroke
@@ -30,11 +30,11 @@ import numpy as np
 from playwright.sync_api import Error as PlaywrightError
 
 from ..errors import TargetError, UsageError
-from ..inp import inp
+from ..stats.inp import inp
 from ..probes import probe_script
 from ..probes.input import InputProbe, keystrokes, overlapping_long_frames
-from ..results import ScenarioOutput
-from ..session import PageSession
+from ..results.records import ScenarioOutput
+from .page import PageSession
 from .message_stream import MessageStream, make_stream, wait_until
 
 NAME = "input"

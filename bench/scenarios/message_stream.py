@@ -9,8 +9,8 @@ from __future__ import annotations
 import threading
 import time
 
-from ..inject import ServerInjector
-from ..session import PageSession
+from ..targets.inject import ServerInjector
+from .page import PageSession
 
 
 class MessageStream:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..probes import probe_script
-from ..results import ScenarioOutput
+from ..results.records import ScenarioOutput
 
 NAME = "refresh"
 

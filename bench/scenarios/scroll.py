@@ -1,7 +1,7 @@
 """Scroll scenario: a long conversation scrolled by a browser-driven gesture.
 
 Metrics (DESIGN.md section 3, "scroll smoothness"; definitions in
-bench/smoothness.py): scroll.refresh_ms (one per repetition), and per gesture
+bench/stats/smoothness.py): scroll.refresh_ms (one per repetition), and per gesture
 pass scroll.fps, scroll.frame_ms (every frame interval), scroll.dropped_pct,
 scroll.long_frames (Long Animation Frames over 50 ms). Records: "scroll" (one
 per pass: distance asked and moved, frames, expected, dropped) and
@@ -13,7 +13,7 @@ waits until they are in the DOM and painting stopped; the idle refresh
 interval is measured; then R times: a gesture up by D px from the newest
 message, and one back down by D px, each with CDP Input.synthesizeScrollGesture
 over the list at a fixed speed and without fling. With render_cost, each pass
-also gets render.scroll.* (bench/render_cost.py) from CDP Performance readings
+also gets render.scroll.* (bench/probes/render_cost.py) from CDP Performance readings
 right before and right after the gesture, per frame drawn between them.
 """
 
@@ -25,10 +25,10 @@ from typing import Callable
 from ..errors import TargetError, UsageError
 from ..probes.frames import FramesProbe
 from ..probes.heap import HeapProbe
-from ..render_cost import measure_window
-from ..results import ScenarioOutput
-from ..session import PageSession
-from ..smoothness import gesture_window, overlapping, pass_smoothness, refresh_interval_ms
+from ..probes.render_cost import measure_window
+from ..results.records import ScenarioOutput
+from .page import PageSession
+from ..stats.smoothness import gesture_window, overlapping, pass_smoothness, refresh_interval_ms
 
 NAME = "scroll"
 NOMINAL_REFRESH_HZ = 60

@@ -7,8 +7,8 @@ when asked for by name. It needs no WebSocket on the page.
 Per reply: the stream probe (bench/probes/stream.js) is armed with the reply
 selector, the profile's start actions run with {text} = the next prompt of
 the corpus, and the probe reports every chunk's arrival, its text in the DOM
-and the frame that painted it. Metrics: bench/stream_metrics.py. With
-render_cost, also render.stream.* (bench/render_cost.py) from a CDP
+and the frame that painted it. Metrics: bench/scenarios/stream_metrics.py. With
+render_cost, also render.stream.* (bench/probes/render_cost.py) from a CDP
 Performance reading before the start actions to the page's stamp after the
 frame that shows the last chunk, per chunk.
 """
@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import TargetError, UsageError
-from ..fixtures import fixture_path
+from ..targets.bundled import fixture_path
 from ..probes.frames import FramesProbe
 from ..probes.render import Reading
 from ..probes.stream import StreamProbe
-from ..render_cost import measure_window
-from ..renderer_process import Renderer
-from ..results import ScenarioOutput
-from ..smoothness import refresh_interval_ms
-from ..stream_metrics import growth_fit, growth_note, reply_output
+from ..probes.render_cost import measure_window
+from ..browser.renderer_process import Renderer
+from ..results.records import ScenarioOutput
+from ..stats.smoothness import refresh_interval_ms
+from .stream_metrics import growth_fit, growth_note, reply_output
 
 NAME = "stream"
 IDLE_FRAMES = 10          # rAF deltas for the refresh interval (its median: a few suffice)
@@ -70,7 +70,7 @@ def add_arguments(group) -> None:
                             "[stream] table, docs/streaming.md)")
     group.add_argument("--prompts", default=str(DEFAULT_PROMPTS), metavar="FILE",
                        help="prompt corpus, one prompt per line, used in order (default: "
-                            "fixtures/messages/prompts.txt)")
+                            "bench/targets/data/messages/prompts.txt)")
 
 
 def from_args(args) -> "StreamScenario":

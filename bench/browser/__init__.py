@@ -1,0 +1,1 @@
+"""Browser: finding, launching and connecting to Chromium; the renderer process behind a page."""

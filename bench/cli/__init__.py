@@ -1,0 +1,1 @@
+"""Command line: argument parsing, one module per command."""

@@ -1,0 +1,1 @@
+"""Gate: budgets, the production-baseline table, comparison with a baseline run, the verdict."""

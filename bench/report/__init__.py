@@ -1,0 +1,1 @@
+"""Report writers: terminal, Markdown, JUnit, HTML, plots, filmstrip, trace archive (formatting only)."""

@@ -1,0 +1,1 @@
+"""Results: flat metrics with raw samples, the metric catalog, the environment (schema bench/1)."""

@@ -1,0 +1,160 @@
+"""Results: flat metrics with raw samples, plus env and config (schema bench/1).
+
+    {"schema": "bench/1", "env": {...}, "config": {...},
+     "metrics": {"paint.latency_ms": {"unit": "ms", "n": .., "samples": [...],
+                 "runs": [n per repetition], "blocks": [n per measurement],
+                 "p50": .., "p50_ci": [lo, hi], "p95_ci": [lo, hi], "cv": .., ...}, ...},
+     "records": {"paint": [per-message records]}, "partial": false}
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UsageError
+from ..stats.descriptive import categorical_summary, percentile_cis, summarize
+
+SCHEMA = "bench/1"
+
+
+@dataclass
+class MetricSeries:
+    """One metric's raw samples, kept per repetition."""
+
+    unit: str
+    runs: list[list[float]] = field(default_factory=list)
+    # Per repetition, the sizes of the blocks its samples arrived in: one
+    # block per sink() call (one burst, one pass). Blocks are the unit the
+    # bootstrap resamples (bench/stats/bootstrap.py).
+    block_runs: list[list[int]] = field(default_factory=list)
+
+    @property
+    def samples(self) -> list[float]:
+        return [s for run in self.runs for s in run]
+
+    @property
+    def blocks(self) -> list[int]:
+        return [size for run in self.block_runs for size in run]
+
+    def add(self, repetition: int, samples: list) -> None:
+        while len(self.runs) <= repetition:
+            self.runs.append([])
+            self.block_runs.append([])
+        self.runs[repetition].extend(samples)
+        self.block_runs[repetition].append(len(samples))
+
+    def to_json(self) -> dict:
+        samples = self.samples
+        shape = {"runs": [len(run) for run in self.runs], "blocks": self.blocks}
+        if any(isinstance(s, str) for s in samples):  # a word per sample, e.g. heap.verdict
+            return {"unit": self.unit, **categorical_summary(samples), "samples": samples, **shape}
+        out = {"unit": self.unit, **summarize(samples), **percentile_cis(samples, shape["runs"], self.blocks),
+               "samples": samples, **shape}
+        if self.unit == "count":
+            out["sum"] = float(sum(samples))
+        return out
+
+
+@dataclass
+class ScenarioOutput:
+    """What one scenario measured in one repetition."""
+
+    metrics: dict[str, tuple[str, list[float]]] = field(default_factory=dict)  # name -> (unit, samples)
+    records: dict[str, list[dict]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # scenario -> wall seconds
+
+    def extend(self, other: "ScenarioOutput") -> "ScenarioOutput":
+        """Add another measurement of the same moment (e.g. a burst's render cost); returns self."""
+        self.metrics.update(other.metrics)
+        for name, records in other.records.items():
+            self.records.setdefault(name, []).extend(records)
+        self.notes.extend(other.notes)
+        return self
+
+
+@dataclass
+class Results:
+    env: dict
+    config: dict
+    metrics: dict[str, MetricSeries] = field(default_factory=dict)
+    records: dict[str, list[dict]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)  # scenario -> wall seconds, all repetitions
+    partial: bool = False
+
+    def add(self, repetition: int, output: ScenarioOutput) -> None:
+        for name, (unit, samples) in output.metrics.items():
+            self.metrics.setdefault(name, MetricSeries(unit)).add(repetition, samples)
+        for name, records in output.records.items():
+            self.records.setdefault(name, []).extend({"repetition": repetition, **r} for r in records)
+        self.notes.extend(n for n in output.notes if n not in self.notes)
+        for name, seconds in output.timings.items():
+            self.timings[name] = self.timings.get(name, 0.0) + seconds
+
+    def to_json(self) -> dict:
+        return {
+            "schema": SCHEMA,
+            "partial": self.partial,
+            "env": self.env,
+            "config": self.config,
+            "metrics": {name: series.to_json() for name, series in self.metrics.items()},
+            "records": self.records,
+            "notes": self.notes,
+            "timings_s": self.timings,
+        }
+
+    def write(self, path: str | Path) -> None:
+        write_json_atomic(path, self.to_json())
+
+
+def json_text(data: dict) -> str:
+    """The results file's text: strict JSON (no NaN), indented, one trailing newline."""
+    return json.dumps(_finite(data), indent=1, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _finite(value):
+    """NaN and infinities become null: strict JSON readers (JavaScript's) refuse them."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def write_json_atomic(path: str | Path, data: dict) -> None:
+    """Write to a temporary file beside the target, then rename: never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(json_text(data))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_results(path: str | Path) -> dict:
+    """Read a results file; a wrong schema or broken JSON is a one-line UsageError."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such results file") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(data, dict) or data.get("schema") != SCHEMA:
+        found = data.get("schema") if isinstance(data, dict) else type(data).__name__
+        raise UsageError(f"{path}: results schema {found!r}, expected {SCHEMA!r}")
+    if not isinstance(data.get("metrics"), dict):
+        raise UsageError(f"{path}: results file has no metrics table")
+    return data

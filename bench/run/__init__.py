@@ -1,0 +1,1 @@
+"""Run: a browser through scenarios, repetitions and unmeasured passes."""

@@ -1,0 +1,171 @@
+"""`bench profile init`: watch a chat page and propose a profile to edit."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from playwright.sync_api import sync_playwright
+
+from ..browser.launch import BrowserOptions, launch, new_context
+from ..errors import TargetError
+from ..probes import probe_script
+from ..probes.paint import PaintProbe
+from ..targets.protocols.detect import chat_events, detect
+from ..scenarios.page import _first_line
+
+
+USER_KEYS = ("user", "username", "name", "author", "from", "sender", "nick")
+
+
+def _payload_template(payload: str) -> tuple[str, str | None, str]:
+    """(template, the text it replaced, note) from a decoded event payload (JSON text)."""
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return "{text}", payload, "the payload is plain text"
+    if isinstance(data, str):
+        return "{text}", data, "the payload is a bare string"
+    strings: list[tuple[tuple, str]] = []
+
+    def walk(value, path):
+        if isinstance(value, str):
+            strings.append((path, value))
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, path + (k,))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, path + (i,))
+
+    walk(data, ())
+    if not strings:
+        return "{text}", None, "no string in the payload: edit this"
+    text_path, text = max(strings, key=lambda s: len(s[1]))
+    user_path = next((p for p, _ in strings if p and p != text_path and str(p[-1]).lower() in USER_KEYS), None)
+
+    def fill(value, path):
+        if path == text_path:
+            return "{text}"
+        if path == user_path:
+            return "{user}"
+        if isinstance(value, dict):
+            return {k: fill(v, path + (k,)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v, path + (i,)) for i, v in enumerate(value)]
+        return value
+
+    template = json.dumps(fill(data, ()), ensure_ascii=False, separators=(",", ":"))
+    where = ".".join(map(str, text_path)) or "the payload"
+    return template, text, f"from a message the page received; {where!r} carries the text"
+
+
+def _frame_template(sample: str | None) -> tuple[str, str]:
+    """A frame template from a frame the page received: its longest string becomes {text}."""
+    if not sample:
+        return "{text}", "no frame arrived while watching: edit this to what the server sends"
+    try:
+        data = json.loads(sample)
+    except ValueError:
+        return "{text}", "frames looked like plain text"
+    if not isinstance(data, dict):
+        return "{text}", "frames were JSON but not objects: edit this"
+    strings = {k: v for k, v in data.items() if isinstance(v, str)}
+    if not strings:
+        return "{text}", "no string field found in a frame: edit this"
+    text_key = max(strings, key=lambda k: len(strings[k]))
+    template = json.dumps({k: ("{text}" if k == text_key else v) for k, v in data.items()},
+                          ensure_ascii=False, separators=(",", ":"))
+    return template, f"from a frame the page received; {text_key!r} carries the text"
+
+
+def _propose_payload(protocol: str, received: list[str]) -> tuple[list[str], str, str, str | None]:
+    """(event lines, payload template, its note, the text of the message it came from)."""
+    if protocol in ("json", "text"):
+        sample = next((f for f in received if f.strip()), None)
+        frame, note = _frame_template(sample)
+        text = None
+        if sample and frame != "{text}":
+            text = _payload_template(sample)[1]
+        return [], frame, note, text
+    events = chat_events(protocol, received)
+    if not events:
+        return ([f"event = \"\"   # no {protocol} event arrived while watching: send a message "
+                 "during --watch, or edit this"], "{text}", "edit this to the event's payload", None)
+    best = max(events, key=lambda p: len(p.payload))
+    template, text, note = _payload_template(best.payload)
+    if protocol == "graphql-ws":  # the id is the page's own: taken from its subscribe at run time
+        return ["# event: left out: injection uses the id of the page's newest subscribe"], template, note, text
+    names = sorted({p.event for p in events if p.event})
+    return [f"event = {_toml_string(best.event or '')}   # events seen: {', '.join(names)}"], template, note, text
+
+
+def _toml_string(value: str) -> str:
+    return "'" + value + "'" if "'" not in value and "\n" not in value else json.dumps(value)
+
+
+def propose_profile(url: str, browser_options: BrowserOptions, watch_s: float = 5,
+                    timeout_s: float = 30) -> str:
+    with sync_playwright() as playwright:
+        browser = launch(playwright, browser_options)
+        try:
+            page = new_context(browser).new_page()
+            frames: dict[str, list[str]] = {}
+            sent: dict[str, list[str]] = {}
+
+            def on_socket(ws):
+                frames.setdefault(ws.url, [])
+                sent.setdefault(ws.url, [])
+                ws.on("framereceived", lambda payload: frames[ws.url].append(payload)
+                      if isinstance(payload, str) else None)
+                ws.on("framesent", lambda payload: sent[ws.url].append(payload)
+                      if isinstance(payload, str) else None)
+
+            page.on("websocket", on_socket)
+            PaintProbe().install(page)
+            try:
+                page.goto(url, wait_until="load", timeout=timeout_s * 1000)
+            except Exception as exc:
+                raise TargetError(f"cannot load {url}: {_first_line(exc)}") from None
+            page.wait_for_timeout(watch_s * 1000)
+            found = page.evaluate(probe_script("discover.js"))
+            if not frames:
+                raise TargetError(f"{url}: the page opened no WebSocket within {watch_s:g} s of watching "
+                                  "(try --watch longer, or log in first with page.setup steps)")
+            socket_url = max(frames, key=lambda u: len(frames[u]))  # the busiest socket carries chat
+            socket_frames = [f for u in frames if urlsplit(u).path == urlsplit(socket_url).path for f in frames[u]]
+            socket_sent = [f for u in sent if urlsplit(u).path == urlsplit(socket_url).path for f in sent[u]]
+            protocol, protocol_note = detect(socket_url, socket_frames, socket_sent)
+            event_lines, frame, frame_note, text = _propose_payload(protocol, socket_frames)
+            if text:
+                seen = page.evaluate(probe_script("locate.js"), text.strip().splitlines()[0][:60])
+                if seen.get("found"):
+                    found.update(list=seen["list"], message=seen["message"], messageCount=seen["count"],
+                                 listCandidates=[f"where a received message appeared ({seen['message']})"])
+        finally:
+            browser.close()
+    path = urlsplit(socket_url).path or "/"
+    lines = [
+        f"# Proposed by `bench profile init --url {url}`; check it with `bench profile check`.",
+        f"name = {_toml_string(urlsplit(url).netloc)}",
+        f"url = {_toml_string(url)}",
+        "",
+        "[websocket]",
+        f"match = {_toml_string('**' + path)}        # sockets seen: {', '.join(sorted(frames))}",
+        'inject = "intercept"',
+        f"protocol = {_toml_string(protocol)}   # recognised from {protocol_note}",
+        *event_lines,
+        f"frame = {_toml_string(frame)}   # {frame_note}",
+        "",
+        "[dom]",
+        f"list = {_toml_string(found['list'])}   # scroll containers seen: "
+        f"{', '.join(found['listCandidates']) or 'none; the page itself scrolls'}",
+        f"message = {_toml_string(found['message'] or '*')}   # "
+        + (f"{found['messageCount']} such children in the list" if found["message"]
+           else "the list was empty: edit this to one rendered message"),
+        "",
+        "[page]",
+        f"ready = {_toml_string(found['list'])}",
+        "setup = []   # e.g. [{click = \"#login\"}, {fill = [\"#name\", \"bench\"]}]",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,156 @@
+"""Run-to-run noise of a p50: what one run's blocks cannot show, estimated and stored per machine.
+
+A run's p50 moves from run to run by more than its within-run CI says when
+something is shared by every block of a run and differs between runs (the
+machine's load, the page's state in that context). bench.scenarios.burst
+stratifies the frame phase within a run so that phase is not such a thing;
+what remains is measured here.
+
+Method: one-way random-effects variance components by the method of moments
+(Searle, Casella & McCulloch 1992, ch. 3): over R runs of one configuration,
+    var(run p50s) = sigma_run^2 + mean(within-run variance of a p50),
+with the within-run variance of each run's p50 from its block-bootstrap CI
+(half-width / z(0.975))^2. sigma_run is the square root of the excess,
+0 when there is none, given relative to the mean p50 so it carries over to a
+page whose p50 is different.
+
+bench compare folds it into the CI of a p50 change (bench.stats.difference):
+each side adds variance (sigma_run x base p50)^2 / runs. Where it comes from:
+- a calibration of this machine (`bench calibrate` stores it for the metrics
+  it measures, keyed by host, Chromium major, headless and CPU throttle);
+- else, when a side has a single run, DEFAULT_RUN_SD (conservative: no
+  smaller than the largest seen here, docs/statistics.md); with 2+ runs a
+  side the two-level bootstrap resamples the runs themselves and nothing is
+  added.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from .bootstrap import Runs, quantile_ci
+
+# Relative run-to-run sd of a p50 assumed when a side has one run and this
+# machine has no calibration: no smaller than the largest measured here
+# (benchmarks/gate_runs.py, 20 runs of burst 10x20 a variant at load average
+# 26-30 on 2 cores: 27 %, 16 %, 11 % and 0 %; docs/statistics.md).
+DEFAULT_RUN_SD = 0.30
+Z95 = 1.959963984540054  # scipy.stats.norm.ppf(0.975); a constant so compare need not import scipy
+CALIBRATED_METRICS = ("paint.latency_ms", "paint.presented_ms")
+# Fewer repetitions estimate sigma_run too loosely to stand in for the default
+# (with 3 runs, var(p50s) has 2 degrees of freedom): bench calibrate stores none.
+MIN_RUNS_TO_STORE = 10
+
+
+def run_p50s(runs: Runs) -> np.ndarray:
+    return np.asarray([np.median(np.concatenate(blocks)) for blocks in runs if blocks])
+
+
+def within_run_variance(blocks: list[np.ndarray]) -> float | None:
+    """Variance of one run's p50 from its block-bootstrap 95 % CI (half-width / z)^2; None below 5 blocks."""
+    ci = quantile_ci([blocks], [50])
+    if ci is None:
+        return None
+    return float(((ci[0][1] - ci[0][0]) / 2 / Z95) ** 2)
+
+
+def run_to_run_sd(runs: Runs) -> float | None:
+    """sigma_run / mean p50 (see the module docstring); None with fewer than 3 runs or no within-run CIs."""
+    runs = [blocks for blocks in runs if blocks]
+    if len(runs) < 3:
+        return None
+    p50s = run_p50s(runs)
+    within = [v for v in (within_run_variance(blocks) for blocks in runs) if v is not None]
+    if not within or not np.mean(p50s):
+        return None
+    excess = float(np.var(p50s, ddof=1)) - float(np.mean(within))
+    return float(np.sqrt(max(excess, 0.0)) / abs(np.mean(p50s)))
+
+
+def coverage(runs: Runs, run_sd: float = 0.0) -> tuple[int, int]:
+    """(runs whose 95 % CI of the p50 covers the median of every run's p50, runs with a CI).
+
+    With run_sd, each run's CI is widened by it as compare would (in quadrature).
+    """
+    runs = [blocks for blocks in runs if blocks]
+    center = float(np.median(run_p50s(runs))) if runs else 0.0
+    covered = total = 0
+    for blocks in runs:
+        ci = quantile_ci([blocks], [50])
+        if ci is None:
+            continue
+        p50 = float(np.median(np.concatenate(blocks)))
+        lo, hi = widen((float(ci[0][0]), float(ci[0][1])), p50, run_sd * abs(center) * Z95)
+        total += 1
+        covered += lo <= center <= hi
+    return covered, total
+
+
+def widen(ci: tuple[float, float], center: float, extra: float) -> tuple[float, float]:
+    """Each side of ci's distance from center, added in quadrature to `extra` (independent variances)."""
+    lo, hi = ci
+    return (center - float(np.hypot(center - lo, extra)), center + float(np.hypot(hi - center, extra)))
+
+
+# ------------------------------------------------------------------ per machine
+
+def store_path() -> Path:
+    """$BENCH_CALIBRATION, else ~/.cache/bench/calibration.json ($XDG_CACHE_HOME honoured)."""
+    if os.environ.get("BENCH_CALIBRATION"):
+        return Path(os.environ["BENCH_CALIBRATION"])
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "bench" / "calibration.json"
+
+
+def machine_key(env: dict) -> str:
+    """What must match for a calibration to apply: host, Chromium major, headless, throttle, location."""
+    major = str(env.get("chromium_version") or "").split(".")[0] or "?"
+    return (f"{env.get('hostname') or platform.node()}|chromium {major}|"
+            f"{'headless' if env.get('headless', True) else 'headed'}|throttle {env.get('cpu_throttle', 1)}|"
+            f"{env.get('browser_location', 'local')}")
+
+
+def load(env: dict) -> dict[str, float]:
+    """Stored run-to-run sds (metric -> fraction of p50) for the machine `env` describes; {} if none."""
+    try:
+        data = json.loads(store_path().read_text())
+    except (OSError, ValueError):
+        return {}
+    entry = data.get(machine_key(env)) if isinstance(data, dict) else None
+    sds = entry.get("run_sd") if isinstance(entry, dict) else None
+    return {k: float(v) for k, v in sds.items() if isinstance(v, (int, float))} if isinstance(sds, dict) else {}
+
+
+def save(env: dict, run_sd: dict[str, float], detail: dict) -> Path:
+    """Store this machine's run-to-run sds (atomically, beside other machines' entries)."""
+    path = store_path()
+    try:
+        data = json.loads(path.read_text())
+        data = data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        data = {}
+    data[machine_key(env)] = {"run_sd": run_sd, **detail}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(path)
+    return path
+
+
+def for_comparison(name: str, base_env: dict, new_env: dict, base_runs: int, new_runs: int,
+                   stored: dict[str, float] | None = None) -> tuple[float, str]:
+    """(relative run-to-run sd to fold into a comparison of `name`, where it came from)."""
+    from ..results import metric_catalog
+
+    stored = load(new_env or base_env) if stored is None else stored
+    key = name if name in stored else metric_catalog.base_metric(name)
+    if key in stored:
+        return stored[key], "bench calibrate on this machine"
+    if min(base_runs, new_runs) == 1:
+        return DEFAULT_RUN_SD, "default (no calibration of this machine)"
+    return 0.0, "the runs themselves (two-level bootstrap)"

@@ -1,0 +1,1 @@
+"""Target: which page, which protocol, how to inject; the bundled app it starts."""
