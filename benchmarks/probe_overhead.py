@@ -63,7 +63,7 @@ from bench.probes.frames import FramesProbe  # noqa: E402
 from bench.scenarios.burst import IDLE_GAP_MS, BurstConfig, BurstScenario  # noqa: E402
 from bench.targets.server_process import BundledServer  # noqa: E402
 from bench.scenarios.page import PageSession  # noqa: E402
-from bench.targets.target import bundled_target  # noqa: E402
+from bench.targets.profile import bundled_target  # noqa: E402
 from bench.probes.trace_frames import CLOCK_SYNC_MARK, page_clock, presented_frames  # noqa: E402
 
 PER_MESSAGE_TARGET_MS = 0.3

@@ -32,7 +32,7 @@ def measure() -> tuple[float, dict]:
     from bench.targets.messages import MessageSource
     from bench.targets.server_process import BundledServer
     from bench.scenarios.page import PageSession
-    from bench.targets.target import bundled_target
+    from bench.targets.profile import bundled_target
 
     started = time.monotonic()
     with BundledServer() as server, sync_playwright() as playwright:

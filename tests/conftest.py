@@ -34,7 +34,7 @@ from bench.probes.paint import PaintProbe
 from bench.results.records import Results
 from bench.targets.server_process import BundledServer
 from bench.scenarios.page import PageSession
-from bench.targets.target import bundled_target
+from bench.targets.profile import bundled_target
 from tests.cpu_share import CpuShare, NoShare, logged
 
 REPO = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ from bench.targets.profile import parse_profile
 from bench.results.records import Results
 from bench.scenarios.input import InputConfig, InputScenario
 from bench.scenarios.page import PageSession
-from bench.targets.target import bundled_target
+from bench.targets.profile import bundled_target
 from bench.probes.trace_frames import (
     CLOCK_SYNC_MARK,
     TRACE_CATEGORIES,

@@ -20,7 +20,7 @@ from bench.scenarios.burst import BurstConfig, BurstScenario
 from bench.targets.messages import MessageSource
 from bench.results.records import Results
 from bench.scenarios.page import PageSession
-from bench.targets.target import bundled_target
+from bench.targets.profile import bundled_target
 from bench.probes.trace_frames import (
     CLOCK_SYNC_MARK,
     TRACE_CATEGORIES,

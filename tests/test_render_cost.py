@@ -24,7 +24,7 @@ from bench.results.records import Results
 from bench.scenarios.burst import BurstConfig, BurstScenario
 from bench.scenarios.scroll import ScrollConfig, ScrollScenario
 from bench.scenarios.page import PageSession
-from bench.targets.target import bundled_target
+from bench.targets.profile import bundled_target
 from bench.probes.trace_frames import CLOCK_SYNC_MARK, TRACE_CATEGORIES
 from bench.probes.trace_render import paint_output, render_windows
 from tests.conftest import run_bench

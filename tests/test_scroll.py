@@ -21,7 +21,7 @@ from bench.results.records import Results
 from bench.scenarios.burst import BurstConfig, BurstScenario
 from bench.scenarios.scroll import ScrollConfig, ScrollScenario
 from bench.scenarios.page import PageSession
-from bench.targets.target import bundled_target
+from bench.targets.profile import bundled_target
 from tests.conftest import run_bench
 
 pytestmark = pytest.mark.browser

@@ -19,7 +19,7 @@ from bench.targets.messages import MessageSource
 from bench.results.records import Results
 from bench.scenarios.stream import StreamConfig, StreamScenario
 from bench.scenarios.page import PageSession
-from bench.targets.target import bundled_target
+from bench.targets.profile import bundled_target
 from bench.probes.trace_frames import (
     CLOCK_SYNC_MARK,
     TRACE_CATEGORIES,

@@ -291,3 +291,8 @@ def resolve_target(profile: str | None, url: str | None, app_query: str = "",
     if not url.startswith(("http://", "https://", "file://")):
         raise UsageError(f"--url {url!r}: expected an http(s) URL")
     return target.with_url(url, app_query)
+
+
+def bundled_target(base_url: str, app_query: str = "", inject: str = "intercept") -> Target:
+    """The bundled reference app at base_url, with knobs from app_query."""
+    return resolve_target(None, base_url, app_query, inject)

@@ -67,10 +67,3 @@ class Target:
         resolve = lambda u: urljoin(full, u) if u else None  # noqa: E731
         return Target(**{**self.__dict__, "url": full, "send_url": resolve(self.send_url),
                          "disconnect_url": resolve(self.disconnect_url)})
-
-
-def bundled_target(base_url: str, app_query: str = "", inject: str = "intercept") -> Target:
-    """The bundled reference app at base_url, with knobs from app_query."""
-    from .profile import resolve_target  # profile imports this module
-
-    return resolve_target(None, base_url, app_query, inject)
