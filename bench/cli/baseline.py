@@ -23,7 +23,6 @@ from ..gate.production_table import (
 )
 from ..gate.budgets import load_budgets
 from .gate import budgets_help
-from ..browser.launch import BrowserOptions
 from ..results.env import host_env
 from ..errors import EXIT_FAILED_GATE, EXIT_OK
 from ..report.junit import write_suites
@@ -32,6 +31,18 @@ from ..load.report import BUSY_PRESSURE_PCT
 from ..load.connections import ConnectionsConfig, ConnectionsRun
 from ..load.throughput import ThroughputConfig, ThroughputRun
 from .load import add_generator_options
+from .options import (
+    add_browser,
+    add_command,
+    add_json,
+    add_no_progress,
+    add_scenarios,
+    add_seed,
+    add_timeout,
+    browser_options,
+    chosen_scenarios,
+    positive_float,
+)
 from ..results.records import Results
 from ..run.runner import UiConfig, UiRun
 from ..load.server import check_port_free
@@ -87,13 +98,12 @@ class BaselineRun:
         self.results.partial |= results.partial
 
 
-def add_parser(sub, positive_float, add_browser_options, add_scenario_options, epilog: str, formatter) -> None:
-    p = sub.add_parser(
-        "baseline", help="the production baseline: throughput, connections and ui, with targets",
+def add_parser(sub) -> None:
+    p = add_command(
+        sub, "baseline", help="the production baseline: throughput, connections and ui, with targets",
         description="Run bench connections, bench throughput and bench ui against one bundled chat "
                     "app and print the production baseline table (Metric | Value | Target | Status) "
-                    "with the original report's targets. Exit 1 when a row fails.",
-        epilog=epilog, formatter_class=formatter)
+                    "with the original report's targets. Exit 1 when a row fails.")
     add_generator_options(p.add_argument_group("server"))
     g = p.add_argument_group("throughput")
     g.add_argument("--throughput-rate", type=positive_float, default=500, metavar="MSGS_PER_S",
@@ -108,11 +118,10 @@ def add_parser(sub, positive_float, add_browser_options, add_scenario_options, e
     g.add_argument("--interval", type=positive_float, default=500, metavar="MS",
                    help="heartbeat interval (default 500)")
     g = p.add_argument_group("ui")
-    add_scenario_options(p, g)
-    g.add_argument("--seed", type=int, default=1, help="message corpus seed (default 1)")
-    g.add_argument("--timeout", type=positive_float, default=30, metavar="S",
-                   help="seconds to wait for the page, its socket, or a burst to settle (default 30)")
-    add_browser_options(p)
+    add_scenarios(p, g)
+    add_seed(g)
+    add_timeout(g, 30, "the page, its socket, or a burst to settle")
+    add_browser(p, elsewhere=False)
     g = p.add_argument_group("targets and output")
     g.add_argument("--budgets", metavar="FILE|PRESET",
                    help=budgets_help("they replace the table's targets for the metrics they name and add "
@@ -122,14 +131,14 @@ def add_parser(sub, positive_float, add_browser_options, add_scenario_options, e
                    help="set a row's target, in the unit shown (inclusive), e.g. throughput=1000, "
                         "message_shown=50, latency_p95='<=20', memory_growth=stable (keys: "
                         + ", ".join(r.key for r in ROWS) + ")")
-    g.add_argument("--json", metavar="PATH", help="write all results (schema bench/1) to PATH")
+    add_json(g, "all results (schema bench/1)")
     g.add_argument("--markdown", metavar="PATH",
                    help="write the table as GitHub Markdown to PATH (e.g. $GITHUB_STEP_SUMMARY)")
     g.add_argument("--junit", metavar="PATH", help="write the table's rows as JUnit XML test cases to PATH")
-    g.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_no_progress(g)
 
 
-def cmd_baseline(args, chosen_scenarios) -> int:
+def cmd_baseline(args) -> int:
     # Bad budgets or targets: exit 2 before a minute of measuring.
     budgets = targets(load_budgets(args.budgets), args.target)
     progress = False if args.no_progress else None
@@ -139,8 +148,7 @@ def cmd_baseline(args, chosen_scenarios) -> int:
         ThroughputConfig(rate=args.throughput_rate, duration_s=args.throughput_duration,
                          receivers=args.receivers, workers=args.workers, timeout_s=min(args.timeout, 10)),
         UiConfig(scenarios=chosen_scenarios(args), seed=args.seed, timeout_s=args.timeout),
-        BrowserOptions(path=args.browser_path, headless=not args.headed, slowmo_ms=args.slowmo,
-                       cpu_throttle=args.cpu_throttle),
+        browser_options(args),
         port=args.port, progress=progress)
     started = time.monotonic()
     try:

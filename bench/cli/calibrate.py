@@ -38,15 +38,12 @@ What it reports (all from paint.latency_ms unless said):
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import time
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..browser import source as browser_source
-from ..browser.launch import BrowserOptions
 from ..browser.source import LOCAL, env_notes
 from ..gate.compare import metric_runs
 from ..stats.difference import COMPARE_RUNS, LOWER, compare_runs
@@ -58,6 +55,7 @@ from ..scenarios.burst import BurstConfig, BurstScenario
 from ..scenarios.refresh import RefreshScenario
 from ..stats.descriptive import relative_spread
 from ..stats import run_noise
+from .options import add_browser, add_command, add_output, add_seed, add_timeout, browser_options
 
 KNOWN_WORK_MS = (0, 20, 50)
 SCHEMA = "bench-calibrate/1"
@@ -244,14 +242,13 @@ def table(cal: Calibration, default_burst: BurstConfig, known: BurstConfig) -> s
 
 # ------------------------------------------------------------------ command
 
-def add_parser(sub, epilog: str, add_browser_options) -> None:
-    p = sub.add_parser("calibrate", help="noise floor and known-answer accuracy",
+def add_parser(sub) -> None:
+    p = add_command(sub, "calibrate", help="noise floor and known-answer accuracy",
                        description="Measure this machine's noise floor and the suite's own accuracy on "
                        "the bundled app. Interleaves a default burst variant and isolated-message variants with "
                        "work_ms 0/20/50 over R repetitions; prints refresh interval, p50 CV across "
                        "repetitions, the smallest change in paint.latency_ms it resolves, and the "
-                       "known-answer errors.", epilog=epilog,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+                       "known-answer errors.")
     p.add_argument("--repeat", type=int, default=5, help="repetitions of every variant (default 5, at least 2)")
     p.add_argument("--bursts", type=int, default=10, help="default variant: bursts (default 10, as bench ui)")
     p.add_argument("--burst-size", type=int, default=100, metavar="N",
@@ -265,15 +262,13 @@ def add_parser(sub, epilog: str, add_browser_options) -> None:
                    help="known-answer variants: messages per burst (default 10)")
     p.add_argument("--threshold", type=float, default=5, metavar="PCT",
                    help="noise threshold in percent, as for bench compare (default 5)")
-    p.add_argument("--seed", type=int, default=1, help="message corpus seed (default 1)")
-    p.add_argument("--timeout", type=float, default=30, metavar="S", help="seconds to wait for the page (default 30)")
+    add_seed(p)
+    add_timeout(p, 30, "the page")
     p.add_argument("--url", help="a running bundled app (`bench serve`), e.g. one a browser elsewhere can reach: "
                                  "`bench serve --host 0.0.0.0` and --url http://THIS-MACHINE:8000/ (default: "
                                  "bench starts one on 127.0.0.1)")
-    add_browser_options(p)
-    browser_source.add_arguments(p)
-    p.add_argument("--json", metavar="PATH", help="write the calibration (and every variant's results) to PATH")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_browser(p)
+    add_output(p, "the calibration (and every variant's results)")
     p.add_argument("--no-store", action="store_true",
                    help="do not store the run-to-run noise for bench compare (default: stored, with --repeat "
                         "10 or more, in $BENCH_CALIBRATION or ~/.cache/bench/calibration.json, per machine)")
@@ -291,8 +286,7 @@ def command(args) -> int:
     variant_list = variants(default_burst, known)  # validates the burst configs (UsageError)
     config = UiConfig(scenarios=variant_list[0].scenarios, url=args.url, repeat=args.repeat, seed=args.seed,
                       timeout_s=args.timeout)
-    browser = BrowserOptions(path=args.browser_path, headless=not args.headed, slowmo_ms=args.slowmo,
-                             cpu_throttle=args.cpu_throttle, source=browser_source.source_from_args(args))
+    browser = browser_options(args)
     started = time.monotonic()
     run = UiRun(config, browser, progress=False if args.no_progress else None, variants=variant_list)
     run.execute()

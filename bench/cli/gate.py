@@ -21,6 +21,7 @@ from ..report.gate_tables import terminal
 from ..report.junit import write_junit
 from ..report.markdown import write_markdown
 from ..results.records import load_results
+from .options import add_command
 
 DEFAULT_MAX_TIME_S = 180
 
@@ -78,12 +79,11 @@ def add_ui_arguments(parser: argparse.ArgumentParser) -> None:
     add_output_arguments(g)
 
 
-def add_compare_parser(sub, epilog: str) -> None:
-    p = sub.add_parser("compare", help="compare two results files; exit 1 when a gated metric is slower",
+def add_compare_parser(sub) -> None:
+    p = add_command(sub, "compare", help="compare two results files; exit 1 when a gated metric is slower",
                        description="Compare NEW with BASE metric by metric: p50 and p95 change with 95 % CI "
                                    "(block bootstrap), Mann-Whitney U p-value, and a verdict faster / slower "
-                                   "/ same / unsure against a noise threshold.",
-                       epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                   "/ same / unsure against a noise threshold.")
     p.add_argument("base", metavar="BASE.json")
     p.add_argument("new", metavar="NEW.json")
     add_comparison_arguments(p)

@@ -11,20 +11,17 @@ from ..load.frames import FORMATS, HEARTBEATS
 from ..load.report import render
 from ..load.throughput import ThroughputConfig, ThroughputRun
 from ..load.workers import default_workers
+from .options import add_command, add_output, add_timeout, positive_float
 
 
-def rate_or_max(positive_float):
+def rate_or_max(text: str) -> float | None:
     """--rate: msgs/s, or 'max' (None) to search for the highest sustainable rate."""
-
-    def parse(text: str) -> float | None:
-        if text.strip().lower() == "max":
-            return None
-        try:
-            return positive_float(text)
-        except argparse.ArgumentTypeError as exc:
-            raise argparse.ArgumentTypeError(f"{exc} (msgs/s, or 'max')") from None
-
-    return parse
+    if text.strip().lower() == "max":
+        return None
+    try:
+        return positive_float(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(f"{exc} (msgs/s, or 'max')") from None
 
 
 def add_generator_options(group) -> None:
@@ -35,30 +32,22 @@ def add_generator_options(group) -> None:
                        help=f"load generator processes (default: the CPU count, {default_workers()})")
 
 
-def add_server_options(group, positive_float) -> None:
+def add_server_options(group) -> None:
     group.add_argument("--url", metavar="WS_URL",
                        help="the chat server's WebSocket, ws://HOST:PORT/PATH; default: start the "
                             "bundled chat app on a free port and use its /ws")
     add_generator_options(group)
-    group.add_argument("--timeout", type=positive_float, default=10, metavar="S",
-                       help="seconds to wait for a WebSocket to open (default 10)")
+    add_timeout(group, 10, "a WebSocket to open")
 
 
-def add_output_options(parser) -> None:
-    o = parser.add_argument_group("output")
-    o.add_argument("--json", metavar="PATH", help="write results (schema bench/1) to PATH")
-    o.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-
-
-def add_parsers(sub, positive_float, epilog: str, formatter) -> None:
-    tp = sub.add_parser(
-        "throughput", help="open-loop message load on the chat server: rate, delivery, latency",
+def add_parsers(sub) -> None:
+    tp = add_command(
+        sub, "throughput", help="open-loop message load on the chat server: rate, delivery, latency",
         description="Send messages at a fixed rate (open loop) through S sender connections and "
                     "time their arrival at R receiver connections, from each message's scheduled "
-                    "send time. --rate max finds the highest rate the server sustains.",
-        epilog=epilog, formatter_class=formatter)
+                    "send time. --rate max finds the highest rate the server sustains.")
     g = tp.add_argument_group("server")
-    add_server_options(g, positive_float)
+    add_server_options(g)
     g.add_argument("--format", choices=list(FORMATS), default="json",
                    help="frame format: json = the bundled app's {\"type\":\"message\",...}; "
                         "text = the bare message text (default json)")
@@ -69,7 +58,7 @@ def add_parsers(sub, positive_float, epilog: str, formatter) -> None:
                    help="take the frame from a bench ui target profile's websocket.send (what a client "
                         "of that chat sends); goes with --url; --frame wins over it")
     g = tp.add_argument_group("load")
-    g.add_argument("--rate", type=rate_or_max(positive_float), default=500.0, metavar="MSGS_PER_S|max",
+    g.add_argument("--rate", type=rate_or_max, default=500.0, metavar="MSGS_PER_S|max",
                    help="messages scheduled per second, over all senders (default 500); 'max': step "
                         "the rate up until delivery falls behind or p99 crosses --slo-ms")
     amount = g.add_mutually_exclusive_group()
@@ -94,16 +83,15 @@ def add_parsers(sub, positive_float, epilog: str, formatter) -> None:
                    help="first rate tried; each next step doubles it (default 100)")
     g.add_argument("--rate-limit", type=positive_float, default=200_000, metavar="MSGS_PER_S",
                    help="highest rate tried (default 200000)")
-    add_output_options(tp)
+    add_output(tp)
 
-    cp = sub.add_parser(
-        "connections", help="C clients heartbeating for a duration: stability, RTT, server memory",
+    cp = add_command(
+        sub, "connections", help="C clients heartbeating for a duration: stability, RTT, server memory",
         description="Open C WebSocket clients, each sending a heartbeat every interval for the "
                     "duration; measure answers, round-trip time, disconnects, connect time and the "
-                    "server process's memory per connection.",
-        epilog=epilog, formatter_class=formatter)
+                    "server process's memory per connection.")
     g = cp.add_argument_group("server")
-    add_server_options(g, positive_float)
+    add_server_options(g)
     g.add_argument("--server-pid", type=int, metavar="PID",
                    help="the --url server's process id, for its memory per connection (Linux /proc); "
                         "known already for the bundled app")
@@ -121,7 +109,7 @@ def add_parsers(sub, positive_float, epilog: str, formatter) -> None:
                    help="speak this target profile's websocket.protocol (handshake, the server's pings "
                         "answered); --heartbeat app then sends the protocol's own heartbeat (Phoenix, "
                         "graphql-ws); docs/protocols.md")
-    add_output_options(cp)
+    add_output(cp)
 
 
 def profile_frame(profile: str | None, url: str | None) -> str | None:

@@ -8,80 +8,40 @@ import signal
 import sys
 import time
 
-from ..browser.launch import BrowserOptions
-from . import baseline as baseline_run
-from . import load as load_cli
-from ..browser import source as browser_source
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TARGET, EXIT_USAGE, BenchError, UsageError
 from ..report.terminal import render
 from ..results.records import write_json_atomic
-from . import calibrate as calibrate_command
+from ..run.runner import UiConfig, UiRun, Variant
 from ..stats.difference import COMPARE_RUNS
+from . import baseline as baseline_run
+from . import calibrate as calibrate_command
 from . import evidence as cli_evidence
 from . import gate as cli_gate
 from ..history import cli as history_cli
-from .. import scenarios as scenario_modules
-from ..run.runner import UiConfig, UiRun, Variant
-
-EXIT_CODES_HELP = """exit codes:
-  0   ok
-  1   a budget or regression failed
-  2   usage or input error (bad option, file, port in use)
-  3   the target or browser failed (no Chromium, page did not load, no WebSocket)
-  130 interrupted (results gathered so far are still written)"""
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line and exit code 2."""
-
-    def error(self, message: str):  # noqa: D102
-        raise UsageError(f"{self.prog}: {message}")
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
-
-
-def _add_browser_options(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("browser")
-    g.add_argument("--browser-path", metavar="PATH",
-                   help="Chromium to use (default: $BENCH_CHROMIUM, Playwright's own Chromium, "
-                        "then chromium/chromium-browser/google-chrome on PATH)")
-    g.add_argument("--headed", action="store_true", help="show the browser window (to watch and debug)")
-    g.add_argument("--slowmo", type=float, default=0, metavar="MS",
-                   help="slow every Playwright action down by MS milliseconds (for watching)")
-    g.add_argument("--cpu-throttle", type=_positive_float, default=1.0, metavar="RATE",
-                   help="CPU slowdown factor via CDP Emulation.setCPUThrottlingRate (e.g. 4 = "
-                        "a 4x slower device; default 1, none)")
-
-
-def add_scenario_options(parser: argparse.ArgumentParser, group) -> None:
-    """--scenario and every registered scenario's own options (bench ui, bench baseline)."""
-    group.add_argument("--scenario", default="default", metavar="LIST",
-                       help=f"comma-separated scenarios to run, of {','.join(scenario_modules.NAMES)}; "
-                            f"'default' is {','.join(scenario_modules.DEFAULT)} (the default); 'all' adds "
-                            "stream and input where the profile has a [stream] / [input] table")
-    group.add_argument("--no-render-cost", action="store_true",
-                       help="leave out the render.* metrics (where the main thread's time went, renderer "
-                            "CPU and memory; two CDP Performance readings per burst and per scroll pass)")
-    for module in scenario_modules.MODULES.values():
-        module.add_arguments(parser.add_argument_group(f"{module.NAME} scenario"))
-
+from . import load as load_cli
+from .options import (
+    EXIT_CODES_HELP,
+    FORMATTER,
+    Parser,
+    add_browser,
+    add_command,
+    add_output,
+    add_scenarios,
+    add_seed,
+    add_timeout,
+    browser_options,
+    chosen_scenarios,
+    positive_float,
+)
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="bench", description="Measure a web chat UI in real Chromium (message-to-paint, "
+    parser = Parser(prog="bench", description="Measure a web chat UI in real Chromium (message-to-paint, "
                      "scroll smoothness, memory across reconnects) and its chat server (throughput, "
                      "connections).",
-                     epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+                    epilog=EXIT_CODES_HELP, formatter_class=FORMATTER)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
-    ui = sub.add_parser("ui", help="measure a chat UI in Chromium: message-to-paint, scroll, memory",
+    ui = add_command(sub, "ui", help="measure a chat UI in Chromium: message-to-paint, scroll, memory",
                         description="Drive Chromium against a chat UI: inject bursts of messages over its "
                                     "WebSocket and measure message-to-paint latency (burst), scroll it and "
                                     "measure frame times (scroll), close its socket again and again to "
@@ -89,8 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "in the profile, time streamed replies chunk by chunk (stream, "
                                     "docs/streaming.md); with an [input] table, type into it, calm and "
                                     "while messages arrive, for keystroke-to-paint, INP and send-to-echo "
-                                    "(input, docs/input.md).",
-                        epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                    "(input, docs/input.md).")
     t = ui.add_argument_group("target")
     t.add_argument("--profile", metavar="FILE.toml",
                    help="target profile: how to drive your chat UI (default: the bundled app's, "
@@ -104,68 +63,49 @@ def build_parser() -> argparse.ArgumentParser:
                    help="intercept: add frames to the page's own WebSocket; server: POST each message "
                         "to the server, which broadcasts it (default: the profile's websocket.inject)")
     s = ui.add_argument_group("scenarios")
-    add_scenario_options(ui, s)
+    add_scenarios(ui, s)
     s.add_argument("--repeat", type=int, default=None,
                    help="repetitions, each in a fresh browser context (default 1; 3 with --baseline "
                         "alone, so its CI sees run-to-run noise; --auto-sample starts from 1 and adds more)")
-    s.add_argument("--seed", type=int, default=1, help="message corpus seed (default 1)")
-    s.add_argument("--timeout", type=_positive_float, default=30, metavar="S",
-                   help="seconds to wait for the page, its socket, or a burst to settle (default 30)")
-    _add_browser_options(ui)
-    browser_source.add_arguments(ui)
-    o = ui.add_argument_group("output")
-    o.add_argument("--json", metavar="PATH", help="write results (schema bench/1) to PATH")
-    o.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    history_cli.add_ui_argument(o)
+    add_seed(s)
+    add_timeout(s, 30, "the page, its socket, or a burst to settle")
+    add_browser(ui)
+    history_cli.add_ui_argument(add_output(ui))
     cli_gate.add_ui_arguments(ui)
     cli_evidence.add_arguments(ui)
 
-    cli_gate.add_compare_parser(sub, EXIT_CODES_HELP)
-    calibrate_command.add_parser(sub, EXIT_CODES_HELP, _add_browser_options)
+    cli_gate.add_compare_parser(sub)
+    calibrate_command.add_parser(sub)
     history_cli.add_parser(sub, EXIT_CODES_HELP)
 
     profile = sub.add_parser("profile", help="write and check target profiles for your chat UI",
                              description="Target profiles tell bench how to drive a chat UI.")
-    psub = profile.add_subparsers(dest="profile_command", metavar="ACTION", parser_class=_Parser)
+    psub = profile.add_subparsers(dest="profile_command", metavar="ACTION", parser_class=Parser)
     check = psub.add_parser("check", help="open the page and check every part of a profile",
                             description="Open the page, verify each selector and the socket match, "
                                         "inject one message and report whether it was seen, where, "
                                         "and whether it was painted. Exit 0 when all checks pass, 3 if not.")
     check.add_argument("file", metavar="FILE.toml", help="the profile")
     check.add_argument("--url", help="the page (overrides the profile's url)")
-    check.add_argument("--timeout", type=_positive_float, default=15, metavar="S",
-                       help="seconds to wait for each step (default 15)")
-    _add_browser_options(check)
-    browser_source.add_arguments(check)
+    add_timeout(check, 15, "each step")
+    add_browser(check)
     init = psub.add_parser("init", help="watch a page and propose a profile",
                            description="Load the page, watch it for a few seconds, and print a "
                                        "proposed profile (the socket it saw, the list that scrolls) "
                                        "for you to edit and check.")
     init.add_argument("--url", required=True, help="the chat page")
-    init.add_argument("--watch", type=_positive_float, default=5, metavar="S",
+    init.add_argument("--watch", type=positive_float, default=5, metavar="S",
                       help="seconds to watch the page (default 5)")
     init.add_argument("--out", metavar="FILE.toml", help="write the profile here instead of stdout")
-    _add_browser_options(init)
-    browser_source.add_arguments(init)
+    add_browser(init)
 
     serve = sub.add_parser("serve", help="run the bundled reference chat app",
                            description="Run the bundled reference chat app until Ctrl-C.")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 = any free port)")
-    load_cli.add_parsers(sub, _positive_float, EXIT_CODES_HELP, argparse.RawDescriptionHelpFormatter)
-    baseline_run.add_parser(sub, _positive_float, _add_browser_options, add_scenario_options, EXIT_CODES_HELP,
-                            argparse.RawDescriptionHelpFormatter)
+    load_cli.add_parsers(sub)
+    baseline_run.add_parser(sub)
     return parser
-
-
-def _chosen_scenarios(args) -> list:
-    names = scenario_modules.expand(args.scenario)
-    names = scenario_modules.applicable(names, getattr(args, "profile", None),
-                                        chosen=scenario_modules.by_name(args.scenario, "input"))
-    for name in names:
-        if name not in scenario_modules.MODULES:
-            raise UsageError(f"--scenario {name!r}: choose from {', '.join(scenario_modules.NAMES)}")
-    return [scenario_modules.MODULES[name].from_args(args) for name in dict.fromkeys(names)]
 
 
 def _repeat(args) -> int:
@@ -179,10 +119,10 @@ def _repeat(args) -> int:
 
 
 def cmd_ui(args) -> int:
-    config = UiConfig(scenarios=_chosen_scenarios(args), profile=args.profile, url=args.url,
+    config = UiConfig(scenarios=chosen_scenarios(args), profile=args.profile, url=args.url,
                       app_query=args.app_query,
                       inject=args.inject, repeat=_repeat(args), seed=args.seed, timeout_s=args.timeout)
-    browser = _browser_options(args)
+    browser = browser_options(args)
     gate = cli_gate.prepare(args, budgets_from_pyproject=True)  # bad gate input: exit 2 before any run
     cli_gate.check_predicted_env(gate, browser.headless, browser.cpu_throttle, args.force,
                                  browser.source.location)
@@ -241,10 +181,6 @@ def _keep_partial(run: UiRun, args) -> None:
         print(f"partial results: {args.json}")
 
 
-def _browser_options(args) -> BrowserOptions:
-    return BrowserOptions(path=args.browser_path, headless=not args.headed, slowmo_ms=args.slowmo,
-                          cpu_throttle=args.cpu_throttle, source=browser_source.source_from_args(args))
-
 
 def cmd_profile(args) -> int:
     from ..targets.profile import resolve_target
@@ -256,7 +192,7 @@ def cmd_profile(args) -> int:
         if not target.url:
             raise UsageError(f"{args.file}: the bundled profile needs --url (start one with `bench serve`)")
         print(f"checking {args.file} against {target.url}")
-        checks = check_profile(target, _browser_options(args), args.timeout)
+        checks = check_profile(target, browser_options(args), args.timeout)
         for check in checks:
             print(check.line())
         failed = sum(not c.ok for c in checks)
@@ -265,7 +201,7 @@ def cmd_profile(args) -> int:
     if args.profile_command == "init":
         from ..run.profile_init import propose_profile
 
-        text = propose_profile(args.url, _browser_options(args), args.watch)
+        text = propose_profile(args.url, browser_options(args), args.watch)
         if args.out:
             with open(args.out, "w", encoding="utf-8") as f:
                 f.write(text)
@@ -304,8 +240,9 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         commands = {"ui": cmd_ui, "serve": cmd_serve, "profile": cmd_profile,
                     "compare": cli_gate.cmd_compare, "calibrate": calibrate_command.command,
-                    "history": history_cli.command, "throughput": load_cli.cmd_throughput, "connections": load_cli.cmd_connections,
-                    "baseline": lambda a: baseline_run.cmd_baseline(a, _chosen_scenarios)}
+                    "history": history_cli.command,
+                    "throughput": load_cli.cmd_throughput, "connections": load_cli.cmd_connections,
+                    "baseline": lambda a: baseline_run.cmd_baseline(a)}
         return commands[args.command](args)
     except BenchError as exc:
         print(f"bench: error: {exc.message}", file=sys.stderr)
