@@ -327,9 +327,10 @@ def test_cli_prints_where_the_time_goes_and_keeps_raw_samples(tmp_path):
 
 
 def test_no_render_cost_leaves_the_probe_out_of_both_scenarios():
-    from bench.cli.main import _chosen_scenarios, build_parser
+    from bench.cli.options import chosen_scenarios
+    from bench.cli.main import build_parser
 
     args = build_parser().parse_args(["ui", "--scenario", "burst,scroll", "--no-render-cost"])
-    assert [s.config.render_cost for s in _chosen_scenarios(args)] == [False, False]
+    assert [s.config.render_cost for s in chosen_scenarios(args)] == [False, False]
     args = build_parser().parse_args(["ui", "--scenario", "burst,scroll"])
-    assert [s.config.render_cost for s in _chosen_scenarios(args)] == [True, True]
+    assert [s.config.render_cost for s in chosen_scenarios(args)] == [True, True]
