@@ -1,8 +1,8 @@
-"""Where the bundled fixtures live, and loading the Python modules among them.
+"""Where the bundled data lives, and loading the Python modules among it.
 
-The fixtures (reference chat app, message corpus, profiles) sit beside the
-package in the repository, not inside it: they are test data a user reads and
-edits, and `pip install -e .` from a clone is the supported install.
+The bundled data (reference chat app, message corpus, the bundled profile, the relay
+server) is package data under bench/targets/data/, so an installed wheel has it as a
+clone does; docs/bundled-app.md describes it. (Not pytest fixtures: those are in tests/.)
 """
 
 from __future__ import annotations
