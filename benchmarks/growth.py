@@ -1,4 +1,4 @@
-"""How bench's own time and memory grow with the messages of a run (DESIGN.md section 6).
+"""How bench's own time and memory grow with the messages of a run (docs/suite-speed.md, "Targets").
 
     python benchmarks/growth.py [--runs 1x100,1x1000,...] [--json PATH]
 

@@ -1,4 +1,4 @@
-"""The load generator's own speed, and what the bundled server sustains (DESIGN.md section 6).
+"""The load generator's own speed, and what the bundled server sustains (docs/suite-speed.md, "Targets").
 
     python benchmarks/load_generator.py [--rate 50000] [--seconds 2]
 

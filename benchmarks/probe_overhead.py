@@ -1,4 +1,4 @@
-"""What bench's in-page probes cost the page they measure (DESIGN.md section 6).
+"""What bench's in-page probes cost the page they measure (docs/suite-speed.md, "Targets").
 
     python benchmarks/probe_overhead.py [--rounds 5]
 

@@ -1,4 +1,4 @@
-"""What the render-cost probe costs the page it measures (DESIGN.md section 6: at most 0.3 ms a message).
+"""What the render-cost probe costs the page it measures (docs/suite-speed.md, "Targets": at most 0.3 ms a message).
 
 Per burst the probe does one Performance.getMetrics round trip before the
 first message and the page does one console.timeStamp after the frame that

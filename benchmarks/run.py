@@ -1,4 +1,4 @@
-"""The suite's own speed (DESIGN.md section 6): how long bench's commands take here.
+"""The suite's own speed (docs/suite-speed.md, "Targets"): how long bench's commands take here.
 
     python benchmarks/run.py [NAME ...] [--json PATH]
 
@@ -7,7 +7,7 @@ the cycles-*-verdict entries when FUITE names its executable (npm install fuite;
 PUPPETEER_SKIP_DOWNLOAD=1 is fine: it is pointed at the Chromium bench finds).
 
 Each benchmark runs a real command end to end and reports wall time (and the
-target from DESIGN.md where there is one). These are benchmarks, not tests:
+target from docs/suite-speed.md where there is one). These are benchmarks, not tests:
 they print, and exit 1 only when a stated target is missed.
 """
 
@@ -133,7 +133,7 @@ def versus_fuite(query: str, expected: str, *options: str, rounds: int = 3) -> t
     Paired rounds: the two runs of a round saw the same machine load, so the
     per-round ratio bench/fuite is what the tool changes; its median is the
     figure, with the wall and CPU seconds of each side and the load average.
-    The target (DESIGN.md section 6): half fuite's time, and bench right.
+    The target (docs/suite-speed.md, "Targets"): half fuite's time, and bench right.
     """
     if not os.environ.get("FUITE"):
         return float("nan"), {"skipped": "set FUITE to the fuite executable"}

@@ -10,7 +10,7 @@ your chat UI.
     pytest examples/ -n 2 --bench-json bench-results       # pytest-xdist: still one results.json
 
 Each call returns the metrics `bench ui` reports (result["paint.latency_ms"].p95,
-.p50, .n, .samples, ...; README "Metrics"). Budgets in [tool.bench.budgets]
+.p50, .n, .samples, ...; docs/metrics.md). Budgets in [tool.bench.budgets]
 of your pyproject.toml are checked after every call and fail the test.
 The limits below suit the bundled app on a 2-core CI machine; set yours.
 """

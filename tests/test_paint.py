@@ -1,4 +1,4 @@
-"""Known answers for message-to-paint (DESIGN.md section 3), in real Chromium."""
+"""Known answers for message-to-paint (docs/metrics.md), in real Chromium."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Scroll smoothness in real Chromium against the bundled app's scroll knobs (known answers).
 
-Headless Chromium draws on a synthetic 60 Hz clock (DESIGN.md section 7), so
+Headless Chromium draws on a synthetic 60 Hz clock (docs/measurement.md, "Known pitfalls"), so
 the refresh interval is known: 16.67 ms. Sizes are small (300 messages,
 2,000 px passes at 1,000 px/s: 2 s, 120 frames at 60 Hz) to keep the tests
 short. The machine is a shared 2-core box where other Chromium runs can

@@ -11,7 +11,7 @@ from pathlib import Path
 from .source import BrowserSource, connect
 from ..errors import TargetError, UsageError
 
-# Quiet on a closed network and stable between runs (DESIGN.md section 4).
+# Quiet on a closed network and stable between runs (docs/measurement.md, "Rules of measurement").
 STABLE_FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",

@@ -2,7 +2,7 @@
 
 --timeout, --seed, --json and --no-progress mean the same everywhere (only the default and what
 is waited for differ); the browser options and the browser's source go together; the parser
-class turns a usage error into one line and exit code 2 (docs/cli.md, "Exit codes").
+class turns a usage error into one line and exit code 2 (README.md and docs/results.md, "Exit codes").
 """
 
 from __future__ import annotations

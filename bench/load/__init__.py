@@ -3,5 +3,5 @@
 The coordinator (throughput.py, connections.py) plans the run and reads the
 results; worker processes (workers.py, agent.py) hold the WebSocket
 connections and keep to the schedule, so the generator is never the limit.
-DESIGN.md section 3, "server side".
+docs/metrics.md, "server side".
 """

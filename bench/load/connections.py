@@ -5,7 +5,7 @@ clients staggered across it), whether or not the last one was answered.
 A heartbeat that is due after the server dropped the connection still counts
 as sent, unanswered: a disconnect lowers stability instead of hiding it.
 
-Metrics (DESIGN.md section 3, "server side"):
+Metrics (docs/metrics.md, "server side"):
   connections.heartbeats_sent / heartbeats_answered   counts
   connections.stability_pct   answered / sent x 100
   connections.rtt_ms          heartbeat -> its answer, one sample per answer

@@ -6,7 +6,7 @@ on the raw text), so it needs no knowledge of the server's own framing: our
 JSON broadcast, a plain-text relay or anything that passes the text through.
 The sequence number gives the message's scheduled send time
 (schedule.Schedule.at), so latency counts from the schedule, not from when
-the generator got round to sending (DESIGN.md section 3, coordinated omission).
+the generator got round to sending (docs/metrics.md, coordinated omission).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Message seq of a phase is due at t0 + seq / rate on the machine's monotonic
 clock (time.monotonic: CLOCK_MONOTONIC on Linux, shared by every process, so
 workers and coordinator agree). Latency is measured from that due time: a
 stalled server or a stalled generator shows up in the latency instead of
-silently thinning the sample (coordinated omission, DESIGN.md section 3).
+silently thinning the sample (coordinated omission, docs/metrics.md).
 """
 
 from __future__ import annotations

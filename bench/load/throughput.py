@@ -6,7 +6,7 @@ sequence number, and each receiver times its arrival against the due time
 (accounting.py). `--rate max` steps the rate up until delivery falls
 behind or p99 crosses the SLO (schedule.find_max_rate).
 
-Metrics (DESIGN.md section 3, "server side"): throughput.msgs_per_s,
+Metrics (docs/metrics.md, "server side"): throughput.msgs_per_s,
 throughput.delivery_ratio, throughput.latency_ms, throughput.errors, the
 counts throughput.{scheduled,sent,skipped,delivered,late,lost}, and the
 generator's own lag: generator.send_lag_ms, generator.loop_lag_ms,

@@ -5,7 +5,7 @@
         assert result["paint.latency_ms"].p95 < 100
 
 Probes before navigation: bench's WebSocket route and its init scripts must
-be in place before the page's own scripts run (DESIGN.md section 7). So a
+be in place before the page's own scripts run (docs/measurement.md, "Known pitfalls"). So a
 page bench has not prepared is (re)loaded after they are installed: at the
 profile's url, the url= given, the url the test already opened, or the bundled
 app. A test that must open the page itself (log in, pick a room) calls
@@ -209,7 +209,7 @@ class ChatBench:
     def _trace_again(self, prepared: PreparedPage, scenario_name: str, options: dict, cpu_throttle: float,
                      call_number: int) -> None:
         """The same scenario again, unmeasured, under a Chrome performance trace: tracing costs time,
-        so it never runs during the measurement (DESIGN.md section 4)."""
+        so it never runs during the measurement (docs/measurement.md, "Rules of measurement")."""
         out_dir = self.hooks.output_dir(self.request)
         path = out_dir / f"bench-trace-{call_number}.json"
         rerun_options = dict(options)

@@ -1,4 +1,4 @@
-// Frames probe (DESIGN.md section 3, "scroll smoothness").
+// Frames probe (docs/metrics.md, "scroll smoothness").
 //
 // Records one entry per animation frame while a scroll gesture runs: the
 // requestAnimationFrame timestamp (the frame's begin time, the same for every

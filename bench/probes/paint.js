@@ -1,4 +1,4 @@
-// Message-to-paint probe (DESIGN.md section 3, "message-to-paint").
+// Message-to-paint probe (docs/metrics.md, "message-to-paint").
 //
 // Installed as an init script, so it runs before any of the page's own
 // scripts. It wraps WebSocket to timestamp the dispatch of every frame that

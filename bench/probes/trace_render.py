@@ -17,8 +17,8 @@ the same window (tests/test_render_cost.py), which is what says the process,
 thread and window are the right ones for paint too.
 
 render.paint_ms = (paint + commit) / messages, per burst window. Tracing
-costs time, so a trace comes from its own, unmeasured run (DESIGN.md section
-4): call paint_output() on that run's trace and its render windows; without
+costs time, so a trace comes from its own, unmeasured run (docs/measurement.md,
+"Rules of measurement"): call paint_output() on that run's trace and its render windows; without
 a trace render.paint_ms is left out, never guessed.
 """
 

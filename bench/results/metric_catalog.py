@@ -1,6 +1,6 @@
 """What bench knows about each metric name: which way is better, and whether it is gated.
 
-Budgets and compare work on metric names alone (DESIGN.md section 2). Metric
+Budgets and compare work on metric names alone (docs/architecture.md). Metric
 names that scenarios produce are listed in KNOWN_METRICS, so a typo in a
 budget file is caught before a run instead of being reported as "not
 measured". A scenario that adds a metric adds its name here (one line).
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..stats.difference import HIGHER, LOWER, NONE
 
-# name -> which way is better. From DESIGN.md section 3 and the open issues,
+# name -> which way is better. From docs/metrics.md and the open issues,
 # including metrics other scenarios are still being built for.
 KNOWN_METRICS: dict[str, str] = {
     # message-to-paint (burst scenario)

@@ -7,7 +7,7 @@ optionally K messages arrive. After warm-up and after every cycle the heap
 probe reads used heap and DOM counters after a forced GC; each cycle's
 sample is recorded as soon as it is taken.
 
-Metrics (DESIGN.md section 3, "memory trend"): heap.used_bytes and
+Metrics (docs/metrics.md, "memory trend"): heap.used_bytes and
 heap.listeners / heap.nodes / heap.documents (raw per-cycle series),
 heap.renderer_private_bytes (where the renderer's memory can be read),
 heap.reconnect_ms, heap.slope_bytes_per_cycle with

@@ -82,7 +82,7 @@ class PageSession:
         return self._renderer
 
     def prepare(self) -> None:
-        # Order matters: the route first, then the WebSocket wrapper (DESIGN.md section 7).
+        # Order matters: the route first, then the WebSocket wrapper (docs/measurement.md, "Known pitfalls").
         self.injector.attach(self.page)
         self.paint.install(self.page)
 

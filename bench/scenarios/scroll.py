@@ -1,6 +1,6 @@
 """Scroll scenario: a long conversation scrolled by a browser-driven gesture.
 
-Metrics (DESIGN.md section 3, "scroll smoothness"; definitions in
+Metrics (docs/metrics.md, "scroll smoothness"; definitions in
 bench/stats/smoothness.py): scroll.refresh_ms (one per repetition), and per gesture
 pass scroll.fps, scroll.frame_ms (every frame interval), scroll.dropped_pct,
 scroll.long_frames (Long Animation Frames over 50 ms). Records: "scroll" (one

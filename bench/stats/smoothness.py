@@ -1,4 +1,4 @@
-"""Scroll smoothness from rAF timestamps: pure functions, no I/O (DESIGN.md section 3).
+"""Scroll smoothness from rAF timestamps: pure functions, no I/O (docs/metrics.md).
 
 Definitions, for one gesture pass:
 - refresh interval R: the median delta between consecutive rAF timestamps

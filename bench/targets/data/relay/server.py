@@ -2,8 +2,8 @@
 
 The bundled chat app parses JSON, stamps ids and queues per client; that is
 the server under test. This one does as little as possible, so a throughput
-run against it measures the load generator, not the server (DESIGN.md
-section 6: the generator must drive 50,000 msgs/s). Its knobs make servers
+run against it measures the load generator, not the server (docs/suite-speed.md,
+"Targets": the generator must drive 50,000 msgs/s). Its knobs make servers
 with a known defect, each a known answer for a test:
 
   --mode relay        every text frame goes, unchanged, to every OTHER client
