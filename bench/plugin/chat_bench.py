@@ -162,9 +162,9 @@ class ChatBench:
                                  "or inject differ); measure another target on a new page")
             return prepared
         profile, url, app_query, inject = wanted
+        location = self.hooks.browser_env(self.request, page.context.browser)["browser_location"]
         session = PageSession(page, self._target(page, profile, url, app_query, inject), MessageSource(seed=seed),
-                              timeout)
-        session.browser_location = self.hooks.browser_env(self.request, page.context.browser)["browser_location"]
+                              timeout, browser_location=location)
         session.prepare()
         prepared = PreparedPage(session, wanted, test_navigates)
         self._pages[id(page)] = prepared
@@ -185,14 +185,12 @@ class ChatBench:
             session.wait_ready(setup=False)
             session.target = session.target.with_url(page.url)
         prepared.opened_url = page.url
-        if cpu_throttle != 1:
-            session.cdp.send("Emulation.setCPUThrottlingRate", {"rate": cpu_throttle})
+        session.throttle_cpu(cpu_throttle)
         try:
             scenario.run(session, sink)
         finally:
-            if cpu_throttle != 1:
-                with contextlib.suppress(Exception):
-                    session.cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
+            with contextlib.suppress(Exception):
+                session.throttle_cpu(1)
         prepared.opened_url = page.url
 
     # -- budgets and traces --------------------------------------------------

@@ -38,7 +38,8 @@ def check_profile(target: Target, browser_options: BrowserOptions, timeout_s: fl
         browser = launch(playwright, browser_options)
         try:
             page = new_context(browser).new_page()
-            session = PageSession(page, target, MessageSource(seed=1), timeout_s)
+            session = PageSession(page, target, MessageSource(seed=1), timeout_s,
+                                  browser_location=browser_options.source.location)
             session.prepare()
             try:
                 session.open()

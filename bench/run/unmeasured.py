@@ -115,8 +115,7 @@ def _page_session(browser, settings: PassSettings, context_setup=None):
             context_setup(context)
         session = PageSession(context.new_page(), settings.target, MessageSource(seed=settings.seed),
                               settings.timeout_s)
-        if settings.cpu_throttle != 1:
-            session.cdp.send("Emulation.setCPUThrottlingRate", {"rate": settings.cpu_throttle})
+        session.throttle_cpu(settings.cpu_throttle)
         session.prepare()
         session.open()
         try:

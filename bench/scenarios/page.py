@@ -34,9 +34,6 @@ WORKER_GRACE_S = 3.0  # a page with workers but no socket of its own after this:
 class PageSession:
     """Prepare (before navigation), open (navigate, wait until ready), then measure."""
 
-    # Where the browser runs (bench.browser.source): only a local one's
-    # processes can be read from this machine's /proc.
-    browser_location = "local"
     # Set by run(): whether a scenario needs the page's WebSocket, whether one
     # runs without it (then a page with none skips the others), and whether
     # the page turned out to have none.
@@ -45,7 +42,8 @@ class PageSession:
     no_socket = False
     socket_wait_s = 0.0
 
-    def __init__(self, page, target: Target, messages: MessageSource, timeout_s: float = 30):
+    def __init__(self, page, target: Target, messages: MessageSource, timeout_s: float = 30,
+                 browser_location: str = "local"):
         self.page = page
         self.target = target
         self.messages = messages
@@ -53,9 +51,11 @@ class PageSession:
         self.injector = make_injector(target)
         self.paint = PaintProbe()
         self.render = RenderProbe()
-        # "remote": the browser's processes are not on this machine, so the
-        # renderer's CPU and memory are "not available" (bench/browser/renderer_process.py).
-        self.browser_location = "local"
+        # Where the browser runs (bench.browser.source): only a local one's processes can be
+        # read from this machine's /proc; elsewhere the renderer's CPU and memory are "not
+        # available" (bench/browser/renderer_process.py).
+        self.browser_location = browser_location
+        self._cpu_throttle = 1.0
         self._cdp = None
         self._renderer: Renderer | None = None
         # Called with this session after every open() (a reload too), e.g. headed debugging overlays.
@@ -73,6 +73,15 @@ class PageSession:
         if self._cdp is None:
             self._cdp = self.page.context.new_cdp_session(self.page)
         return self._cdp
+
+    def throttle_cpu(self, rate: float) -> None:
+        """Slow this page's CPU down by rate (CDP Emulation.setCPUThrottlingRate); 1 = none.
+
+        Every page driver (bench ui, the trace passes, the pytest fixture) throttles
+        through here, so a run and its unmeasured passes are slowed alike."""
+        if rate != self._cpu_throttle:
+            self.cdp.send("Emulation.setCPUThrottlingRate", {"rate": rate})
+            self._cpu_throttle = rate
 
     @property
     def renderer(self) -> Renderer:
