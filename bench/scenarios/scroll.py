@@ -81,7 +81,8 @@ def add_arguments(group) -> None:
     group.add_argument("--scroll-repeat", type=int, default=1, metavar="R",
                        help="up-and-down cycles per repetition (default 1)")
     group.add_argument("--scroll-list", metavar="SELECTOR",
-                       help="the scrolling message list (default: the target's, #messages)")
+                       help="the scrolling message list (default: the profile's dom.list; #messages on the "
+                            "bundled app)")
 
 
 def from_args(args) -> "ScrollScenario":

@@ -150,14 +150,15 @@ def load_profile(path: str | Path) -> Target:
 def parse_profile(data: dict, source: str, bundled: bool = False) -> Target:
     _check_keys(data, SCHEMA, "", source)
     ws, server, dom, page = (data.get(k, {}) for k in ("websocket", "server", "dom", "page"))
-    inject = ws.get("inject", "intercept")
+    default = Target(name="", url="")  # a key a profile leaves out gets the Target's default
+    inject = ws.get("inject", default.inject)
     if inject not in INJECT_MODES:
         raise UsageError(f"{source}: websocket.inject {inject!r}: choose from {', '.join(INJECT_MODES)}")
     protocol = ws.get("protocol", "")
     if protocol and protocol not in PROTOCOLS:
         raise UsageError(f"{source}: websocket.protocol {protocol!r}: choose from {', '.join(PROTOCOLS)}"
                          f"{_nearest(protocol, PROTOCOLS)}")
-    frame = ws.get("frame", "{text}")
+    frame = ws.get("frame", default.frame)
     _check_not_wrapped(frame, protocol, source)
     fmt = ws.get("format", template_format(frame, json_strings=protocol not in ("", "json", "text")))
     if fmt not in FRAME_FORMATS:
@@ -166,12 +167,12 @@ def parse_profile(data: dict, source: str, bundled: bool = False) -> Target:
     send_frame = ws.get("send")
     if send_frame is not None:
         _check_template(send_frame, template_format(send_frame), "websocket.send", source)
-    send_body = server.get("send_body", '{"text":"{text}"}')
+    send_body = server.get("send_body", default.send_body)
     if inject == "server":
         if "send_url" not in server:
             raise UsageError(f"{source}: inject = \"server\" needs server.send_url")
         _check_template(send_body, template_format(send_body), "server.send_body", source)
-    list_selector = dom.get("list", "html")
+    list_selector = dom.get("list", default.list_selector)
     typing = data.get("input")
     if typing is not None:
         if "box" not in typing:
@@ -183,7 +184,7 @@ def parse_profile(data: dict, source: str, bundled: bool = False) -> Target:
     target = Target(
         name=data.get("name", Path(source).stem),
         url=data.get("url", ""),
-        ws_match=ws.get("match", "**/*"),
+        ws_match=ws.get("match", default.ws_match),
         inject=inject,
         frame=frame,
         frame_format=fmt,
@@ -197,8 +198,8 @@ def parse_profile(data: dict, source: str, bundled: bool = False) -> Target:
         send_body=send_body,
         disconnect_url=server.get("disconnect_url"),
         list_selector=list_selector,
-        message_selector=dom.get("message", "*"),
-        ready_selector=page.get("ready", list_selector),
+        message_selector=dom.get("message", default.message_selector),
+        ready_selector=page.get("ready", ""),
         setup=_check_setup(page.get("setup", []), source),
         bundled=bundled,
         stream=_check_stream(data["stream"], source) if "stream" in data else None,

@@ -20,12 +20,15 @@ __all__ = ["PROTOCOLS", "PLACEHOLDERS", "Target", "render_template", "template_f
 
 @dataclass
 class Target:
+    """The defaults here are a profile's defaults (profile.py fills only the keys a profile sets):
+    one set of them. The bundled app's values are in its profile, data/profiles/bundled.toml."""
+
     name: str
     url: str
-    ws_match: str = "**/ws*"          # glob for the page socket that carries chat
+    ws_match: str = "**/*"            # glob for the page socket that carries chat (default: any)
     inject: str = "intercept"         # intercept | server
     frame: str = "{text}"             # server->client frame; {text} {id} {ts} {user}
-    frame_format: str = "json"        # json: placeholders are JSON-escaped; text: as is
+    frame_format: str = "text"        # json: placeholders are JSON-escaped; text: as is (profile: from frame)
     protocol: str = ""                # json | text | socketio | signalr | phoenix | graphql-ws ("": frame_format)
     event: str | None = None          # Socket.IO event, SignalR target, Phoenix event, graphql-ws id
     namespace: str | None = None      # Socket.IO namespace, Phoenix topic
@@ -35,9 +38,9 @@ class Target:
     send_url: str | None = None       # inject = "server": where to POST a message
     send_body: str = '{"text":"{text}"}'
     disconnect_url: str | None = None  # inject = "server": POST {"mode": "close"|"abort"} drops the page's socket
-    list_selector: str = "#messages"  # the scrolling message list
-    message_selector: str = ".message"
-    ready_selector: str = "body"
+    list_selector: str = "html"       # the scrolling message list (default: the page)
+    message_selector: str = "*"       # one rendered message
+    ready_selector: str = ""          # exists once the app is ready (default: the list)
     setup: list[dict] = field(default_factory=list)  # steps before measuring
     bundled: bool = False             # the bundled reference app (its knobs apply)
     stream: dict | None = None        # [stream]: start, reply, transport, done (docs/streaming.md)
@@ -58,6 +61,9 @@ class Target:
         codec = codec or self.codec()
         fmt = self.frame_format
         return codec.server_frame(codec.payload_text(render_template(self.frame, message, fmt), fmt))
+
+    def __post_init__(self) -> None:
+        self.ready_selector = self.ready_selector or self.list_selector
 
     def with_url(self, url: str, app_query: str = "") -> "Target":
         """This target at url (plus knobs in app_query); send_url resolved against it."""
