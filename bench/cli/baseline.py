@@ -31,18 +31,8 @@ from ..load.report import BUSY_PRESSURE_PCT
 from ..load.connections import ConnectionsConfig, ConnectionsRun
 from ..load.throughput import ThroughputConfig, ThroughputRun
 from .load import add_generator_options
-from .options import (
-    add_browser,
-    add_command,
-    add_json,
-    add_no_progress,
-    add_scenarios,
-    add_seed,
-    add_timeout,
-    browser_options,
-    chosen_scenarios,
-    positive_float,
-)
+from .options import add_browser, add_command, add_json, add_no_progress, add_scenarios, add_seed, add_timeout
+from .options import browser_options, chosen_scenarios, positive_float
 from ..results.records import Results
 from ..run.runner import UiConfig, UiRun
 from ..load.server import check_port_free

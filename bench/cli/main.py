@@ -19,20 +19,8 @@ from . import evidence as cli_evidence
 from . import gate as cli_gate
 from ..history import cli as history_cli
 from . import load as load_cli
-from .options import (
-    EXIT_CODES_HELP,
-    FORMATTER,
-    Parser,
-    add_browser,
-    add_command,
-    add_output,
-    add_scenarios,
-    add_seed,
-    add_timeout,
-    browser_options,
-    chosen_scenarios,
-    positive_float,
-)
+from .options import EXIT_CODES_HELP, FORMATTER, Parser, add_browser, add_command, add_output, add_scenarios
+from .options import add_seed, add_timeout, browser_options, chosen_scenarios, positive_float
 
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="bench", description="Measure a web chat UI in real Chromium (message-to-paint, "
