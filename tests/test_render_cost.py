@@ -195,8 +195,9 @@ def test_renderer_cpu_is_read_from_the_pages_own_renderer(on_fresh_page):
 def test_unknown_renderer_is_not_available_with_the_reason(browser, chat_server):
     context = new_context(browser)
     try:
-        session = PageSession(context.new_page(), bundled_target(chat_server.url), MessageSource(seed=1))
-        session.browser_location = "remote"  # what a browser on another machine gives: no process here
+        # "remote": what a browser on another machine gives: no process here
+        session = PageSession(context.new_page(), bundled_target(chat_server.url), MessageSource(seed=1),
+                              browser_location="remote")
         results = Results(env={}, config={})
         session.run([burst(bursts=2, size=20, warmup=0)], lambda out: results.add(0, out))
         data = results.to_json()

@@ -166,10 +166,9 @@ class UiRun:
             scenarios = variant.scenarios
             label = f"{variant.name} " if variant.name else ""
             progress.describe(f"{label}{'+'.join(s.name for s in scenarios)} {repetition + 1}/{self.config.repeat}")
-            session = PageSession(page, target, MessageSource(seed=self.config.seed), self.config.timeout_s)
-            session.browser_location = self.browser_options.source.location
-            if self.browser_options.cpu_throttle != 1:
-                session.cdp.send("Emulation.setCPUThrottlingRate", {"rate": self.browser_options.cpu_throttle})
+            session = PageSession(page, target, MessageSource(seed=self.config.seed), self.config.timeout_s,
+                                  browser_location=self.browser_options.source.location)
+            session.throttle_cpu(self.browser_options.cpu_throttle)
             if self.debug is not None:
                 self.debug.attach(session)
 
