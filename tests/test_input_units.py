@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from bench.gate import budgets
-from bench.cli.main import build_parser, _chosen_scenarios
+from bench.cli.main import build_parser
+from bench.cli.options import chosen_scenarios as _chosen_scenarios
 from bench.errors import UsageError
 from bench.stats.inp import covered_fraction, inp, predicted_delay
 from bench.probes.input import keystrokes, overlapping_long_frames
