@@ -17,7 +17,7 @@ from . import baseline as baseline_run
 from . import calibrate as calibrate_command
 from . import evidence as cli_evidence
 from . import gate as cli_gate
-from ..history import cli as history_cli
+from . import history as history_cli
 from . import load as load_cli
 from .options import EXIT_CODES_HELP, FORMATTER, Parser, add_browser, add_command, add_output, add_scenarios
 from .options import add_seed, add_timeout, browser_options, chosen_scenarios, positive_float

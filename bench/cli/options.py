@@ -37,14 +37,23 @@ def add_command(sub, name: str, help: str, description: str) -> argparse.Argumen
                           formatter_class=FORMATTER)
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
+def _number(name: str, convert, what: str, ok, rule: str):
+    """An argparse type: convert the text, refuse what is not `what` or breaks `rule`."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must {rule}: {text!r}")
+        return value
+    parse.__name__ = name
+    return parse
+
+
+positive_float = _number("positive_float", float, "a number", lambda v: v > 0, "be positive")
+positive_int = _number("positive_int", int, "a whole number", lambda v: v > 0, "be positive")
+non_negative_float = _number("non_negative_float", float, "a number", lambda v: v >= 0, "not be negative")
 
 
 def add_timeout(group, default: float, waits_for: str) -> None:

@@ -142,7 +142,7 @@ def compare_metric(name: str, base: dict, new: dict, thresholds: Thresholds, gat
         return MetricComparison(name, new.get("unit", ""), gated, verdict, reason, words=words)
     base_runs, new_runs = metric_runs(base), metric_runs(new)
     run_sd, _ = run_noise.for_comparison(name, base_env, new_env, max(1, len(base_runs)), max(1, len(new_runs)),
-                                         stored)
+                                         stored, plain_name=metric_catalog.base_metric(name))
     difference = compare_runs(base_runs, new_runs, direction=info.direction,
                               threshold=thresholds.for_metric(name), floor=info.floor,
                               run_sd=run_sd if info.direction != NONE else 0.0)

@@ -64,14 +64,8 @@
     current.events.push(record);
   }
 
-  const RENDER_TIME_QUANTUM_MS = window.crossOriginIsolated ? 0 : 4;
 
-  function presentationEstimate(entry) {
-    const rendered = entry.presentationTime || entry.renderTime;
-    if (!rendered || !RENDER_TIME_QUANTUM_MS) return rendered;
-    const earliest = Math.max(rendered - RENDER_TIME_QUANTUM_MS, entry.paintTime || 0);
-    return (earliest + rendered) / 2;
-  }
+  /* include: presentation.js */
 
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {

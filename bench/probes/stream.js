@@ -140,7 +140,6 @@
   // --- the reply's text in the DOM, and the frame that shows it -----------
   const SENTINEL_STYLE = "position:fixed;left:0;top:0;width:1px;height:1px;overflow:hidden;" +
     "font:1px/1px monospace;color:rgba(0,0,0,0.01);pointer-events:none;z-index:2147483647;contain:strict";
-  const RENDER_TIME_QUANTUM_MS = window.crossOriginIsolated ? 0 : 4;
   const waiting = new Map();  // elementtiming identifier -> {el, chunks}
   let sentinel = null;        // the sentinel of the frame being built
   // Reported sentinels wait to be removed until the next one goes in (the
@@ -171,15 +170,7 @@
     sentinel.chunks.push(...chunks);
   }
 
-  // As bench/probes/paint.js: renderTime is rounded up to 4 ms on a page that
-  // is not cross-origin isolated; the middle of (renderTime - 4, renderTime],
-  // not before paintTime, is the estimate (error at most 2 ms, unbiased).
-  function presentationEstimate(entry) {
-    const rendered = entry.presentationTime || entry.renderTime;
-    if (!rendered || !RENDER_TIME_QUANTUM_MS) return rendered;
-    const earliest = Math.max(rendered - RENDER_TIME_QUANTUM_MS, entry.paintTime || 0);
-    return (earliest + rendered) / 2;
-  }
+  /* include: presentation.js */
 
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {

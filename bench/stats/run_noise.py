@@ -143,12 +143,14 @@ def save(env: dict, run_sd: dict[str, float], detail: dict) -> Path:
 
 
 def for_comparison(name: str, base_env: dict, new_env: dict, base_runs: int, new_runs: int,
-                   stored: dict[str, float] | None = None) -> tuple[float, str]:
-    """(relative run-to-run sd to fold into a comparison of `name`, where it came from)."""
-    from ..results import metric_catalog
+                   stored: dict[str, float] | None = None, plain_name: str | None = None) -> tuple[float, str]:
+    """(relative run-to-run sd to fold into a comparison of `name`, where it came from).
 
+    plain_name: the metric's name without a pytest test's qualifier, looked up
+    when `name` itself was not calibrated.
+    """
     stored = load(new_env or base_env) if stored is None else stored
-    key = name if name in stored else metric_catalog.base_metric(name)
+    key = name if name in stored else (plain_name or name)
     if key in stored:
         return stored[key], "bench calibrate on this machine"
     if min(base_runs, new_runs) == 1:

@@ -9,36 +9,17 @@ from pathlib import Path
 
 from ..results import metric_catalog
 from ..errors import EXIT_FAILED_GATE, EXIT_OK, UsageError
-from . import changes, check as check_module, location, record as record_module, series, show
-from .store import DEFAULT_WAIT_S, Store
+from ..history import changes, check as check_module, location, record as record_module, series, show
+from ..history.store import DEFAULT_WAIT_S, Store
+from .options import non_negative_float, positive_int
 
 DB_HELP = (f"the history store: a SQLite file (default: [tool.bench] history = \"...\" in ./pyproject.toml, "
            f"else {location.DEFAULT_DB})")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
-
-
-def _wait(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
-    return value
-
-
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", metavar="PATH", help=DB_HELP)
-    p.add_argument("--wait", type=_wait, default=DEFAULT_WAIT_S, metavar="S",
+    p.add_argument("--wait", type=non_negative_float, default=DEFAULT_WAIT_S, metavar="S",
                    help=f"seconds to wait while another process writes the store (default {DEFAULT_WAIT_S:g}); "
                         f"then exit 2 with nothing changed")
 
@@ -48,7 +29,7 @@ def _selection(p: argparse.ArgumentParser, flag: str, last_default: int, last_he
                    help="comma-separated metric name patterns (fnmatch), e.g. 'paint.latency_ms,scroll.*' "
                         "(default: the gated metrics: " + ",".join(metric_catalog.DEFAULT_GATE) + ")")
     p.add_argument("--branch", metavar="NAME", help="the branch whose runs to use (default: the newest run's)")
-    p.add_argument(flag, dest="last", type=_positive_int, default=last_default, metavar="N", help=last_help)
+    p.add_argument(flag, dest="last", type=positive_int, default=last_default, metavar="N", help=last_help)
 
 
 def add_parser(sub, epilog: str) -> None:
