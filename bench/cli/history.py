@@ -137,7 +137,7 @@ def command(args) -> int:
             print(show.render(history, _names(history, args)))
         return EXIT_OK
     if args.history_command == "report":
-        from . import report  # here: matplotlib costs ~1.5 s to import, and only the report draws
+        from ..history import report  # here: matplotlib costs ~1.5 s to import, and only the report draws
 
         with _open(args, create=False) as store:
             history, checks = _checks(store, args)
