@@ -68,7 +68,7 @@ def add_arguments(group) -> None:
     group.add_argument("--replies", type=int, default=3, metavar="N",
                        help="streamed replies measured per repetition (default 3; needs the profile's "
                             "[stream] table, docs/streaming.md)")
-    group.add_argument("--prompts", default=str(DEFAULT_PROMPTS), metavar="FILE",
+    group.add_argument("--prompts", default=None, metavar="FILE",
                        help="prompt corpus, one prompt per line, used in order (default: "
                             "bench/targets/data/messages/prompts.txt)")
 
@@ -76,7 +76,7 @@ def add_arguments(group) -> None:
 def from_args(args) -> "StreamScenario":
     from . import by_name  # the package imports this module
 
-    return StreamScenario(StreamConfig(replies=args.replies, prompts=args.prompts,
+    return StreamScenario(StreamConfig(replies=args.replies, prompts=args.prompts or str(DEFAULT_PROMPTS),
                                        render_cost=not getattr(args, "no_render_cost", False),
                                        required=by_name(args.scenario, NAME)))
 
