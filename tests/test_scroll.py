@@ -15,14 +15,10 @@ import statistics
 import pytest
 
 from bench.probes import trace_frames
-from bench.browser.launch import new_context
-from bench.targets.messages import MessageSource
-from bench.results.records import Results
 from bench.scenarios.burst import BurstConfig, BurstScenario
 from bench.scenarios.scroll import ScrollConfig, ScrollScenario
-from bench.scenarios.page import PageSession
 from bench.targets.profile import bundled_target
-from tests.conftest import run_bench
+from tests.conftest import AppPage, run_bench
 
 pytestmark = pytest.mark.browser
 
@@ -30,39 +26,12 @@ HEADLESS_REFRESH_MS = 1000 / 60
 SMALL = dict(messages=300, distance=2000, speed=1000)
 
 
-class Measurement:
-    """One page of the bundled app (fresh context) with its session and collected results."""
-
-    def __init__(self, browser, server_url: str, query: str = ""):
-        self.context = new_context(browser)
-        self.page = self.context.new_page()
-        self.session = PageSession(self.page, bundled_target(server_url, query), MessageSource(seed=1), 30)
-        self.results = Results(env={}, config={"app_query": query})
-
-    def sink(self, out) -> None:
-        self.results.add(0, out)
-
-    def open(self) -> "Measurement":
-        self.session.prepare()
-        self.session.open()
-        return self
-
-    def run(self, *scenarios) -> dict:
-        for scenario in scenarios:
-            scenario.run(self.session, self.sink)
-        return self.results.to_json()
-
-    def close(self) -> None:
-        self.session.close()
-        self.context.close()
-
-
 @pytest.fixture(scope="module")
 def measured(browser, chat_server):
     """measured(query, scenario...) -> results JSON; each call on a fresh page, closed after."""
 
     def run(query: str, *scenarios) -> dict:
-        m = Measurement(browser, chat_server.url, query).open()
+        m = AppPage(browser, chat_server.url, query).open()
         try:
             return m.run(*scenarios)
         finally:
@@ -92,7 +61,7 @@ def plain(browser, chat_server) -> dict:
     ran: a metric that is wrong (frames double counted, a wrong window, a
     wrong refresh interval) or an app that is slow fails every pass.
     """
-    m = Measurement(browser, chat_server.url).open()
+    m = AppPage(browser, chat_server.url).open()
     try:
         scenario = ScrollScenario(ScrollConfig(**SMALL))
         scenario.preload(m.session)
@@ -209,7 +178,7 @@ def test_layout_thrash_shows_as_forced_layout_in_thrashlayout(browser, chat_serv
     # slowed 6x after the preload to make those frames long (> 50 ms) on a
     # machine twice as fast too; the known answer is the attribution:
     # script thrashLayout, with forced style and layout time.
-    m = Measurement(browser, chat_server.url, "layout_thrash=1").open()
+    m = AppPage(browser, chat_server.url, "layout_thrash=1").open()
     try:
         scenario = ScrollScenario(ScrollConfig(**{**SMALL, "messages": 1000}, repeat=1))
         scenario.preload(m.session)
@@ -240,7 +209,7 @@ def test_raf_frames_agree_with_presented_frames_in_a_trace(browser, chat_server)
     # the window's edges (one frame each end) and by main-thread frames that
     # committed but were never presented (dropped under load): allowed
     # 2 frames + 5 %.
-    m = Measurement(browser, chat_server.url).open()
+    m = AppPage(browser, chat_server.url).open()
     try:
         scenario = ScrollScenario(ScrollConfig(**SMALL, repeat=1))
         scenario.preload(m.session)
@@ -268,7 +237,7 @@ def test_raf_frames_agree_with_presented_frames_in_a_trace(browser, chat_server)
 
 
 def test_virtual_list_keeps_few_rows_and_still_paints_new_messages(browser, chat_server) -> None:
-    m = Measurement(browser, chat_server.url, "render=virtual").open()
+    m = AppPage(browser, chat_server.url, "render=virtual").open()
     try:
         page = m.session.page
         scenario = ScrollScenario(ScrollConfig(**SMALL, repeat=1))

@@ -19,7 +19,7 @@ What it reports (all from paint.latency_ms unless said):
   Two noises limit it: the median half-width of the 95 % CI of their p50
   change (the noise within a run, which that CI holds), and the run-to-run
   noise a single run cannot show, z(0.975) x sqrt(2) x CV (the 95 % range
-  of the difference of two runs' p50s; z from scipy.stats.norm). A true
+  of the difference of two runs' p50s; z = run_noise.Z95, the normal quantile). A true
   change is called `slower` once it clears the threshold by the larger of
   the two, so the smallest change resolved is threshold + that. The pairs
   also count the false alarms of a verdict from one run a side
@@ -103,10 +103,6 @@ def variants(default_burst: BurstConfig, known: BurstConfig) -> list[Variant]:
     return out
 
 
-def per_run_p50(metric: dict) -> list[float]:
-    return [float(np.median(np.concatenate(blocks))) for blocks in metric_runs(metric) if blocks]
-
-
 def resolution(metric: dict, threshold: float, run_sd: float = 0.0) -> tuple[int, float | None, int]:
     """(pairs compared, median CI half-width as a fraction of p50, false alarms) over repetition pairs.
 
@@ -143,23 +139,26 @@ def analyse(results_by_variant: dict[str, dict], threshold: float) -> Calibratio
     refresh = default["metrics"].get("page.refresh_ms", {})
     refresh_ms = refresh.get("p50")
     latency = default["metrics"].get("paint.latency_ms", {})
-    p50s = per_run_p50(latency) if latency else []
+    p50s = run_noise.run_p50s(metric_runs(latency)).tolist() if latency else []
     run_sd, coverage = {}, {}
     for name in run_noise.CALIBRATED_METRICS:
         metric = default["metrics"].get(name)
         if not metric:
             continue
-        sd = run_noise.run_to_run_sd(metric_runs(metric))
+        runs = metric_runs(metric)
+        sd = run_noise.run_to_run_sd(runs)
         if sd is not None:
             run_sd[name] = sd
-        coverage[name] = list(run_noise.coverage(metric_runs(metric)))
-    _, _, false_alarms_unfolded = resolution(latency, threshold) if latency else (0, None, 0)
-    pairs, half_width, false_alarms = (resolution(latency, threshold, run_sd.get("paint.latency_ms", 0.0))
-                                       if latency else (0, None, 0))
+        coverage[name] = list(run_noise.coverage(runs))
+    # The half-width is the noise within a run (no run-to-run sd folded in: the
+    # run-to-run range below is that part, and smallest_change takes the larger
+    # of the two, so folding it in here would count it twice); the false alarms
+    # are counted both ways, as compare would decide with and without it.
+    pairs, half_width, false_alarms_unfolded = resolution(latency, threshold) if latency else (0, None, 0)
+    _, _, false_alarms = (resolution(latency, threshold, run_sd.get("paint.latency_ms", 0.0))
+                          if latency else (0, None, 0))
     cv = relative_spread(p50s)
-    from scipy import stats  # here, not at the top: importing scipy.stats costs ~0.4 s per command
-
-    run_range = None if cv is None else float(stats.norm.ppf(0.975) * np.sqrt(2) * cv)
+    run_range = None if cv is None else float(run_noise.Z95 * np.sqrt(2) * cv)
     noises = [n for n in (half_width, run_range) if n is not None]
     return Calibration(
         repetitions=default["config"].get("repetitions_done", len(p50s)), threshold=threshold,

@@ -60,6 +60,7 @@ class MetricComparison:
     reason: str
     difference: Difference | None = None     # numeric metrics
     words: tuple[str | None, str | None] | None = None  # word metrics: (base, new)
+    noise_source: str = ""                   # where the folded-in run-to-run noise came from
 
 
 @dataclass
@@ -88,15 +89,14 @@ def run_count(results: dict) -> int:
     return max((sum(1 for n in m.get("runs") or [] if n) for m in results["metrics"].values()), default=0)
 
 
-def single_run_warning(base: dict, new: dict) -> str | None:
+def single_run_warning(base: dict, new: dict, comparison: "Comparison") -> str | None:
     """A line for comparisons where a side has one run: where its run-to-run noise came from."""
     runs = {"base": run_count(base), "new": run_count(new)}
     single = [side for side, n in runs.items() if n == 1]
-    if not single:
+    sources = sorted({row.noise_source for row in comparison.rows if row.gated and row.noise_source})
+    if not single or not sources:
         return None
-    stored = run_noise.load((new.get("env") or base.get("env") or {}))
-    source = ("this machine's calibration" if stored else
-              f"a default of {run_noise.DEFAULT_RUN_SD:.0%} of p50 (run `bench calibrate` here to measure it)")
+    source = " and ".join(sources)
     return (f"note: {' and '.join(single)} {'has' if len(single) == 1 else 'have'} one run: the CIs include "
             f"run-to-run noise from {source}")
 
@@ -130,10 +130,9 @@ def check_comparable(base: dict, new: dict, force: bool) -> list[str]:
     return differences
 
 
-def compare_metric(name: str, base: dict, new: dict, thresholds: Thresholds, gate, base_env: dict | None = None,
-                   new_env: dict | None = None, stored: dict[str, float] | None = None) -> MetricComparison:
-    """stored: run-to-run sds of this machine (bench.stats.run_noise.load); None: read them from the store."""
-    base_env, new_env = base_env or {}, new_env or {}
+def compare_metric(name: str, base: dict, new: dict, thresholds: Thresholds, gate,
+                   stored: dict[str, float]) -> MetricComparison:
+    """stored: run-to-run sds of this machine (bench.stats.run_noise.load)."""
     info = metric_catalog.info(name)
     gated = metric_catalog.is_gated(name, gate)
     if is_word_metric(base) or is_word_metric(new):
@@ -141,13 +140,14 @@ def compare_metric(name: str, base: dict, new: dict, thresholds: Thresholds, gat
         verdict, reason = compare_words(*words, metric_catalog.good_words(name))
         return MetricComparison(name, new.get("unit", ""), gated, verdict, reason, words=words)
     base_runs, new_runs = metric_runs(base), metric_runs(new)
-    run_sd, _ = run_noise.for_comparison(name, base_env, new_env, max(1, len(base_runs)), max(1, len(new_runs)),
-                                         stored, plain_name=metric_catalog.base_metric(name))
+    run_sd, source = run_noise.for_comparison(name, max(1, len(base_runs)), max(1, len(new_runs)), stored,
+                                              plain_name=metric_catalog.base_metric(name))
     difference = compare_runs(base_runs, new_runs, direction=info.direction,
                               threshold=thresholds.for_metric(name), floor=info.floor,
                               run_sd=run_sd if info.direction != NONE else 0.0)
     return MetricComparison(name, new.get("unit", ""), gated and info.direction != NONE,
-                            difference.verdict, difference.reason, difference=difference)
+                            difference.verdict, difference.reason, difference=difference,
+                            noise_source=source if run_sd and info.direction != NONE else "")
 
 
 def compare_results(base: dict, new: dict, thresholds: Thresholds = Thresholds(),
@@ -157,7 +157,7 @@ def compare_results(base: dict, new: dict, thresholds: Thresholds = Thresholds()
     shared = sorted(set(base_metrics) & set(new_metrics))
     base_env, new_env = base.get("env") or {}, new.get("env") or {}
     stored = run_noise.load(new_env or base_env)
-    rows = [compare_metric(name, base_metrics[name], new_metrics[name], thresholds, gate, base_env, new_env,
-                           stored) for name in shared]
+    rows = [compare_metric(name, base_metrics[name], new_metrics[name], thresholds, gate, stored)
+            for name in shared]
     return Comparison(rows, sorted(set(base_metrics) - set(new_metrics)),
                       sorted(set(new_metrics) - set(base_metrics)))

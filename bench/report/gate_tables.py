@@ -77,7 +77,7 @@ def environment_lines(outcome: GateOutcome) -> list[str]:
         lines.append(f"baseline {outcome.baseline_label}: Chromium {base_env.get('chromium_version')}, "
                      f"git {base_env.get('git_revision')}, started {base_env.get('started_at')}")
     if outcome.comparison is not None:
-        warning = single_run_warning(outcome.baseline, outcome.results)
+        warning = single_run_warning(outcome.baseline, outcome.results, outcome.comparison)
         if warning:
             lines.append(warning)
     if outcome.env_differences:

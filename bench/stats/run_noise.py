@@ -142,17 +142,21 @@ def save(env: dict, run_sd: dict[str, float], detail: dict) -> Path:
     return path
 
 
-def for_comparison(name: str, base_env: dict, new_env: dict, base_runs: int, new_runs: int,
-                   stored: dict[str, float] | None = None, plain_name: str | None = None) -> tuple[float, str]:
+CALIBRATED_SOURCE = "this machine's calibration"
+DEFAULT_SOURCE = f"a default of {DEFAULT_RUN_SD:.0%} of p50 (run `bench calibrate` here to measure it)"
+
+
+def for_comparison(name: str, base_runs: int, new_runs: int, stored: dict[str, float],
+                   plain_name: str | None = None) -> tuple[float, str]:
     """(relative run-to-run sd to fold into a comparison of `name`, where it came from).
 
-    plain_name: the metric's name without a pytest test's qualifier, looked up
-    when `name` itself was not calibrated.
+    stored: this machine's calibration (load()). plain_name: the metric's name
+    without a pytest test's qualifier, looked up when `name` itself was not
+    calibrated.
     """
-    stored = load(new_env or base_env) if stored is None else stored
     key = name if name in stored else (plain_name or name)
     if key in stored:
-        return stored[key], "bench calibrate on this machine"
+        return stored[key], CALIBRATED_SOURCE
     if min(base_runs, new_runs) == 1:
-        return DEFAULT_RUN_SD, "default (no calibration of this machine)"
+        return DEFAULT_RUN_SD, DEFAULT_SOURCE
     return 0.0, "the runs themselves (two-level bootstrap)"
