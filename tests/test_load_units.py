@@ -67,6 +67,14 @@ def test_frames_carry_a_token_the_receiver_finds_in_any_format():
     custom = FrameRenderer('{"op":"say","ts":{ts},"id":"{id}","body":"{text}"}', 10)
     frame = json.loads(custom.render("bench-x-0-1"))
     assert frame["id"] == "bench-x-0-1" and frame["body"] == "bench-x-0-1" and frame["ts"] > 1e12
+    # A protocol whose frames differ per message (graphql-ws operation ids)
+    # fills {ts} and {id} too: every frame is valid JSON carrying them.
+    from bench.targets.protocols import make
+
+    graphql = FrameRenderer('{"ts":{ts},"id":"{id}","text":"{text}"}', 10, make("graphql-ws"))
+    frames = [json.loads(graphql.render(f"bench-x-0-{i}")) for i in range(2)]
+    assert frames[0]["id"] != frames[1]["id"]  # an operation id per frame
+    assert frames[1]["payload"]["id"] == "bench-x-0-1" and frames[1]["payload"]["ts"] > 1e12
     with pytest.raises(UsageError, match="no {text}"):
         resolve_template("json", '{"op":"say"}')
     with pytest.raises(UsageError, match="--format"):

@@ -84,11 +84,13 @@ class FrameRenderer:
         return token if pad <= 0 else f"{token} {self._padding[:pad]}"
 
     def render(self, token: str) -> str:
-        if self.per_frame:  # a protocol whose frames differ per message (graphql-ws operation ids)
-            head, _, tail = self.codec.client_frame("\x00").partition("\x00")
-            return head + self.head + self.text(token) + self.tail + tail
         text = self.text(token)
         if not self.per_message_ts:
-            return self.head + text + self.tail
-        ts = repr(round(time.time() * 1000, 3))
-        return self.template.replace("{text}", text).replace("{id}", token).replace("{ts}", ts)
+            body = self.head + text + self.tail
+        else:
+            ts = repr(round(time.time() * 1000, 3))
+            body = self.template.replace("{text}", text).replace("{id}", token).replace("{ts}", ts)
+        if self.per_frame:  # a protocol whose frames differ per message (graphql-ws operation ids)
+            head, _, tail = self.codec.client_frame("\x00").partition("\x00")
+            return head + body + tail
+        return body
