@@ -122,3 +122,38 @@ def test_horizons_stop_early_where_the_width_rule_would_not():
     assert not resolved_against((0.5, 3.0), band)       # straddles +band
     assert not resolved_against((-2.0, 2.0), band)      # straddles both
     assert not resolved_against(None, band)
+
+
+def _synthetic_runs(sigma_run: float, rng, runs: int = 40, blocks: int = 10, size: int = 50) -> list:
+    """Runs of blocks around 100 ms, each run's level shifted by a normal draw of sd sigma_run x 100."""
+    out = []
+    for _ in range(runs):
+        level = 100.0 * (1 + rng.normal(0, sigma_run))
+        out.append([rng.normal(level, 10.0, size) for _ in range(blocks)])
+    return out
+
+
+@pytest.mark.parametrize("sigma_run", [0.0, 0.05, 0.10])
+def test_run_to_run_sd_recovers_a_known_run_to_run_sigma(sigma_run):
+    """Variance components: var(run p50s) minus the within-run variance leaves sigma_run (as a share of p50).
+
+    40 runs estimate an sd to about +-11 % (chi-square, 39 df); the within-run
+    part (about 0.6 % of p50 here) must not be counted in it.
+    """
+    rng = np.random.default_rng(7)
+    sd = run_noise.run_to_run_sd(_synthetic_runs(sigma_run, rng))
+    assert sd is not None
+    if sigma_run == 0:
+        assert sd < 0.003  # the raw spread of the p50s is 0.0057: the within-run part is taken out
+    else:
+        assert abs(sd - sigma_run) < 0.3 * sigma_run
+
+
+def test_for_comparison_uses_the_calibration_else_the_default_for_one_run():
+    stored = {"paint.latency_ms": 0.07}
+    assert run_noise.for_comparison("paint.latency_ms", 1, 1, stored) == (0.07, run_noise.CALIBRATED_SOURCE)
+    assert run_noise.for_comparison("t.py::test_x::paint.latency_ms", 1, 1, stored,
+                                    plain_name="paint.latency_ms")[0] == 0.07
+    assert run_noise.for_comparison("scroll.fps", 1, 3, stored) == (run_noise.DEFAULT_RUN_SD,
+                                                                     run_noise.DEFAULT_SOURCE)
+    assert run_noise.for_comparison("scroll.fps", 2, 3, stored)[0] == 0.0  # the runs show it themselves

@@ -61,6 +61,8 @@ def test_reply_output_from_a_known_record():
     assert out.records["stream"][0]["textless_chunks"] == 1
     assert pairs == [(20, 2), (30, 3)]  # the first chunk with text is not in the fit
     assert m["stream.dropped_pct"] == [0.0]
+    assert m["stream.frame_ms"] == pytest.approx([16.7] * 6)
+    assert m["stream.fps"] == pytest.approx([1000 / 16.7])
 
 
 @pytest.mark.parametrize("stream, message", [

@@ -1,0 +1,45 @@
+"""The burst scenario's pure parts on known records: what each paint.* metric counts, and the frame phases."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bench.scenarios.burst import burst_output, stratified_phases
+
+
+def rec(token, recv, dom, paint, presented):
+    return {"token": token, "recv": recv, "dom": dom, "paint": paint, "presented": presented}
+
+
+def test_burst_metrics_count_every_message_once_in_its_place():
+    records = [
+        rec("a", 100.0, 100.5, 116.0, 116.0),   # painted on screen
+        rec("b", 101.0, 101.2, None, 132.0),    # scrolled away before any frame: presented, not painted
+        rec("c", 102.0, None, None, None),      # received, never in the DOM
+        rec("d", None, None, None, None),       # lost with a closed socket
+    ]
+    out = burst_output(records, no_socket={"d"})
+    m = {name: samples for name, (_, samples) in out.metrics.items()}
+    assert m["paint.latency_ms"] == [16.0]
+    assert m["paint.presented_ms"] == [16.0, 31.0]          # every message in the DOM, on screen or not
+    assert m["paint.recv_to_dom_ms"] == pytest.approx([0.5, 0.2])
+    assert m["paint.dom_to_paint_ms"] == [15.5]
+    assert m["burst.settle_ms"] == [16.0]                   # first arrival to the last on-screen paint
+    assert m["paint.injected"] == [3] and m["paint.unpainted"] == [2]  # d counted apart
+    assert m["paint.no_socket"] == [1]
+    assert any("never reached the DOM" in n for n in out.notes)
+    assert [r["token"] for r in out.records["paint"]] == ["a", "b", "c"]
+
+
+def test_without_lost_messages_there_is_no_no_socket_metric():
+    out = burst_output([rec("a", 1.0, 1.1, 17.0, 17.0)])
+    assert "paint.no_socket" not in out.metrics and out.notes == []
+
+
+@pytest.mark.parametrize("count", [1, 7, 10])
+def test_stratified_phases_put_one_phase_in_each_stratum(count):
+    phases = stratified_phases(count, random.Random(3))
+    assert len(phases) == count and all(0 <= p < 1 for p in phases)
+    assert sorted(int(p * count) for p in phases) == list(range(count))
