@@ -15,14 +15,11 @@
 // nothing for an event under 16 ms, so `paint` times every keystroke,
 // including the fast ones.
 //
-// `paint` comes from a sentinel: a one-pixel, nearly transparent text element
-// added in the event's first listener. The first rendering update after the
-// event's task paints it, and Element Timing gives that frame's presentation
-// time (the same estimate as the paint probe: renderTime is rounded up to
-// 4 ms on a page that is not cross-origin isolated, so the middle of
-// (renderTime - 4, renderTime], not before paintTime). One sentinel serves
-// every event of one frame; it is retired at the next animation frame and
-// removed once reported. It also gives each keystroke's frame paint damage:
+// `paint` comes from the frame sentinel (sentinel.js), marked in the event's
+// first listener: the first rendering update after the event's task paints
+// it, and Element Timing gives that frame's presentation time (the same
+// estimate as the paint probe). One sentinel element serves every event of
+// one frame. It also gives each keystroke's frame paint damage:
 // without one, Chromium 156 reported no Event Timing entry at all for keys
 // typed into the bundled app's input, however slow (checked by hand).
 //
@@ -40,46 +37,15 @@
   let sendArmed = false;
   let sendStart = null;    // timeStamp of the first trusted input event after armSend()
 
-  // --- the sentinel: the presentation of the frame after an event --------
-  const SENTINEL_STYLE = "position:fixed;left:0;top:0;width:1px;height:1px;overflow:hidden;" +
-    "font:1px/1px monospace;color:rgba(0,0,0,0.01);pointer-events:none;z-index:2147483647;contain:strict";
-  const waiting = new Map();  // identifier -> {el, events: [record]}
-  let current = null;         // the sentinel of the frame being built
-  let nextId = 0;
+  // --- the frame after an event: the frame sentinel (sentinel.js) ---------
+  /* include: sentinel.js */
 
-  function sentinelFor(record) {
-    if (!current) {
-      const el = document.createElement("div");
-      el.setAttribute("style", SENTINEL_STYLE);
-      el.setAttribute("aria-hidden", "true");
-      el.textContent = "\u00b7";
-      const identifier = "bench-input:" + nextId++;
-      el.setAttribute("elementtiming", identifier);
-      current = { el, events: [] };
-      waiting.set(identifier, current);
-      (document.body || document.documentElement).appendChild(el);
-      const mine = current;
-      requestAnimationFrame(() => { if (current === mine) current = null; });
+  const paintedAt = frames.channel((records, paint, paintRaw) => {
+    for (const record of records) {
+      record.paint = paint;
+      record.paintRaw = paintRaw;
     }
-    current.events.push(record);
-  }
-
-
-  /* include: presentation.js */
-
-  new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      const sentinel = waiting.get(entry.identifier);
-      if (!sentinel) continue;
-      waiting.delete(entry.identifier);
-      sentinel.el.remove();
-      const paint = presentationEstimate(entry);
-      for (const record of sentinel.events) {
-        record.paint = paint;
-        record.paintRaw = entry.presentationTime || entry.renderTime;
-      }
-    }
-  }).observe({ type: "element", buffered: true });
+  });
 
   // --- key events ---------------------------------------------------------
   function onKeyEvent(event) {
@@ -90,7 +56,7 @@
     }
     const record = { type: event.type, ts: event.timeStamp, start, end: null, paint: null, paintRaw: null };
     keystrokes[keystrokes.length - 1].events.push(record);
-    sentinelFor(record);
+    paintedAt.add(record);
     // Bubble phase on window: after the page's own listeners on the way up.
     // One left over from an event whose propagation the page stopped is
     // dropped, so it cannot time this one.

@@ -27,11 +27,16 @@ from . import probe_script
 _SAME_TIME_MS = 0.05
 
 
+# The probe's script URL, so long animation frames attribute its own listeners to it (not "the page").
+PROBE_SOURCE = "bench-input-probe.js"
+
+
 class InputProbe:
     name = "input"
 
     def install(self, page) -> None:
-        page.add_init_script(script=probe_script("input.js"))
+        """Into the running page (the scenario starts on a page already open)."""
+        page.evaluate(probe_script("input.js") + f"\n//# sourceURL={PROBE_SOURCE}\n")
 
     def arm(self, page) -> dict:
         return page.evaluate("() => { window.__benchInput.arm(); return {eventTiming: window.__benchInput.eventTiming,"

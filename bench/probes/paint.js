@@ -150,49 +150,34 @@
     }
   }
 
-  // A frame sentinel: a one-pixel, nearly transparent text element added to
-  // the light DOM, fixed in the viewport's corner, in the same microtask that
-  // saw a token's text, so it is painted by the same rendering update as that
-  // text. Its Element Timing renderTime is the presentation time of that
-  // frame. It serves two ends:
-  // - t_presented of every message: the first frame presented after the text
+  // The frame sentinel (sentinel.js) serves two ends:
+  // - t_presented of every message: the first frame presented after its text
   //   entered the DOM, on screen or not (a message scrolled out of view before
   //   any frame shows it has no Element Timing of its own);
   // - t_paint where Element Timing cannot see the text (shadow trees): those
   //   samples are labelled "sentinel".
-  // One sentinel serves one frame: it is retired at the next animation frame,
-  // before that frame paints anything new.
-  let sentinel = null;
-  const presentedByIdentifier = new Map();  // sentinel identifier -> [token] awaiting t_presented
-  const SENTINEL_STYLE = "position:fixed;left:0;top:0;width:1px;height:1px;overflow:hidden;" +
-    "font:1px/1px monospace;color:rgba(0,0,0,0.01);pointer-events:none;z-index:2147483647;contain:strict";
+  /* include: sentinel.js */
 
-  function frameSentinel() {
-    if (!sentinel) {
-      for (const el of reportedSentinels) el.remove();
-      reportedSentinels.length = 0;
-      const el = document.createElement("div");
-      el.setAttribute("style", SENTINEL_STYLE);
-      el.setAttribute("aria-hidden", "true");
-      el.textContent = "\u00b7";
-      const identifier = newIdentifier([]);
-      el.setAttribute("elementtiming", identifier);
-      sentinel = { el, identifier };
-      sentinels.set(identifier, el);
-      presentedByIdentifier.set(identifier, []);
-      (document.body || document.documentElement).appendChild(el);
-      const current = sentinel;
-      requestAnimationFrame(() => { if (sentinel === current) sentinel = null; });
+  const presentedAt = frames.channel((tokens, paint) => {
+    for (const token of tokens) {
+      const rec = records.get(token);
+      if (rec && rec.presented === null) rec.presented = paint;
     }
-    return sentinel.identifier;
-  }
+  });
+  const paintedAt = frames.channel((tokens, paint, paintRaw) => {
+    for (const token of tokens) {
+      const rec = records.get(token);
+      if (rec && rec.paint === null) {
+        rec.paint = paint;
+        rec.paintRaw = paintRaw;
+      }
+    }
+  });
 
   function markWithSentinel(token) {
-    tokensByIdentifier.get(frameSentinel()).push(token);
+    paintedAt.add(token);
     records.get(token).method = "sentinel";
   }
-  const sentinels = new Map();  // identifier -> element, until reported
-  const reportedSentinels = [];  // reported, removed when the next one is added (same rendering update)
 
   function textNodeWith(root, token) {
     if (root.nodeType === Node.TEXT_NODE) return root.data.indexOf(token) >= 0 ? root : null;
@@ -233,7 +218,7 @@
       awaitingDom.delete(token);
       expected.delete(token);
       records.get(token).dom = now;
-      presentedByIdentifier.get(frameSentinel()).push(token);
+      presentedAt.add(token);
       const inShadowTree = textNode.getRootNode() !== document;
       if (inShadowTree || forceSentinel) markWithSentinel(token);
       else {
@@ -267,20 +252,12 @@
 
   // --- t_paint: Element Timing renderTime of the marked element ------------
   // t_paint is presentationEstimate(entry) (presentation.js).
-
-  /* include: presentation.js */
-
   function onElementEntries(list) {
     for (const entry of list.getEntries()) {
       const tokens = tokensByIdentifier.get(entry.identifier);
       if (!tokens) continue;
       const paint = presentationEstimate(entry);
       if (!paint) continue;
-      for (const token of presentedByIdentifier.get(entry.identifier) || []) {
-        const rec = records.get(token);
-        if (rec && rec.presented === null) rec.presented = paint;
-      }
-      presentedByIdentifier.delete(entry.identifier);
       for (const token of tokens) {
         const rec = records.get(token);
         if (rec && rec.paint === null) {
@@ -290,14 +267,6 @@
         }
       }
       tokensByIdentifier.delete(entry.identifier);
-      const sentinelEl = sentinels.get(entry.identifier);
-      if (sentinelEl) {
-        // Removed with the next sentinel's insertion, not now: a removal now
-        // would be a DOM change of its own, and a rendering update (style,
-        // layout, a frame) the page would not otherwise have.
-        reportedSentinels.push(sentinelEl);
-        sentinels.delete(entry.identifier);
-      }
     }
   }
   new PerformanceObserver(onElementEntries).observe({ type: "element", buffered: true });

@@ -138,53 +138,23 @@
   window.WebSocket = BenchStreamWebSocket;
 
   // --- the reply's text in the DOM, and the frame that shows it -----------
-  const SENTINEL_STYLE = "position:fixed;left:0;top:0;width:1px;height:1px;overflow:hidden;" +
-    "font:1px/1px monospace;color:rgba(0,0,0,0.01);pointer-events:none;z-index:2147483647;contain:strict";
-  const waiting = new Map();  // elementtiming identifier -> {el, chunks}
-  let sentinel = null;        // the sentinel of the frame being built
-  // Reported sentinels wait to be removed until the next one goes in (the
-  // same rendering update), or the reply ends: removing each as soon as it
-  // is reported would make the page render a frame for that alone.
-  const retired = [];
-  function retire() {
-    for (const el of retired) el.remove();
-    retired.length = 0;
-  }
-  let nextIdentifier = 0;
+  // The frame that shows a growth: the frame sentinel (sentinel.js).
+  /* include: sentinel.js */
 
-  function markPainted(chunks) {
-    if (!sentinel) {
-      retire();
-      const el = document.createElement("div");
-      el.setAttribute("style", SENTINEL_STYLE);
-      el.setAttribute("aria-hidden", "true");
-      el.textContent = "\u00b7";
-      const identifier = `bench-stream:${nextIdentifier++}`;
-      el.setAttribute("elementtiming", identifier);
-      sentinel = { el, chunks: [] };
-      waiting.set(identifier, sentinel);
-      (document.body || document.documentElement).appendChild(el);
-      const current = sentinel;
-      requestAnimationFrame(() => { if (sentinel === current) sentinel = null; });
+  const paintedAt = frames.channel((chunks, paint, paintRaw) => {
+    for (const c of chunks) {
+      c.paint = paint;
+      c.paintRaw = paintRaw;
     }
-    sentinel.chunks.push(...chunks);
+  });
+
+  // The reply's element, found once: a query per mutation would cost O(DOM)
+  // on every chunk. Looked up again only if the page replaced it.
+  function replyElement() {
+    if (reply.el && reply.el.isConnected) return reply.el;
+    reply.el = newestReply();
+    return reply.el;
   }
-
-  /* include: presentation.js */
-
-  new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) {
-      const waiter = waiting.get(entry.identifier);
-      if (!waiter) continue;
-      waiting.delete(entry.identifier);
-      retired.push(waiter.el);  // removed with the next sentinel's insertion: no frame of its own
-      const paint = presentationEstimate(entry);
-      for (const c of waiter.chunks) {
-        c.paint = paint;
-        c.paintRaw = entry.presentationTime || entry.renderTime;
-      }
-    }
-  }).observe({ type: "element", buffered: true });
 
   function newestReply() {
     let matches;
@@ -197,23 +167,25 @@
     return el && el !== reply.before ? el : null;
   }
 
-  const observer = new MutationObserver(() => {
+  const observer = new MutationObserver((mutations) => {
     if (!reply || reply.chunks.length === 0) return;
+    if (mutations.every((m) => frames.owns(m.target))) return;
     const t = now();
-    const el = newestReply();
+    const el = replyElement();
     if (!el) return;
     const length = el.textContent.length;
     if (length <= reply.length) return;
     reply.length = length;
     const grow = reply.grew.length;
     reply.grew.push([t, length]);
-    const fresh = reply.chunks.filter((c) => c.dom === null);
-    for (const c of fresh) {
+    // Chunks before reply.domUpTo all have their DOM time: only the new ones are visited.
+    for (; reply.domUpTo < reply.chunks.length; reply.domUpTo++) {
+      const c = reply.chunks[reply.domUpTo];
       c.dom = t;
       c.len = length;
       c.grow = grow;
+      paintedAt.add(c);
     }
-    if (fresh.length) markPainted(fresh);
   });
   const startObserving = () => observer.observe(document, { childList: true, subtree: true, characterData: true });
   startObserving();
@@ -266,7 +238,7 @@
       reply = {
         seq: ++seq, replySelector, transport, doneSelector, doneBefore, before, recordFrames: frames,
         armed: now(), request: null, channel: null, kind: null, chunks: [], grew: [], length: 0,
-        ended: null, frames: [], recordingFrames: false,
+        ended: null, frames: [], recordingFrames: false, el: null, domUpTo: 0,
       };
       return { armed: reply.armed };
     },
@@ -284,7 +256,7 @@
       while (performance.now() < deadline) {
         const finished = own.doneSelector ? doneSeen() && own.chunks.length > 0 : own.ended !== null;
         if (finished) {
-          if (own.chunks.every((c) => c.dom !== null)) break;
+          if (own.domUpTo === own.chunks.length) break;
           // Trailing chunks that add no text (a `data: [DONE]` event) never
           // reach the DOM: a few polls after the end, they are counted as textless.
           if (own.length > 0 && ++framesSinceEnd > TEXTLESS_AFTER_POLLS) break;
@@ -309,7 +281,6 @@
         if (count === own.chunks.length) break;
       }
       reply = null;
-      retire();
       return JSON.stringify(summary(own));
     },
 

@@ -31,8 +31,7 @@ from playwright.sync_api import Error as PlaywrightError
 
 from ..errors import TargetError, UsageError
 from ..stats.inp import inp
-from ..probes import probe_script
-from ..probes.input import InputProbe, keystrokes, overlapping_long_frames
+from ..probes.input import PROBE_SOURCE, InputProbe, keystrokes, overlapping_long_frames
 from ..results.records import ScenarioOutput
 from .page import PageSession
 from .message_stream import MessageStream, make_stream, wait_until
@@ -44,7 +43,6 @@ SLOW_MS = 50               # a keystroke this slow is matched with long animatio
 PREROLL_S = 0.25           # messages arrive for this long before the first key of the busy phase
 SETTLE_S = 3.0             # at most this long for the last keystrokes' frames once typing ends
 POLL_MS = 20               # how often the echo is looked for while messages keep arriving
-PROBE_SOURCE = "bench-input-probe.js"
 JITTER = 0.5               # key intervals are uniform in (1 +- JITTER) / keys_per_s
 TYPABLE = {chr(c) for c in range(32, 127)}  # what Playwright types as real key events (US layout)
 
@@ -118,8 +116,7 @@ class InputScenario:
         target, page = session.target, session.page
         if not target.input_box:
             raise UsageError(f"profile {target.name!r} has no [input] table (box and send; docs/input.md)")
-        # Named, so long animation frames attribute the probe's own listeners to it (not "the page").
-        page.evaluate(probe_script("input.js") + f"\n//# sourceURL={PROBE_SOURCE}\n")
+        self.probe.install(page)
         self._check_box(session)
         self._warm_up(session)
         support = self.probe.arm(page)
