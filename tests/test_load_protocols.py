@@ -84,8 +84,6 @@ async def exchange(url: str, profile: str, count: int, hold_s: float) -> tuple[l
 
 @pytest.mark.parametrize("protocol", ["signalr", "phoenix", "graphql-ws"])
 def test_load_clients_speak_each_protocol(protocol):
-    import asyncio  # noqa: F401  (used by exchange)
-
     script, extra, path, profile = SERVERS[protocol]
     with Server(script, *extra) as server:
         url = server.url.replace("http://", "ws://", 1) + path

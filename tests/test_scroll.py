@@ -284,6 +284,10 @@ def test_scroll_knobs_parse_and_bad_values_show_the_banner(page, chat_server) ->
     banner = page.locator("#banner").inner_text()
     assert 'knob "scroll_work_ms"' in banner and 'knob "layout_thrash"' in banner and "expected 0 or 1" in banner
     assert "virtual" in banner  # the render choices listed
+    # Both scripts of the page report into one banner: the assistant's bad knob does not hide the chat's.
+    page.goto(bundled_target(chat_server.url, "work_ms=-1&assistant=carrier-pigeon").url)
+    banner = page.locator("#banner").inner_text()
+    assert 'knob "work_ms"' in banner and 'knob "assistant"' in banner, banner
 
 
 # --- the command line: bad targets are one line, exit 3 --------------------------------

@@ -11,6 +11,7 @@ from ..load.frames import FORMATS, HEARTBEATS
 from ..load.report import render
 from ..load.throughput import ThroughputConfig, ThroughputRun
 from ..load.workers import default_workers
+from ..targets import protocols
 from .options import add_command, add_output, add_timeout, positive_float
 
 
@@ -134,7 +135,7 @@ def profile_protocol(profile: str | None) -> dict | None:
     from ..targets.profile import load_profile
 
     target = load_profile(profile)
-    if target.protocol_name in ("json", "text"):
+    if target.protocol_name in protocols.PLAIN:
         return None
     return {"name": target.protocol_name, "event": target.event, "namespace": target.namespace,
             "send_event": target.send_event, "subscribe": target.subscribe}

@@ -21,10 +21,6 @@ from ..results import metric_catalog
 from .compare import Thresholds, compare_results
 
 
-def _width(ci) -> float | None:
-    return None if ci is None else ci[1] - ci[0]
-
-
 def resolved_against(ci, band: float | None) -> bool:
     """The CI lies wholly on one side of each horizon -band and +band (tachometer's horizons)."""
     if ci is None or band is None:
@@ -48,8 +44,8 @@ def unresolved(results: dict, baseline: dict | None, thresholds: Thresholds, gat
         if "p50" not in metric or not metric_catalog.is_gated(name, gate):
             continue
         band = max(thresholds.for_metric(name) * abs(metric["p50"] or 0), metric_catalog.info(name).floor)
-        width = _width(metric.get("p50_ci"))
-        if width is None or width >= band:
+        ci = metric.get("p50_ci")
+        if ci is None or ci[1] - ci[0] >= band:
             names.append(name)
     return names
 

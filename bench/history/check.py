@@ -15,7 +15,7 @@ from tabulate import tabulate
 
 from ..results import metric_catalog
 from ..gate.compare import Thresholds
-from ..stats.difference import HIGHER, LOWER, NONE
+from ..stats.difference import LOWER, NONE
 from ..report.terminal import _fmt, display_scale
 from . import changes
 from .series import History, Point

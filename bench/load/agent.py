@@ -180,7 +180,7 @@ class Agent:
                         late_s: float, abandon_s: float, timeout_s: float) -> dict:
         reconnected = await self._reopen(timeout_s)
         sched = Schedule(**schedule)
-        renderer = FrameRenderer(template, message_bytes, protocols.from_json(getattr(self, "protocol", None)))
+        renderer = FrameRenderer(template, message_bytes, protocols.from_json(self.protocol))
         for r in self.receivers:
             r.collector = Collector(sched.phase, sched.count)
             r.stray = 0

@@ -17,6 +17,7 @@ from array import array
 
 import aiohttp
 
+from ..targets import protocols
 from ..targets.protocols import Codec
 
 SEND_ERRORS = (ConnectionError, RuntimeError, aiohttp.ClientError)
@@ -48,8 +49,8 @@ class Connection:
         self.name, self.url = name, url
         # A protocol with a handshake or heartbeats (Socket.IO, SignalR, ...):
         # its control frames are answered here, and only its events are chat.
-        self.codec = codec if codec is not None and codec.name not in ("json", "text") else None
-        self.client = self.codec.new_client() if self.codec else None
+        self.codec = protocols.framed(codec)
+        self.client = None  # the protocol's client state, from _handshake
         self._ready = asyncio.Event()
         # ws-ping heartbeats read PONG frames themselves, so aiohttp must not swallow them.
         self.autoping = not ws_ping

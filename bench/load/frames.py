@@ -15,6 +15,7 @@ import re
 import time
 
 from ..errors import UsageError
+from ..targets import protocols
 
 # The bundled app's client->server frame, and a bare text frame.
 FORMATS = {
@@ -62,7 +63,7 @@ class FrameRenderer:
         # 42["event",...], a SignalR invocation, a Phoenix push), split once
         # around a marker so each message is still two concatenations.
         wrap_head = wrap_tail = ""
-        self.codec = codec if codec is not None and codec.name not in ("json", "text") else None
+        self.codec = protocols.framed(codec)
         if self.codec is not None:
             if self.codec.payload_format(template) == "text":
                 template = '"' + template + '"'  # the token and padding need no JSON escaping

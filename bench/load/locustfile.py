@@ -39,6 +39,7 @@ import gevent
 import websocket
 from locust import User, constant, events, task
 
+from bench.targets import protocols
 from bench.load.frames import FrameRenderer, make_token, resolve_template, token_pattern
 
 
@@ -67,7 +68,7 @@ def _profile_codec(profile: str | None):
 
     target = load_profile(profile)
     codec = target.codec()
-    return (codec if codec.name not in ("json", "text") else None), target.send_frame
+    return protocols.framed(codec), target.send_frame
 
 
 class ChatUser(User):

@@ -70,7 +70,7 @@ KNOWN_METRICS: dict[str, str] = {
     "render.scroll.style_recalcs_per_frame": LOWER,
     "render.scroll.renderer_cpu_pct": LOWER,
     "render.scroll.renderer_rss_mb": LOWER,
-    # streamed replies (stream scenario): definitions in STREAM_DEFINITIONS below
+    # streamed replies (stream scenario): definitions in docs/streaming.md
     "stream.first_chunk_ms": LOWER,
     "stream.first_paint_ms": LOWER,
     "stream.chunk_to_paint_ms": LOWER,
@@ -119,26 +119,6 @@ KNOWN_METRICS: dict[str, str] = {
     **{f"input.{phase}.{name}": direction for phase in ("calm", "busy") for name, direction in (
         ("key_to_paint_ms", LOWER), ("input_delay_ms", LOWER), ("processing_ms", LOWER), ("inp_ms", LOWER),
         ("send_to_echo_ms", LOWER), ("keystrokes", NONE), ("fast_keystrokes", NONE), ("long_frames", LOWER))},
-}
-
-# What each stream.* metric is (docs/streaming.md; bench/scenarios/stream_metrics.py computes them).
-# t_req: the first request after the start actions began (fetch, EventSource, WebSocket send).
-STREAM_DEFINITIONS: dict[str, str] = {
-    "stream.first_chunk_ms": "t_req to the first chunk's arrival in the page (the page's own read)",
-    "stream.first_paint_ms": "t_req to the presented frame that first shows reply text",
-    "stream.chunk_to_paint_ms": "per chunk: its arrival to the presented frame that shows its text",
-    "stream.chunk_to_dom_ms": "per chunk: its arrival to the end of the task that put its text in the DOM "
-                              "(the page's handling of it: parse, render)",
-    "stream.reply_ms": "t_req to the presented frame that shows the last chunk's text",
-    "stream.frame_ms": "rAF frame intervals from the first chunk to the last chunk's paint (as scroll.frame_ms)",
-    "stream.fps": "frames per second over the same window (as scroll.fps)",
-    "stream.dropped_pct": "frames missed against the refresh interval over the same window (as scroll.dropped_pct)",
-    "stream.render_growth": "per reply: least-squares slope of chunk_to_dom_ms against the reply's length, "
-                            "ms per 1000 characters (about 0 when the UI appends; 95 % CI by t in records)",
-    "stream.chunks": "chunks the reply's stream delivered (textless ones such as [DONE] included)",
-    "stream.unpainted": "chunks with text whose frame was never reported painted",
-    "stream.reply_chars": "the reply element's text length at the end",
-    "stream.refresh_ms": "median rAF interval while idle, before the replies",
 }
 
 # For metrics whose value is a word: the words that are fine.

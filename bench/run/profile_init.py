@@ -11,6 +11,7 @@ from ..browser.launch import BrowserOptions, launch, new_context
 from ..errors import TargetError
 from ..probes import probe_script
 from ..probes.paint import PaintProbe
+from ..targets import protocols
 from ..targets.protocols.detect import chat_events, detect
 from ..scenarios.page import _first_line
 
@@ -81,7 +82,7 @@ def _frame_template(sample: str | None) -> tuple[str, str]:
 
 def _propose_payload(protocol: str, received: list[str]) -> tuple[list[str], str, str, str | None]:
     """(event lines, payload template, its note, the text of the message it came from)."""
-    if protocol in ("json", "text"):
+    if protocol in protocols.PLAIN:
         sample = next((f for f in received if f.strip()), None)
         frame, note = _frame_template(sample)
         text = None

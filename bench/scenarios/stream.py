@@ -32,7 +32,6 @@ from .stream_metrics import growth_fit, growth_note, reply_output
 
 NAME = "stream"
 IDLE_FRAMES = 10          # rAF deltas for the refresh interval (its median: a few suffice)
-IDLE_GAP_MS = 0           # finish() returns once the last chunk is painted: no gap needed
 DEFAULT_PROMPTS = fixture_path("messages/prompts.txt")
 NO_PROCESS_FIGURES = Renderer(None, "renderer process: not read for stream replies (their window ends in the "
                                     "page, not where /proc is read)")
@@ -155,9 +154,7 @@ class StreamScenario:
             out, pairs = self._reply(session, index, refresh)
             pooled.extend(pairs)
             record(out)
-            advance(1)
-            if IDLE_GAP_MS:
-                page.wait_for_timeout(IDLE_GAP_MS)
+            advance(1)  # no gap before the next: finish() returned once the last chunk was painted
         growth = growth_fit(*zip(*pooled)) if len(pooled) >= 3 else None
         if growth is not None:
             note = growth_note(growth, f"{self.config.replies} replies pooled")

@@ -44,7 +44,6 @@ at after every measured cycle and cycling stops as soon as it decides.
 from __future__ import annotations
 
 import importlib
-import math
 import threading
 from dataclasses import asdict, dataclass
 

@@ -29,11 +29,6 @@ def inp(latencies: list[float], interaction_count: int | None = None) -> float |
     return float(longest[min(len(longest) - 1, count // INTERACTIONS_PER_STEP)])
 
 
-def busy_fraction(rate_per_s: float, work_ms: float) -> float:
-    """The share of the time the main thread spends on messages: rate x work (must stay below 1)."""
-    return rate_per_s * work_ms / 1000.0
-
-
 def predicted_delay(quantile, busy: float, work_ms: float):
     """The input delay at `quantile` of keystrokes when a share `busy` of the time goes to messages of work_ms.
 

@@ -20,6 +20,12 @@ from .socketio import SocketIOCodec
 CODECS: dict[str, type[Codec]] = {c.name: c for c in (
     JsonCodec, TextCodec, SocketIOCodec, SignalRCodec, PhoenixCodec, GraphQLWSCodec)}
 NAMES = tuple(CODECS)
+PLAIN = (JsonCodec.name, TextCodec.name)  # the frame is the payload itself: no handshake, no control frames
+
+
+def framed(codec: Codec | None) -> Codec | None:
+    """The codec if it wraps payloads in a protocol's frames (Socket.IO, SignalR...), None for bare json/text."""
+    return codec if codec is not None and codec.name not in PLAIN else None
 
 
 def make(name: str, settings: Settings | None = None) -> Codec:
@@ -34,4 +40,4 @@ def from_json(spec: dict | None) -> Codec | None:
     return make(spec["name"], Settings(**fields))
 
 
-__all__ = ["CODECS", "NAMES", "Codec", "Packet", "Settings", "make"]
+__all__ = ["CODECS", "NAMES", "PLAIN", "Codec", "Packet", "Settings", "framed", "make"]

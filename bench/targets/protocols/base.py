@@ -46,6 +46,7 @@ class Codec:
 
     name = "base"
     json_payload = False       # the payload is a JSON value inside the frame
+    handshake = False          # a client is ready only once the protocol's handshake is done
     subprotocols: tuple[str, ...] = ()  # Sec-WebSocket-Protocol a client offers
     default_event: str | None = None
 
@@ -115,8 +116,8 @@ class Codec:
         return packet.kind == PONG
 
     def new_client(self) -> ClientState:
-        """A client's state at connect; ready at once unless the protocol has a handshake (subclasses)."""
-        return ClientState(ready=True)
+        """A client's state at connect; ready at once unless the protocol has a handshake."""
+        return ClientState(ready=not self.handshake)
 
 
 def json_string(value: str) -> str:

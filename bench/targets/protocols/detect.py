@@ -33,7 +33,7 @@ def detect(url: str, received: list[str], sent: list[str]) -> tuple[str, str]:
     return "text", "plain-text frames"
 
 
-def chat_events(protocol: str, received: list[str], namespace: str | None = None) -> list[Packet]:
+def chat_events(protocol: str, received: list[str]) -> list[Packet]:
     """The event packets among the frames, decoded (chat candidates)."""
-    codec = make(protocol, Settings(namespace=namespace))
+    codec = make(protocol, Settings())
     return [p for f in received for p in codec.decode(f) if p.kind == EVENT]

@@ -23,6 +23,7 @@ _KINDS = {"connection_ack": CONNECT, "next": EVENT, "error": ERROR, "complete": 
 
 class GraphQLWSCodec(Codec):
     name = "graphql-ws"
+    handshake = True
     json_payload = True
     subprotocols = (SUBPROTOCOL,)
     default_event = "1"
@@ -72,9 +73,6 @@ class GraphQLWSCodec(Codec):
 
     def client_hello(self) -> list[str]:
         return ['{"type":"connection_init"}']
-
-    def new_client(self) -> ClientState:
-        return ClientState(ready=False)
 
     def client_feed(self, state: ClientState, packet: Packet) -> None:
         if packet.kind == CONNECT:

@@ -20,6 +20,7 @@ JOIN_REF = "1"
 
 class PhoenixCodec(Codec):
     name = "phoenix"
+    handshake = True
     json_payload = True
     default_event = "new_msg"
 
@@ -70,9 +71,6 @@ class PhoenixCodec(Codec):
 
     def client_hello(self) -> list[str]:
         return [json.dumps([JOIN_REF, JOIN_REF, self.topic, "phx_join", {}])]
-
-    def new_client(self) -> ClientState:
-        return ClientState(ready=False)
 
     def client_feed(self, state: ClientState, packet: Packet) -> None:
         if packet.kind == CONNECT:

@@ -23,6 +23,7 @@ _KINDS = {1: EVENT, 2: EVENT, 3: ACK, 6: PING, 7: CLOSE}
 
 class SignalRCodec(Codec):
     name = "signalr"
+    handshake = True
     json_payload = True
     default_event = "ReceiveMessage"
 
@@ -80,9 +81,6 @@ class SignalRCodec(Codec):
 
     def client_hello(self) -> list[str]:
         return [HANDSHAKE]
-
-    def new_client(self) -> ClientState:
-        return ClientState(ready=False)
 
     def client_feed(self, state: ClientState, packet: Packet) -> None:
         if packet.kind == CONNECT:

@@ -40,6 +40,7 @@ _SIO_KINDS = {"0": CONNECT, "1": CLOSE, "2": EVENT, "3": ACK, "4": ERROR, "5": O
 
 class SocketIOCodec(Codec):
     name = "socketio"
+    handshake = True
     json_payload = True
     default_event = "message"
 
@@ -135,9 +136,6 @@ class SocketIOCodec(Codec):
         return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
 
     # -- client side ----------------------------------------------------------
-    def new_client(self) -> ClientState:
-        return ClientState(ready=False)
-
     def client_feed(self, state: ClientState, packet: Packet) -> None:
         if packet.kind == OPEN:  # the Engine.IO handshake: now join the namespace
             state.replies.append("40" + ("" if self.namespace == "/" else self.namespace + ","))
