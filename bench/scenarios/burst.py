@@ -163,11 +163,8 @@ class BurstScenario:
         start = session.render.read(session) if measured else None
         stamp = session.render.arm(session) if measured else None
         self._deliver(session, messages)
-        state = probe.quiet(page, tokens, session.timeout_s + self._delivery_s(), stamp=stamp,
-                            closed_grace_s=session.closed_grace_s,
-                            socket_id=session.injector.socket_id)
-        socket_closed = session.check_socket(state)
-        if state["recv"] == 0 and not socket_closed:
+        state = session.wait_delivered(tokens, session.timeout_s + self._delivery_s(), stamp=stamp)
+        if state["sent"] and state["recv"] == 0 and not state["socketClosed"]:
             raise TargetError(f"none of {len(tokens)} injected messages reached the page's WebSocket "
                               f"({session.target.inject} via {session.target.ws_match!r})")
         cost = None

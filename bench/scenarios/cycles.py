@@ -265,9 +265,7 @@ class RunCycles:
             while_page_works()
         # Only the DOM matters here (the heap is read next), not paint: one
         # frame after the last message is in, not the paint probe's stable frames.
-        state = session.paint.quiet(self.page, tokens, session.timeout_s, stable_frames=1,
-                                    closed_grace_s=session.closed_grace_s, socket_id=session.injector.socket_id)
-        session.check_socket(state)
+        state = session.wait_delivered(tokens, session.timeout_s, stable_frames=1)
         session.injector.forget_sent(tokens)
         if state["dom"] < len(tokens):
             raise TargetError(f"{len(tokens) - state['dom']} of {len(tokens)} messages sent after a reconnect "

@@ -228,8 +228,9 @@ class InputScenario:
     def _finish_stream(self, session: PageSession, stream: MessageStream) -> list[dict]:
         """Stop the stream; the records of its messages (recv, dom, paint: when each one's work began)."""
         stream.stop()
-        state = session.paint.quiet(session.page, stream.sent, session.timeout_s, stable_frames=2)
-        if stream.sent and state["recv"] == 0:
+        state = session.wait_delivered(stream.sent, session.timeout_s, stable_frames=2)
+        session.injector.forget_sent(stream.sent)
+        if state["sent"] and state["recv"] == 0 and not state["socketClosed"]:
             raise TargetError(f"none of {len(stream.sent)} injected messages reached the page's WebSocket "
                               f"({session.target.inject} via {session.target.ws_match!r})")
         return session.paint.take(session.page, stream.sent)

@@ -217,6 +217,25 @@ class PageSession:
         """How long a wait for messages may go on with no page socket open (None: not watched)."""
         return self.injector.grace_s if isinstance(self.injector, InterceptInjector) else None
 
+    def wait_delivered(self, tokens: list[str], timeout_s: float, stable_frames: int = 6,
+                       stamp: str | None = None) -> dict:
+        """PaintProbe.quiet on the injected tokens, following the page's socket.
+
+        Tokens that were never sent (no socket was open: injector.no_socket)
+        are not waited for. If the socket the tokens went to closed, or some
+        were not sent, the page must have a live socket again within the
+        grace period (else TargetError); state["socketClosed"] says whether
+        it closed under them.
+        """
+        sent = [t for t in tokens if t not in self.injector.no_socket]
+        state = self.paint.quiet(self.page, sent, timeout_s, stable_frames=stable_frames, stamp=stamp,
+                                 closed_grace_s=self.closed_grace_s, socket_id=self.injector.socket_id)
+        state["socketClosed"] = self.check_socket(state)
+        if len(sent) < len(tokens) and not state["socketClosed"]:
+            self.injector.ensure_socket()
+        state["sent"] = len(sent)
+        return state
+
     def check_socket(self, state: dict) -> bool:
         """After PaintProbe.quiet: whether the socket the messages went to closed first.
 

@@ -148,9 +148,7 @@ class ScrollScenario:
         heap = HeapProbe(session.cdp) if session.history_wanted and session.history is None else None
         before = heap.sample() if heap else None
         session.injector.send(messages)
-        state = session.paint.quiet(page, tokens, session.timeout_s, closed_grace_s=session.closed_grace_s,
-                            socket_id=session.injector.socket_id)
-        session.check_socket(state)
+        state = session.wait_delivered(tokens, session.timeout_s)
         session.injector.forget_sent(tokens)
         session.paint.forget(page, tokens)  # not measured here; frees the probe's records
         if heap is not None and state["dom"] == len(tokens):
