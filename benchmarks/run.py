@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -97,6 +98,36 @@ def cycles_plain_repeats(runs: int = 5) -> tuple[float, dict]:
     stable = verdicts.count("stable")
     return total, {"verdict": f"stable in {stable} of {runs}", "target_met": stable == runs,
                    "target_text": f"stable in {runs} of {runs}"}
+
+
+def gate_aa_repeats(runs: int = 5) -> tuple[float, dict]:
+    """Base against base through `bench ui --baseline`, `runs` times (each its own process and Chromium).
+
+    The false-alarm check that tests/test_gate_e2e.py ran as five tests: the
+    test keeps one run (with --auto-sample), which proves the verdict's path
+    end to end; the A/A rate itself is proven on 20 recorded runs a side in
+    tests/test_gate_one_run.py, and shown again on live runs here.
+    """
+    small = ("--scenario", "burst", "--bursts", "8", "--burst-size", "10", "--repeat", "2")
+    verdicts, total = [], 0.0
+    with tempfile.TemporaryDirectory() as tmp, bundled_server() as server:
+        base = Path(tmp) / "base.json"
+        subprocess.run([sys.executable, "-m", "bench", "ui", "--url", server.url, *small, "--no-progress",
+                        "--json", str(base)], cwd=REPO, check=True, capture_output=True)
+        for _ in range(runs):
+            start = time.monotonic()
+            proc = subprocess.run([sys.executable, "-m", "bench", "ui", "--url", server.url, *small, "--no-progress",
+                                   "--baseline", str(base)], cwd=REPO, capture_output=True, text=True)
+            total += time.monotonic() - start
+            if proc.returncode not in (0, 1):
+                raise RuntimeError(f"bench ui --baseline failed: {proc.stderr.strip()}")
+            # The comparison table's row (columns split on 2+ spaces): ..., verdict, gated.
+            [row] = [re.split(r"\s{2,}", line.strip()) for line in proc.stdout.splitlines()
+                     if line.startswith("paint.latency_ms ") and "%" in line]
+            verdicts.append(row[-2])
+    slower = verdicts.count("slower")
+    return total, {"verdict": f"slower in {slower} of {runs} ({', '.join(verdicts)})", "target_met": slower == 0,
+                   "target_text": f"slower in 0 of {runs}"}
 
 
 def fuite_verdict(query: str) -> tuple[float, dict]:
@@ -220,6 +251,8 @@ BENCHMARKS = {
                                                         "--history-messages", "0"), None),
     # No false alarm in repeated runs on the plain app (moved here from the test suite).
     "cycles-plain-repeats": (cycles_plain_repeats, None),
+    # No false alarm from the gate: base against base, live runs (moved here from the test suite).
+    "gate-aa-repeats": (gate_aa_repeats, None),
     # Rate targets: detail["target_met"] decides, detail["summary"] says what was measured.
     "generator-50k": (load_generator.generator, None),
     "bundled-server-max": (load_generator.bundled, None),

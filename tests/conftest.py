@@ -34,7 +34,7 @@ from bench.probes.paint import PaintProbe
 from bench.results.records import Results
 from bench.targets.server_process import BundledServer
 from bench.scenarios.page import PageSession
-from bench.targets.profile import bundled_target
+from bench.targets.profile import bundled_target, resolve_target
 from tests.cpu_share import CpuShare, NoShare, logged
 
 REPO = Path(__file__).resolve().parent.parent
@@ -121,6 +121,12 @@ def _timing(item) -> bool:
     return item.get_closest_marker("timing") is not None
 
 
+def measuring_alone(request):
+    """`with measuring_alone(request):` in a fixture that measures time while the tests that read its
+    results need not (they parse files, open viewers): only the measurement holds the CPU alone."""
+    return request.config.stash[_CPU_SHARE].hold(True)
+
+
 @pytest.fixture(scope="session")
 def chromium_path(playwright) -> str:
     return find_chromium(None, playwright)
@@ -195,11 +201,13 @@ def app_page(browser, chat_server):
 
 @pytest.fixture
 def measure(chat_server):
-    """measure(page, scenarios, query="") -> results dict, on the bundled app."""
+    """measure(page, scenarios, query="") -> results dict, on the bundled app; or, with profile= and
+    url=, on that chat UI as `bench ui --profile P --url U` measures it (in this process, on the
+    test's page, without a bench process and a browser launch of its own)."""
 
-    def run(page, scenarios, query: str = "", inject: str = "intercept", timeout_s: float = 30,
-            paint_method: str = "auto") -> dict:
-        target = bundled_target(chat_server.url, query, inject)
+    def run(page, scenarios, query: str = "", inject: str | None = None, timeout_s: float = 30,
+            paint_method: str = "auto", profile: str | None = None, url: str | None = None) -> dict:
+        target = resolve_target(profile, url or chat_server.url, query, inject)
         results = Results(env={}, config={"app_query": query})
         session = PageSession(page, target, MessageSource(seed=1), timeout_s)
         session.paint = PaintProbe(paint_method)

@@ -12,8 +12,12 @@ import json
 
 import pytest
 
+from bench.scenarios.burst import BurstConfig, BurstScenario
+from bench.scenarios.cycles import CyclesConfig, CyclesScenario
+from bench.scenarios.scroll import ScrollConfig, ScrollScenario
 from bench.targets.server_process import BundledServer
 from tests.conftest import UIS_DIR, run_bench
+from tests.test_paint import PACED_INTERVAL_MS, PACED_SIZE
 
 UIS = ["plaintext", "batched", "shadow"]
 
@@ -53,20 +57,24 @@ def test_burst_is_measured_and_accounted_for(ui, tmp_path):
 
 
 @pytest.mark.timing
-def test_work_per_message_shows_in_latency(ui, tmp_path):
-    # Paced (8/s) so each message is isolated: work_ms adds itself to latency.
-    args = ("--scenario", "burst", "--bursts", "1", "--burst-size", "16", "--rate", "8")
-    base = measure_cli(tmp_path, ui, "", *args)["metrics"]["paint.latency_ms"]["p50"]
-    slow = measure_cli(tmp_path, ui, "work_ms=30", *args)["metrics"]["paint.latency_ms"]["p50"]
+def test_work_per_message_shows_in_latency(ui, context, measure):
+    # Paced as the bundled app's known answer is (tests/test_paint.py): each
+    # message isolated, the phases of the refresh cycle covered evenly, so
+    # work_ms adds itself to latency. In this process, on the session's browser.
+    name, url, profile = ui
+    scenario = [BurstScenario(BurstConfig(bursts=1, size=PACED_SIZE, rate=1000 / PACED_INTERVAL_MS, warmup=1))]
+    base, slow = (measure(context.new_page(), scenario, query, profile=profile, url=url)
+                  ["metrics"]["paint.latency_ms"]["p50"] for query in ("", "work_ms=30"))
     # Same tolerance as the bundled app's known answer: max(5 ms, 10 %), plus
     # one frame for apps that defer rendering to a later frame or microtask.
     assert slow - base == pytest.approx(30, abs=5 + 1000 / 60), (base, slow)
 
 
 @pytest.mark.timing
-def test_scroll_and_memory_are_measured(ui, tmp_path):
-    data = measure_cli(tmp_path, ui, "", "--scenario", "scroll,cycles", "--scroll-messages", "300",
-                       "--scroll-repeat", "1", "--cycles", "3")
+def test_scroll_and_memory_are_measured(ui, context, measure):
+    name, url, profile = ui
+    data = measure(context.new_page(), [ScrollScenario(ScrollConfig(messages=300, repeat=1)),
+                                        CyclesScenario(CyclesConfig(cycles=3))], profile=profile, url=url)
     m = data["metrics"]
     # The gesture scrolled this UI's own list (the page, an inner div, or an
     # element inside a shadow root) and frames were counted.

@@ -30,12 +30,13 @@ from PIL import Image
 from bench.report import filmstrip
 from bench.probes import trace_frames
 from bench.report.trace_archive import archive_name, slug
-from tests.conftest import run_bench
+from tests.conftest import measuring_alone, run_bench
 from tests.test_cli import one_line_error
 
-# timing: the runs are measured in session fixtures (set up by whichever test comes first), and the
-# with/without-trace comparison is a timing known answer.
-pytestmark = [pytest.mark.browser, pytest.mark.timing]
+# The runs are measured in session fixtures (set up by whichever test comes first), each with the CPU
+# alone (measuring_alone: the with/without-trace comparison is a timing known answer); the tests that
+# only read what they wrote share the machine.
+pytestmark = pytest.mark.browser
 
 BURSTS = ("--bursts", "8", "--burst-size", "10")
 SMALL = (*BURSTS, "--scroll-messages", "300", "--scroll-distance", "2000", "--scroll-speed", "1000",
@@ -51,15 +52,16 @@ EXPECTED_ENTRIES = {"manifest.json", "results.json", "summary.md", "report.html"
 
 
 @pytest.fixture(scope="session")
-def traced(tmp_path_factory) -> dict:
+def traced(tmp_path_factory, request) -> dict:
     tmp = tmp_path_factory.mktemp("traced")
     budgets = tmp / "budgets.toml"
     budgets.write_text('"paint.injected.sum" = { max = 1 }\n')  # 80 injected: FAIL, so on-failure keeps it
     paths = {"json": tmp / "traced.json", "html": tmp / "report.html", "traces": tmp / "traces"}
-    proc = run_bench("ui", *SMALL, "--heap-snapshots", "--heap-snapshot-dir", str(tmp / "snapshots"),
-                     "--trace", "on-failure", "--trace-dir", str(paths["traces"]), "--budgets", str(budgets),
-                     "--html", str(paths["html"]), "--json", str(paths["json"]),
-                     "--filmstrip-interval", str(FILMSTRIP_INTERVAL_MS))
+    with measuring_alone(request):
+        proc = run_bench("ui", *SMALL, "--heap-snapshots", "--heap-snapshot-dir", str(tmp / "snapshots"),
+                         "--trace", "on-failure", "--trace-dir", str(paths["traces"]), "--budgets", str(budgets),
+                         "--html", str(paths["html"]), "--json", str(paths["json"]),
+                         "--filmstrip-interval", str(FILMSTRIP_INTERVAL_MS))
     archives = sorted(paths["traces"].glob("*.zip")) if paths["traces"].is_dir() else []
     return {"proc": proc, "archives": archives, "tmp": tmp, **paths}
 
@@ -73,10 +75,11 @@ def archive(traced) -> zipfile.ZipFile:
 
 
 @pytest.fixture(scope="session")
-def plain(tmp_path_factory) -> dict:
+def plain(tmp_path_factory, request) -> dict:
     tmp = tmp_path_factory.mktemp("plain")
-    proc = run_bench("ui", "--scenario", "burst", *BURSTS, "--no-progress", "--trace", "on-failure",
-                     "--trace-dir", str(tmp / "traces"), "--json", str(tmp / "plain.json"))
+    with measuring_alone(request):
+        proc = run_bench("ui", "--scenario", "burst", *BURSTS, "--no-progress", "--trace", "on-failure",
+                         "--trace-dir", str(tmp / "traces"), "--json", str(tmp / "plain.json"))
     return {"proc": proc, "tmp": tmp, "json": tmp / "plain.json"}
 
 
@@ -249,7 +252,7 @@ def test_measured_numbers_with_and_without_trace_are_within_noise(traced, plain)
     compare` does (two-level bootstrap CI of the p50 change, Mann-Whitney U on burst medians). A
     Playwright trace in the measured run took p50 from 23 to 41 ms on this machine (bench/run/unmeasured.py):
     `slower`. Separate runs on a loaded 2-core machine drift, which the verdict's noise band and
-    `unsure` absorb (tests/test_gate_e2e.py: base vs base over 5 runs, never slower)."""
+    `unsure` absorb (benchmarks/run.py gate-aa-repeats: base vs base, never slower)."""
     assert plain["proc"].returncode == 0 and traced["proc"].returncode == 1
     proc = run_bench("compare", str(plain["json"]), str(traced["json"]), "--gate", "paint.latency_ms")
     row = next(l for l in proc.stdout.splitlines() if l.startswith("paint.latency_ms "))

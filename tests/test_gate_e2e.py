@@ -7,8 +7,9 @@ burst, which happens on a loaded machine) so each costs a few seconds. The known
 work_ms=30 adds 30 ms of main-thread work per message, so a burst of 10
 takes 300 ms to handle and message-to-paint grows several-fold (the
 baseline p50 is about one frame, ~15-20 ms; with work the median message
-waits for about five others' work); any verdict but `slower` would be wrong. Base against base must never be `slower` (exit 0) over 5 trials,
-each a separate `bench ui` process with its own Chromium.
+waits for about five others' work); any verdict but `slower` would be wrong. Base against base must not be
+`slower` (exit 0): one run here, through --auto-sample; the rate of false alarms is proven on 20 recorded
+runs a side (tests/test_gate_one_run.py) and on live repeats by `python benchmarks/run.py gate-aa-repeats`.
 """
 
 from __future__ import annotations
@@ -101,21 +102,19 @@ def test_bench_compare_of_the_two_files_exits_1(base, slow):
 
 
 
-@pytest.mark.parametrize("trial", range(5))
-def test_base_against_base_is_never_slower(base, trial, tmp_path):
-    """No false alarm: a fresh run of the same page is `same` or `unsure`, exit 0 (5 trials)."""
+def test_base_against_base_is_not_slower(base, tmp_path):
+    """No false alarm: a fresh run of the same page, auto-sampled, is `same` or `unsure`, exit 0."""
     budgets = tmp_path / "budgets.toml"
     budgets.write_text('"paint.latency_ms.p95" = { max = 10000 }\n"heap.verdict" = { equals = "stable" }\n')
-    extra = ("--auto-sample", "--max-time", "10") if trial == 4 else ()  # the last trial also auto-samples
-    proc = run_bench("ui", *SMALL, *RUNS, "--baseline", base, "--budgets", str(budgets), *extra)
+    proc = run_bench("ui", *SMALL, *RUNS, "--baseline", base, "--budgets", str(budgets),
+                     "--auto-sample", "--max-time", "10")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     latency = rows(proc.stdout)["paint.latency_ms"]
     print(latency)
     assert latency[-2] in ("same", "unsure")
     assert proc.stdout.strip().splitlines()[-1].startswith("PASS:")
-    if extra:
-        [line] = [l for l in proc.stdout.splitlines() if l.startswith("auto-sample:")]
-        assert "repetition(s)" in line  # resolved, or stopped at --max-time: either way it says how many
+    [line] = [l for l in proc.stdout.splitlines() if l.startswith("auto-sample:")]
+    assert "repetition(s)" in line  # resolved, or stopped at --max-time: either way it says how many
 
 
 def test_env_mismatch_is_refused_before_running(base):

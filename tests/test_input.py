@@ -26,8 +26,8 @@ from bench.probes.trace_frames import (
     presented_frames,
 )
 
-# Known answers in milliseconds: measured with the CPU to themselves (tests/cpu_share.py).
-pytestmark = pytest.mark.timing
+# Known answers in milliseconds are measured with the CPU to themselves (@pytest.mark.timing,
+# tests/cpu_share.py); the bad-input tests check one-line errors, and share it.
 
 REFRESH_MS = 1000 / 60  # headless Chromium's synthetic clock
 
@@ -46,6 +46,7 @@ def _run(page, target, config: InputConfig, timeout_s: float = 30, before=None) 
     return results
 
 
+@pytest.mark.timing
 def test_keystroke_frames_agree_with_the_trace(browser, page, chat_server):
     """Each key event's presented frame (the probe's sentinel) against the trace.
 
@@ -104,6 +105,7 @@ def test_keystroke_frames_agree_with_the_trace(browser, page, chat_server):
     assert fast and all(r["key_to_paint_ms"] < 16 + 2.5 for r in fast)
 
 
+@pytest.mark.timing
 def test_work_per_message_delays_keystrokes_by_the_rest_of_it(page, chat_server):
     """Known answer: messages with W ms of work each, at R/s, while a person types.
 

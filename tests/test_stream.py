@@ -28,8 +28,8 @@ from bench.probes.trace_frames import (
     presented_frames,
 )
 
-# Known answers in milliseconds: measured with the CPU to themselves (tests/cpu_share.py).
-pytestmark = pytest.mark.timing
+# Known answers in milliseconds are measured with the CPU to themselves (@pytest.mark.timing,
+# tests/cpu_share.py); the bad-input and socket-free runs check words and counts, and share it.
 
 assistant = load_fixture_module("chat/assistant.py")
 ASSISTANT_PAGE = "static/assistant.html"  # the assistant alone: no WebSocket on the page
@@ -59,6 +59,7 @@ def least(results: dict, name: str) -> float:
     return min(results["metrics"][name]["samples"])
 
 
+@pytest.mark.timing
 def test_first_chunk_moves_by_the_server_delay(browser, chat_server):
     knobs = "assistant=sse&tokens=4&token_ms=20"
     fast = stream_run(browser, chat_server, f"{knobs}&ttft_ms=100", replies=3)
@@ -75,6 +76,7 @@ def test_first_chunk_moves_by_the_server_delay(browser, chat_server):
     assert least(fast, "stream.first_chunk_ms") >= 100
 
 
+@pytest.mark.timing
 def test_appending_render_paints_each_chunk_within_a_frame(browser, chat_server):
     results = stream_run(browser, chat_server, "assistant=fetch&ttft_ms=50&tokens=30&token_ms=40", replies=1)
     refresh = p50(results, "stream.refresh_ms")
@@ -99,6 +101,7 @@ def test_appending_render_paints_each_chunk_within_a_frame(browser, chat_server)
     assert not any("quadratic" in n for n in results["notes"])
 
 
+@pytest.mark.timing
 def test_render_growth_equals_the_cost_knob(browser, chat_server):
     cost = 50  # ms per 1000 characters of the whole reply, on every chunk
     results = stream_run(browser, chat_server, f"assistant=websocket&rerender=1&render_ms_per_kchar={cost}"
@@ -111,6 +114,7 @@ def test_render_growth_equals_the_cost_knob(browser, chat_server):
     assert len(results["metrics"]["stream.render_growth"]["samples"]) == 2
 
 
+@pytest.mark.timing
 def test_chunk_paint_agrees_with_presented_frames_in_the_trace(browser, chat_server):
     target = bundled_target(chat_server.url + ASSISTANT_PAGE, "assistant=sse&ttft_ms=50&tokens=25&token_ms=35")
     results = Results(env={}, config={})

@@ -17,7 +17,7 @@ NAME = "refresh"
 
 @dataclass
 class RefreshConfig:
-    frames: int = 60  # one second at 60 Hz
+    frames: int = 20  # a third of a second at 60 Hz: the median of 20 deltas is the interval
 
 
 class RefreshScenario:

@@ -34,7 +34,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as scipy_stats
 
 from ..results.records import ScenarioOutput
 from ..stats.smoothness import pass_smoothness
@@ -71,6 +70,8 @@ def growth_fit(lengths, costs) -> Growth | None:
     from it exceeds OUTLIER_ROBUST_SDS * 1.4826 * MAD are set aside; then
     scipy.stats.linregress on the rest, CI = slope +/- t(0.975, n-2) * stderr.
     """
+    from scipy import stats as scipy_stats  # here, not at the top: ~0.4 s for every command that imports this
+
     x = np.asarray(lengths, dtype=float) / 1000
     y = np.asarray(costs, dtype=float)
     if x.size < 3 or np.ptp(x) == 0:
