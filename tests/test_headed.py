@@ -93,7 +93,8 @@ def hud_pixels(screen: np.ndarray) -> int:
     return int(((r >= 20) & (r <= 60) & (abs(r - g) <= 8) & (abs(g - b) <= 8)).sum())
 
 
-@pytest.mark.timing
+# Not `timing`: its bounds only grow under load (a 150 ms handler frame is over 100 ms on any machine, a
+# pass after a pause begins at least the hold later), and it waits on what it sees, never a fixed time.
 def test_headed_debugging_run_pauses_on_jank_shows_the_overlay_and_stays_open(marked, xvfb_display,  # noqa: F811
                                                                               tmp_path):
     """One headed run under Xvfb with every debugging option, on a page with known jank.

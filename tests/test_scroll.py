@@ -316,7 +316,6 @@ def test_cli_pass_too_short_for_120_frames_is_a_usage_error() -> None:
     assert proc.stderr.count("\n") == 1 and "120 frames" in proc.stderr
 
 
-@pytest.mark.timing
 def test_cli_burst_and_scroll_share_one_table(tmp_path) -> None:
     out = tmp_path / "results.json"
     proc = run_bench("ui", "--scenario", "burst,scroll", "--bursts", "1", "--burst-size", "20", "--warmup", "0",
