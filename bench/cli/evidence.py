@@ -73,7 +73,7 @@ class UiEvidence:
 
     # -- during the run --------------------------------------------------------
     def results_json(self, results) -> dict:
-        """The results JSON, computed once (bootstrap CIs), with the auto-sampler's last word in its notes."""
+        """The results JSON (stats as computed once per metric), with the auto-sampler's last word in its notes."""
         if self.data is None:
             if self.sampler is not None:
                 results.notes.append(self.sampler.status)

@@ -141,7 +141,7 @@ def cmd_ui(args) -> int:
     except (BenchError, KeyboardInterrupt):
         _keep_partial(run, args)
         raise
-    data = evidence.results_json(results)  # once: every metric's bootstrap CIs are computed here
+    data = evidence.results_json(results)  # stats computed once per metric (MetricSeries.stats)
     if args.json:
         write_json_atomic(args.json, data)
     if not evidence.printed:
