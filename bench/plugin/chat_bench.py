@@ -38,7 +38,7 @@ from ..scenarios.burst import BurstConfig, BurstScenario
 from ..scenarios.cycles import CyclesConfig, CyclesScenario
 from ..scenarios.scroll import ScrollConfig, ScrollScenario
 from ..scenarios.page import PageSession
-from ..probes.trace_frames import TRACE_CATEGORIES
+from ..probes.chrome_trace import chrome_trace
 
 SCENARIO_TYPES = {"burst": (BurstConfig, BurstScenario), "scroll": (ScrollConfig, ScrollScenario),
                   "cycles": (CyclesConfig, CyclesScenario)}
@@ -217,12 +217,10 @@ class ChatBench:
             rerun_options["snapshot_dir"] = str(scratch)
         scenario = make_scenario(scenario_name, rerun_options)
         browser = prepared.session.page.context.browser
-        path.parent.mkdir(parents=True, exist_ok=True)
-        browser.start_tracing(page=prepared.session.page, categories=TRACE_CATEGORIES)
-        try:
-            self._run(prepared, scenario, lambda output: None, cpu_throttle)
+        try:  # the recorder of `bench ui --trace`: same categories, same clock-sync mark
+            with chrome_trace(browser, prepared.session.page, path):
+                self._run(prepared, scenario, lambda output: None, cpu_throttle)
         finally:
-            path.write_bytes(browser.stop_tracing())
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
         self.bench_traces.append(path)
