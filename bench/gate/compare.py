@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from ..results import metric_catalog
 from ..stats import run_noise
-from ..stats.difference import DEFAULT_THRESHOLD, NONE, Difference, compare_runs, compare_words
+from ..stats.difference import DEFAULT_THRESHOLD, NONE, Difference, compare_runs, compare_words, noise_band
 from ..errors import UsageError
 from ..stats.bootstrap import Runs
 from ..stats.descriptive import nest_samples
@@ -29,6 +29,10 @@ class Thresholds:
 
     def for_metric(self, name: str) -> float:
         return self.per_metric.get(name, self.per_metric.get(metric_catalog.base_metric(name), self.default))
+
+    def band(self, name: str, level: float) -> float:
+        """The metric's noise band around a level (stats.difference.noise_band, with its catalog floor)."""
+        return noise_band(self.for_metric(name), level, metric_catalog.info(name).floor)
 
     @classmethod
     def parse(cls, items: list[str] | None) -> "Thresholds":
