@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
-from pathlib import Path
 
 from ..results import metric_catalog
+from ..results.records import write_text_atomic
 from ..errors import EXIT_FAILED_GATE, EXIT_OK, UsageError
 from ..history import changes, check as check_module, location, record as record_module, series, show
 from ..history.store import DEFAULT_WAIT_S, Store
@@ -99,22 +97,6 @@ def _names(history: series.History, args) -> list[str]:
         raise UsageError(f"--metric {args.metric!r}: no recorded metric matches" if args.metric else
                          "no gated metric with numbers in these runs; choose some with --metric")
     return names
-
-
-def write_text_atomic(path: str, text: str) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is for reading
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _checks(store: Store, args) -> tuple[series.History, list[check_module.MetricCheck]]:

@@ -137,13 +137,22 @@ def _finite(value):
 
 
 def write_json_atomic(path: str | Path, data: dict) -> None:
-    """Write to a temporary file beside the target, then rename: never half a file."""
+    """The results file's text (json_text), written atomically (write_text_atomic)."""
+    write_text_atomic(path, json_text(data))
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write to a uniquely named temporary file beside the target, then rename: never half a file,
+    and two processes writing the same path at once each replace it whole (the last one wins)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json_text(data))
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the file is for reading, as open() would
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
