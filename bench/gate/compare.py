@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from ..results import metric_catalog
 from ..stats import run_noise
+from . import calibration_store
 from ..stats.difference import DEFAULT_THRESHOLD, NONE, Difference, compare_runs, compare_words, noise_band
 from ..errors import UsageError
 from ..stats.bootstrap import Runs
@@ -136,7 +137,7 @@ def check_comparable(base: dict, new: dict, force: bool) -> list[str]:
 
 def compare_metric(name: str, base: dict, new: dict, thresholds: Thresholds, gate,
                    stored: dict[str, float]) -> MetricComparison:
-    """stored: run-to-run sds of this machine (bench.stats.run_noise.load)."""
+    """stored: run-to-run sds of this machine (bench.gate.calibration_store.load)."""
     info = metric_catalog.info(name)
     gated = metric_catalog.is_gated(name, gate)
     if is_word_metric(base) or is_word_metric(new):
@@ -160,7 +161,7 @@ def compare_results(base: dict, new: dict, thresholds: Thresholds = Thresholds()
     base_metrics, new_metrics = base["metrics"], new["metrics"]
     shared = sorted(set(base_metrics) & set(new_metrics))
     base_env, new_env = base.get("env") or {}, new.get("env") or {}
-    stored = run_noise.load(new_env or base_env)
+    stored = calibration_store.load(new_env or base_env)
     rows = [compare_metric(name, base_metrics[name], new_metrics[name], thresholds, gate, stored)
             for name in shared]
     return Comparison(rows, sorted(set(base_metrics) - set(new_metrics)),
