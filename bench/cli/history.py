@@ -9,7 +9,7 @@ from ..results.records import write_text_atomic
 from ..errors import EXIT_FAILED_GATE, EXIT_OK, UsageError
 from ..history import changes, check as check_module, location, record as record_module, series, show
 from ..history.store import DEFAULT_WAIT_S, Store
-from .options import non_negative_float, positive_int
+from .options import add_command, non_negative_float, positive_int
 
 DB_HELP = (f"the history store: a SQLite file (default: [tool.bench] history = \"...\" in ./pyproject.toml, "
            f"else {location.DEFAULT_DB})")
@@ -30,15 +30,14 @@ def _selection(p: argparse.ArgumentParser, flag: str, last_default: int, last_he
     p.add_argument(flag, dest="last", type=positive_int, default=last_default, metavar="N", help=last_help)
 
 
-def add_parser(sub, epilog: str) -> None:
-    parser = sub.add_parser("history", help="keep runs across commits: record, show, trend report, change check",
+def add_parser(sub) -> None:
+    parser = add_command(sub, "history", help="keep runs across commits: record, show, trend report, change check",
                             description="A store of results across commits (SQLite, one row per run with "
                                         "commit, branch, time, environment, every metric's summary and the "
                                         "raw results file compressed), a table and a trend report per "
                                         "metric, and a check of whether the newest run breaks from the "
                                         "history. Runs are compared only with runs of the same branch and "
-                                        "environment. See docs/history.md.",
-                            epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                        "environment. See docs/history.md.")
     hsub = parser.add_subparsers(dest="history_command", metavar="ACTION", parser_class=type(parser))
 
     rec = hsub.add_parser("record", help="add a results file to the store",
@@ -64,14 +63,13 @@ def add_parser(sub, epilog: str) -> None:
     _selection(rep, "--last", 50, "the last N runs (default 50)")
     _common(rep)
 
-    chk = hsub.add_parser("check", help="exit 1 when the newest run breaks from the history",
+    chk = add_command(hsub, "check", help="exit 1 when the newest run breaks from the history",
                           description="Scan each metric's per-run p50 over the last --window runs of the "
                                       "newest run's branch and environment with a self-starting CUSUM "
                                       "(Hawkins 1987; first run of a change by Hinkley's estimate). Exit 1 "
                                       "when a gated metric moved to a worse level that has not yet become the "
                                       f"history's normal (fewer than {changes.MIN_REF} runs at it), naming "
-                                      "the metric and the change's first commit; exit 0 otherwise.",
-                          epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                      "the metric and the change's first commit; exit 0 otherwise.")
     _selection(chk, "--window", changes.WINDOW, f"the last N runs scanned (default {changes.WINDOW})")
     chk.add_argument("--gate", default=",".join(metric_catalog.DEFAULT_GATE), metavar="PATTERNS",
                      help="metric name patterns whose worse change fails (default: "

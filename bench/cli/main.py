@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_gate.add_compare_parser(sub)
     calibrate_command.add_parser(sub)
-    history_cli.add_parser(sub, EXIT_CODES_HELP)
+    history_cli.add_parser(sub)
 
     profile = sub.add_parser("profile", help="write and check target profiles for your chat UI",
                              description="Target profiles tell bench how to drive a chat UI.")
