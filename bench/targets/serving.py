@@ -16,7 +16,8 @@ import contextlib
 import json
 import signal
 import sys
-from typing import Any, Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Iterable, Iterator
 
 from aiohttp import WSCloseCode, web
 
@@ -25,6 +26,7 @@ from aiohttp import WSCloseCode, web
 CLOSE_TIMEOUT_S = 1.0
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def url_host(host: str) -> str:
@@ -103,6 +105,21 @@ def exit_code(run: Callable[..., None], host: str, port: int, *args: Any) -> int
         print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def add_routes(app: web.Application, *, page: Handler, health: Handler, messages: Handler, disconnect: Handler,
+               gets: dict[str, Handler] | None = None, static: Path | None = None) -> None:
+    """The route table every fixture chat server has, whatever its app: its page at /, GET /health,
+    POST /api/messages and POST /api/disconnect (the test hooks bench calls), its own GET routes
+    (`gets`: its socket, its scripts) and, with `static`, that folder at /static/."""
+    app.router.add_get("/", page)
+    app.router.add_get("/health", health)
+    for path, handler in (gets or {}).items():
+        app.router.add_get(path, handler)
+    app.router.add_post("/api/messages", messages)
+    app.router.add_post("/api/disconnect", disconnect)
+    if static is not None:
+        app.router.add_static("/static/", static)
 
 
 # ---------------------------------------------------------------- request helpers
