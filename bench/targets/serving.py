@@ -140,6 +140,17 @@ async def close_all(sockets: Iterable[web.WebSocketResponse], code: int, reason:
     return len(sockets)
 
 
+def close_at_shutdown(app: web.Application, sockets: Callable[[web.Application], dict]) -> None:
+    """On shutdown, empty the app's table of sockets (`sockets(app)`, keyed by socket) and close them all."""
+    async def close(app: web.Application) -> None:
+        table = sockets(app)
+        held = list(table)
+        table.clear()
+        await close_all(held, WSCloseCode.GOING_AWAY, b"server shutdown")
+
+    app.on_shutdown.append(close)
+
+
 async def json_object(request: web.Request) -> dict:
     """The request body as a JSON object (an empty body is {}); 400 otherwise."""
     try:
