@@ -114,7 +114,7 @@ def command(args) -> int:
     if args.history_command == "show":
         with _open(args, create=False) as store:
             history = _history(store, args)
-            print(show.render(history, _names(history, args)))
+            print(show.text_report(history, _names(history, args)))
         return EXIT_OK
     if args.history_command == "report":
         from ..history import report  # here: matplotlib costs ~1.5 s to import, and only the report draws

@@ -9,7 +9,7 @@ import sys
 import time
 
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TARGET, EXIT_USAGE, BenchError, UsageError
-from ..report.terminal import render
+from ..report.terminal import text_report
 from ..results.records import write_json_atomic
 from ..run.runner import UiConfig, UiRun, Variant
 from ..stats.difference import COMPARE_RUNS
@@ -145,7 +145,7 @@ def cmd_ui(args) -> int:
     if args.json:
         write_json_atomic(args.json, data)
     if not evidence.printed:
-        print(render(data))
+        print(text_report(data))
     print(f"bench ui took {time.monotonic() - started:.1f} s (browser start included)")
     if args.json:
         print(f"results: {args.json}")
@@ -163,7 +163,7 @@ def _keep_partial(run: UiRun, args) -> None:
         return
     run.results.partial = not run.complete  # complete: stopped after measuring (trace passes, --keep-open)
     data = run.results.to_json()
-    print(render(data))
+    print(text_report(data))
     if args.json:
         run.results.write(args.json)
         print(f"partial results: {args.json}")
