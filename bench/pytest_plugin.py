@@ -74,12 +74,6 @@ class BenchPluginState:
         self._server = None
         self._envs: dict[int, dict] = {}
         self.written: Path | None = None
-        # pytest-xdist, on the controller: worker id -> its part (JSON text; None: it measured
-        # nothing), and worker id -> why it went down without one
-        self.worker_parts: dict[str, str | None] = {}
-        self.workers_lost: dict[str, str] = {}
-        self.workers_running: set[str] = set()
-        self.most_workers_at_once = 0
 
     @property
     def session_results(self):
@@ -232,8 +226,8 @@ def pytest_sessionfinish(session, exitstatus) -> None:
             part = state.session_results.to_part(partial)
             session.config.workeroutput[WORKER_PART] = json.dumps(part)  # one string: cheap for execnet
         return
-    if any(part is not None for part in state.worker_parts.values()) or state.workers_lost:
-        absorb_workers(state)  # the pytest-xdist controller
+    if state._session_results is not None:
+        state.session_results.absorb_workers()  # the pytest-xdist controller's workers, if any
     if state._session_results is None or not state.session_results:
         return
     from .results.records import write_json_atomic
@@ -247,37 +241,23 @@ def pytest_sessionfinish(session, exitstatus) -> None:
 def pytest_testnodeready(node) -> None:
     """pytest-xdist, on the controller: a worker is up (counted: how many measured at once)."""
     state = node.config.stash.get(_STATE, None)
-    if state is not None:
-        state.workers_running.add(node.gateway.id)
-        state.most_workers_at_once = max(state.most_workers_at_once, len(state.workers_running))
+    if state is not None and state.json_dir:
+        state.session_results.worker_up(node.gateway.id)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error) -> None:
     """pytest-xdist, on the controller: a worker finished (or died); keep its part for the session's end."""
     state = node.config.stash.get(_STATE, None)
-    worker = node.gateway.id
-    if state is None or not state.json_dir or worker in state.worker_parts or worker in state.workers_lost:
-        return  # (an interrupted worker is reported down twice: finished, then with the error)
-    state.workers_running.discard(worker)
+    if state is None or not state.json_dir:
+        return
     output = getattr(node, "workeroutput", None)
     if output is None and error:  # it died before its session finished
         text = str(error).strip()
-        state.workers_lost[worker] = text.splitlines()[0] if text else type(error).__name__
-        return
-    state.worker_parts[worker] = (output or {}).get(WORKER_PART)
-
-
-def absorb_workers(state: BenchPluginState) -> None:
-    """Every worker's part into the session's results, in worker order (gw0, gw1, ..., gw10)."""
-    results = state.session_results
-    results.most_workers_at_once = state.most_workers_at_once
-    for worker in sorted({*state.worker_parts, *state.workers_lost}, key=lambda w: (len(w), w)):
-        if worker in state.workers_lost:
-            results.worker_lost(worker, state.workers_lost[worker])
-        else:
-            part = state.worker_parts[worker]
-            results.absorb(None if part is None else json.loads(part), worker)
+        state.session_results.worker_down(node.gateway.id, None, text.splitlines()[0] if text
+                                          else type(error).__name__)
+    else:
+        state.session_results.worker_down(node.gateway.id, (output or {}).get(WORKER_PART))
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:

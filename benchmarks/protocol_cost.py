@@ -44,15 +44,6 @@ PAYLOADS = {
 }
 
 
-class Server(BundledServer):
-    def __init__(self, script: str, *extra: str):
-        super().__init__(script=script)
-        self.extra = list(extra)
-
-    def command(self) -> list[str]:
-        return super().command() + self.extra
-
-
 def encode_cost() -> dict:
     messages = MessageSource(seed=1).take(1000)
     out = {}
@@ -77,7 +68,7 @@ def route_cost() -> dict:
     from bench.scenarios.page import PageSession
 
     out = {}
-    with Server(str(TEST_FIXTURES / "uis/socketio/server.py")) as server, sync_playwright() as p:
+    with BundledServer(script=str(TEST_FIXTURES / "uis/socketio/server.py")) as server, sync_playwright() as p:
         browser = launch(p, BrowserOptions())
         try:
             for query in ("transports=websocket", ""):
@@ -104,7 +95,7 @@ def generator_rate(protocol: str) -> float:
     import subprocess
     import tempfile
 
-    with Server(str(TEST_FIXTURES / "protocols/echo_server.py"), "--protocol", protocol) as sink, \
+    with BundledServer(script=str(TEST_FIXTURES / "protocols/echo_server.py"), args=["--protocol", protocol]) as sink, \
             tempfile.TemporaryDirectory() as tmp:
         url = sink.url.replace("http://", "ws://", 1) + "ws"
         out = Path(tmp) / "t.json"

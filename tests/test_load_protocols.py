@@ -18,15 +18,6 @@ from tests.conftest import TEST_FIXTURES, asyncio_run
 from tests.test_load_throughput import throughput, total
 
 
-class Server(BundledServer):
-    def __init__(self, script: str, *extra: str):
-        super().__init__(script=script)
-        self.extra = list(extra)
-
-    def command(self) -> list[str]:
-        return super().command() + self.extra
-
-
 SERVERS = {
     "socketio": (str(TEST_FIXTURES / "uis/socketio/server.py"), ["--ping-s", "0.3"], "",
                  str(TEST_FIXTURES / "uis/socketio/profile.toml")),
@@ -37,7 +28,7 @@ SERVERS = {
 
 def test_throughput_cli_through_socketio(tmp_path):
     script, extra, path, profile = SERVERS["socketio"]
-    with Server(script, *extra) as server:
+    with BundledServer(script=script, args=extra) as server:
         url = server.url.replace("http://", "ws://", 1) + path
         data, _ = throughput(tmp_path, "--url", url, "--profile", profile, "--rate", "100", "--duration", "2",
                              "--warmup", "0.3", "--receivers", "2", "--workers", "1")
@@ -85,7 +76,7 @@ async def exchange(url: str, profile: str, count: int, hold_s: float) -> tuple[l
 @pytest.mark.parametrize("protocol", ["signalr", "phoenix", "graphql-ws"])
 def test_load_clients_speak_each_protocol(protocol):
     script, extra, path, profile = SERVERS[protocol]
-    with Server(script, *extra) as server:
+    with BundledServer(script=script, args=extra) as server:
         url = server.url.replace("http://", "ws://", 1) + path
         arrivals, alive = asyncio_run(exchange(url, profile, 200, 0.6))
         with urllib.request.urlopen(server.url + "stats", timeout=5) as response:
@@ -104,7 +95,7 @@ def test_connections_heartbeat_in_the_protocol(tmp_path):
 
     script, extra, path, profile = SERVERS["phoenix"]
     out = tmp_path / "connections.json"
-    with Server(script, *extra) as server:
+    with BundledServer(script=script, args=extra) as server:
         proc = run_bench("connections", "--url", server.url.replace("http://", "ws://", 1) + path,
                          "--profile", profile, "--clients", "4", "--duration", "1.5", "--interval", "250",
                          "--json", str(out), "--no-progress")

@@ -16,9 +16,9 @@ from ..gate.production_table import (
     ROWS,
     baseline_rows,
     failed,
+    format_markdown,
+    format_table,
     junit_cases,
-    render_markdown,
-    render_table,
     targets,
 )
 from ..gate.budgets import load_budgets
@@ -165,7 +165,7 @@ def _report(run: BaselineRun, budgets, args, seconds: float) -> int:
     if busy:
         footer.insert(0, "the machine was busy: some task waited for a CPU " + ", ".join(
             f"{v:.0f} % of the 10 s before {p}" for p, v in busy.items()) + " (/proc/pressure/cpu)")
-    print(render_table(table))
+    print(format_table(table))
     print()
     for line in [*reasons, *results.notes, *footer]:
         print(line)
@@ -174,7 +174,7 @@ def _report(run: BaselineRun, budgets, args, seconds: float) -> int:
         results.write(args.json)
         print(f"results: {args.json}")
     if args.markdown:
-        write_summary(args.markdown, render_markdown(table, [*reasons, *footer]))
+        write_summary(args.markdown, format_markdown(table, [*reasons, *footer]))
         print(f"markdown: {args.markdown}")
     if args.junit:
         write_suites(args.junit, {"bench.baseline": junit_cases(table)})

@@ -54,6 +54,7 @@ from ..run.runner import UiConfig, UiRun, Variant
 from ..scenarios.burst import BurstConfig, BurstScenario
 from ..scenarios.refresh import RefreshScenario
 from ..stats.descriptive import relative_spread
+from ..gate import calibration_store
 from ..stats import run_noise
 from .options import add_browser, add_command, add_output, add_seed, add_timeout, browser_options
 
@@ -301,7 +302,7 @@ def command(args) -> int:
             print(f"run-to-run noise not stored: {calibration.repetitions} repetitions estimate it too loosely "
                   f"(--repeat {run_noise.MIN_RUNS_TO_STORE} or more to store it for bench compare)")
         else:
-            path = run_noise.save(env, calibration.run_sd, {
+            path = calibration_store.save(env, calibration.run_sd, {
                 "repetitions": calibration.repetitions, "coverage": calibration.coverage,
                 "measured_at": env.get("started_at")})
             print(f"run-to-run noise stored for bench compare on this machine: {path}")

@@ -21,7 +21,7 @@ from ..results.records import json_text
 from ..probes import headed_debug
 from ..errors import UsageError
 from ..gate.verdict import GateOutcome
-from ..report.terminal import render
+from ..report.terminal import text_report
 
 TRACE_MODES = ("on", "on-failure")
 DEFAULT_TRACE_DIR = "traces"
@@ -73,7 +73,7 @@ class UiEvidence:
 
     # -- during the run --------------------------------------------------------
     def results_json(self, results) -> dict:
-        """The results JSON, computed once (bootstrap CIs), with the auto-sampler's last word in its notes."""
+        """The results JSON (stats as computed once per metric), with the auto-sampler's last word in its notes."""
         if self.data is None:
             if self.sampler is not None:
                 results.notes.append(self.sampler.status)
@@ -88,7 +88,7 @@ class UiEvidence:
         if self.trace == "on" or (self.trace == "on-failure" and self.outcome.failed):
             self._passes = self._record_passes(browser, target, run)
         if self.debug is not None and self.debug.keep_open:
-            print(render(data), file=self.out, flush=True)
+            print(text_report(data), file=self.out, flush=True)
             self.printed = True
 
     def _record_passes(self, browser, target, run) -> dict:
@@ -104,7 +104,7 @@ class UiEvidence:
     def write(self, data: dict, outcome: GateOutcome) -> None:
         """--html, and the trace archive when the passes ran; prints where they went."""
         report = None
-        if self.html or self._passes is not None:  # rendered once, for --html and the archive alike
+        if self.html or self._passes is not None:  # made once, for --html and the archive alike
             # Imported here, not for every run: it brings matplotlib (0.3-0.5 s, 29 MiB).
             from ..report.html import html_report
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
-from pathlib import Path
 
 from ..results import metric_catalog
+from ..results.records import write_text_atomic
 from ..errors import EXIT_FAILED_GATE, EXIT_OK, UsageError
 from ..history import changes, check as check_module, location, record as record_module, series, show
 from ..history.store import DEFAULT_WAIT_S, Store
-from .options import non_negative_float, positive_int
+from .options import add_command, non_negative_float, positive_int
 
 DB_HELP = (f"the history store: a SQLite file (default: [tool.bench] history = \"...\" in ./pyproject.toml, "
            f"else {location.DEFAULT_DB})")
@@ -32,15 +30,14 @@ def _selection(p: argparse.ArgumentParser, flag: str, last_default: int, last_he
     p.add_argument(flag, dest="last", type=positive_int, default=last_default, metavar="N", help=last_help)
 
 
-def add_parser(sub, epilog: str) -> None:
-    parser = sub.add_parser("history", help="keep runs across commits: record, show, trend report, change check",
+def add_parser(sub) -> None:
+    parser = add_command(sub, "history", help="keep runs across commits: record, show, trend report, change check",
                             description="A store of results across commits (SQLite, one row per run with "
                                         "commit, branch, time, environment, every metric's summary and the "
                                         "raw results file compressed), a table and a trend report per "
                                         "metric, and a check of whether the newest run breaks from the "
                                         "history. Runs are compared only with runs of the same branch and "
-                                        "environment. See docs/history.md.",
-                            epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                        "environment. See docs/history.md.")
     hsub = parser.add_subparsers(dest="history_command", metavar="ACTION", parser_class=type(parser))
 
     rec = hsub.add_parser("record", help="add a results file to the store",
@@ -66,14 +63,13 @@ def add_parser(sub, epilog: str) -> None:
     _selection(rep, "--last", 50, "the last N runs (default 50)")
     _common(rep)
 
-    chk = hsub.add_parser("check", help="exit 1 when the newest run breaks from the history",
+    chk = add_command(hsub, "check", help="exit 1 when the newest run breaks from the history",
                           description="Scan each metric's per-run p50 over the last --window runs of the "
                                       "newest run's branch and environment with a self-starting CUSUM "
                                       "(Hawkins 1987; first run of a change by Hinkley's estimate). Exit 1 "
                                       "when a gated metric moved to a worse level that has not yet become the "
                                       f"history's normal (fewer than {changes.MIN_REF} runs at it), naming "
-                                      "the metric and the change's first commit; exit 0 otherwise.",
-                          epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+                                      "the metric and the change's first commit; exit 0 otherwise.")
     _selection(chk, "--window", changes.WINDOW, f"the last N runs scanned (default {changes.WINDOW})")
     chk.add_argument("--gate", default=",".join(metric_catalog.DEFAULT_GATE), metavar="PATTERNS",
                      help="metric name patterns whose worse change fails (default: "
@@ -101,22 +97,6 @@ def _names(history: series.History, args) -> list[str]:
     return names
 
 
-def write_text_atomic(path: str, text: str) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a report is for reading
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _checks(store: Store, args) -> tuple[series.History, list[check_module.MetricCheck]]:
     history = _history(store, args)
     gate = metric_catalog.parse_gate(getattr(args, "gate", ",".join(metric_catalog.DEFAULT_GATE)))
@@ -134,7 +114,7 @@ def command(args) -> int:
     if args.history_command == "show":
         with _open(args, create=False) as store:
             history = _history(store, args)
-            print(show.render(history, _names(history, args)))
+            print(show.text_report(history, _names(history, args)))
         return EXIT_OK
     if args.history_command == "report":
         from ..history import report  # here: matplotlib costs ~1.5 s to import, and only the report draws

@@ -9,7 +9,7 @@ import sys
 import time
 
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TARGET, EXIT_USAGE, BenchError, UsageError
-from ..report.terminal import render
+from ..report.terminal import text_report
 from ..results.records import write_json_atomic
 from ..run.runner import UiConfig, UiRun, Variant
 from ..stats.difference import COMPARE_RUNS
@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cli_gate.add_compare_parser(sub)
     calibrate_command.add_parser(sub)
-    history_cli.add_parser(sub, EXIT_CODES_HELP)
+    history_cli.add_parser(sub)
 
     profile = sub.add_parser("profile", help="write and check target profiles for your chat UI",
                              description="Target profiles tell bench how to drive a chat UI.")
@@ -141,11 +141,11 @@ def cmd_ui(args) -> int:
     except (BenchError, KeyboardInterrupt):
         _keep_partial(run, args)
         raise
-    data = evidence.results_json(results)  # once: every metric's bootstrap CIs are computed here
+    data = evidence.results_json(results)  # stats computed once per metric (MetricSeries.stats)
     if args.json:
         write_json_atomic(args.json, data)
     if not evidence.printed:
-        print(render(data))
+        print(text_report(data))
     print(f"bench ui took {time.monotonic() - started:.1f} s (browser start included)")
     if args.json:
         print(f"results: {args.json}")
@@ -163,7 +163,7 @@ def _keep_partial(run: UiRun, args) -> None:
         return
     run.results.partial = not run.complete  # complete: stopped after measuring (trace passes, --keep-open)
     data = run.results.to_json()
-    print(render(data))
+    print(text_report(data))
     if args.json:
         run.results.write(args.json)
         print(f"partial results: {args.json}")

@@ -43,7 +43,7 @@ def unresolved(results: dict, baseline: dict | None, thresholds: Thresholds, gat
     for name, metric in results["metrics"].items():
         if "p50" not in metric or not metric_catalog.is_gated(name, gate):
             continue
-        band = max(thresholds.for_metric(name) * abs(metric["p50"] or 0), metric_catalog.info(name).floor)
+        band = thresholds.band(name, metric["p50"] or 0)
         ci = metric.get("p50_ci")
         if ci is None or ci[1] - ci[0] >= band:
             names.append(name)

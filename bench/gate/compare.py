@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from ..results import metric_catalog
 from ..stats import run_noise
-from ..stats.difference import DEFAULT_THRESHOLD, NONE, Difference, compare_runs, compare_words
+from . import calibration_store
+from ..stats.difference import DEFAULT_THRESHOLD, NONE, Difference, compare_runs, compare_words, noise_band
 from ..errors import UsageError
 from ..stats.bootstrap import Runs
 from ..stats.descriptive import nest_samples
@@ -29,6 +30,10 @@ class Thresholds:
 
     def for_metric(self, name: str) -> float:
         return self.per_metric.get(name, self.per_metric.get(metric_catalog.base_metric(name), self.default))
+
+    def band(self, name: str, level: float) -> float:
+        """The metric's noise band around a level (stats.difference.noise_band, with its catalog floor)."""
+        return noise_band(self.for_metric(name), level, metric_catalog.info(name).floor)
 
     @classmethod
     def parse(cls, items: list[str] | None) -> "Thresholds":
@@ -132,7 +137,7 @@ def check_comparable(base: dict, new: dict, force: bool) -> list[str]:
 
 def compare_metric(name: str, base: dict, new: dict, thresholds: Thresholds, gate,
                    stored: dict[str, float]) -> MetricComparison:
-    """stored: run-to-run sds of this machine (bench.stats.run_noise.load)."""
+    """stored: run-to-run sds of this machine (bench.gate.calibration_store.load)."""
     info = metric_catalog.info(name)
     gated = metric_catalog.is_gated(name, gate)
     if is_word_metric(base) or is_word_metric(new):
@@ -156,7 +161,7 @@ def compare_results(base: dict, new: dict, thresholds: Thresholds = Thresholds()
     base_metrics, new_metrics = base["metrics"], new["metrics"]
     shared = sorted(set(base_metrics) & set(new_metrics))
     base_env, new_env = base.get("env") or {}, new.get("env") or {}
-    stored = run_noise.load(new_env or base_env)
+    stored = calibration_store.load(new_env or base_env)
     rows = [compare_metric(name, base_metrics[name], new_metrics[name], thresholds, gate, stored)
             for name in shared]
     return Comparison(rows, sorted(set(base_metrics) - set(new_metrics)),

@@ -164,11 +164,11 @@ def _cells(table: list[dict]) -> list[list[str]]:
 HEADERS = ["Metric", "Value", "Target", "Status"]
 
 
-def render_table(table: list[dict]) -> str:
+def format_table(table: list[dict]) -> str:
     return tabulate(_cells(table), headers=HEADERS, disable_numparse=True)
 
 
-def render_markdown(table: list[dict], footer: list[str]) -> str:
+def format_markdown(table: list[dict], footer: list[str]) -> str:
     """A GitHub-flavoured table for a job summary ($GITHUB_STEP_SUMMARY) or a pull request."""
     lines = ["## Production baseline", "",
              tabulate(_cells(table), headers=HEADERS, tablefmt="github", disable_numparse=True), ""]

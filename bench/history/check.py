@@ -80,17 +80,12 @@ def short(commit: str) -> str:
     return commit[:12] if len(commit) >= 40 else commit
 
 
-def noise_band(name: str, level: float, thresholds: Thresholds = Thresholds()) -> float:
-    """compare's noise band: max(threshold x |level|, the metric's absolute floor)."""
-    return max(thresholds.for_metric(name) * abs(level), metric_catalog.info(name).floor)
-
-
 def check_metric(history: History, name: str, window: int, gate) -> MetricCheck:
     import numpy as np
 
     points = [p for p in history.points[name] if p.p50 is not None][-window:]
     values = [p.p50 for p in points]
-    band = noise_band(name, float(np.median(values))) if values else 0.0
+    band = Thresholds().band(name, float(np.median(values))) if values else 0.0  # compare's band
     direction = metric_catalog.direction_of(name)
     gated = metric_catalog.is_gated(name, gate)
     return MetricCheck(name, history.units.get(name, ""), points, changes.scan(values, band), band, direction,

@@ -27,7 +27,7 @@ def metric_table(history: History, name: str) -> str:
     return f"{name} ({unit})\n" + tabulate(rows, headers=headers, disable_numparse=True, colalign=align)
 
 
-def render(history: History, names: list[str]) -> str:
+def text_report(history: History, names: list[str]) -> str:
     head = (f"branch {history.branch or '(none)'}: the last {len(history.runs)} run(s) in this environment "
             f"({history.env_text()})")
     if history.other_env_runs:

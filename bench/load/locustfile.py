@@ -31,6 +31,7 @@ text (the bare text), or --bench-frame TEMPLATE with {text}, as in
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import time
@@ -60,13 +61,19 @@ def _options(parser) -> None:
                         help="at stop, wait this long for messages in flight; the rest are lost (default 1000)")
 
 
-def _profile_codec(profile: str | None):
-    """(codec or None, the profile's websocket.send) for --bench-profile."""
-    if not profile:
-        return None, None
+@functools.lru_cache(maxsize=None)
+def _profile(path: str):
+    """The --bench-profile target, parsed once per process however many users start (read only)."""
     from bench.targets.profile import load_profile
 
-    target = load_profile(profile)
+    return load_profile(path)
+
+
+def _profile_codec(profile: str | None):
+    """(codec or None, the profile's websocket.send) for --bench-profile; a fresh codec per user."""
+    if not profile:
+        return None, None
+    target = _profile(profile)
     codec = target.codec()
     return protocols.framed(codec), target.send_frame
 

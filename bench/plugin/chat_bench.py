@@ -34,25 +34,25 @@ from .metric_view import MeasuredResults
 from ..targets.profile import resolve_target
 from .page_env import page_env
 from ..results.records import Results, ScenarioOutput
-from ..scenarios.burst import BurstConfig, BurstScenario
-from ..scenarios.cycles import CyclesConfig, CyclesScenario
-from ..scenarios.scroll import ScrollConfig, ScrollScenario
+from ..scenarios import MODULES as SCENARIO_MODULES
 from ..scenarios.page import PageSession
-from ..probes.trace_frames import TRACE_CATEGORIES
+from ..probes.chrome_trace import chrome_trace
 
-SCENARIO_TYPES = {"burst": (BurstConfig, BurstScenario), "scroll": (ScrollConfig, ScrollScenario),
-                  "cycles": (CyclesConfig, CyclesScenario)}
+# The scenarios chat_bench offers (its burst, scroll and cycles methods), from the runner's registry.
+OFFERED = ("burst", "scroll", "cycles")
 BLANK_URLS = ("", "about:blank")
 
 
 def make_scenario(name: str, options: dict):
     """A scenario from keyword options named like its config fields (BurstConfig: bursts, size, ...)."""
-    config_type, scenario_type = SCENARIO_TYPES[name]
-    fields = [f.name for f in dataclasses.fields(config_type)]
+    if name not in OFFERED:
+        raise UsageError(f"chat_bench.measure(): no scenario {name!r} (offered: {', '.join(OFFERED)})")
+    module = SCENARIO_MODULES[name]
+    fields = [f.name for f in dataclasses.fields(module.CONFIG)]
     unknown = sorted(set(options) - set(fields))
     if unknown:
         raise UsageError(f"chat_bench.{name}(): unknown option {unknown[0]!r} (options: {', '.join(fields)})")
-    return scenario_type(config_type(**options))
+    return module.SCENARIO(module.CONFIG(**options))
 
 
 @dataclass
@@ -217,12 +217,10 @@ class ChatBench:
             rerun_options["snapshot_dir"] = str(scratch)
         scenario = make_scenario(scenario_name, rerun_options)
         browser = prepared.session.page.context.browser
-        path.parent.mkdir(parents=True, exist_ok=True)
-        browser.start_tracing(page=prepared.session.page, categories=TRACE_CATEGORIES)
-        try:
-            self._run(prepared, scenario, lambda output: None, cpu_throttle)
+        try:  # the recorder of `bench ui --trace`: same categories, same clock-sync mark
+            with chrome_trace(browser, prepared.session.page, path):
+                self._run(prepared, scenario, lambda output: None, cpu_throttle)
         finally:
-            path.write_bytes(browser.stop_tracing())
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
         self.bench_traces.append(path)

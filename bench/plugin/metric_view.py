@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..gate.verdict import number
-from ..report.terminal import render
+from ..report.terminal import text_report
 
 
 class Metric:
@@ -83,7 +83,7 @@ class MeasuredResults(Mapping):
 
     def table(self) -> str:
         """The terminal report `bench ui` prints."""
-        return render(self.data)
+        return text_report(self.data)
 
     def __repr__(self) -> str:
         return f"<MeasuredResults {', '.join(self.data['metrics'])}>"

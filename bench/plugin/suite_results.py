@@ -92,6 +92,10 @@ class SessionResults:
         self._lost_workers: set[str] = set()
         self.partial = False
         self.most_workers_at_once = 0  # as the controller counted them
+        self._running: set[str] = set()
+        # worker id -> what it handed over as it went down (JSON text, None: it measured nothing),
+        # or why it went down without a part; absorbed at the session's end (absorb_workers)
+        self._down: dict[str, tuple[str | None, str | None]] = {}
 
     def __bool__(self) -> bool:
         return bool(self.tests or self.lost)
@@ -116,6 +120,30 @@ class SessionResults:
     def mark_partial(self, test_key: str) -> None:
         if test_key in self.tests:
             self.tests[test_key].partial = True
+
+    def worker_up(self, worker: str) -> None:
+        """pytest-xdist, on the controller: a worker is up (counted: how many measured at once)."""
+        self._running.add(worker)
+        self.most_workers_at_once = max(self.most_workers_at_once, len(self._running))
+
+    def worker_down(self, worker: str, part: str | None, error: str | None = None) -> None:
+        """A worker finished, handing over its part (JSON text; None: it measured nothing), or went
+        down without one (error). Kept for absorb_workers; an interrupted worker is reported down
+        twice (finished, then with the error): the first report stands."""
+        if worker in self._down:
+            return
+        self._running.discard(worker)
+        self._down[worker] = (part, error)
+
+    def absorb_workers(self) -> None:
+        """Every worker's part, in worker order (gw0, gw1, ..., gw10)."""
+        for worker in sorted(self._down, key=lambda w: (len(w), w)):
+            part, error = self._down[worker]
+            if error is not None:
+                self.worker_lost(worker, error)
+            else:
+                self.absorb(None if part is None else json.loads(part), worker)
+        self._down.clear()
 
     def to_part(self, partial: bool = False) -> dict:
         """This process's measurements for another to absorb (an xdist worker's, for the controller)."""

@@ -36,7 +36,12 @@ CATEGORIES = list(dict.fromkeys(TRACE_CATEGORIES + DEVTOOLS_CATEGORIES))
 
 @contextlib.contextmanager
 def chrome_trace(browser, page, path: str | Path):
-    """Trace everything inside the block into `path`; the page clock is tied to it by CLOCK_SYNC_MARK."""
+    """Trace everything inside the block into `path`; the page clock is tied to it by CLOCK_SYNC_MARK.
+
+    The one recorder of bench's Chrome traces: `bench ui --trace`'s pass (bench/run/unmeasured.py)
+    and the pytest plugin's `--bench-trace` rerun (bench/plugin/chat_bench.py) both record with it.
+    """
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     browser.start_tracing(page=page, categories=CATEGORIES)
     try:
         page.evaluate("(name) => performance.mark(name)", CLOCK_SYNC_MARK)

@@ -95,6 +95,6 @@ def run_lines(results: dict) -> list[str]:
     return lines
 
 
-def render(results: dict) -> str:
+def text_report(results: dict) -> str:
     return "\n".join([metrics_table(results), *suspects_table(results), *where_time_goes(results), "",
                       *summary_lines(results)])

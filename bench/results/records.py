@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import UsageError
-from ..stats.descriptive import categorical_summary, percentile_cis, summarize
+from ..stats.descriptive import metric_stats
 
 SCHEMA = "bench/1"
 
@@ -41,23 +41,30 @@ class MetricSeries:
     def blocks(self) -> list[int]:
         return [size for run in self.block_runs for size in run]
 
+    # The statistics of the samples as they are now (stats.descriptive.metric_stats), kept until the
+    # next add(): the bootstrap runs once per change, however often the results are serialised.
+    _stats: dict | None = field(default=None, init=False, repr=False, compare=False)
+
     def add(self, repetition: int, samples: list) -> None:
         while len(self.runs) <= repetition:
             self.runs.append([])
             self.block_runs.append([])
         self.runs[repetition].extend(samples)
         self.block_runs[repetition].append(len(samples))
+        self._stats = None
+
+    def stats(self) -> dict:
+        """The statistics of the raw samples, computed when first asked after a change."""
+        if self._stats is None:
+            self._stats = metric_stats(self.unit, self.samples, [len(run) for run in self.runs], self.blocks)
+        return self._stats
 
     def to_json(self) -> dict:
-        samples = self.samples
-        shape = {"runs": [len(run) for run in self.runs], "blocks": self.blocks}
-        if any(isinstance(s, str) for s in samples):  # a word per sample, e.g. heap.verdict
-            return {"unit": self.unit, **categorical_summary(samples), "samples": samples, **shape}
-        out = {"unit": self.unit, **summarize(samples), **percentile_cis(samples, shape["runs"], self.blocks),
-               "samples": samples, **shape}
-        if self.unit == "count":
-            out["sum"] = float(sum(samples))
-        return out
+        """Raw samples and their statistics; the sum of a count metric comes last, as it always has."""
+        stats = dict(self.stats())
+        tail = {"sum": stats.pop("sum")} if "sum" in stats else {}
+        return {"unit": self.unit, **stats, "samples": self.samples,
+                "runs": [len(run) for run in self.runs], "blocks": self.blocks, **tail}
 
 
 @dataclass
@@ -130,13 +137,22 @@ def _finite(value):
 
 
 def write_json_atomic(path: str | Path, data: dict) -> None:
-    """Write to a temporary file beside the target, then rename: never half a file."""
+    """The results file's text (json_text), written atomically (write_text_atomic)."""
+    write_text_atomic(path, json_text(data))
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write to a uniquely named temporary file beside the target, then rename: never half a file,
+    and two processes writing the same path at once each replace it whole (the last one wins)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(json_text(data))
+            f.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the file is for reading, as open() would
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

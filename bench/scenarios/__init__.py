@@ -1,6 +1,7 @@
 """Scenarios do something to the page and say when it is done.
 
 Each scenario module provides NAME, add_arguments(group) for its CLI options,
+CONFIG (its config dataclass) and SCENARIO (its class, built from a CONFIG),
 and from_args(args) -> a scenario object with
     name, config (a dataclass, recorded in results), expected_messages(),
     run(session, sink, advance)

@@ -196,3 +196,7 @@ class BurstScenario:
             if wait_ms > 1:
                 session.page.wait_for_timeout(wait_ms)
             session.injector.send([message], wait=False)
+
+
+# For the registry (bench.scenarios.MODULES): the config dataclass and the scenario it drives.
+CONFIG, SCENARIO = BurstConfig, BurstScenario

@@ -424,3 +424,7 @@ def _remove_if_empty(path: Path) -> None:
         path.rmdir()
     except OSError:
         pass
+
+
+# For the registry (bench.scenarios.MODULES): the config dataclass and the scenario it drives.
+CONFIG, SCENARIO = CyclesConfig, CyclesScenario

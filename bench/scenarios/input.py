@@ -281,3 +281,7 @@ def _top_script(frames: list[dict]) -> str | None:
             label = f"{script.get('invoker') or '?'} ({source.rsplit('/', 1)[-1]}{':' + where if where else ''})"
             time_by[label] += script.get("duration") or 0
     return max(time_by, key=time_by.get) if time_by else None
+
+
+# For the registry (bench.scenarios.MODULES): the config dataclass and the scenario it drives.
+CONFIG, SCENARIO = InputConfig, InputScenario

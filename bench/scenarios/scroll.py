@@ -252,3 +252,7 @@ class ScrollScenario:
         for r in out.records.get("render", []):
             r.update({"pass": index, "direction": direction})
         return out
+
+
+# For the registry (bench.scenarios.MODULES): the config dataclass and the scenario it drives.
+CONFIG, SCENARIO = ScrollConfig, ScrollScenario

@@ -185,3 +185,7 @@ class StreamScenario:
                                       NO_PROCESS_FIGURES, "stream", f"reply {index}"))
         out.records["stream"][0]["prompt"] = prompt
         return out, pairs
+
+
+# For the registry (bench.scenarios.MODULES): the config dataclass and the scenario it drives.
+CONFIG, SCENARIO = StreamConfig, StreamScenario

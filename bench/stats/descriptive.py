@@ -65,6 +65,21 @@ def percentile_cis(samples: list[float], run_sizes: list[int] | None = None,
     return {f"p{p}_ci": [float(lo), float(hi)] for p, (lo, hi) in zip(CI_PERCENTILES, ci)}
 
 
+def metric_stats(unit: str, samples: list, run_sizes: list[int], block_sizes: list[int]) -> dict:
+    """Every statistic a results file carries for one metric, from its raw samples.
+
+    Words (e.g. heap.verdict): their counts (categorical_summary). Numbers: the
+    summary (summarize) and the p50/p95 95 % CIs (percentile_cis, two-level
+    bootstrap over run_sizes and block_sizes); a "count" metric also its sum.
+    """
+    if any(isinstance(s, str) for s in samples):
+        return categorical_summary(samples)
+    out = {**summarize(samples), **percentile_cis(samples, run_sizes, block_sizes)}
+    if unit == "count":
+        out["sum"] = float(sum(samples))
+    return out
+
+
 def split_blocks(samples, block_sizes: list[int] | None) -> list[np.ndarray]:
     """Cut samples into consecutive blocks of the given sizes; NaN/None dropped, empty blocks too.
 
@@ -137,4 +152,4 @@ def categorical_summary(samples: list) -> dict:
 
 
 __all__ = ["MIN_BLOCKS", "PERCENTILES", "CI_PERCENTILES", "summarize", "percentile_cis", "split_blocks",
-           "nest_samples", "relative_spread", "categorical_summary", "clean"]
+           "nest_samples", "relative_spread", "categorical_summary", "clean", "metric_stats"]

@@ -95,6 +95,11 @@ def mann_whitney_p(base_blocks: list[np.ndarray], new_blocks: list[np.ndarray]) 
     return None if math.isnan(p) else p
 
 
+def noise_band(threshold: float, level: float, floor: float = 0.0) -> float:
+    """The noise band around a level: max(threshold x |level|, the metric's absolute floor)."""
+    return max(threshold * abs(level), floor)
+
+
 def verdict(ci: tuple[float, float] | None, p_value: float | None, band: float,
             direction: str, alpha: float = ALPHA) -> tuple[str, str]:
     """(verdict, reason) from the CI of the p50 change, the p-value and the noise band."""
@@ -149,7 +154,7 @@ def compare_runs(base: Runs, new: Runs, *, direction: str, threshold: float = DE
                           threshold, len(base_blocks), len(new_blocks), *runs, "unsure", "no samples on a side")
     ci = difference_ci(base, new, (50, 95))
     p_value = mann_whitney_p(base_blocks, new_blocks)
-    band = max(threshold * abs(base_p50), floor)
+    band = noise_band(threshold, base_p50, floor)
     ci50 = None if ci is None else fold_run_noise((float(ci[0][0]), float(ci[0][1])), new_p50 - base_p50,
                                                   base_p50, run_sd, runs)
     ci95 = None if ci is None else fold_run_noise((float(ci[1][0]), float(ci[1][1])), new_p95 - base_p95,

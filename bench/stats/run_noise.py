@@ -17,7 +17,8 @@ page whose p50 is different.
 bench compare folds it into the CI of a p50 change (bench.stats.difference):
 each side adds variance (sigma_run x base p50)^2 / runs. Where it comes from:
 - a calibration of this machine (`bench calibrate` stores it for the metrics
-  it measures, keyed by host, Chromium major, headless and CPU throttle);
+  it measures, keyed by host, Chromium major, headless and CPU throttle:
+  bench.gate.calibration_store);
 - else, when a side has a single run, DEFAULT_RUN_SD (conservative: no
   smaller than the largest seen here, docs/statistics.md); with 2+ runs a
   side the two-level bootstrap resamples the runs themselves and nothing is
@@ -25,11 +26,6 @@ each side adds variance (sigma_run x base p50)^2 / runs. Where it comes from:
 """
 
 from __future__ import annotations
-
-import json
-import os
-import platform
-from pathlib import Path
 
 import numpy as np
 
@@ -97,51 +93,6 @@ def widen(ci: tuple[float, float], center: float, extra: float) -> tuple[float, 
     return (center - float(np.hypot(center - lo, extra)), center + float(np.hypot(hi - center, extra)))
 
 
-# ------------------------------------------------------------------ per machine
-
-def store_path() -> Path:
-    """$BENCH_CALIBRATION, else ~/.cache/bench/calibration.json ($XDG_CACHE_HOME honoured)."""
-    if os.environ.get("BENCH_CALIBRATION"):
-        return Path(os.environ["BENCH_CALIBRATION"])
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "bench" / "calibration.json"
-
-
-def machine_key(env: dict) -> str:
-    """What must match for a calibration to apply: host, Chromium major, headless, throttle, location."""
-    major = str(env.get("chromium_version") or "").split(".")[0] or "?"
-    return (f"{env.get('hostname') or platform.node()}|chromium {major}|"
-            f"{'headless' if env.get('headless', True) else 'headed'}|throttle {env.get('cpu_throttle', 1)}|"
-            f"{env.get('browser_location', 'local')}")
-
-
-def load(env: dict) -> dict[str, float]:
-    """Stored run-to-run sds (metric -> fraction of p50) for the machine `env` describes; {} if none."""
-    try:
-        data = json.loads(store_path().read_text())
-    except (OSError, ValueError):
-        return {}
-    entry = data.get(machine_key(env)) if isinstance(data, dict) else None
-    sds = entry.get("run_sd") if isinstance(entry, dict) else None
-    return {k: float(v) for k, v in sds.items() if isinstance(v, (int, float))} if isinstance(sds, dict) else {}
-
-
-def save(env: dict, run_sd: dict[str, float], detail: dict) -> Path:
-    """Store this machine's run-to-run sds (atomically, beside other machines' entries)."""
-    path = store_path()
-    try:
-        data = json.loads(path.read_text())
-        data = data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
-        data = {}
-    data[machine_key(env)] = {"run_sd": run_sd, **detail}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=1))
-    tmp.replace(path)
-    return path
-
-
 CALIBRATED_SOURCE = "this machine's calibration"
 DEFAULT_SOURCE = f"a default of {DEFAULT_RUN_SD:.0%} of p50 (run `bench calibrate` here to measure it)"
 
@@ -150,7 +101,7 @@ def for_comparison(name: str, base_runs: int, new_runs: int, stored: dict[str, f
                    plain_name: str | None = None) -> tuple[float, str]:
     """(relative run-to-run sd to fold into a comparison of `name`, where it came from).
 
-    stored: this machine's calibration (load()). plain_name: the metric's name
+    stored: this machine's calibration (bench.gate.calibration_store.load). plain_name: the metric's name
     without a pytest test's qualifier, looked up when `name` itself was not
     calibrated.
     """

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 
 from ..errors import TargetError
 from .bundled import fixture_path
@@ -34,13 +35,15 @@ class BundledServer:
     """`with BundledServer() as server: server.url` — a running reference chat app.
 
     With script=PATH it runs another fixture server instead (same contract:
-    --host/--port, then one "listening on URL" line on stdout).
+    --host/--port, then one "listening on URL" line on stdout); args are added
+    to its command line (a fixture server's knobs).
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, start_timeout_s: float = 20,
-                 script: str | None = None):
+                 script: str | None = None, args: Sequence[str] = ()):
         self.host, self.port, self.start_timeout_s = host, port, start_timeout_s
         self.script = script
+        self.args = list(args)
         self.process: subprocess.Popen | None = None
         self.url: str | None = None
 
@@ -58,7 +61,7 @@ class BundledServer:
     def command(self) -> list[str]:
         """The server's command line; it must print "listening on http://HOST:PORT/"."""
         program = [self.script] if self.script else ["-m", "bench", "serve"]
-        return [sys.executable, *program, "--host", self.host, "--port", str(self.port)]
+        return [sys.executable, *program, "--host", self.host, "--port", str(self.port), *self.args]
 
     def start(self) -> None:
         self.spawn()
@@ -138,12 +141,7 @@ class RelayServer(BundledServer):
     name = "the relay fixture server"
 
     def __init__(self, *knobs: str):
-        super().__init__()
-        self.knobs = knobs
-
-    def command(self) -> list[str]:
-        return [sys.executable, str(fixture_path("relay/server.py")), "--host", self.host,
-                "--port", str(self.port), *self.knobs]
+        super().__init__(script=str(fixture_path("relay/server.py")), args=knobs)
 
     @property
     def ws_url(self) -> str:

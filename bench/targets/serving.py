@@ -16,7 +16,8 @@ import contextlib
 import json
 import signal
 import sys
-from typing import Any, Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Iterable, Iterator
 
 from aiohttp import WSCloseCode, web
 
@@ -25,6 +26,7 @@ from aiohttp import WSCloseCode, web
 CLOSE_TIMEOUT_S = 1.0
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def url_host(host: str) -> str:
@@ -105,6 +107,21 @@ def exit_code(run: Callable[..., None], host: str, port: int, *args: Any) -> int
     return 0
 
 
+def add_routes(app: web.Application, *, page: Handler, health: Handler, messages: Handler, disconnect: Handler,
+               gets: dict[str, Handler] | None = None, static: Path | None = None) -> None:
+    """The route table every fixture chat server has, whatever its app: its page at /, GET /health,
+    POST /api/messages and POST /api/disconnect (the test hooks bench calls), its own GET routes
+    (`gets`: its socket, its scripts) and, with `static`, that folder at /static/."""
+    app.router.add_get("/", page)
+    app.router.add_get("/health", health)
+    for path, handler in (gets or {}).items():
+        app.router.add_get(path, handler)
+    app.router.add_post("/api/messages", messages)
+    app.router.add_post("/api/disconnect", disconnect)
+    if static is not None:
+        app.router.add_static("/static/", static)
+
+
 # ---------------------------------------------------------------- request helpers
 
 
@@ -121,6 +138,17 @@ async def close_all(sockets: Iterable[web.WebSocketResponse], code: int, reason:
     sockets = list(sockets)
     await asyncio.gather(*(close_socket(ws, code, reason) for ws in sockets))
     return len(sockets)
+
+
+def close_at_shutdown(app: web.Application, sockets: Callable[[web.Application], dict]) -> None:
+    """On shutdown, empty the app's table of sockets (`sockets(app)`, keyed by socket) and close them all."""
+    async def close(app: web.Application) -> None:
+        table = sockets(app)
+        held = list(table)
+        table.clear()
+        await close_all(held, WSCloseCode.GOING_AWAY, b"server shutdown")
+
+    app.on_shutdown.append(close)
 
 
 async def json_object(request: web.Request) -> dict:

@@ -363,12 +363,8 @@ def create_app(
         raise ValueError("send_queue_size must be positive")
     app = web.Application(client_max_size=max(1024**2, max_frame_bytes * 16))
     app[STATE] = ChatState(max_frame_bytes=max_frame_bytes, send_queue_size=send_queue_size)
-    app.router.add_get("/", index)
-    app.router.add_get("/health", health)
-    app.router.add_get("/ws", websocket)
-    app.router.add_post("/api/messages", post_message)
-    app.router.add_post("/api/disconnect", post_disconnect)
-    app.router.add_static("/static/", STATIC_DIR)
+    serving.add_routes(app, page=index, health=health, messages=post_message, disconnect=post_disconnect,
+                       gets={"/ws": websocket}, static=STATIC_DIR)
     load_fixture_module("chat/assistant.py").add_routes(app)  # streamed replies (docs/streaming.md)
     app.on_shutdown.append(_on_shutdown)
     return app
