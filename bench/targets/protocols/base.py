@@ -22,7 +22,10 @@ class Packet:
     kind: str
     payload: str = ""        # the chat payload as text (JSON text for JSON-carrying protocols)
     event: str | None = None  # Socket.IO event, SignalR target, Phoenix event, graphql-ws id
-    raw: str = ""
+    raw: str | bytes = ""
+
+
+Frame = str | bytes  # a WebSocket text frame, or a binary one (MessagePack variants)
 
 
 @dataclass
@@ -38,13 +41,14 @@ class Settings:
 class ClientState:
     """The client side of one connection (load generator, check): what it must send and when it is ready."""
     ready: bool = False
-    replies: list[str] = field(default_factory=list)
+    replies: list[Frame] = field(default_factory=list)  # bytes: a binary frame
 
 
 class Codec:
     """Base: a protocol whose frame is the payload itself (json, text)."""
 
     name = "base"
+    binary = False             # chat frames are binary (MessagePack): server_frame/client_frame return bytes
     json_payload = False       # the payload is a JSON value inside the frame
     handshake = False          # a client is ready only once the protocol's handshake is done
     subprotocols: tuple[str, ...] = ()  # Sec-WebSocket-Protocol a client offers
@@ -68,18 +72,20 @@ class Codec:
         return rendered
 
     # -- frames -------------------------------------------------------------
-    def server_frame(self, payload: str) -> str:
+    def server_frame(self, payload: str) -> Frame:
         """server -> client: what injection adds to the page's socket."""
         return payload
 
-    def client_frame(self, payload: str) -> str:
+    def client_frame(self, payload: str) -> Frame:
         """client -> server: what a load sender or the page sends."""
         return payload
 
-    def decode(self, frame: str) -> list[Packet]:
+    def decode(self, frame: Frame) -> list[Packet]:
+        if isinstance(frame, bytes):
+            frame = frame.decode("utf-8", "replace")
         return [Packet(EVENT, frame, self.event, frame)]
 
-    def event_payload(self, frame: str) -> str | None:
+    def event_payload(self, frame: Frame) -> str | None:
         """Fast path for the load receiver: the chat payload of a frame, or None for control frames."""
         return frame
 
@@ -87,7 +93,8 @@ class Codec:
     def page_ready(self, url: str, sent: list[str], frames: int) -> tuple[bool, str]:
         """Whether injected frames would be taken by the page's socket now, else why not.
 
-        sent: the first frames the page sent on it; frames: how many it received.
+        sent: the first frames the page sent on it (a binary one as "b" + its base64, the
+        way Engine.IO writes binary on long-polling); frames: how many it received.
         """
         return True, ""
 
@@ -108,7 +115,7 @@ class Codec:
         """React to one received packet: answer heartbeats, finish the handshake."""
         state.ready = True
 
-    def client_ping(self) -> str | None:
+    def client_ping(self) -> Frame | None:
         """A client-initiated heartbeat frame (None: the server pings, or there is none)."""
         return None
 
