@@ -233,6 +233,7 @@ class Agent:
         batch_first, batch_size, batch_at = array("q"), array("q"), array("d")
         skipped_from = None
         run_id, phase, at = self.run_id, sched.phase, sched.at
+        send = conn.ws.send_bytes if renderer.binary else conn.ws.send_str  # MessagePack protocols: bytes
         i = 0
         while i < n:
             due = at(seqs[i])
@@ -247,7 +248,7 @@ class Agent:
             while i < n and i - first < BATCH and at(seqs[i]) <= now:
                 seq = seqs[i]
                 try:
-                    await conn.ws.send_str(renderer.render(make_token(run_id, phase, seq)))
+                    await send(renderer.render(make_token(run_id, phase, seq)))
                 except SEND_ERRORS:
                     failed.append(seq)
                 i += 1

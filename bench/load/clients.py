@@ -96,14 +96,21 @@ class Connection:
         self.client = self.codec.new_client()
         self._ready.clear()
         for frame in self.codec.client_hello():
-            await self.ws.send_str(frame)
+            await self.send(frame)
         try:
             await asyncio.wait_for(self._ready.wait(), max(0.1, timeout_s))
         except asyncio.TimeoutError:
             raise ConnectFailed(f"{self.url}: the {self.codec.name} handshake did not finish within "
                                 f"{timeout_s:g} s") from None
 
-    def _control(self, data: str) -> None:
+    async def send(self, frame: str | bytes) -> None:
+        """A text frame, or a binary one (MessagePack protocols)."""
+        if isinstance(frame, str):
+            await self.ws.send_str(frame)
+        else:
+            await self.ws.send_bytes(frame)
+
+    def _control(self, data: str | bytes) -> None:
         """A frame that is not a chat event: feed the protocol, answer what it asks (pings)."""
         client = self.client
         for packet in self.codec.decode(data):
@@ -118,7 +125,7 @@ class Connection:
     async def _send_all(self, frames: list[str]) -> None:
         try:
             for frame in frames:
-                await self.ws.send_str(frame)
+                await self.send(frame)
         except SEND_ERRORS as exc:
             self._gone(_reason(exc))
 
@@ -137,6 +144,13 @@ class Connection:
                         self._control(msg.data)
                     else:
                         self.on_text(msg.data)
+                elif msg.type is aiohttp.WSMsgType.BINARY and self.codec is not None and self.codec.binary:
+                    # MessagePack protocols: chat is binary; its payload, decoded, is what roles read.
+                    payload = self.codec.event_payload(msg.data) if self._ready.is_set() else None
+                    if payload is None:
+                        self._control(msg.data)
+                    else:
+                        self.on_text(payload)
                 elif msg.type is aiohttp.WSMsgType.PONG:
                     self.on_pong(msg.data)
                 elif msg.type is aiohttp.WSMsgType.PING:
@@ -276,7 +290,7 @@ class HeartbeatClient(Connection):
                 await self.ws.ping(key)
             elif self.protocol_beats:
                 self.outstanding[number] = time.monotonic()
-                await self.ws.send_str(self.codec.client_ping())
+                await self.send(self.codec.client_ping())
             else:
                 # An epoch-ms timestamp, as a real client's heartbeat would carry;
                 # unique per client because heartbeats are an interval apart.
