@@ -208,3 +208,19 @@ def test_throughput_cli_through_socketio_msgpack(tmp_path):
     assert total(data, "throughput.errors") == 0
     record = data["records"]["throughput"][0]
     assert record["stray_frames"] == 0 and record["connections_closed"] == 0
+
+
+def test_detect_recognises_the_msgpack_variants():
+    from bench.targets.protocols.detect import chat_events, detect
+
+    event = socketio.msgpack_packet.MsgPackPacket(socketio.packet.EVENT, ["chat message", {"user": "ann",
+                                                  "text": "hello there"}]).encode()
+    received = ['0{"sid":"a","upgrades":[],"pingInterval":25000}', event, "2"]
+    assert detect("ws://h/socket.io/?EIO=4&transport=websocket", received, ["3"])[0] == "socketio-msgpack"
+    (packet,) = chat_events("socketio-msgpack", received)
+    assert packet.event == "chat message" and json.loads(packet.payload)["text"] == "hello there"
+    assert detect("ws://h/socket.io/?EIO=4&transport=websocket", received[::2], [])[0] == "socketio"
+    invocation = frame_of([1, {}, None, "ReceiveMessage", ["ann", "hi"], []])
+    sent = ['{"protocol":"messagepack","version":1}\x1e']
+    assert detect("ws://h/chatHub", ["{}\x1e", invocation], sent)[0] == "signalr-msgpack"
+    assert [p.event for p in chat_events("signalr-msgpack", ["{}\x1e", invocation])] == ["ReceiveMessage"]
