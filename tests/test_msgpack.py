@@ -220,6 +220,9 @@ def test_detect_recognises_the_msgpack_variants():
     (packet,) = chat_events("socketio-msgpack", received)
     assert packet.event == "chat message" and json.loads(packet.payload)["text"] == "hello there"
     assert detect("ws://h/socket.io/?EIO=4&transport=websocket", received[::2], [])[0] == "socketio"
+    header, blob = socketio.packet.Packet(socketio.packet.EVENT, ["up", b"x"]).encode()  # binary attachments
+    assert detect("ws://h/socket.io/?EIO=4&transport=websocket", [received[0], "4" + header, blob],
+                  [])[0] == "socketio"
     invocation = frame_of([1, {}, None, "ReceiveMessage", ["ann", "hi"], []])
     sent = ['{"protocol":"messagepack","version":1}\x1e']
     assert detect("ws://h/chatHub", ["{}\x1e", invocation], sent)[0] == "signalr-msgpack"

@@ -23,6 +23,7 @@ class Packet:
     payload: str = ""        # the chat payload as text (JSON text for JSON-carrying protocols)
     event: str | None = None  # Socket.IO event, SignalR target, Phoenix event, graphql-ws id
     raw: str | bytes = ""
+    attachments: list[bytes] = field(default_factory=list)  # Socket.IO binary events: the binary frames joined
 
 
 Frame = str | bytes  # a WebSocket text frame, or a binary one (MessagePack variants)

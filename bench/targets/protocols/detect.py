@@ -21,7 +21,8 @@ def detect(url: str, received: list[str | bytes], sent: list[str | bytes]) -> tu
     received = [f for f in received if isinstance(f, str)]
     sent = [f for f in sent if isinstance(f, str)]
     if "EIO=" in url or any(f.startswith("0{") and '"sid"' in f for f in received):
-        if binary:
+        # Binary frames with no text packet announcing them (45N-/46N- binary events) are MessagePack.
+        if binary and not any(f[:2] in ("45", "46") for f in received):
             return "socketio-msgpack", "Engine.IO open packet or EIO= in the socket URL, with binary packets"
         return "socketio", "Engine.IO open packet (0{\"sid\":..}) or EIO= in the socket URL"
     if any(f.startswith('{"protocol"') and '"messagepack"' in f for f in sent):
