@@ -50,7 +50,7 @@ def test_throughput_cli_through_socketio(tmp_path):
     assert record["stray_frames"] == 0 and record["connections_closed"] == 0
 
 
-async def exchange(url: str, profile: str, count: int, hold_s: float) -> tuple[list, list[str]]:
+async def exchange(url: str, profile: str, count: int, hold_s: float, **settings) -> tuple[list, list]:
     """One sender and two receivers of the load generator (bench/load/clients.py) in this process:
     the arrivals each receiver collected, and whatever reached the sender that was not control."""
     import aiohttp
@@ -60,7 +60,7 @@ async def exchange(url: str, profile: str, count: int, hold_s: float) -> tuple[l
     from bench.load.clients import Collector, Connection, Receiver
     from bench.load.frames import FrameRenderer, make_token, token_pattern
 
-    spec = profile_protocol(profile)
+    spec = {**profile_protocol(profile), **settings}
     codec = protocols.from_json(spec)
     url = codec.client_url(url)
     sender = Connection("s0", url, codec=protocols.from_json(spec))
@@ -77,9 +77,10 @@ async def exchange(url: str, profile: str, count: int, hold_s: float) -> tuple[l
             await asyncio.wait_for(r.collector.complete.wait(), 10)
         await asyncio.sleep(hold_s)  # heartbeats keep coming meanwhile
         alive = [c.open for c in (sender, *receivers)]
+        beats = [(c.beats_sent, c.beats_answered) for c in (sender, *receivers)]
         for c in (sender, *receivers):
             await c.close()
-    return [sorted(r.collector.seqs) for r in receivers], alive
+    return [sorted(r.collector.seqs) for r in receivers], alive, beats
 
 
 @pytest.mark.parametrize("protocol", ["signalr", "phoenix", "graphql-ws"])
@@ -87,7 +88,9 @@ def test_load_clients_speak_each_protocol(protocol):
     script, extra, path, profile = SERVERS[protocol]
     with Server(script, *extra) as server:
         url = server.url.replace("http://", "ws://", 1) + path
-        arrivals, alive = asyncio_run(exchange(url, profile, 200, 0.6))
+        # Phoenix: the timed heartbeat every 0.2 s (a codec setting; phoenix.js's 30 s by default).
+        settings = {"heartbeat_s": 0.2} if protocol == "phoenix" else {}
+        arrivals, alive, beats = asyncio_run(exchange(url, profile, 200, 0.6, **settings))
         with urllib.request.urlopen(server.url + "stats", timeout=5) as response:
             stats = json.loads(response.read())
     assert arrivals == [list(range(200))] * 2  # decoded events only, each exactly once
@@ -95,6 +98,9 @@ def test_load_clients_speak_each_protocol(protocol):
     assert stats["errors"] == 0 and stats["messages"] == 200
     if protocol != "phoenix":  # the server pinged (every 0.2 s) and every client answered
         assert stats["pings_sent"] >= 3 and stats["pings_answered"] >= stats["pings_sent"] - 3, stats
+    else:  # every client's timed heartbeats reached the server and were answered (bar one in flight)
+        assert all(sent >= 2 and sent - 1 <= answered <= sent for sent, answered in beats), beats
+        assert stats["pings_answered"] >= sum(sent for sent, _ in beats) - 3, (stats, beats)
 
 
 def test_connections_heartbeat_in_the_protocol(tmp_path):

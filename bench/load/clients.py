@@ -63,6 +63,11 @@ class Connection:
         self.first_error = ""                 # the first one's text, for the report
         self.closing = False                  # we are closing it: not a disconnect
         self.last_frame_at = 0.0              # monotonic time of the last frame received
+        # The protocol's timed heartbeat (Phoenix: every 30 s), so a real server keeps a
+        # long run's sockets; roles that time heartbeats themselves turn it off.
+        self.timed_heartbeat = True
+        self.heartbeats: asyncio.Task | None = None
+        self.beats_sent = self.beats_answered = 0  # timed heartbeats, and the protocol's answers (pongs)
 
     @property
     def open(self) -> bool:
@@ -89,6 +94,9 @@ class Connection:
         self.reader = asyncio.get_running_loop().create_task(self._read())
         if self.codec is not None:
             await self._handshake(timeout_s - (time.monotonic() - started))
+            interval = self.codec.heartbeat_s
+            if interval and self.timed_heartbeat:
+                self.heartbeats = asyncio.get_running_loop().create_task(self._beat_every(interval))
         self.connect_ms = (time.monotonic() - started) * 1000
 
     async def _handshake(self, timeout_s: float) -> None:
@@ -103,6 +111,19 @@ class Connection:
             raise ConnectFailed(f"{self.url}: the {self.codec.name} handshake did not finish within "
                                 f"{timeout_s:g} s") from None
 
+    async def _beat_every(self, interval_s: float) -> None:
+        while self.open:
+            await asyncio.sleep(interval_s)
+            frame = self.codec.client_ping()
+            if frame is None:  # this protocol's client has no heartbeat of its own
+                return
+            try:
+                await self.send(frame)
+            except SEND_ERRORS as exc:
+                self._gone(_reason(exc))
+                return
+            self.beats_sent += 1
+
     async def send(self, frame: str | bytes) -> None:
         """A text frame, or a binary one (MessagePack protocols)."""
         if isinstance(frame, str):
@@ -115,6 +136,8 @@ class Connection:
         client = self.client
         for packet in self.codec.decode(data):
             self.codec.client_feed(client, packet)
+            if self.heartbeats is not None and self.codec.is_pong(packet):
+                self.beats_answered += 1
             self.on_packet(packet)
         if client.replies:
             replies, client.replies = client.replies, []
@@ -196,9 +219,10 @@ class Connection:
                 await asyncio.wait_for(self.ws.close(), 2)
             except (asyncio.TimeoutError, *SEND_ERRORS):
                 pass
-        if self.reader is not None:
-            self.reader.cancel()
-            await asyncio.gather(self.reader, return_exceptions=True)
+        for task in (self.reader, self.heartbeats):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
 
 class Collector:
@@ -249,6 +273,7 @@ class HeartbeatClient(Connection):
         super().__init__(name, url, ws_ping=ws_ping, codec=codec)
         self.ws_ping = ws_ping
         self.protocol_beats = self.codec is not None and not ws_ping  # Phoenix heartbeat, graphql-ws ping
+        self.timed_heartbeat = not self.protocol_beats  # its own beats are the protocol's heartbeat
         self.outstanding: dict = {}   # heartbeat key -> monotonic send time
         self.rtt_ms: list[float] = []
         self.sent = 0

@@ -36,6 +36,7 @@ class Settings:
     namespace: str | None = None
     send_event: str | None = None   # client->server name when it differs (SignalR hub method)
     subscribe: str | None = None    # graphql-ws: the subscription a load receiver sends
+    heartbeat_s: float | None = None  # a client's timed heartbeat interval (None: the protocol's default)
 
 
 @dataclass
@@ -54,6 +55,7 @@ class Codec:
     handshake = False          # a client is ready only once the protocol's handshake is done
     subprotocols: tuple[str, ...] = ()  # Sec-WebSocket-Protocol a client offers
     default_event: str | None = None
+    default_heartbeat_s: float | None = None  # a client's timed heartbeat (Phoenix 30 s), None: none
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings()
@@ -119,6 +121,11 @@ class Codec:
     def client_ping(self) -> Frame | None:
         """A client-initiated heartbeat frame (None: the server pings, or there is none)."""
         return None
+
+    @property
+    def heartbeat_s(self) -> float | None:
+        """How often a load client sends client_ping() to stay connected (None: never)."""
+        return self.settings.heartbeat_s or self.default_heartbeat_s
 
     def is_pong(self, packet: Packet) -> bool:
         return packet.kind == PONG

@@ -23,6 +23,9 @@ class PhoenixCodec(Codec):
     handshake = True
     json_payload = True
     default_event = "new_msg"
+    # phoenix.js sends a heartbeat every 30 s; the server closes a socket that sent
+    # nothing for 60 s (its transport timeout).
+    default_heartbeat_s = 30.0
 
     def __init__(self, settings=None):
         super().__init__(settings)
