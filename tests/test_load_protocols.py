@@ -121,3 +121,29 @@ def test_connections_heartbeat_in_the_protocol(tmp_path):
     sent = total(data, "connections.heartbeats_sent")
     assert sent >= 16 and total(data, "connections.heartbeats_answered") == sent
     assert stats["pings_answered"] == sent and stats["errors"] == 0
+
+
+@pytest.mark.parametrize("protocol", ["socketio", "signalr"])
+def test_connections_count_the_servers_own_pings(tmp_path, protocol):
+    """`bench connections --profile` with no --heartbeat: Engine.IO and SignalR servers ping on their
+    own timer (here every 0.3 s / 0.2 s) and answer no client heartbeat; each ping is a heartbeat,
+    answered once the client's answer went out (the SignalR echo server counts those answers)."""
+    from tests.conftest import run_bench
+
+    script, extra, path, profile = SERVERS[protocol]
+    out = tmp_path / "connections.json"
+    with Server(script, *extra) as server:
+        proc = run_bench("connections", "--url", server.url.replace("http://", "ws://", 1) + path,
+                         "--profile", profile, "--clients", "3", "--duration", "1.5",
+                         "--json", str(out), "--no-progress")
+        if protocol == "signalr":
+            with urllib.request.urlopen(server.url + "stats", timeout=5) as response:
+                stats = json.loads(response.read())
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    sent = total(data, "connections.heartbeats_sent")
+    assert sent >= 3 * 3 and total(data, "connections.heartbeats_answered") == sent
+    assert total(data, "connections.disconnects") == 0 and data["metrics"]["connections.rtt_ms"]["samples"] == []
+    assert any("server's own pings" in note for note in data["notes"]), data["notes"]
+    if protocol == "signalr":
+        assert stats["pings_answered"] >= sent

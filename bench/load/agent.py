@@ -279,6 +279,8 @@ class Agent:
         """Every client heartbeats open-loop (on its tick, answered or not), staggered across the interval."""
         self.lag.take()
         t_end = t_start + duration_s
+        for client in self.clients:  # heartbeats the server sends (Engine.IO, SignalR) count in the run only
+            client.count_from, client.count_until = t_start, t_end
 
         async def run(client: HeartbeatClient) -> None:
             if client.ws is None:

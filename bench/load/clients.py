@@ -19,6 +19,7 @@ import aiohttp
 
 from ..targets import protocols
 from ..targets.protocols import Codec
+from ..targets.protocols.base import PING
 
 SEND_ERRORS = (ConnectionError, RuntimeError, aiohttp.ClientError)
 
@@ -134,26 +135,34 @@ class Connection:
     def _control(self, data: str | bytes) -> None:
         """A frame that is not a chat event: feed the protocol, answer what it asks (pings)."""
         client = self.client
+        pings = 0
         for packet in self.codec.decode(data):
+            pings += packet.kind == PING
             self.codec.client_feed(client, packet)
             if self.heartbeats is not None and self.codec.is_pong(packet):
                 self.beats_answered += 1
             self.on_packet(packet)
         if client.replies:
             replies, client.replies = client.replies, []
-            asyncio.get_running_loop().create_task(self._send_all(replies))
+            asyncio.get_running_loop().create_task(self._send_all(replies, pings))
         if client.ready:
             self._ready.set()
 
-    async def _send_all(self, frames: list[str]) -> None:
+    async def _send_all(self, frames: list, pings: int = 0) -> None:
         try:
             for frame in frames:
                 await self.send(frame)
         except SEND_ERRORS as exc:
             self._gone(_reason(exc))
+            return
+        if pings:
+            self.on_pings_answered(pings)
 
     def on_packet(self, packet) -> None:
         pass
+
+    def on_pings_answered(self, count: int) -> None:
+        """The server's pings of one frame were answered (the answers went out)."""
 
     async def _read(self) -> None:
         ws = self.ws
@@ -267,17 +276,28 @@ class Receiver(Connection):
 
 
 class HeartbeatClient(Connection):
-    """Sends a heartbeat every interval and times the answer (app ping or WebSocket ping)."""
+    """Sends a heartbeat every interval and times the answer (app ping or WebSocket ping).
+
+    With a protocol whose server pings on its own timer and answers no client
+    heartbeat (Engine.IO, SignalR), the heartbeats are the server's: each ping
+    it sends between count_from and count_until counts as sent, and as answered
+    once the client's answer went out; there is no round trip to time.
+    """
 
     def __init__(self, name: str, url: str, ws_ping: bool, codec: Codec | None = None):
         super().__init__(name, url, ws_ping=ws_ping, codec=codec)
         self.ws_ping = ws_ping
-        self.protocol_beats = self.codec is not None and not ws_ping  # Phoenix heartbeat, graphql-ws ping
+        app = self.codec is not None and not ws_ping
+        self.server_beats = app and (self.codec.client_ping() is None or not self.codec.answers_client_ping)
+        self.protocol_beats = app and not self.server_beats  # Phoenix heartbeat, graphql-ws ping
         self.timed_heartbeat = not self.protocol_beats  # its own beats are the protocol's heartbeat
         self.outstanding: dict = {}   # heartbeat key -> monotonic send time
         self.rtt_ms: list[float] = []
         self.sent = 0
         self.unsendable = 0           # due while the connection was already gone
+        self.count_from = self.count_until = 0.0  # server_beats: the window whose pings count
+        self._owed = 0                # server_beats: pings counted, answer not yet out
+        self._server_answered = 0
 
     def on_text(self, data: str) -> None:
         if '"pong"' not in data:
@@ -296,6 +316,14 @@ class HeartbeatClient(Connection):
         # The protocol's answer carries no key we chose: answers come in order, oldest first.
         if self.protocol_beats and self.codec.is_pong(packet) and self.outstanding:
             self._answered(next(iter(self.outstanding)))
+        elif self.server_beats and packet.kind == PING and self.count_from <= time.monotonic() < self.count_until:
+            self.sent += 1
+            self._owed += 1
+
+    def on_pings_answered(self, count: int) -> None:
+        answered = min(count, self._owed)
+        self._owed -= answered
+        self._server_answered += answered
 
     def _answered(self, key) -> None:
         sent_at = self.outstanding.pop(key, None)
@@ -304,6 +332,8 @@ class HeartbeatClient(Connection):
 
     async def beat(self, number: int) -> None:
         """Send heartbeat `number`; one that finds the socket gone counts as sent, unanswered."""
+        if self.server_beats:
+            return  # the server's pings are the heartbeats (on_packet)
         self.sent += 1
         if not self.open or self.ws.closed:
             self.unsendable += 1
@@ -327,4 +357,4 @@ class HeartbeatClient(Connection):
 
     @property
     def answered(self) -> int:
-        return len(self.rtt_ms)
+        return self._server_answered if self.server_beats else len(self.rtt_ms)

@@ -56,6 +56,7 @@ class Codec:
     subprotocols: tuple[str, ...] = ()  # Sec-WebSocket-Protocol a client offers
     default_event: str | None = None
     default_heartbeat_s: float | None = None  # a client's timed heartbeat (Phoenix 30 s), None: none
+    answers_client_ping = True  # the server answers client_ping() (else it pings on its own timer: SignalR)
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings()
@@ -119,7 +120,7 @@ class Codec:
         state.ready = True
 
     def client_ping(self) -> Frame | None:
-        """A client-initiated heartbeat frame (None: the server pings, or there is none)."""
+        """A client-initiated heartbeat frame (None: only the server pings, as in Engine.IO)."""
         return None
 
     @property

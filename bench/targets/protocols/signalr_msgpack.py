@@ -105,6 +105,9 @@ class SignalRMsgpackCodec(SignalRCodec):
     def client_hello(self) -> list[str]:
         return [HANDSHAKE]
 
+    def client_ping(self) -> bytes:
+        return PING_FRAME
+
     def client_feed(self, state, packet: Packet) -> None:
         if packet.kind == CONNECT:
             state.ready = True
