@@ -109,6 +109,37 @@ def test_signalr_msgpack_varint_and_messages():
     assert codec.event_payload(PING_FRAME) is None and codec.event_payload("{}\x1e") is None
 
 
+def test_signalr_msgpack_frames_match_the_real_signalr_client(tmp_path):
+    """@microsoft/signalr-protocol-msgpack (vendored, run under Node) parses every frame bench writes
+    into the same invocation, and what it writes, bench decodes to the same text."""
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    assert node, "Node.js is needed to run the SignalR client's own parser (apt install nodejs)"
+    target = profile("signalr-msgpack", '["{user}","{text}"]', event="ReceiveMessage")
+    codec = target.codec()
+    messages = corpus()
+    frames = [target.encode(m, codec) for m in messages]
+    # several messages in one frame, as a server may batch them
+    frames.append(frames[0] + PING_FRAME + frames[1])
+    (tmp_path / "in.json").write_text(json.dumps({"frames": [base64.b64encode(f).decode() for f in frames],
+                                                  "texts": HARD}))
+    subprocess.run([node, str(TEST_FIXTURES / "protocols/signalr_msgpack_kat.js"), str(tmp_path / "in.json"),
+                    str(tmp_path / "out.json")], check=True, timeout=60)
+    out = json.loads((tmp_path / "out.json").read_text())
+    for message, parsed in zip(messages, out["parsed"]):
+        assert parsed == [{"type": 1, "headers": {}, "target": "ReceiveMessage",
+                           "arguments": [message.user, message.text], "streamIds": []}]
+    assert [m["type"] for m in out["parsed"][-1]] == [1, 6, 1]
+    *invocations, ping = [base64.b64decode(b) for b in out["written"]]
+    for text, frame in zip(HARD, invocations):
+        (event,) = codec.decode(frame)
+        assert event.kind == base.EVENT and json.loads(event.payload) == ['a "user"', text]
+        assert frame == codec.server_frame(json.dumps(['a "user"', text]))  # byte for byte
+    assert ping == PING_FRAME
+
+
 def test_msgpack_profile_needs_a_json_payload():
     from bench.errors import UsageError
 
