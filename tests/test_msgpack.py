@@ -193,6 +193,20 @@ def test_burst_on_the_msgpack_page_paints_every_message(page, msgpack_server):
     session.close()
 
 
+def test_bench_ui_on_the_msgpack_page_paints_every_message(msgpack_server, tmp_path):
+    """The whole command, as a user runs it: `bench ui --profile profile-msgpack.toml`, one burst of 50."""
+    from tests.conftest import run_bench
+
+    out = tmp_path / "ui.json"
+    proc = run_bench("ui", "--profile", MSGPACK_PROFILE, "--url", msgpack_server.url, "--scenario", "burst",
+                     "--bursts", "1", "--burst-size", "50", "--warmup", "0", "--no-render-cost",
+                     "--json", str(out), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    m = json.loads(out.read_text())["metrics"]
+    assert m["paint.injected"]["samples"] == [50] and m["paint.unpainted"]["samples"] == [0]
+    assert len(m["paint.presented_ms"]["samples"]) == 50
+
+
 def test_blob_frames_are_timestamped_at_dispatch(page, msgpack_server):
     """A page on the default binaryType ("blob"): the token is found after an async read,
     with the dispatch time as t_recv."""

@@ -296,7 +296,7 @@ class Agent:
 
         await asyncio.gather(*(run(c) for c in self.clients))
         deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline and any(c.outstanding and c.open for c in self.clients):
+        while time.monotonic() < deadline and any(c.awaiting and c.open for c in self.clients):
             await asyncio.sleep(0.01)
         return {"clients": [{"name": c.name, "connected": c.ws is not None, "sent": c.sent,
                              "answered": c.answered, "rtt_ms": c.rtt_ms, "unsendable": c.unsendable,

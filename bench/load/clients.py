@@ -358,3 +358,8 @@ class HeartbeatClient(Connection):
     @property
     def answered(self) -> int:
         return self._server_answered if self.server_beats else len(self.rtt_ms)
+
+    @property
+    def awaiting(self) -> bool:
+        """A heartbeat is still waiting for its answer (ours), or for our answer to go out (the server's)."""
+        return bool(self.outstanding) or self._owed > 0
