@@ -32,6 +32,9 @@ SERVERS = {
                  str(TEST_FIXTURES / "uis/socketio/profile.toml")),
     **{p: (str(TEST_FIXTURES / "protocols/echo_server.py"), ["--protocol", p, "--ping-s", "0.2"], "ws",
            str(TEST_FIXTURES / f"protocols/{p}.toml")) for p in ("signalr", "phoenix", "graphql-ws")},
+    # the same echo server: a handshake asking for messagepack switches the client to binary frames
+    "signalr-msgpack": (str(TEST_FIXTURES / "protocols/echo_server.py"), ["--protocol", "signalr", "--ping-s", "0.2"],
+                        "ws", str(TEST_FIXTURES / "protocols/signalr-msgpack.toml")),
 }
 
 
@@ -72,7 +75,7 @@ async def exchange(url: str, profile: str, count: int, hold_s: float, **settings
         for r in receivers:
             r.collector = Collector(0, count)
         for seq in range(count):
-            await sender.ws.send_str(renderer.render(make_token("p", 0, seq)))
+            await sender.send(renderer.render(make_token("p", 0, seq)))
         for r in receivers:
             await asyncio.wait_for(r.collector.complete.wait(), 10)
         await asyncio.sleep(hold_s)  # heartbeats keep coming meanwhile
@@ -83,7 +86,7 @@ async def exchange(url: str, profile: str, count: int, hold_s: float, **settings
     return [sorted(r.collector.seqs) for r in receivers], alive, beats
 
 
-@pytest.mark.parametrize("protocol", ["signalr", "phoenix", "graphql-ws"])
+@pytest.mark.parametrize("protocol", ["signalr", "phoenix", "graphql-ws", "signalr-msgpack"])
 def test_load_clients_speak_each_protocol(protocol):
     script, extra, path, profile = SERVERS[protocol]
     with Server(script, *extra) as server:

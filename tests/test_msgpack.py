@@ -272,3 +272,26 @@ def test_detect_recognises_the_msgpack_variants():
     sent = ['{"protocol":"messagepack","version":1}\x1e']
     assert detect("ws://h/chatHub", ["{}\x1e", invocation], sent)[0] == "signalr-msgpack"
     assert [p.event for p in chat_events("signalr-msgpack", ["{}\x1e", invocation])] == ["ReceiveMessage"]
+
+
+def test_hard_messages_arrive_intact_through_the_signalr_msgpack_client(page):
+    """The real SignalR client with its MessagePack hub protocol in the page (fixtures/protocols/static/,
+    the echo server): injected binary invocations are decoded by the library into the exact text."""
+    from tests.test_load_protocols import Server
+
+    profile_path = str(TEST_FIXTURES / "protocols/signalr-msgpack.toml")
+    with Server(str(TEST_FIXTURES / "protocols/echo_server.py"), "--protocol", "signalr") as server:
+        target = resolve_target(profile_path, server.url, "hub=messagepack")
+        session = PageSession(page, target, MessageSource(seed=5), 15)
+        session.prepare()
+        session.open()
+        messages = [Message(f"bench-sr-{i}", 'a "user"\\', f"bench-sr-{i} {t}") for i, t in enumerate(HARD)]
+        messages += session.messages.take(100)
+        session.injector.send(messages)
+        state = session.paint.quiet(page, [m.token for m in messages], 20)
+        assert state["recv"] == state["dom"] == len(messages), state
+        rows = page.evaluate("() => [...document.querySelectorAll('#messagesList li')].map((r) => r.lastChild.data)")
+        assert rows == [m.text for m in messages]
+        (socket,) = page.evaluate("() => window.__bench.sockets()")
+        assert '"messagepack"' in socket["sent"][0]
+        session.close()
