@@ -126,27 +126,58 @@ def test_connections_heartbeat_in_the_protocol(tmp_path):
     assert stats["pings_answered"] == sent and stats["errors"] == 0
 
 
-@pytest.mark.parametrize("protocol", ["socketio", "signalr"])
-def test_connections_count_the_servers_own_pings(tmp_path, protocol):
-    """`bench connections --profile` with no --heartbeat: Engine.IO and SignalR servers ping on their
-    own timer (here every 0.3 s / 0.2 s) and answer no client heartbeat; each ping is a heartbeat,
-    answered once the client's answer went out (the SignalR echo server counts those answers)."""
+def test_connections_count_the_servers_own_pings(tmp_path):
+    """`bench connections --profile` with no --heartbeat against Socket.IO: the Engine.IO server pings
+    on its own timer (here every 0.3 s) and answers no client heartbeat; each ping is a heartbeat,
+    answered once the client's pong went out."""
     from tests.conftest import run_bench
 
-    script, extra, path, profile = SERVERS[protocol]
+    script, extra, path, profile = SERVERS["socketio"]
     out = tmp_path / "connections.json"
     with Server(script, *extra) as server:
         proc = run_bench("connections", "--url", server.url.replace("http://", "ws://", 1) + path,
                          "--profile", profile, "--clients", "3", "--duration", "1.5",
                          "--json", str(out), "--no-progress")
-        if protocol == "signalr":
-            with urllib.request.urlopen(server.url + "stats", timeout=5) as response:
-                stats = json.loads(response.read())
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
     sent = total(data, "connections.heartbeats_sent")
     assert sent >= 3 * 3 and total(data, "connections.heartbeats_answered") == sent
     assert total(data, "connections.disconnects") == 0 and data["metrics"]["connections.rtt_ms"]["samples"] == []
     assert any("server's own pings" in note for note in data["notes"]), data["notes"]
-    if protocol == "signalr":
-        assert stats["pings_answered"] >= sent
+
+
+async def server_beats(url: str, profile: str, window_s: float) -> list[tuple[int, int]]:
+    """Two heartbeat clients (bench/load/clients.py) of `bench connections --heartbeat app`, in this
+    process: (sent, answered) of each after window_s of counting the server's pings."""
+    import time
+
+    import aiohttp
+
+    from bench.cli.load import profile_protocol
+    from bench.load.clients import HeartbeatClient
+    from bench.targets import protocols
+
+    spec = profile_protocol(profile)
+    clients = [HeartbeatClient(f"c{i}", url, False, protocols.from_json(spec)) for i in range(2)]
+    async with aiohttp.ClientSession() as session:
+        for c in clients:
+            await c.connect(session, 10)
+            c.count_from, c.count_until = time.monotonic(), time.monotonic() + window_s
+        await asyncio.sleep(window_s + 0.2)
+        counts = [(c.sent, c.answered) for c in clients if c.server_beats and c.open]
+        for c in clients:
+            await c.close()
+    return counts
+
+
+@pytest.mark.parametrize("protocol", ["signalr", "signalr-msgpack"])
+def test_signalr_heartbeats_are_the_servers_pings(protocol):
+    """SignalR's server pings every 0.2 s here and answers no client ping: each of its pings counts,
+    answered once the client's ping went out (the echo server counts those answers)."""
+    script, extra, path, profile = SERVERS[protocol]
+    with Server(script, *extra) as server:
+        counts = asyncio_run(server_beats(server.url.replace("http://", "ws://", 1) + path, profile, 1.0))
+        with urllib.request.urlopen(server.url + "stats", timeout=5) as response:
+            stats = json.loads(response.read())
+    assert len(counts) == 2 and all(sent >= 3 and answered == sent for sent, answered in counts), counts
+    assert stats["pings_answered"] >= sum(sent for sent, _ in counts) and stats["errors"] == 0
