@@ -97,6 +97,8 @@ class Connection:
             await self._handshake(timeout_s - (time.monotonic() - started))
             interval = self.codec.heartbeat_s
             if interval and self.timed_heartbeat:
+                if self.heartbeats is not None:  # reopened (agent._reopen): one timer per connection
+                    self.heartbeats.cancel()
                 self.heartbeats = asyncio.get_running_loop().create_task(self._beat_every(interval))
         self.connect_ms = (time.monotonic() - started) * 1000
 
@@ -288,7 +290,7 @@ class HeartbeatClient(Connection):
         super().__init__(name, url, ws_ping=ws_ping, codec=codec)
         self.ws_ping = ws_ping
         app = self.codec is not None and not ws_ping
-        self.server_beats = app and (self.codec.client_ping() is None or not self.codec.answers_client_ping)
+        self.server_beats = app and not self.codec.answers_client_ping
         self.protocol_beats = app and not self.server_beats  # Phoenix heartbeat, graphql-ws ping
         self.timed_heartbeat = not self.protocol_beats  # its own beats are the protocol's heartbeat
         self.outstanding: dict = {}   # heartbeat key -> monotonic send time

@@ -152,7 +152,7 @@ def connections_output(clients: list[dict], connect_ms: list[float], failures: l
                                                     "unreadable": memory.reason}]
     kind = ('{"type":"ping"} with {"type":"pong"}' if c.heartbeat == "app" else "WebSocket pings")
     codec = protocols.from_json(c.protocol) if c.heartbeat == "app" else None
-    if codec is not None and (codec.client_ping() is None or not codec.answers_client_ping):
+    if codec is not None and not codec.answers_client_ping:
         kind = f"the {codec.name} client's answers to its pings"
         out.notes.append(f"connections: heartbeats are the {codec.name} server's own pings (on its timer, not "
                          "--interval), each counted as answered once the client's answer went out; no round "

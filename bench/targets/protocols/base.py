@@ -56,7 +56,9 @@ class Codec:
     subprotocols: tuple[str, ...] = ()  # Sec-WebSocket-Protocol a client offers
     default_event: str | None = None
     default_heartbeat_s: float | None = None  # a client's timed heartbeat (Phoenix 30 s), None: none
-    answers_client_ping = True  # the server answers client_ping() (else it pings on its own timer: SignalR)
+    # The server answers client_ping() (Phoenix, graphql-ws); else only its own pings, on its own
+    # timer, are a round trip (Engine.IO, SignalR), and a client's ping, if any, only keeps it alive.
+    answers_client_ping = False
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings()

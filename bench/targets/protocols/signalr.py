@@ -92,7 +92,6 @@ class SignalRCodec(Codec):
     # answers the other's ping: a client's ping only keeps it alive (the server
     # drops a client silent for 30 s), so there is no round trip to time.
     default_heartbeat_s = 15.0
-    answers_client_ping = False
 
     def client_ping(self) -> Frame | None:
         return PING_FRAME
