@@ -41,6 +41,8 @@ PAYLOADS = {
     "signalr": '["{user}","{text}"]',
     "phoenix": '{"body":"{text}","user":"{user}"}',
     "graphql-ws": '{"data":{"messageAdded":{"text":"{text}","user":"{user}"}}}',
+    "socketio-msgpack": '{"user":"{user}","text":"{text}"}',
+    "signalr-msgpack": '["{user}","{text}"]',
 }
 
 

@@ -23,6 +23,9 @@ SERVERS = {
                  str(TEST_FIXTURES / "uis/socketio/profile.toml")),
     **{p: (str(TEST_FIXTURES / "protocols/echo_server.py"), ["--protocol", p, "--ping-s", "0.2"], "ws",
            str(TEST_FIXTURES / f"protocols/{p}.toml")) for p in ("signalr", "phoenix", "graphql-ws")},
+    # the same echo server: a handshake asking for messagepack switches the client to binary frames
+    "signalr-msgpack": (str(TEST_FIXTURES / "protocols/echo_server.py"), ["--protocol", "signalr", "--ping-s", "0.2"],
+                        "ws", str(TEST_FIXTURES / "protocols/signalr-msgpack.toml")),
 }
 
 
@@ -41,7 +44,7 @@ def test_throughput_cli_through_socketio(tmp_path):
     assert record["stray_frames"] == 0 and record["connections_closed"] == 0
 
 
-async def exchange(url: str, profile: str, count: int, hold_s: float) -> tuple[list, list[str]]:
+async def exchange(url: str, profile: str, count: int, hold_s: float, **settings) -> tuple[list, list]:
     """One sender and two receivers of the load generator (bench/load/clients.py) in this process:
     the arrivals each receiver collected, and whatever reached the sender that was not control."""
     import aiohttp
@@ -51,7 +54,7 @@ async def exchange(url: str, profile: str, count: int, hold_s: float) -> tuple[l
     from bench.load.clients import Collector, Connection, Receiver
     from bench.load.frames import FrameRenderer, make_token, token_pattern
 
-    spec = profile_protocol(profile)
+    spec = {**profile_protocol(profile), **settings}
     codec = protocols.from_json(spec)
     url = codec.client_url(url)
     sender = Connection("s0", url, codec=protocols.from_json(spec))
@@ -63,22 +66,25 @@ async def exchange(url: str, profile: str, count: int, hold_s: float) -> tuple[l
         for r in receivers:
             r.collector = Collector(0, count)
         for seq in range(count):
-            await sender.ws.send_str(renderer.render(make_token("p", 0, seq)))
+            await sender.send(renderer.render(make_token("p", 0, seq)))
         for r in receivers:
             await asyncio.wait_for(r.collector.complete.wait(), 10)
         await asyncio.sleep(hold_s)  # heartbeats keep coming meanwhile
         alive = [c.open for c in (sender, *receivers)]
+        beats = [(c.beats_sent, c.beats_answered) for c in (sender, *receivers)]
         for c in (sender, *receivers):
             await c.close()
-    return [sorted(r.collector.seqs) for r in receivers], alive
+    return [sorted(r.collector.seqs) for r in receivers], alive, beats
 
 
-@pytest.mark.parametrize("protocol", ["signalr", "phoenix", "graphql-ws"])
+@pytest.mark.parametrize("protocol", ["signalr", "phoenix", "graphql-ws", "signalr-msgpack"])
 def test_load_clients_speak_each_protocol(protocol):
     script, extra, path, profile = SERVERS[protocol]
     with BundledServer(script=script, args=extra) as server:
         url = server.url.replace("http://", "ws://", 1) + path
-        arrivals, alive = asyncio_run(exchange(url, profile, 200, 0.6))
+        # Phoenix: the timed heartbeat every 0.2 s (a codec setting; phoenix.js's 30 s by default).
+        settings = {"heartbeat_s": 0.2} if protocol == "phoenix" else {}
+        arrivals, alive, beats = asyncio_run(exchange(url, profile, 200, 0.6, **settings))
         with urllib.request.urlopen(server.url + "stats", timeout=5) as response:
             stats = json.loads(response.read())
     assert arrivals == [list(range(200))] * 2  # decoded events only, each exactly once
@@ -86,6 +92,9 @@ def test_load_clients_speak_each_protocol(protocol):
     assert stats["errors"] == 0 and stats["messages"] == 200
     if protocol != "phoenix":  # the server pinged (every 0.2 s) and every client answered
         assert stats["pings_sent"] >= 3 and stats["pings_answered"] >= stats["pings_sent"] - 3, stats
+    else:  # every client's timed heartbeats reached the server and were answered (bar one in flight)
+        assert all(sent >= 2 and sent - 1 <= answered <= sent for sent, answered in beats), beats
+        assert stats["pings_answered"] >= sum(sent for sent, _ in beats) - 3, (stats, beats)
 
 
 def test_connections_heartbeat_in_the_protocol(tmp_path):
@@ -106,3 +115,60 @@ def test_connections_heartbeat_in_the_protocol(tmp_path):
     sent = total(data, "connections.heartbeats_sent")
     assert sent >= 16 and total(data, "connections.heartbeats_answered") == sent
     assert stats["pings_answered"] == sent and stats["errors"] == 0
+
+
+def test_connections_count_the_servers_own_pings(tmp_path):
+    """`bench connections --profile` with no --heartbeat against Socket.IO: the Engine.IO server pings
+    on its own timer (here every 0.3 s) and answers no client heartbeat; each ping is a heartbeat,
+    answered once the client's pong went out."""
+    from tests.conftest import run_bench
+
+    script, extra, path, profile = SERVERS["socketio"]
+    out = tmp_path / "connections.json"
+    with Server(script, *extra) as server:
+        proc = run_bench("connections", "--url", server.url.replace("http://", "ws://", 1) + path,
+                         "--profile", profile, "--clients", "3", "--duration", "1.5",
+                         "--json", str(out), "--no-progress")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    sent = total(data, "connections.heartbeats_sent")
+    assert sent >= 3 * 3 and total(data, "connections.heartbeats_answered") == sent
+    assert total(data, "connections.disconnects") == 0 and data["metrics"]["connections.rtt_ms"]["samples"] == []
+    assert any("server's own pings" in note for note in data["notes"]), data["notes"]
+
+
+async def server_beats(url: str, profile: str, window_s: float) -> list[tuple[int, int]]:
+    """Two heartbeat clients (bench/load/clients.py) of `bench connections --heartbeat app`, in this
+    process: (sent, answered) of each after window_s of counting the server's pings."""
+    import time
+
+    import aiohttp
+
+    from bench.cli.load import profile_protocol
+    from bench.load.clients import HeartbeatClient
+    from bench.targets import protocols
+
+    spec = profile_protocol(profile)
+    clients = [HeartbeatClient(f"c{i}", url, False, protocols.from_json(spec)) for i in range(2)]
+    async with aiohttp.ClientSession() as session:
+        for c in clients:
+            await c.connect(session, 10)
+            c.count_from, c.count_until = time.monotonic(), time.monotonic() + window_s
+        await asyncio.sleep(window_s + 0.2)
+        counts = [(c.sent, c.answered) for c in clients if c.server_beats and c.open]
+        for c in clients:
+            await c.close()
+    return counts
+
+
+@pytest.mark.parametrize("protocol", ["signalr", "signalr-msgpack"])
+def test_signalr_heartbeats_are_the_servers_pings(protocol):
+    """SignalR's server pings every 0.2 s here and answers no client ping: each of its pings counts,
+    answered once the client's ping went out (the echo server counts those answers)."""
+    script, extra, path, profile = SERVERS[protocol]
+    with Server(script, *extra) as server:
+        counts = asyncio_run(server_beats(server.url.replace("http://", "ws://", 1) + path, profile, 1.0))
+        with urllib.request.urlopen(server.url + "stats", timeout=5) as response:
+            stats = json.loads(response.read())
+    assert len(counts) == 2 and all(sent >= 3 and answered == sent for sent, answered in counts), counts
+    assert stats["pings_answered"] >= sum(sent for sent, _ in counts) and stats["errors"] == 0

@@ -5,6 +5,7 @@ python-socketio's own parser."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -94,7 +95,8 @@ def test_socketio_control_frames():
     assert kinds("2") == [base.PING] and kinds("3probe") == [base.PONG] and kinds("5") == [base.UPGRADE]
     assert kinds('40/chat,{"sid":"b"}') == [base.CONNECT]
     assert kinds('431["ok"]') == [base.ACK]
-    assert kinds('451-["up",{"_placeholder":true,"num":0}]') == [base.OTHER]
+    assert kinds('451-["up",{"_placeholder":true,"num":0}]') == []  # waits for its attachment
+    assert kinds(b"\x00\x01") == [base.EVENT]
     # a long-polling body: packets joined by \x1e
     assert kinds('40{"sid":"x"}\x1e42["chat","hi"]\x1e2') == [base.CONNECT, base.EVENT, base.PING]
     (event,) = [p for p in codec.decode('42/chat,7["chat",{"text":"a"}]') if p.kind == base.EVENT]
@@ -151,3 +153,29 @@ def test_detect_recognises_each_protocol():
                   [])[0] == "graphql-ws"
     assert detect("ws://h/ws", ['{"type":"message","text":"hi"}'], [])[0] == "json"
     assert detect("ws://h/ws", ["alice: hi"], [])[0] == "text"
+
+
+def test_socketio_binary_events_are_joined_with_their_attachments():
+    """python-socketio's own encoder makes the frames: a 45N- header, then N binary frames."""
+    codec = protocols.make("socketio", base.Settings(namespace="/chat"))
+    for message in corpus()[-len(HARD):]:
+        data = ["upload", {"user": message.user, "file": message.text.encode(), "raw": b"\xff\x00\xfe",
+                           "text": message.text}]
+        header, *attachments = socketio.packet.Packet(socketio.packet.EVENT, data, namespace="/chat",
+                                                      id=7).encode()
+        assert header.startswith("52-/chat,7") and len(attachments) == 2  # Socket.IO's BINARY_EVENT, 2 frames
+        assert codec.decode("4" + header) == []
+        assert codec.decode(attachments[0]) == []
+        (event,) = codec.decode(attachments[1])
+        assert event.kind == base.EVENT and event.event == "upload" and event.attachments == attachments
+        assert json.loads(event.payload) == {"user": message.user, "file": message.text,
+                                             "raw": {"base64": "/wD+"}, "text": message.text}
+    # on long-polling the attachments come as "b" + base64, in the same body
+    header, blob = socketio.packet.Packet(socketio.packet.EVENT, ["up", b"bench-x-1 hi"]).encode()
+    (event,) = codec.decode("4" + header + "\x1eb" + base64.b64encode(blob).decode())
+    assert json.loads(event.payload) == "bench-x-1 hi"
+    # a binary ack, and a header whose attachments never came
+    header, blob = socketio.packet.Packet(socketio.packet.ACK, [b"ok"], namespace="/chat", id=3).encode()
+    assert codec.decode("4" + header) == [] and [p.kind for p in codec.decode(blob)] == [base.ACK]
+    assert codec.decode('451-["up",{"_placeholder":true,"num":0}]') == []
+    assert [p.kind for p in codec.decode('42["chat","a"]')] == [base.ERROR, base.EVENT]

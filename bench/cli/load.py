@@ -108,8 +108,10 @@ def add_parsers(sub) -> None:
                         "servers without app heartbeats (default app)")
     g.add_argument("--profile", metavar="FILE.toml",
                    help="speak this target profile's websocket.protocol (handshake, the server's pings "
-                        "answered); --heartbeat app then sends the protocol's own heartbeat (Phoenix, "
-                        "graphql-ws); docs/protocols.md")
+                        "answered); --heartbeat app then uses the protocol's own heartbeat: Phoenix and "
+                        "graphql-ws clients send it every --interval and time the answer; Socket.IO and "
+                        "SignalR servers ping on their own timer and the client's answers are counted; "
+                        "docs/protocols.md")
     add_output(cp)
 
 

@@ -233,6 +233,7 @@ class Agent:
         batch_first, batch_size, batch_at = array("q"), array("q"), array("d")
         skipped_from = None
         run_id, phase, at = self.run_id, sched.phase, sched.at
+        send = conn.ws.send_bytes if renderer.binary else conn.ws.send_str  # MessagePack protocols: bytes
         i = 0
         while i < n:
             due = at(seqs[i])
@@ -247,7 +248,7 @@ class Agent:
             while i < n and i - first < BATCH and at(seqs[i]) <= now:
                 seq = seqs[i]
                 try:
-                    await conn.ws.send_str(renderer.render(make_token(run_id, phase, seq)))
+                    await send(renderer.render(make_token(run_id, phase, seq)))
                 except SEND_ERRORS:
                     failed.append(seq)
                 i += 1
@@ -278,6 +279,8 @@ class Agent:
         """Every client heartbeats open-loop (on its tick, answered or not), staggered across the interval."""
         self.lag.take()
         t_end = t_start + duration_s
+        for client in self.clients:  # heartbeats the server sends (Engine.IO, SignalR) count in the run only
+            client.count_from, client.count_until = t_start, t_end
 
         async def run(client: HeartbeatClient) -> None:
             if client.ws is None:
@@ -293,7 +296,7 @@ class Agent:
 
         await asyncio.gather(*(run(c) for c in self.clients))
         deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline and any(c.outstanding and c.open for c in self.clients):
+        while time.monotonic() < deadline and any(c.awaiting and c.open for c in self.clients):
             await asyncio.sleep(0.01)
         return {"clients": [{"name": c.name, "connected": c.ws is not None, "sent": c.sent,
                              "answered": c.answered, "rtt_ms": c.rtt_ms, "unsendable": c.unsendable,

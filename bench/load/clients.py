@@ -19,6 +19,7 @@ import aiohttp
 
 from ..targets import protocols
 from ..targets.protocols import Codec
+from ..targets.protocols.base import PING
 
 SEND_ERRORS = (ConnectionError, RuntimeError, aiohttp.ClientError)
 
@@ -63,6 +64,11 @@ class Connection:
         self.first_error = ""                 # the first one's text, for the report
         self.closing = False                  # we are closing it: not a disconnect
         self.last_frame_at = 0.0              # monotonic time of the last frame received
+        # The protocol's timed heartbeat (Phoenix: every 30 s), so a real server keeps a
+        # long run's sockets; roles that time heartbeats themselves turn it off.
+        self.timed_heartbeat = True
+        self.heartbeats: asyncio.Task | None = None
+        self.beats_sent = self.beats_answered = 0  # timed heartbeats, and the protocol's answers (pongs)
 
     @property
     def open(self) -> bool:
@@ -89,6 +95,11 @@ class Connection:
         self.reader = asyncio.get_running_loop().create_task(self._read())
         if self.codec is not None:
             await self._handshake(timeout_s - (time.monotonic() - started))
+            interval = self.codec.heartbeat_s
+            if interval and self.timed_heartbeat:
+                if self.heartbeats is not None:  # reopened (agent._reopen): one timer per connection
+                    self.heartbeats.cancel()
+                self.heartbeats = asyncio.get_running_loop().create_task(self._beat_every(interval))
         self.connect_ms = (time.monotonic() - started) * 1000
 
     async def _handshake(self, timeout_s: float) -> None:
@@ -96,34 +107,64 @@ class Connection:
         self.client = self.codec.new_client()
         self._ready.clear()
         for frame in self.codec.client_hello():
-            await self.ws.send_str(frame)
+            await self.send(frame)
         try:
             await asyncio.wait_for(self._ready.wait(), max(0.1, timeout_s))
         except asyncio.TimeoutError:
             raise ConnectFailed(f"{self.url}: the {self.codec.name} handshake did not finish within "
                                 f"{timeout_s:g} s") from None
 
-    def _control(self, data: str) -> None:
+    async def _beat_every(self, interval_s: float) -> None:
+        while self.open:
+            await asyncio.sleep(interval_s)
+            frame = self.codec.client_ping()
+            if frame is None:  # this protocol's client has no heartbeat of its own
+                return
+            try:
+                await self.send(frame)
+            except SEND_ERRORS as exc:
+                self._gone(_reason(exc))
+                return
+            self.beats_sent += 1
+
+    async def send(self, frame: str | bytes) -> None:
+        """A text frame, or a binary one (MessagePack protocols)."""
+        if isinstance(frame, str):
+            await self.ws.send_str(frame)
+        else:
+            await self.ws.send_bytes(frame)
+
+    def _control(self, data: str | bytes) -> None:
         """A frame that is not a chat event: feed the protocol, answer what it asks (pings)."""
         client = self.client
+        pings = 0
         for packet in self.codec.decode(data):
+            pings += packet.kind == PING
             self.codec.client_feed(client, packet)
+            if self.heartbeats is not None and self.codec.is_pong(packet):
+                self.beats_answered += 1
             self.on_packet(packet)
         if client.replies:
             replies, client.replies = client.replies, []
-            asyncio.get_running_loop().create_task(self._send_all(replies))
+            asyncio.get_running_loop().create_task(self._send_all(replies, pings))
         if client.ready:
             self._ready.set()
 
-    async def _send_all(self, frames: list[str]) -> None:
+    async def _send_all(self, frames: list, pings: int = 0) -> None:
         try:
             for frame in frames:
-                await self.ws.send_str(frame)
+                await self.send(frame)
         except SEND_ERRORS as exc:
             self._gone(_reason(exc))
+            return
+        if pings:
+            self.on_pings_answered(pings)
 
     def on_packet(self, packet) -> None:
         pass
+
+    def on_pings_answered(self, count: int) -> None:
+        """The server's pings of one frame were answered (the answers went out)."""
 
     async def _read(self) -> None:
         ws = self.ws
@@ -137,6 +178,13 @@ class Connection:
                         self._control(msg.data)
                     else:
                         self.on_text(msg.data)
+                elif msg.type is aiohttp.WSMsgType.BINARY and self.codec is not None and self.codec.binary:
+                    # MessagePack protocols: chat is binary; its payload, decoded, is what roles read.
+                    payload = self.codec.event_payload(msg.data) if self._ready.is_set() else None
+                    if payload is None:
+                        self._control(msg.data)
+                    else:
+                        self.on_text(payload)
                 elif msg.type is aiohttp.WSMsgType.PONG:
                     self.on_pong(msg.data)
                 elif msg.type is aiohttp.WSMsgType.PING:
@@ -182,9 +230,10 @@ class Connection:
                 await asyncio.wait_for(self.ws.close(), 2)
             except (asyncio.TimeoutError, *SEND_ERRORS):
                 pass
-        if self.reader is not None:
-            self.reader.cancel()
-            await asyncio.gather(self.reader, return_exceptions=True)
+        for task in (self.reader, self.heartbeats):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
 
 class Collector:
@@ -229,16 +278,28 @@ class Receiver(Connection):
 
 
 class HeartbeatClient(Connection):
-    """Sends a heartbeat every interval and times the answer (app ping or WebSocket ping)."""
+    """Sends a heartbeat every interval and times the answer (app ping or WebSocket ping).
+
+    With a protocol whose server pings on its own timer and answers no client
+    heartbeat (Engine.IO, SignalR), the heartbeats are the server's: each ping
+    it sends between count_from and count_until counts as sent, and as answered
+    once the client's answer went out; there is no round trip to time.
+    """
 
     def __init__(self, name: str, url: str, ws_ping: bool, codec: Codec | None = None):
         super().__init__(name, url, ws_ping=ws_ping, codec=codec)
         self.ws_ping = ws_ping
-        self.protocol_beats = self.codec is not None and not ws_ping  # Phoenix heartbeat, graphql-ws ping
+        app = self.codec is not None and not ws_ping
+        self.server_beats = app and not self.codec.answers_client_ping
+        self.protocol_beats = app and not self.server_beats  # Phoenix heartbeat, graphql-ws ping
+        self.timed_heartbeat = not self.protocol_beats  # its own beats are the protocol's heartbeat
         self.outstanding: dict = {}   # heartbeat key -> monotonic send time
         self.rtt_ms: list[float] = []
         self.sent = 0
         self.unsendable = 0           # due while the connection was already gone
+        self.count_from = self.count_until = 0.0  # server_beats: the window whose pings count
+        self._owed = 0                # server_beats: pings counted, answer not yet out
+        self._server_answered = 0
 
     def on_text(self, data: str) -> None:
         if '"pong"' not in data:
@@ -257,6 +318,14 @@ class HeartbeatClient(Connection):
         # The protocol's answer carries no key we chose: answers come in order, oldest first.
         if self.protocol_beats and self.codec.is_pong(packet) and self.outstanding:
             self._answered(next(iter(self.outstanding)))
+        elif self.server_beats and packet.kind == PING and self.count_from <= time.monotonic() < self.count_until:
+            self.sent += 1
+            self._owed += 1
+
+    def on_pings_answered(self, count: int) -> None:
+        answered = min(count, self._owed)
+        self._owed -= answered
+        self._server_answered += answered
 
     def _answered(self, key) -> None:
         sent_at = self.outstanding.pop(key, None)
@@ -265,6 +334,8 @@ class HeartbeatClient(Connection):
 
     async def beat(self, number: int) -> None:
         """Send heartbeat `number`; one that finds the socket gone counts as sent, unanswered."""
+        if self.server_beats:
+            return  # the server's pings are the heartbeats (on_packet)
         self.sent += 1
         if not self.open or self.ws.closed:
             self.unsendable += 1
@@ -276,7 +347,7 @@ class HeartbeatClient(Connection):
                 await self.ws.ping(key)
             elif self.protocol_beats:
                 self.outstanding[number] = time.monotonic()
-                await self.ws.send_str(self.codec.client_ping())
+                await self.send(self.codec.client_ping())
             else:
                 # An epoch-ms timestamp, as a real client's heartbeat would carry;
                 # unique per client because heartbeats are an interval apart.
@@ -288,4 +359,9 @@ class HeartbeatClient(Connection):
 
     @property
     def answered(self) -> int:
-        return len(self.rtt_ms)
+        return self._server_answered if self.server_beats else len(self.rtt_ms)
+
+    @property
+    def awaiting(self) -> bool:
+        """A heartbeat is still waiting for its answer (ours), or for our answer to go out (the server's)."""
+        return bool(self.outstanding) or self._owed > 0

@@ -55,10 +55,6 @@ class ConnectionsConfig:
             raise UsageError(f"--clients must be at least 1 (got {self.clients})")
         if self.heartbeat not in HEARTBEATS:
             raise UsageError(f"--heartbeat {self.heartbeat!r}: choose from {', '.join(HEARTBEATS)}")
-        if self.protocol and self.heartbeat == "app":
-            if protocols.from_json(self.protocol).client_ping() is None:
-                raise UsageError(f"--heartbeat app: a {self.protocol['name']} client has no heartbeat the server "
-                                 "answers (its server pings on its own timer); use --heartbeat ws-ping")
         if self.server_pid is not None and self.url is None:
             raise UsageError("--server-pid goes with --url (the bundled app's process is known)")
         if self.interval_ms <= 0 or self.duration_s <= 0:
@@ -155,6 +151,15 @@ def connections_output(clients: list[dict], connect_ms: list[float], failures: l
     out.records["connections.server_rss_bytes"] = [{"pid": memory.pid, **memory.rss,
                                                     "unreadable": memory.reason}]
     kind = ('{"type":"ping"} with {"type":"pong"}' if c.heartbeat == "app" else "WebSocket pings")
+    codec = protocols.from_json(c.protocol) if c.heartbeat == "app" else None
+    if codec is not None and not codec.answers_client_ping:
+        kind = f"the {codec.name} client's answers to its pings"
+        out.notes.append(f"connections: heartbeats are the {codec.name} server's own pings (on its timer, not "
+                         "--interval), each counted as answered once the client's answer went out; no round "
+                         "trip is timed (connections.rtt_ms is empty): use --heartbeat ws-ping for one")
+        if not sent:
+            out.notes.append(f"connections: the server sent no ping during the {c.duration_s:g} s run: its ping "
+                             "interval is longer (Engine.IO's default is 25 s, SignalR's 15 s); run longer")
     if sent and not answered:
         hint = " (if it has no app heartbeat, use --heartbeat ws-ping)" if c.heartbeat == "app" else ""
         out.notes.append(f"NO HEARTBEAT WAS ANSWERED: {ws_url} did not answer {kind}{hint}; stability 0 %")

@@ -64,10 +64,12 @@ class FrameRenderer:
         # around a marker so each message is still two concatenations.
         wrap_head = wrap_tail = ""
         self.codec = protocols.framed(codec)
+        # A binary protocol (MessagePack) encodes each message's payload on its own: bytes out.
+        self.binary = self.codec is not None and self.codec.binary
         if self.codec is not None:
             if self.codec.payload_format(template) == "text":
                 template = '"' + template + '"'  # the token and padding need no JSON escaping
-            self.per_frame = self.codec.client_frame("a") != self.codec.client_frame("a")
+            self.per_frame = self.binary or self.codec.client_frame("a") != self.codec.client_frame("a")
             if not self.per_frame:
                 wrap_head, _, wrap_tail = self.codec.client_frame("\x00").partition("\x00")
         else:
@@ -84,13 +86,15 @@ class FrameRenderer:
         pad = self.message_bytes - len(token) - 1
         return token if pad <= 0 else f"{token} {self._padding[:pad]}"
 
-    def render(self, token: str) -> str:
+    def render(self, token: str) -> str | bytes:
         text = self.text(token)
         if not self.per_message_ts:
             body = self.head + text + self.tail
         else:
             ts = repr(round(time.time() * 1000, 3))
             body = self.template.replace("{text}", text).replace("{id}", token).replace("{ts}", ts)
+        if self.binary:
+            return self.codec.client_frame(body)
         if self.per_frame:  # a protocol whose frames differ per message (graphql-ws operation ids)
             head, _, tail = self.codec.client_frame("\x00").partition("\x00")
             return head + body + tail

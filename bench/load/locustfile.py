@@ -118,16 +118,25 @@ class ChatUser(User):
     def _handshake(self) -> None:
         """The protocol's opening, before any chat (Engine.IO open + "40", SignalR handshake, ...)."""
         for frame in self.codec.client_hello():
-            self.ws.send(frame)
+            self._send(frame)
         while not self.client.ready:
             self._control(self.ws.recv())
 
+    def _send(self, frame) -> None:
+        """A text frame, or a binary one (MessagePack protocols)."""
+        if isinstance(frame, bytes):
+            self.ws.send_binary(frame)
+        else:
+            self.ws.send(frame)
+
     def _control(self, frame) -> None:
-        for packet in self.codec.decode(frame if isinstance(frame, str) else ""):
+        if isinstance(frame, bytes) and not self.codec.binary:
+            frame = ""
+        for packet in self.codec.decode(frame):
             self.codec.client_feed(self.client, packet)
         replies, self.client.replies = self.client.replies, []
         for reply in replies:
-            self.ws.send(reply)
+            self._send(reply)
 
     def _fire(self, name: str, ms: float, exc: Exception | None = None, length: int = 0) -> None:
         self.environment.events.request.fire(request_type="WS", name=name, response_time=ms,
@@ -147,7 +156,7 @@ class ChatUser(User):
                 self.next_ping += self.heartbeat_s
             else:
                 self.pending[self.seq] = due  # latency counts from here, not from the send
-                self.ws.send(self.renderer.render(make_token(self.run_id, 0, self.seq)))
+                self._send(self.renderer.render(make_token(self.run_id, 0, self.seq)))
                 self.seq += 1
         except Exception as exc:  # noqa: BLE001 - a closed socket, reported and the user stops
             self._fire("throughput.errors", 0, exc)
@@ -162,7 +171,7 @@ class ChatUser(User):
                     self._fire("connections.disconnects", 0, exc)
                 return
             now = time.monotonic()
-            if isinstance(frame, bytes):
+            if isinstance(frame, bytes) and (self.codec is None or not self.codec.binary):
                 continue
             if self.codec is not None:
                 payload = self.codec.event_payload(frame)

@@ -39,23 +39,39 @@
   }
 
   // --- t_recv: the page's WebSocket dispatches the frame ------------------
-  function frameText(data) {
-    if (typeof data === "string") return data;
-    if (data instanceof ArrayBuffer) return new TextDecoder().decode(data);
-    return "";  // Blob frames would need an async read; not timestamped
-  }
+  // Binary frames (MessagePack protocols) carry the token as raw UTF-8, so
+  // decoding the bytes finds it. An ArrayBuffer is read at once; a Blob (the
+  // default binaryType) can only be read asynchronously: its tokens get the
+  // dispatch time as t_recv, taken before the read.
+  const decoder = new TextDecoder();
 
   function onFrame(info, event) {
     const now = performance.now();
     info.frames += 1;
-    for (const token of tokensIn(frameText(event.data))) {
+    const data = event.data;
+    if (typeof data === "string") received(info, data, now);
+    else if (data instanceof ArrayBuffer) received(info, decoder.decode(data), now);
+    else if (data instanceof Blob) {
+      info.blobReads += 1;
+      data.text().then((text) => received(info, text, now, true), () => {})
+        .finally(() => { info.blobReads -= 1; });
+    }
+  }
+
+  function received(info, text, now, late = false) {
+    let added = false;
+    for (const token of tokensIn(text)) {
       const known = records.get(token);
       if (known && known.recv === null && expected.has(token)) known.recv = now;
       if (known) continue;
       records.set(token, { recv: now, dom: null, paint: null, paintRaw: null, presented: null, method: null,
                            socket: info.id });
       awaitingDom.add(token);
+      added = true;
     }
+    // A Blob read can finish after the page's own read put the text in the
+    // DOM: look for it now (t_dom is then when the read finished, late).
+    if (late && added) inspect(document.documentElement, performance.now());
   }
 
   // One per socket the page ever opened, kept for the harness. A class of
@@ -70,10 +86,24 @@
       this.closed = null;
       this.closeCode = null;
       this.frames = 0;
-      this.sent = [];  // the first frames the page sent (heads), for protocol handshakes (bench/inject.py)
+      this.blobReads = 0;  // Blob frames still being read (their tokens not known yet)
+      // The first frames the page sent (heads), for protocol handshakes
+      // (bench/targets/inject.py); a binary one as "b" + base64, as Engine.IO
+      // writes binary packets on long-polling.
+      this.sent = [];
     }
   }
   const SENT_KEPT = 16, SENT_HEAD = 512;
+
+  function sentHead(data) {
+    if (typeof data === "string") return data.slice(0, SENT_HEAD);
+    let bytes = null;
+    if (data instanceof ArrayBuffer) bytes = new Uint8Array(data, 0, Math.min(data.byteLength, SENT_HEAD));
+    else if (ArrayBuffer.isView(data)) {
+      bytes = new Uint8Array(data.buffer, data.byteOffset, Math.min(data.byteLength, SENT_HEAD));
+    }
+    return bytes ? "b" + btoa(String.fromCharCode(...bytes)) : null;  // Blob: not recorded
+  }
 
   const NativeWebSocket = window.WebSocket;
   class BenchWebSocket extends NativeWebSocket {
@@ -95,7 +125,10 @@
   const infoOf = new WeakMap();  // socket -> its BenchSocketInfo
   BenchWebSocket.prototype.send = function send(data) {
     const info = infoOf.get(this);
-    if (info && info.sent.length < SENT_KEPT && typeof data === "string") info.sent.push(data.slice(0, SENT_HEAD));
+    if (info && info.sent.length < SENT_KEPT) {
+      const head = sentHead(data);
+      if (head !== null) info.sent.push(head);
+    }
     return NativeWebSocket.prototype.send.call(this, data);
   };
   window.WebSocket = BenchWebSocket;

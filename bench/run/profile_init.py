@@ -80,10 +80,10 @@ def _frame_template(sample: str | None) -> tuple[str, str]:
     return template, f"from a frame the page received; {text_key!r} carries the text"
 
 
-def _propose_payload(protocol: str, received: list[str]) -> tuple[list[str], str, str, str | None]:
+def _propose_payload(protocol: str, received: list[str | bytes]) -> tuple[list[str], str, str, str | None]:
     """(event lines, payload template, its note, the text of the message it came from)."""
     if protocol in protocols.PLAIN:
-        sample = next((f for f in received if f.strip()), None)
+        sample = next((f for f in received if isinstance(f, str) and f.strip()), None)
         frame, note = _frame_template(sample)
         text = None
         if sample and frame != "{text}":
@@ -111,16 +111,15 @@ def propose_profile(url: str, browser_options: BrowserOptions, watch_s: float = 
         browser = launch(playwright, browser_options)
         try:
             page = new_context(browser).new_page()
-            frames: dict[str, list[str]] = {}
-            sent: dict[str, list[str]] = {}
+            frames: dict[str, list[str | bytes]] = {}
+            sent: dict[str, list[str | bytes]] = {}
 
             def on_socket(ws):
                 frames.setdefault(ws.url, [])
                 sent.setdefault(ws.url, [])
-                ws.on("framereceived", lambda payload: frames[ws.url].append(payload)
-                      if isinstance(payload, str) else None)
-                ws.on("framesent", lambda payload: sent[ws.url].append(payload)
-                      if isinstance(payload, str) else None)
+                # Binary frames kept too: they tell the MessagePack variants apart.
+                ws.on("framereceived", lambda payload: frames[ws.url].append(payload))
+                ws.on("framesent", lambda payload: sent[ws.url].append(payload))
 
             page.on("websocket", on_socket)
             PaintProbe().install(page)

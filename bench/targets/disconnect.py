@@ -38,9 +38,10 @@ class RouteDisconnector:
         self.injector = injector
 
     def disconnect(self, kind: str) -> None:
-        if not self.injector.routes:
+        if not self.injector.sockets:
             raise TargetError(f"no page WebSocket matched {self.injector.target.ws_match!r}")
-        route, server_side = self.injector.routes[-1], self.injector.server_sides[-1]
+        newest = self.injector.sockets[-1]
+        route, server_side = newest.route, newest.server
         if kind == "clean":
             route.close(code=CLEAN_CLOSE_CODE, reason=CLEAN_CLOSE_REASON)
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import time
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..errors import TargetError
@@ -16,12 +17,19 @@ _POLL_MS = 50
 RECHECK_S = 0.5
 
 
+@dataclass
+class RoutedSocket:
+    """One page socket Playwright routed: the route (the page's side) and its connection to the real server."""
+    route: object   # playwright WebSocketRoute: send() reaches the page
+    server: object  # route.connect_to_server(): the app's own traffic keeps flowing both ways
+
+
 class InterceptInjector:
     """Adds frames to the page's real socket (Playwright route_web_socket).
 
     connect_to_server() keeps the app's own traffic flowing both ways; our
     frames are added on the server->page direction, as if the server sent them,
-    encoded by the target's protocol codec (bench/protocols/). Must be
+    encoded by the target's protocol codec (bench/targets/protocols/). Must be
     attached before any init script that wraps WebSocket (docs/protocols.md).
 
     The page's socket is followed: every send goes to the newest routed
@@ -35,8 +43,7 @@ class InterceptInjector:
         self.target = target
         self.codec = target.codec()
         self.grace_s = grace_s
-        self.routes: list = []
-        self.server_sides: list = []  # route.connect_to_server() of each route, same order
+        self.sockets: list[RoutedSocket] = []  # every socket the page opened that matched, oldest first
         self.notes: list[str] = []
         self.no_socket: set[str] = set()  # tokens not delivered: no page socket was open, or it closed
         self.socket_id: int | None = None  # the page's id (paint.js) of the socket last injected into
@@ -49,21 +56,20 @@ class InterceptInjector:
         page.route_web_socket(self.target.ws_match, self._on_route)
 
     def _on_route(self, route) -> None:
-        self.server_sides.append(route.connect_to_server())
-        self.routes.append(route)
+        self.sockets.append(RoutedSocket(route, route.connect_to_server()))
 
     @property
     def connected(self) -> bool:
-        return bool(self.routes)
+        return bool(self.sockets)
 
     def _infos(self) -> list[dict]:
         return self.page.evaluate("() => window.__bench.sockets()")
 
     def _live_route(self):
         """The newest routed socket that is open and ready for chat frames, else None (and why)."""
-        if not self.routes:
+        if not self.sockets:
             return None, "no page WebSocket matched " + repr(self.target.ws_match)
-        route = self.routes[-1]
+        route = self.sockets[-1].route
         all_infos = self._infos()
         infos = [i for i in all_infos if i["url"] == route.url]
         info = infos[-1] if infos else None
@@ -84,7 +90,7 @@ class InterceptInjector:
 
     def _why_dead(self, infos: list[dict], url: str) -> str:
         """One line naming the last socket that was open and its close code."""
-        routed = {r.url for r in self.routes}
+        routed = {s.route.url for s in self.sockets}
         opened = [i for i in infos if i["url"] in routed and i["opened"] is not None]
         if not opened:
             return f"the page's WebSocket {url} has not opened yet"
@@ -138,7 +144,7 @@ class InterceptInjector:
             self.sent_on.pop(token, None)
 
     def _still_open(self, wait: bool = True) -> bool:
-        if self._ready_route is not self.routes[-1]:
+        if self._ready_route is not self.sockets[-1].route:
             return False
         # Paced sends (one message each) check the page at most every
         # RECHECK_S: each check is a task on the page's main thread. A socket
@@ -155,8 +161,7 @@ class InterceptInjector:
         self.wait_socket()
 
     def close(self) -> None:
-        self.routes.clear()
-        self.server_sides.clear()
+        self.sockets.clear()
         self._ready_route = None
 
 

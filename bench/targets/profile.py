@@ -6,7 +6,7 @@
     match = "**/ws*"                        # glob of the page socket that carries chat
     inject = "intercept"                    # intercept | server
     frame = '{"type":"response","content":"{text}"}'
-    protocol = "json"                       # json | text | socketio | signalr | phoenix | graphql-ws
+    protocol = "json"                       # json | text | socketio[-msgpack] | signalr[-msgpack] | phoenix | graphql-ws
     event = "chat"                          # Socket.IO event, SignalR target, Phoenix event
     namespace = "/"                         # Socket.IO namespace, Phoenix topic (docs/protocols.md)
     send = '{"type":"say","content":"{text}"}'  # client->server, for bench throughput
@@ -219,7 +219,7 @@ _WRAPPED = ((re.compile(r"^\s*4[0-9](/[^,]*,)?\d*\["), "socketio", "a Socket.IO 
 
 def _check_not_wrapped(frame: str, protocol: str, source: str) -> None:
     for pattern, name, what in _WRAPPED:
-        if pattern.match(frame) and protocol in ("", "json", "text", name):
+        if pattern.match(frame) and protocol in ("", "json", "text", name, name + "-msgpack"):
             raise UsageError(f"{source}: websocket.frame is {what}; write only the payload there and set "
                              f"protocol = \"{name}\" (and event): see docs/protocols.md")
 
@@ -227,7 +227,11 @@ def _check_not_wrapped(frame: str, protocol: str, source: str) -> None:
 def _check_codec(target: Target, source: str) -> None:
     """The awkward probe message must come back intact out of the protocol's own frame."""
     codec = target.codec()
-    frame = target.encode(_PROBE_MESSAGE, codec)
+    try:
+        frame = target.encode(_PROBE_MESSAGE, codec)
+    except ValueError:  # a binary (MessagePack) codec re-encodes the payload: it must be JSON
+        raise UsageError(f"{source}: websocket.frame does not make a JSON payload, which {target.protocol} "
+                         "needs (see docs/protocols.md)") from None
     events = [p for p in codec.decode(frame) if p.kind == packets.EVENT]
     payload = events[0].payload if events else ""
     if not events or (codec.json_payload and _PROBE_MESSAGE.text not in _json_strings(payload)):

@@ -56,8 +56,8 @@ class Target:
         return make_codec(self.protocol_name, Settings(event=self.event, namespace=self.namespace,
                                                        send_event=self.send_event, subscribe=self.subscribe))
 
-    def encode(self, message, codec: Codec | None = None) -> str:
-        """The server->page frame that carries message (injection)."""
+    def encode(self, message, codec: Codec | None = None) -> str | bytes:
+        """The server->page frame that carries message (injection); bytes for a binary (MessagePack) protocol."""
         codec = codec or self.codec()
         fmt = self.frame_format
         return codec.server_frame(codec.payload_text(render_template(self.frame, message, fmt), fmt))

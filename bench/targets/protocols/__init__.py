@@ -14,11 +14,14 @@ from .base import Codec, Packet, Settings
 from .graphql_ws import GraphQLWSCodec
 from .phoenix import PhoenixCodec
 from .signalr import SignalRCodec
+from .signalr_msgpack import SignalRMsgpackCodec
 from .simple import JsonCodec, TextCodec
 from .socketio import SocketIOCodec
+from .socketio_msgpack import SocketIOMsgpackCodec
 
 CODECS: dict[str, type[Codec]] = {c.name: c for c in (
-    JsonCodec, TextCodec, SocketIOCodec, SignalRCodec, PhoenixCodec, GraphQLWSCodec)}
+    JsonCodec, TextCodec, SocketIOCodec, SocketIOMsgpackCodec, SignalRCodec, SignalRMsgpackCodec, PhoenixCodec,
+    GraphQLWSCodec)}
 NAMES = tuple(CODECS)
 PLAIN = (JsonCodec.name, TextCodec.name)  # the frame is the payload itself: no handshake, no control frames
 

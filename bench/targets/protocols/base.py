@@ -22,7 +22,11 @@ class Packet:
     kind: str
     payload: str = ""        # the chat payload as text (JSON text for JSON-carrying protocols)
     event: str | None = None  # Socket.IO event, SignalR target, Phoenix event, graphql-ws id
-    raw: str = ""
+    raw: str | bytes = ""
+    attachments: list[bytes] = field(default_factory=list)  # Socket.IO binary events: the binary frames joined
+
+
+Frame = str | bytes  # a WebSocket text frame, or a binary one (MessagePack variants)
 
 
 @dataclass
@@ -32,23 +36,29 @@ class Settings:
     namespace: str | None = None
     send_event: str | None = None   # client->server name when it differs (SignalR hub method)
     subscribe: str | None = None    # graphql-ws: the subscription a load receiver sends
+    heartbeat_s: float | None = None  # a client's timed heartbeat interval (None: the protocol's default)
 
 
 @dataclass
 class ClientState:
     """The client side of one connection (load generator, check): what it must send and when it is ready."""
     ready: bool = False
-    replies: list[str] = field(default_factory=list)
+    replies: list[Frame] = field(default_factory=list)  # bytes: a binary frame
 
 
 class Codec:
     """Base: a protocol whose frame is the payload itself (json, text)."""
 
     name = "base"
+    binary = False             # chat frames are binary (MessagePack): server_frame/client_frame return bytes
     json_payload = False       # the payload is a JSON value inside the frame
     handshake = False          # a client is ready only once the protocol's handshake is done
     subprotocols: tuple[str, ...] = ()  # Sec-WebSocket-Protocol a client offers
     default_event: str | None = None
+    default_heartbeat_s: float | None = None  # a client's timed heartbeat (Phoenix 30 s), None: none
+    # The server answers client_ping() (Phoenix, graphql-ws); else only its own pings, on its own
+    # timer, are a round trip (Engine.IO, SignalR), and a client's ping, if any, only keeps it alive.
+    answers_client_ping = False
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings or Settings()
@@ -68,18 +78,20 @@ class Codec:
         return rendered
 
     # -- frames -------------------------------------------------------------
-    def server_frame(self, payload: str) -> str:
+    def server_frame(self, payload: str) -> Frame:
         """server -> client: what injection adds to the page's socket."""
         return payload
 
-    def client_frame(self, payload: str) -> str:
+    def client_frame(self, payload: str) -> Frame:
         """client -> server: what a load sender or the page sends."""
         return payload
 
-    def decode(self, frame: str) -> list[Packet]:
+    def decode(self, frame: Frame) -> list[Packet]:
+        if isinstance(frame, bytes):
+            frame = frame.decode("utf-8", "replace")
         return [Packet(EVENT, frame, self.event, frame)]
 
-    def event_payload(self, frame: str) -> str | None:
+    def event_payload(self, frame: Frame) -> str | None:
         """Fast path for the load receiver: the chat payload of a frame, or None for control frames."""
         return frame
 
@@ -87,7 +99,8 @@ class Codec:
     def page_ready(self, url: str, sent: list[str], frames: int) -> tuple[bool, str]:
         """Whether injected frames would be taken by the page's socket now, else why not.
 
-        sent: the first frames the page sent on it; frames: how many it received.
+        sent: the first frames the page sent on it (a binary one as "b" + its base64, the
+        way Engine.IO writes binary on long-polling); frames: how many it received.
         """
         return True, ""
 
@@ -108,9 +121,14 @@ class Codec:
         """React to one received packet: answer heartbeats, finish the handshake."""
         state.ready = True
 
-    def client_ping(self) -> str | None:
-        """A client-initiated heartbeat frame (None: the server pings, or there is none)."""
+    def client_ping(self) -> Frame | None:
+        """A client-initiated heartbeat frame (None: only the server pings, as in Engine.IO)."""
         return None
+
+    @property
+    def heartbeat_s(self) -> float | None:
+        """How often a load client sends client_ping() to stay connected (None: never)."""
+        return self.settings.heartbeat_s or self.default_heartbeat_s
 
     def is_pong(self, packet: Packet) -> bool:
         return packet.kind == PONG

@@ -15,10 +15,18 @@ def _json(text: str):
         return None
 
 
-def detect(url: str, received: list[str], sent: list[str]) -> tuple[str, str]:
-    """(protocol, why) from a socket's URL and the text frames it carried."""
+def detect(url: str, received: list[str | bytes], sent: list[str | bytes]) -> tuple[str, str]:
+    """(protocol, why) from a socket's URL and the frames it carried (bytes: binary frames)."""
+    binary = any(isinstance(f, bytes) for f in received)
+    received = [f for f in received if isinstance(f, str)]
+    sent = [f for f in sent if isinstance(f, str)]
     if "EIO=" in url or any(f.startswith("0{") and '"sid"' in f for f in received):
+        # Binary frames with no text packet announcing them (45N-/46N- binary events) are MessagePack.
+        if binary and not any(f[:2] in ("45", "46") for f in received):
+            return "socketio-msgpack", "Engine.IO open packet or EIO= in the socket URL, with binary packets"
         return "socketio", "Engine.IO open packet (0{\"sid\":..}) or EIO= in the socket URL"
+    if any(f.startswith('{"protocol"') and '"messagepack"' in f for f in sent):
+        return "signalr-msgpack", "SignalR handshake asking for the messagepack protocol"
     if any(f.startswith('{"protocol"') for f in sent) or any(f.endswith("\x1e") for f in received):
         return "signalr", "SignalR handshake / records ended by \\x1e"
     for frame in received:
@@ -33,7 +41,7 @@ def detect(url: str, received: list[str], sent: list[str]) -> tuple[str, str]:
     return "text", "plain-text frames"
 
 
-def chat_events(protocol: str, received: list[str]) -> list[Packet]:
+def chat_events(protocol: str, received: list[str | bytes]) -> list[Packet]:
     """The event packets among the frames, decoded (chat candidates)."""
     codec = make(protocol, Settings())
     return [p for f in received for p in codec.decode(f) if p.kind == EVENT]

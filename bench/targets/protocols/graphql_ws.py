@@ -27,6 +27,7 @@ class GraphQLWSCodec(Codec):
     json_payload = True
     subprotocols = (SUBPROTOCOL,)
     default_event = "1"
+    answers_client_ping = True  # ping -> pong
 
     def __init__(self, settings=None):
         super().__init__(settings)

@@ -23,6 +23,10 @@ class PhoenixCodec(Codec):
     handshake = True
     json_payload = True
     default_event = "new_msg"
+    # phoenix.js sends a heartbeat every 30 s; the server closes a socket that sent
+    # nothing for 60 s (its transport timeout).
+    default_heartbeat_s = 30.0
+    answers_client_ping = True  # a phx_reply on the "phoenix" topic
 
     def __init__(self, settings=None):
         super().__init__(settings)

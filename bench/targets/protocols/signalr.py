@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 
-from .base import ACK, CLOSE, CONNECT, ERROR, EVENT, OTHER, PING, ClientState, Codec, Packet
+from .base import ACK, CLOSE, CONNECT, ERROR, EVENT, OTHER, PING, ClientState, Codec, Frame, Packet
 
 RECORD_SEPARATOR = "\x1e"
 HANDSHAKE = '{"protocol":"json","version":1}' + RECORD_SEPARATOR
@@ -88,5 +88,10 @@ class SignalRCodec(Codec):
         elif packet.kind == PING:
             state.replies.append(PING_FRAME)
 
-    # No client_ping: a SignalR server does not answer a client's ping (both
-    # sides ping on their own timers), so there is no round trip to time.
+    # Both sides ping on their own timers (every 15 s by default) and neither
+    # answers the other's ping: a client's ping only keeps it alive (the server
+    # drops a client silent for 30 s), so there is no round trip to time.
+    default_heartbeat_s = 15.0
+
+    def client_ping(self) -> Frame | None:
+        return PING_FRAME

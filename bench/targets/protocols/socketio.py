@@ -8,12 +8,15 @@ A Socket.IO packet rides in an Engine.IO message: 4, then its own type
 (0 connect, 1 disconnect, 2 event, 3 ack, 4 connect error, 5/6 binary event/ack),
 the number of binary attachments and '-' for 5/6, "/namespace," unless the
 namespace is "/", an ack id, then JSON: 42["event",payload].
-Binary attachments (451-[...]) are reported as "other": their payload is in
-separate binary frames this codec does not join.
+Binary events (451-["event",{"_placeholder":true,"num":0}]) are followed by
+as many binary frames as the count says; decode() keeps the header until they
+came and reports one event, each placeholder replaced by its attachment
+(docs/protocols.md).
 """
 
 from __future__ import annotations
 
+import base64
 import json
 
 from .base import (
@@ -35,7 +38,28 @@ from .base import (
 
 RECORD_SEPARATOR = "\x1e"  # between packets of one long-polling body
 _ENGINE_KINDS = {"0": OPEN, "1": CLOSE, "2": PING, "3": PONG, "5": UPGRADE, "6": NOOP}
-_SIO_KINDS = {"0": CONNECT, "1": CLOSE, "2": EVENT, "3": ACK, "4": ERROR, "5": OTHER, "6": OTHER}
+_SIO_KINDS = {"0": CONNECT, "1": CLOSE, "2": EVENT, "3": ACK, "4": ERROR, "5": EVENT, "6": ACK}
+
+
+def attachment_value(data: bytes):
+    """What a placeholder becomes in the decoded payload: the attachment's text when it is UTF-8
+    (a token in it is then found like any text), else {"base64": ...}."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(data).decode()}
+
+
+def fill_placeholders(value, attachments: list[bytes]):
+    """value with every {"_placeholder": true, "num": N} replaced by attachment N."""
+    if isinstance(value, dict):
+        if value.get("_placeholder") is True and isinstance(value.get("num"), int) \
+                and 0 <= value["num"] < len(attachments):
+            return attachment_value(attachments[value["num"]])
+        return {k: fill_placeholders(v, attachments) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill_placeholders(v, attachments) for v in value]
+    return value
 
 
 class SocketIOCodec(Codec):
@@ -54,6 +78,7 @@ class SocketIOCodec(Codec):
         self._head = self._prefix + "[" + json.dumps(self.event, ensure_ascii=False) + ","
         self.send_event = getattr(self.settings, "send_event", None) or self.event
         self._send_head = self._prefix + "[" + json.dumps(self.send_event, ensure_ascii=False) + ","
+        self._binary: tuple[str, int, list[bytes]] | None = None  # a binary event's header, count, attachments
 
     def server_frame(self, payload: str) -> str:
         return self._head + payload + "]"
@@ -61,8 +86,19 @@ class SocketIOCodec(Codec):
     def client_frame(self, payload: str) -> str:
         return self._send_head + payload + "]"
 
-    def decode(self, frame: str) -> list[Packet]:
-        """One WebSocket frame, or a long-polling body (packets joined by \\x1e)."""
+    def decode(self, frame) -> list[Packet]:
+        """One WebSocket frame, or a long-polling body (packets joined by \\x1e).
+
+        A binary frame is an attachment of the binary event before it; the
+        event is reported once its last attachment came.
+        """
+        if isinstance(frame, (bytes, bytearray, memoryview)):
+            return self._attachment(bytes(frame))
+        if frame.startswith("b") and self._binary is not None:  # an attachment on long-polling
+            try:
+                return self._attachment(base64.b64decode(frame[1:]))
+            except ValueError:
+                return [Packet(ERROR, frame, None, frame)]
         if RECORD_SEPARATOR in frame:
             return [p for part in frame.split(RECORD_SEPARATOR) for p in self.decode(part)]
         if not frame:
@@ -70,12 +106,19 @@ class SocketIOCodec(Codec):
         kind = frame[0]
         if kind != "4":
             return [Packet(_ENGINE_KINDS.get(kind, OTHER), frame[1:], None, frame)]
+        if self._binary is not None:  # a packet came before the attachments of the last: it is lost
+            lost, self._binary = self._binary[0], None
+            return [Packet(ERROR, lost, None, lost), *self.decode(frame)]
         if len(frame) < 2:
             return [Packet(OTHER, "", None, frame)]
         sio_kind = _SIO_KINDS.get(frame[1], OTHER)
         rest, i = frame, 2
         if frame[1] in "56":  # binary: attachments count then '-'
             i = frame.index("-", 2) + 1 if "-" in frame else len(frame)
+            count = frame[2:i - 1]
+            if count.isdigit() and int(count):  # the packet comes whole with its last binary frame
+                self._binary = (frame, int(count), [])
+                return []
         namespace = "/"
         if rest.startswith("/", i):
             comma = rest.find(",", i)
@@ -86,14 +129,40 @@ class SocketIOCodec(Codec):
         data = rest[i:]
         if sio_kind != EVENT:
             return [Packet(sio_kind, data, namespace, frame)]
+        return [self._event(data, namespace, frame, [])]
+
+    def _event(self, data: str, namespace: str, frame: str, attachments: list[bytes]) -> Packet:
         try:
             args = json.loads(data)
         except ValueError:
-            return [Packet(ERROR, data, namespace, frame)]
+            return Packet(ERROR, data, namespace, frame)
         if not isinstance(args, list) or not args:
-            return [Packet(ERROR, data, namespace, frame)]
+            return Packet(ERROR, data, namespace, frame)
+        if attachments:
+            args = fill_placeholders(args, attachments)
         payload = args[1] if len(args) == 2 else args[1:]
-        return [Packet(EVENT, json.dumps(payload, ensure_ascii=False), str(args[0]), frame)]
+        return Packet(EVENT, json.dumps(payload, ensure_ascii=False), str(args[0]), frame, attachments)
+
+    def _attachment(self, data: bytes) -> list[Packet]:
+        if self._binary is None:
+            return [Packet(OTHER, "", None, data)]  # no binary packet announced it
+        header, count, attachments = self._binary
+        attachments.append(data)
+        if len(attachments) < count:
+            return []
+        self._binary = None
+        # The header's namespace and ack id, as decode() reads them.
+        i = header.index("-", 2) + 1
+        namespace = "/"
+        if header.startswith("/", i):
+            comma = header.find(",", i)
+            end = comma if comma >= 0 else len(header)
+            namespace, i = header[i:end], end + 1
+        while i < len(header) and header[i].isdigit():
+            i += 1
+        if header[1] == "6":
+            return [Packet(ACK, header[i:], namespace, header, attachments)]
+        return [self._event(header[i:], namespace, header, attachments)]
 
     def event_payload(self, frame: str) -> str | None:
         # Fast path (no JSON parse): an EVENT packet's data after its prefix.
