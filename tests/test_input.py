@@ -76,15 +76,19 @@ def test_keystroke_frames_agree_with_the_trace(browser, page, chat_server):
         for event in row["events"]:
             assert event["paint"] is not None, event
             start_us = clock.to_trace_us(event["start"])
-            dispatch = min((e for e in dispatches if e["args"]["data"]["type"] == event["type"]),
-                           key=lambda e: abs(e["ts"] - start_us))
-            assert abs(dispatch["ts"] - start_us) < 1000, "no dispatch of this event in the trace"
+            # The probe's listener runs inside the dispatch: its start falls within the EventDispatch
+            # slice (0.5 ms for the clock sync), however late a loaded renderer got to it.
+            dispatch = next((e for e in dispatches if e["args"]["data"]["type"] == event["type"]
+                             and e["ts"] - 500 <= start_us <= e["ts"] + e["dur"] + 500), None)
+            assert dispatch is not None, f"no dispatch of this {event['type']} in the trace"
             truth = first_presented_after(frames, dispatch["ts"] + dispatch["dur"])
             assert truth is not None
             frame_errors.append(event["paint"] - clock.to_page_ms(truth.presented_us))
+            # The page's timeStamp is coarsened to 0.1 ms with jitter (seen within 0.16 ms of the
+            # trace's); events of one type are over 30 ms apart here.
             own = next((c for c in chromium if c["type"] == event["type"]
-                        and abs(c["timeStamp"] - event["ts"]) < 0.05), None)
-            if own is not None:  # Chromium does not trace every one
+                        and abs(c["timeStamp"] - event["ts"]) < 0.25), None)
+            if own is not None:
                 timing_errors.append((event["paint"] - event["ts"]) - own["duration"])
             if own is not None and event["entry"] is not None:  # what the page was told: rounded to 8 ms
                 rounding.append(event["entry"]["duration"] - own["duration"])
@@ -96,7 +100,7 @@ def test_keystroke_frames_agree_with_the_trace(browser, page, chat_server):
     # interval's middle: within +-2 ms of the true frame (a wrong frame is 16.7 ms off).
     assert np.median(absolute) < 2.0
     assert np.percentile(absolute, 90) < 2.6, sorted(frame_errors)
-    assert len(timing_errors) >= max(8, len(frame_errors) / 4)  # seen: 23 and 27 of 42 traced
+    assert len(timing_errors) >= 0.8 * len(frame_errors)  # seen: every one of 42
     assert np.median(np.abs(timing_errors)) < 2.0
     # Event Timing rounds to 8 ms: within half a step of Chromium's own figure.
     assert all(abs(r) <= 4.01 for r in rounding), rounding

@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 
+from ..browser.interrupt import interrupt
 from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TARGET, EXIT_USAGE, BenchError, UsageError
 from ..report.terminal import text_report
 from ..results.records import write_json_atomic
@@ -213,13 +214,9 @@ def cmd_serve(args) -> int:
     return EXIT_OK
 
 
-def _terminate_as_interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     # SIGTERM (CI cancelling a job) unwinds like Ctrl-C, so cleanup runs.
-    signal.signal(signal.SIGTERM, _terminate_as_interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

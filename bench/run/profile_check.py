@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import sync_playwright
 
+from ..browser.interrupt import interruptible_playwright
 from ..browser.launch import BrowserOptions, launch, new_context
 from ..errors import BenchError
 from ..targets.messages import MessageSource
@@ -34,7 +34,7 @@ def _count(page, selector: str) -> int:
 def check_profile(target: Target, browser_options: BrowserOptions, timeout_s: float = 15) -> list[Check]:
     """Open the page, verify selectors and socket, inject one message and follow it."""
     checks: list[Check] = []
-    with sync_playwright() as playwright:
+    with interruptible_playwright() as playwright:
         browser = launch(playwright, browser_options)
         try:
             page = new_context(browser).new_page()

@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from playwright.sync_api import sync_playwright
-
+from ..browser.interrupt import interruptible_playwright
 from ..browser.launch import BrowserOptions, launch, new_context
 from ..errors import TargetError
 from ..probes import probe_script
@@ -107,7 +106,7 @@ def _toml_string(value: str) -> str:
 
 def propose_profile(url: str, browser_options: BrowserOptions, watch_s: float = 5,
                     timeout_s: float = 30) -> str:
-    with sync_playwright() as playwright:
+    with interruptible_playwright() as playwright:
         browser = launch(playwright, browser_options)
         try:
             page = new_context(browser).new_page()

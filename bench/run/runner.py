@@ -7,8 +7,7 @@ import dataclasses
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from playwright.sync_api import sync_playwright
-
+from ..browser.interrupt import interruptible_playwright
 from ..browser.launch import BrowserOptions, browser_path, launch, new_context
 from ..browser.source import env_notes
 from ..results.env import collect_env, host_env
@@ -115,7 +114,7 @@ class UiRun:
             # The host's facts (git revision: two git processes) are gathered while the browser starts.
             pool = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="host-env"))
             host = pool.submit(host_env)
-            playwright = stack.enter_context(sync_playwright())
+            playwright = stack.enter_context(interruptible_playwright())
             path = browser_path(playwright, self.browser_options)
             browser = launch(playwright, self.browser_options)
             stack.callback(browser.close)  # remote: closes the served browser, or detaches from a CDP one

@@ -1,0 +1,49 @@
+"""Ctrl-C and SIGTERM raised where Playwright's sync API can take them.
+
+Python runs a signal handler in whatever greenlet is running. Playwright's sync
+API runs its asyncio loop in a greenlet of its own (the dispatcher) while a call
+waits; a KeyboardInterrupt raised there can unwind the loop in the middle of a
+task (the pipe to the driver is one) and the connection is lost: closing the
+browser afterwards raises "connection closed" instead of the interrupt, and the
+exit is 1, not 130. So the interrupt is thrown into the root greenlet, the bench
+code suspended in the Playwright call, and the dispatcher stays where it was; the
+next call (closing the browser) resumes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import threading
+
+import greenlet  # Playwright's own dependency: its sync API is built on it
+from playwright.sync_api import sync_playwright
+
+
+def interrupt(signum, frame) -> None:
+    """A signal handler raising KeyboardInterrupt in the root greenlet."""
+    current = root = greenlet.getcurrent()
+    while root.parent is not None:
+        root = root.parent
+    if current is root:
+        raise KeyboardInterrupt
+    root.throw(KeyboardInterrupt)
+
+
+@contextlib.contextmanager
+def interruptible_playwright():
+    """sync_playwright() with Ctrl-C delivered to the caller, never inside the dispatcher.
+
+    Only around Playwright: asyncio.run (the load commands) installs its own
+    SIGINT handler only when it finds Python's default one.
+    """
+    install = (threading.current_thread() is threading.main_thread()
+               and signal.getsignal(signal.SIGINT) is signal.default_int_handler)  # not when the shell ignores it
+    if install:
+        signal.signal(signal.SIGINT, interrupt)
+    try:
+        with sync_playwright() as playwright:
+            yield playwright
+    finally:
+        if install:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
