@@ -76,7 +76,7 @@ TIMING_MODULES = {"test_paint.py", "test_paint_truth.py", "test_gate_e2e.py"}
 SLOW_FIRST = ["test_pytest_xdist.py", "test_gate_e2e.py", "test_remote_browser.py", "test_pytest_plugin.py",
               "test_stats.py", "test_scroll.py", "test_remote_commands.py", "test_headed.py",
               "test_load_throughput.py", "test_any_ui.py", "test_paint.py", "test_load_connections.py",
-              "test_evidence.py", "test_render_cost.py", "test_profile.py", "test_cycles.py", "test_socketio_ui.py",
+              "test_evidence.py", "test_render_cost.py", "test_profile.py", "test_cycles.py", "test_socketio_ui.py", "test_msgpack.py",
               "test_stream.py", "test_history.py", "test_input.py", "test_load_protocols.py"]
 
 

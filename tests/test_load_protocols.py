@@ -30,8 +30,10 @@ SERVERS = {
 
 
 def test_throughput_cli_through_socketio(tmp_path):
+    """Every message delivered to both receivers, every second one as a binary event ("451-[...]"
+    then a binary frame: counted once its attachment came)."""
     script, extra, path, profile = SERVERS["socketio"]
-    with BundledServer(script=script, args=extra) as server:
+    with BundledServer(script=script, args=[*extra, "--attachment"]) as server:
         url = server.url.replace("http://", "ws://", 1) + path
         data, _ = throughput(tmp_path, "--url", url, "--profile", profile, "--rate", "100", "--duration", "2",
                              "--warmup", "0.3", "--receivers", "2", "--workers", "1")
@@ -125,7 +127,7 @@ def test_connections_count_the_servers_own_pings(tmp_path):
 
     script, extra, path, profile = SERVERS["socketio"]
     out = tmp_path / "connections.json"
-    with Server(script, *extra) as server:
+    with BundledServer(script=script, args=extra) as server:
         proc = run_bench("connections", "--url", server.url.replace("http://", "ws://", 1) + path,
                          "--profile", profile, "--clients", "3", "--duration", "1.5",
                          "--json", str(out), "--no-progress")
@@ -166,7 +168,7 @@ def test_signalr_heartbeats_are_the_servers_pings(protocol):
     """SignalR's server pings every 0.2 s here and answers no client ping: each of its pings counts,
     answered once the client's ping went out (the echo server counts those answers)."""
     script, extra, path, profile = SERVERS[protocol]
-    with Server(script, *extra) as server:
+    with BundledServer(script=script, args=extra) as server:
         counts = asyncio_run(server_beats(server.url.replace("http://", "ws://", 1) + path, profile, 1.0))
         with urllib.request.urlopen(server.url + "stats", timeout=5) as response:
             stats = json.loads(response.read())

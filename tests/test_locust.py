@@ -12,7 +12,8 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO
+from bench.targets.server_process import BundledServer
+from tests.conftest import REPO, TEST_FIXTURES
 from tests.test_cli import free_port, marked_env  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("locust") is None,
@@ -58,14 +59,13 @@ def test_master_and_worker_report_bench_metric_names(chat_server, tmp_path, mark
 
 def test_users_speak_socketio_through_a_profile(tmp_path, marked_env):
     """--bench-profile: the Engine.IO/Socket.IO handshake, pings answered (every second here, or the
-    server drops the user), messages sent as 42["chat message",...] and found in decoded events."""
-    from tests.conftest import TEST_FIXTURES
-    from tests.test_load_protocols import Server
-
+    server drops the user), messages sent as 42["chat message",...] and found in decoded events, every
+    second one coming back as a binary event (its text packet, then its attachment in a binary frame)."""
     env, _ = marked_env
     env = {**env, "PYTHONPATH": str(REPO)}
     prefix = tmp_path / "sio"
-    with Server(str(TEST_FIXTURES / "uis/socketio/server.py"), "--ping-s", "1") as server:
+    script = str(TEST_FIXTURES / "uis/socketio/server.py")
+    with BundledServer(script=script, args=["--ping-s", "1", "--attachment"]) as server:
         run = locust("--headless", "--host", server.url.replace("http://", "ws://"), "-u", "2", "-r", "10",
                      "-t", "5s", "--csv", str(prefix), "--bench-rate", "10", "--stop-timeout", "3",
                      "--bench-profile", str(TEST_FIXTURES / "uis/socketio/profile.toml"), env=env)

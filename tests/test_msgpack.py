@@ -240,10 +240,10 @@ def test_throughput_cli_through_socketio_msgpack(tmp_path):
     """The load generator speaks the MessagePack variant to python-socketio's msgpack serializer:
     binary events out and in, every message delivered; the server pings every 0.3 s, so a 2 s run
     with no connection closed proves the (text) pongs."""
-    from tests.test_load_protocols import Server
     from tests.test_load_throughput import throughput, total
 
-    with Server(str(TEST_FIXTURES / "uis/socketio/server_msgpack.py"), "--ping-s", "0.3") as server:
+    script = str(TEST_FIXTURES / "uis/socketio/server_msgpack.py")
+    with BundledServer(script=script, args=["--ping-s", "0.3"]) as server:
         data, _ = throughput(tmp_path, "--url", server.url.replace("http://", "ws://", 1), "--profile",
                              MSGPACK_PROFILE, "--rate", "100", "--duration", "2", "--warmup", "0.3",
                              "--receivers", "2", "--workers", "1")
@@ -277,10 +277,10 @@ def test_detect_recognises_the_msgpack_variants():
 def test_hard_messages_arrive_intact_through_the_signalr_msgpack_client(page):
     """The real SignalR client with its MessagePack hub protocol in the page (fixtures/protocols/static/,
     the echo server): injected binary invocations are decoded by the library into the exact text."""
-    from tests.test_load_protocols import Server
 
     profile_path = str(TEST_FIXTURES / "protocols/signalr-msgpack.toml")
-    with Server(str(TEST_FIXTURES / "protocols/echo_server.py"), "--protocol", "signalr") as server:
+    script = str(TEST_FIXTURES / "protocols/echo_server.py")
+    with BundledServer(script=script, args=["--protocol", "signalr"]) as server:
         target = resolve_target(profile_path, server.url, "hub=messagepack")
         session = PageSession(page, target, MessageSource(seed=5), 15)
         session.prepare()

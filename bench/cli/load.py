@@ -8,7 +8,7 @@ import time
 from ..errors import EXIT_OK, UsageError
 from ..load.connections import ConnectionsConfig, ConnectionsRun
 from ..load.frames import FORMATS, HEARTBEATS
-from ..load.report import render
+from ..load.report import text_report
 from ..load.throughput import ThroughputConfig, ThroughputRun
 from ..load.workers import default_workers
 from ..targets import protocols
@@ -170,14 +170,14 @@ def report_run(run, args, name: str) -> int:
     except BaseException:
         if run.results is not None and run.results.metrics:
             run.results.partial = True
-            print(render(run.results.to_json()))
+            print(text_report(run.results.to_json()))
             if args.json:
                 run.results.write(args.json)
                 print(f"partial results: {args.json}")
         raise
     if args.json:
         results.write(args.json)
-    print(render(results.to_json()))
+    print(text_report(results.to_json()))
     print(f"bench {name} took {time.monotonic() - started:.1f} s")
     if args.json:
         print(f"results: {args.json}")

@@ -19,7 +19,7 @@ import aiohttp
 
 from ..targets import protocols
 from ..targets.protocols import Codec
-from ..targets.protocols.base import PING
+from ..targets.protocols.base import EVENT, PING
 
 SEND_ERRORS = (ConnectionError, RuntimeError, aiohttp.ClientError)
 
@@ -138,12 +138,15 @@ class Connection:
         """A frame that is not a chat event: feed the protocol, answer what it asks (pings)."""
         client = self.client
         pings = 0
+        ready = self._ready.is_set()
         for packet in self.codec.decode(data):
             pings += packet.kind == PING
             self.codec.client_feed(client, packet)
             if self.heartbeats is not None and self.codec.is_pong(packet):
                 self.beats_answered += 1
             self.on_packet(packet)
+            if ready and packet.kind == EVENT:  # one the fast path could not read: Socket.IO's binary events
+                self.on_text(packet.payload)
         if client.replies:
             replies, client.replies = client.replies, []
             asyncio.get_running_loop().create_task(self._send_all(replies, pings))
@@ -178,9 +181,12 @@ class Connection:
                         self._control(msg.data)
                     else:
                         self.on_text(msg.data)
-                elif msg.type is aiohttp.WSMsgType.BINARY and self.codec is not None and self.codec.binary:
+                elif msg.type is aiohttp.WSMsgType.BINARY and self.codec is not None and (
+                        self.codec.binary or self.codec.attachments):
                     # MessagePack protocols: chat is binary; its payload, decoded, is what roles read.
-                    payload = self.codec.event_payload(msg.data) if self._ready.is_set() else None
+                    # Otherwise an attachment of a Socket.IO binary event ("451-[...]" came before it).
+                    payload = self.codec.event_payload(msg.data) if self._ready.is_set() and self.codec.binary \
+                        else None
                     if payload is None:
                         self._control(msg.data)
                     else:

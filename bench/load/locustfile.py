@@ -41,6 +41,7 @@ import websocket
 from locust import User, constant, events, task
 
 from bench.targets import protocols
+from bench.targets.protocols.base import EVENT
 from bench.load.frames import FrameRenderer, make_token, resolve_template, token_pattern
 
 
@@ -129,14 +130,18 @@ class ChatUser(User):
         else:
             self.ws.send(frame)
 
-    def _control(self, frame) -> None:
-        if isinstance(frame, bytes) and not self.codec.binary:
-            frame = ""
+    def _control(self, frame) -> list[str]:
+        """Feed the protocol and answer what it asks (pings); the payloads of the chat events decoded
+        here, which the fast path could not read (Socket.IO's binary events, whole with their last part)."""
+        events = []
         for packet in self.codec.decode(frame):
             self.codec.client_feed(self.client, packet)
+            if packet.kind == EVENT and self.client.ready:
+                events.append(packet.payload)
         replies, self.client.replies = self.client.replies, []
         for reply in replies:
             self._send(reply)
+        return events
 
     def _fire(self, name: str, ms: float, exc: Exception | None = None, length: int = 0) -> None:
         self.environment.events.request.fire(request_type="WS", name=name, response_time=ms,
@@ -171,25 +176,30 @@ class ChatUser(User):
                     self._fire("connections.disconnects", 0, exc)
                 return
             now = time.monotonic()
-            if isinstance(frame, bytes) and (self.codec is None or not self.codec.binary):
+            if isinstance(frame, bytes) and not (self.codec and (self.codec.binary or self.codec.attachments)):
                 continue
-            if self.codec is not None:
-                payload = self.codec.event_payload(frame)
-                if payload is None:  # a control frame: answer pings, never count it as chat
-                    self._control(frame)
-                    continue
-                frame = payload
-            match = self.pattern.search(frame)
-            if match:
-                due = self.pending.pop(int(match.group(2)), None)
-                if due is not None:
-                    self._fire("throughput.latency_ms", (now - due) * 1000, length=len(frame))
-            elif '"pong"' in frame:
-                sent = self.pings.pop(json.loads(frame).get("ts"), None)
-                if sent is not None:
-                    self._fire("connections.rtt_ms", (now - sent) * 1000)
-            elif '"error"' in frame[:40]:
-                self._fire("throughput.errors", 0, RuntimeError(frame[:200]))
+            if self.codec is None:
+                self._arrived(frame, now)
+                continue
+            payload = self.codec.event_payload(frame) if isinstance(frame, str) or self.codec.binary else None
+            if payload is not None:
+                self._arrived(payload, now)
+                continue
+            for payload in self._control(frame):  # a control frame is never counted as chat
+                self._arrived(payload, now)
+
+    def _arrived(self, frame: str, now: float) -> None:
+        match = self.pattern.search(frame)
+        if match:
+            due = self.pending.pop(int(match.group(2)), None)
+            if due is not None:
+                self._fire("throughput.latency_ms", (now - due) * 1000, length=len(frame))
+        elif '"pong"' in frame:
+            sent = self.pings.pop(json.loads(frame).get("ts"), None)
+            if sent is not None:
+                self._fire("connections.rtt_ms", (now - sent) * 1000)
+        elif '"error"' in frame[:40]:
+            self._fire("throughput.errors", 0, RuntimeError(frame[:200]))
 
     def on_stop(self) -> None:
         if getattr(self, "ws", None) is None:

@@ -19,5 +19,5 @@ def summary_lines(results: dict) -> list[str]:
     return lines + run_lines(results)
 
 
-def render(results: dict) -> str:
+def text_report(results: dict) -> str:
     return "\n".join([metrics_table(results), "", *summary_lines(results)])

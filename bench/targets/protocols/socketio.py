@@ -65,6 +65,7 @@ def fill_placeholders(value, attachments: list[bytes]):
 class SocketIOCodec(Codec):
     name = "socketio"
     handshake = True
+    attachments = True
     json_payload = True
     default_event = "message"
 
