@@ -68,7 +68,7 @@ def pytest_unconfigure(config):
 
 # Timing modules whose files belong to branches still open while this marker lands (issue 17's
 # paint-truth and gate work); the lead moves each into its file as `pytestmark` at merge.
-TIMING_MODULES = {"test_paint.py", "test_paint_truth.py", "test_gate_e2e.py"}
+TIMING_MODULES = {"test_paint.py", "test_paint_truth.py"}
 
 
 # The costliest modules (docs/suite-speed.md), longest first. Under `--dist loadscope

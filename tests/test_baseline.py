@@ -16,20 +16,25 @@ from tests.conftest import run_bench
 from tests.test_cli import marked_env  # noqa: F401 (fixture)
 
 
-# timing: every row but the impossible throughput target must PASS, and the scroll row's target
-# (>= 57 fps) is a frame rate that another Chromium beside it can pull under (seen: a run of the suite).
-@pytest.mark.timing
+# Not `timing`: every row but the impossible throughput target must PASS, and only the scroll row's
+# preset target (>= 57 fps) is a frame rate another Chromium beside it can pull under (seen: a run of
+# the suite); --target sets it to >= 1 fps, which a busy machine cannot break. The other targets hold
+# under load: presented p95 and RTT p95 <= 5 s here, stability counts answers within a second of grace,
+# memory per connection is RSS, and the heap verdict reads counters after forced GC.
 def test_baseline_end_to_end_every_row_from_this_run(tmp_path, marked_env):
     env, _ = marked_env
     out, md, junit = tmp_path / "baseline.json", tmp_path / "summary.md", tmp_path / "junit.xml"
     budgets = tmp_path / "budgets.toml"
     # One budget replaces a row's target, one adds a row the table does not have.
     budgets.write_text('"paint.presented_ms.p95" = { max = 5000 }\n"connections.rtt_ms.p95" = { max = 5000 }\n')
-    # An impossible throughput target makes that row FAIL, so the exit code is 1.
+    # An impossible throughput target makes that row FAIL, so the exit code is 1. Every ui scenario
+    # runs (a scroll pass takes 4 s whatever its list: 120 frames each way), on a shorter list, and
+    # without the cycles' 500-message history burst (heap.bytes_per_message is in no row).
     proc = run_bench("baseline", "--connections-duration", "1", "--throughput-duration", "1",
                      "--throughput-rate", "200", "--receivers", "3", "--bursts", "2", "--burst-size", "10",
-                     "--budgets", str(budgets), "--target", "throughput=1000000", "--json", str(out),
-                     "--markdown", str(md), "--junit", str(junit), "--no-progress", env=env)
+                     "--scroll-messages", "200", "--history-messages", "0",
+                     "--budgets", str(budgets), "--target", "throughput=1000000", "--target", "scroll_fps=1",
+                     "--json", str(out), "--markdown", str(md), "--junit", str(junit), "--no-progress", env=env)
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
     data = json.loads(out.read_text())
@@ -57,6 +62,8 @@ def test_baseline_end_to_end_every_row_from_this_run(tmp_path, marked_env):
     rtt = table["connections.rtt_ms.p95"]
     assert rtt["value"] == pytest.approx(metrics["connections.rtt_ms"]["p95"]) and rtt["status"] == PASS
     assert table["latency_p95"]["status"] == INFO and table["stability"]["target"] == ">= 99 %"
+    assert table["scroll_fps"]["target"] == ">= 1 fps" and table["scroll_fps"]["value"] is not None
+    assert table["memory_growth"]["value"] == "stable"
     assert metrics["throughput.latency_ms"]["n"] == 3 * 200
     assert metrics["paint.injected"]["sum"] == 20
     assert metrics["connections.heartbeats_sent"]["sum"] == 10 * 2

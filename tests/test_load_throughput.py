@@ -123,7 +123,8 @@ def test_every_message_is_delivered_late_or_lost_and_the_counts_add_up(tmp_path)
     assert "104 deliveries late" in stdout and "80 lost" in stdout
 
 
-@pytest.mark.timing
+# Not `timing`: its only time-bound assertion, the delivered rate over (100, 201], fails only if the
+# last of 200 messages at 200/s took over 1 s on loopback, which a second Chromium beside it cannot cause.
 def test_bundled_server_default_format_end_to_end(tmp_path):
     data, stdout = throughput(tmp_path, "--rate", "200", "--duration", "1", "--warmup", "0.3",
                               "--receivers", "3")
@@ -152,7 +153,9 @@ def pinned_to_cpu0(nice: int = 0):
     return apply
 
 
-@pytest.mark.timing
+# Not `timing`: load only starves the generator more (later timers, more skipped), which is the
+# known answer; the counts add up whatever the load. (The other worker's shared tests lose CPU 0 to
+# the busy loop for up to 4 s, as they may lose it to anything else on the machine.)
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="needs Linux CPU affinity")
 def test_a_starved_generator_says_it_fell_behind_and_skipped_messages_are_accounted(tmp_path):
     # Known answer: the generator runs on CPU 0 at nice 19 while a busy loop

@@ -29,7 +29,7 @@ import pytest
 from bench.browser.launch import STABLE_FLAGS, find_chromium
 from bench.results.records import load_results
 from tests.browser_servers import DevtoolsChromium, free_port, playwright_server, wait_until_gone  # noqa: F401
-from tests.conftest import run_bench
+from tests.conftest import measuring_alone, run_bench
 
 pytestmark = pytest.mark.browser
 
@@ -46,19 +46,23 @@ def chromium() -> str:
     return find_chromium()
 
 
+# The two runs measure alone (measuring_alone: their p50s are compared within a frame); the tests
+# that read them only read files, so they share the machine.
 @pytest.fixture(scope="module")
-def local_run(tmp_path_factory) -> dict:
+def local_run(tmp_path_factory, request) -> dict:
     path = tmp_path_factory.mktemp("local") / "local.json"
-    proc = run_bench("ui", *PACED, "--json", str(path))
+    with measuring_alone(request):
+        proc = run_bench("ui", *PACED, "--json", str(path))
     assert proc.returncode == 0, proc.stderr
     return {"path": str(path), "results": load_results(path)}
 
 
 @pytest.fixture(scope="module")
-def remote_run(playwright_server, chromium, tmp_path_factory) -> dict:
+def remote_run(playwright_server, chromium, tmp_path_factory, request) -> dict:
     path = tmp_path_factory.mktemp("remote") / "remote.json"
-    proc = run_bench("ui", *PACED, "--scenario", "burst,cycles", *SHORT_CYCLES,
-                     "--connect", playwright_server.endpoint, "--browser-path", chromium, "--json", str(path))
+    with measuring_alone(request):
+        proc = run_bench("ui", *PACED, "--scenario", "burst,cycles", *SHORT_CYCLES,
+                         "--connect", playwright_server.endpoint, "--browser-path", chromium, "--json", str(path))
     assert proc.returncode == 0, proc.stderr
     # bench closed its connection, so the server closed the browser it launched for it.
     assert wait_until_gone(playwright_server.browsers) == set(), "the served browser outlived bench ui"
@@ -69,7 +73,6 @@ def p50(results: dict, name: str) -> float:
     return results["metrics"][name]["p50"]
 
 
-@pytest.mark.timing  # local_run/remote_run are measured by whichever test comes first
 def test_connect_records_where_the_browser_ran_and_what_it_runs_with(remote_run, playwright_server, chromium) -> None:
     env = remote_run["results"]["env"]
     assert env["browser_location"] == "remote-playwright"
@@ -82,7 +85,6 @@ def test_connect_records_where_the_browser_ran_and_what_it_runs_with(remote_run,
     assert "remote-playwright at " + playwright_server.endpoint in remote_run["stdout"]
 
 
-@pytest.mark.timing  # local_run/remote_run are measured by whichever test comes first
 def test_connect_numbers_match_a_local_run_within_a_frame(local_run, remote_run) -> None:
     local, remote = local_run["results"], remote_run["results"]
     for results in (local, remote):
@@ -93,7 +95,6 @@ def test_connect_numbers_match_a_local_run_within_a_frame(local_run, remote_run)
     assert difference <= REFRESH_MS, (p50(local, "paint.latency_ms"), p50(remote, "paint.latency_ms"))
 
 
-@pytest.mark.timing  # local_run/remote_run are measured by whichever test comes first
 def test_renderer_memory_is_not_available_remotely_and_says_why(remote_run, local_run) -> None:
     results = remote_run["results"]
     assert results["metrics"]["heap.used_bytes"]["n"] == 3  # after warm-up + 2 cycles: CDP works remotely
@@ -106,7 +107,6 @@ def test_renderer_memory_is_not_available_remotely_and_says_why(remote_run, loca
     assert all("renderer_private_bytes" not in r for r in results["records"]["heap"])
 
 
-@pytest.mark.timing  # local_run/remote_run are measured by whichever test comes first
 def test_compare_refuses_local_against_remote_unless_forced(local_run, remote_run) -> None:
     refused = run_bench("compare", local_run["path"], remote_run["path"])
     assert refused.returncode == 2
@@ -117,7 +117,6 @@ def test_compare_refuses_local_against_remote_unless_forced(local_run, remote_ru
     assert "paint.latency_ms" in forced.stdout and "browser_location local -> remote-playwright" in forced.stdout
 
 
-@pytest.mark.timing  # local_run/remote_run are measured by whichever test comes first
 def test_a_remote_run_against_a_local_baseline_is_refused_before_connecting(local_run) -> None:
     # Nothing listens on this port: the refusal must come before any connection attempt.
     proc = run_bench("ui", *PACED, "--connect", f"ws://127.0.0.1:{free_port()}/", "--baseline", local_run["path"])
