@@ -107,6 +107,17 @@ def test_signalr_msgpack_varint_and_messages():
             codec.client_feed(state, packet)
     assert state.ready and state.replies == [PING_FRAME]
     assert codec.event_payload(PING_FRAME) is None and codec.event_payload("{}\x1e") is None
+    # ASP.NET Core answers the handshake in a binary frame (the connection is binary by then),
+    # maybe with the first messages behind it; an error answer is one too.
+    state = codec.new_client()
+    for packet in codec.decode(b"{}\x1e" + PING_FRAME + frame):
+        codec.client_feed(state, packet)
+    assert state.ready and state.replies == [PING_FRAME]
+    assert [p.kind for p in codec.decode(b"{}\x1e" + PING_FRAME + frame)] == [base.CONNECT, base.PING, base.EVENT]
+    assert [p.kind for p in codec.decode(b'{"error":"no"}\x1e')] == [base.ERROR]
+    # A message 123 bytes long starts with "{" (its length) and is still a message.
+    brace = next(f for n in range(100, 140) if (f := codec.server_frame(f'"{"x" * n}"'))[:1] == b"{")
+    assert [p.kind for p in codec.decode(brace)] == [base.EVENT]
 
 
 def test_signalr_msgpack_frames_match_the_real_signalr_client(tmp_path):
@@ -215,10 +226,13 @@ def test_blob_frames_are_timestamped_at_dispatch(page, msgpack_server):
     page.route_web_socket("**/blob-chat", lambda route: routes.append(route))  # Playwright is its server
     page.evaluate("""() => {
         const ws = new WebSocket(location.origin.replace('http', 'ws') + '/blob-chat');
+        window.__dispatched = [];
         ws.onmessage = async (event) => {   // event.data is a Blob
+            const dispatched = performance.now();  // the same dispatch as the probe's listener, after it
             const row = document.createElement('div');
             row.className = 'msg';
             row.textContent = await event.data.text();
+            window.__dispatched.push([row.textContent.match(/bench-blob-\\d+/)[0], dispatched]);
             document.getElementById('log').appendChild(row);
         };
         window.__blobSocket = ws;
@@ -232,6 +246,9 @@ def test_blob_frames_are_timestamped_at_dispatch(page, msgpack_server):
     assert state["recv"] == state["dom"] == 5, state
     records = session.paint.take(page, tokens)
     assert all(before <= r["recv"] <= r["dom"] for r in records), records
+    # t_recv is the dispatch, not the end of the read: no later than the app's own handler began.
+    dispatched = dict(page.evaluate("() => window.__dispatched"))
+    assert all(r["recv"] <= dispatched[r["token"]] for r in records), (records, dispatched)
     assert page.evaluate("() => window.__bench.sockets().find((s) => s.url.endsWith('/blob-chat')).blobReads") == 0
     session.close()
 

@@ -1,4 +1,4 @@
-"""Ctrl-C and SIGTERM raised where Playwright's sync API can take them.
+"""Ctrl-C raised where Playwright's sync API can take it (the CLI's SIGTERM handler is the same function).
 
 Python runs a signal handler in whatever greenlet is running. Playwright's sync
 API runs its asyncio loop in a greenlet of its own (the dispatcher) while a call

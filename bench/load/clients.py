@@ -181,8 +181,7 @@ class Connection:
                         self._control(msg.data)
                     else:
                         self.on_text(msg.data)
-                elif msg.type is aiohttp.WSMsgType.BINARY and self.codec is not None and (
-                        self.codec.binary or self.codec.attachments):
+                elif msg.type is aiohttp.WSMsgType.BINARY and self.codec is not None and self.codec.takes_binary:
                     # MessagePack protocols: chat is binary; its payload, decoded, is what roles read.
                     # Otherwise an attachment of a Socket.IO binary event ("451-[...]" came before it).
                     payload = self.codec.event_payload(msg.data) if self._ready.is_set() and self.codec.binary \

@@ -176,7 +176,7 @@ class ChatUser(User):
                     self._fire("connections.disconnects", 0, exc)
                 return
             now = time.monotonic()
-            if isinstance(frame, bytes) and not (self.codec and (self.codec.binary or self.codec.attachments)):
+            if isinstance(frame, bytes) and not (self.codec and self.codec.takes_binary):
                 continue
             if self.codec is None:
                 self._arrived(frame, now)

@@ -52,6 +52,11 @@ class Codec:
     name = "base"
     binary = False             # chat frames are binary (MessagePack): server_frame/client_frame return bytes
     attachments = False        # binary frames can follow a text packet as its parts (Socket.IO binary events)
+
+    @property
+    def takes_binary(self) -> bool:
+        """Binary frames carry something of this protocol (its messages, or their attachments)."""
+        return self.binary or self.attachments
     json_payload = False       # the payload is a JSON value inside the frame
     handshake = False          # a client is ready only once the protocol's handshake is done
     subprotocols: tuple[str, ...] = ()  # Sec-WebSocket-Protocol a client offers

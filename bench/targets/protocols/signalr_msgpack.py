@@ -1,7 +1,9 @@
 """ASP.NET Core SignalR, MessagePack hub protocol (npm @microsoft/signalr-protocol-msgpack).
 
-The handshake stays JSON text: {"protocol":"messagepack","version":1}\\x1e,
-answered by {}\\x1e. After it every frame is binary and holds one or more
+The handshake stays JSON: {"protocol":"messagepack","version":1}\\x1e, answered
+by {}\\x1e, which ASP.NET Core writes after switching the connection to binary:
+in a binary frame, possibly with the first messages behind it (the JS client
+reads it either way). After it every frame is binary and holds one or more
 messages, each a MessagePack array prefixed by its length as a varint
 (7 bits a byte, low bits first, high bit set on all but the last byte):
 1 invocation [1, headers, invocationId, target, arguments, streamIds],
@@ -17,6 +19,7 @@ import msgpack
 
 from .base import ACK, CLOSE, CONNECT, ERROR, EVENT, OTHER, PING, Frame, Packet
 from .signalr import RECORD_SEPARATOR, SignalRCodec
+from .socketio_msgpack import unpack
 
 HANDSHAKE = '{"protocol":"messagepack","version":1}' + RECORD_SEPARATOR
 _KINDS = {1: EVENT, 2: EVENT, 3: ACK, 6: PING, 7: CLOSE}
@@ -50,14 +53,27 @@ def messages_in(data: bytes) -> list:
             if not byte & 0x80:
                 break
         body, i = data[i:i + length], i + length
-        try:
-            out.append(msgpack.unpackb(body, raw=False, strict_map_key=False) if len(body) == length else None)
-        except (ValueError, msgpack.UnpackException, TypeError):
-            out.append(None)
+        out.append(unpack(body) if len(body) == length else None)
     return out
 
 
 PING_FRAME = frame_of([6])
+
+
+def _handshake_answer(data: bytes) -> str | None:
+    """The JSON handshake answer ({} or {"error":...} and \\x1e) at the start of a binary frame, if there.
+
+    A MessagePack message cannot pass for it: its length byte may be "{" (123), but
+    what follows is a MessagePack array, never JSON ending at a \\x1e.
+    """
+    end = data.find(RECORD_SEPARATOR.encode()) if data[:1] == b"{" else -1
+    if end < 0:
+        return None
+    try:
+        head = data[:end].decode("utf-8")
+        return head + RECORD_SEPARATOR if isinstance(json.loads(head), dict) else None
+    except ValueError:
+        return None
 
 
 class SignalRMsgpackCodec(SignalRCodec):
@@ -75,10 +91,13 @@ class SignalRMsgpackCodec(SignalRCodec):
         return self._invocation(self.send_event, payload)
 
     def decode(self, frame: Frame) -> list[Packet]:
-        if isinstance(frame, str):  # the handshake answer (JSON text)
+        if isinstance(frame, str):  # the handshake answer as a text frame
             return super().decode(frame)
-        packets = []
-        for message in messages_in(bytes(frame)):
+        data, packets = bytes(frame), []
+        handshake = _handshake_answer(data)
+        if handshake is not None:
+            packets, data = super().decode(handshake), data[len(handshake.encode()):]
+        for message in messages_in(data):
             if not isinstance(message, list) or not message or not isinstance(message[0], int):
                 packets.append(Packet(ERROR, "", None, frame))
                 continue

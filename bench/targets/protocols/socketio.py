@@ -62,6 +62,26 @@ def fill_placeholders(value, attachments: list[bytes]):
     return value
 
 
+def _namespace_and_data(packet: str, i: int) -> tuple[str, str]:
+    """From index i of a Socket.IO packet: its namespace ("/" unless "/ns,"), then, past the ack id, its data."""
+    namespace = "/"
+    if packet.startswith("/", i):
+        comma = packet.find(",", i)
+        end = comma if comma >= 0 else len(packet)
+        namespace, i = packet[i:end], end + 1
+    while i < len(packet) and packet[i].isdigit():  # ack id
+        i += 1
+    return namespace, packet[i:]
+
+
+def event_packet(args, namespace: str, raw, attachments: list[bytes] | None = None) -> Packet:
+    """An event's arguments ["event", payload...] as a Packet: the payload as JSON text (several: a list)."""
+    if not isinstance(args, list) or not args:
+        return Packet(ERROR, "", namespace, raw)
+    payload = args[1] if len(args) == 2 else args[1:]
+    return Packet(EVENT, json.dumps(payload, ensure_ascii=False, default=repr), str(args[0]), raw, attachments or [])
+
+
 class SocketIOCodec(Codec):
     name = "socketio"
     handshake = True
@@ -120,14 +140,7 @@ class SocketIOCodec(Codec):
             if count.isdigit() and int(count):  # the packet comes whole with its last binary frame
                 self._binary = (frame, int(count), [])
                 return []
-        namespace = "/"
-        if rest.startswith("/", i):
-            comma = rest.find(",", i)
-            end = comma if comma >= 0 else len(rest)
-            namespace, i = rest[i:end], end + 1
-        while i < len(rest) and rest[i].isdigit():  # ack id
-            i += 1
-        data = rest[i:]
+        namespace, data = _namespace_and_data(rest, i)
         if sio_kind != EVENT:
             return [Packet(sio_kind, data, namespace, frame)]
         return [self._event(data, namespace, frame, [])]
@@ -137,12 +150,9 @@ class SocketIOCodec(Codec):
             args = json.loads(data)
         except ValueError:
             return Packet(ERROR, data, namespace, frame)
-        if not isinstance(args, list) or not args:
-            return Packet(ERROR, data, namespace, frame)
-        if attachments:
+        if attachments and isinstance(args, list):
             args = fill_placeholders(args, attachments)
-        payload = args[1] if len(args) == 2 else args[1:]
-        return Packet(EVENT, json.dumps(payload, ensure_ascii=False), str(args[0]), frame, attachments)
+        return event_packet(args, namespace, frame, attachments)
 
     def _attachment(self, data: bytes) -> list[Packet]:
         if self._binary is None:
@@ -152,18 +162,10 @@ class SocketIOCodec(Codec):
         if len(attachments) < count:
             return []
         self._binary = None
-        # The header's namespace and ack id, as decode() reads them.
-        i = header.index("-", 2) + 1
-        namespace = "/"
-        if header.startswith("/", i):
-            comma = header.find(",", i)
-            end = comma if comma >= 0 else len(header)
-            namespace, i = header[i:end], end + 1
-        while i < len(header) and header[i].isdigit():
-            i += 1
+        namespace, data = _namespace_and_data(header, header.index("-", 2) + 1)
         if header[1] == "6":
-            return [Packet(ACK, header[i:], namespace, header, attachments)]
-        return [self._event(header[i:], namespace, header, attachments)]
+            return [Packet(ACK, data, namespace, header, attachments)]
+        return [self._event(data, namespace, header, attachments)]
 
     def event_payload(self, frame: str) -> str | None:
         # Fast path (no JSON parse): an EVENT packet's data after its prefix.

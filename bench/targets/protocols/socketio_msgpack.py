@@ -17,7 +17,7 @@ import json
 import msgpack
 
 from .base import ACK, CLOSE, CONNECT, ERROR, EVENT, OTHER, Frame, Packet
-from .socketio import RECORD_SEPARATOR, SocketIOCodec
+from .socketio import RECORD_SEPARATOR, SocketIOCodec, event_packet
 
 _KINDS = {0: CONNECT, 1: CLOSE, 2: EVENT, 3: ACK, 4: ERROR, 5: EVENT, 6: ACK}
 
@@ -33,6 +33,7 @@ def unpack(data: bytes):
 class SocketIOMsgpackCodec(SocketIOCodec):
     name = "socketio-msgpack"
     binary = True
+    attachments = False  # binary data travels inside the MessagePack packet
 
     def _packet(self, event: str, payload: str) -> bytes:
         # The payload template was rendered as JSON (escaped): its value goes in as MessagePack.
@@ -69,10 +70,7 @@ class SocketIOMsgpackCodec(SocketIOCodec):
         args = packet.get("data")
         if kind != EVENT:
             return Packet(kind, json.dumps(args, ensure_ascii=False, default=repr), namespace, data)
-        if not isinstance(args, list) or not args:
-            return Packet(ERROR, "", namespace, data)
-        payload = args[1] if len(args) == 2 else args[1:]
-        return Packet(EVENT, json.dumps(payload, ensure_ascii=False, default=repr), str(args[0]), data)
+        return event_packet(args, namespace, data)
 
     def event_payload(self, frame: Frame) -> str | None:
         if isinstance(frame, str):
