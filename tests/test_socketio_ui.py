@@ -165,19 +165,22 @@ def test_profile_check_catches_a_wrong_encoding_and_a_list_that_does_not_scroll(
     import dataclasses
 
     from bench.browser.launch import BrowserOptions
+    from concurrent.futures import ThreadPoolExecutor
+
     from bench.run.profile_check import check_profile
-    from tests.conftest import in_fresh_thread
 
     target = resolve_target(PROFILE, sio_server.url, "transports=websocket")
     # What a user wrote before protocols existed: the whole packet as a text template.
     wrong = dataclasses.replace(target, protocol="text", frame_format="text", list_selector="body",
                                 frame='42["chat message",{"user":"{user}","text":"{text}"}]')
-    lines = [c.line() for c in in_fresh_thread(check_profile, wrong, BrowserOptions(), 10)]
+    # The two checks (a browser each) side by side.
+    with ThreadPoolExecutor(2) as pool:
+        wrong_checks, right = pool.map(lambda t: check_profile(t, BrowserOptions(), 10), (wrong, target))
+    lines = [c.line() for c in wrong_checks]
     failed = [line for line in lines if line.startswith("FAIL")]
     assert any("quotes and backslashes never appeared" in line for line in failed), lines
     assert any("closed (code" in line and "after the hard messages" in line for line in failed), lines
     assert any("dom.list 'body' cannot scroll" in line for line in failed), lines
-    right = [c for c in in_fresh_thread(check_profile, target, BrowserOptions(), 10)]
     assert all(c.ok for c in right), [c.line() for c in right]
     assert any("4 hard messages" in c.what for c in right)
 
@@ -198,13 +201,13 @@ def test_profile_init_recognises_socketio_and_where_messages_go(sio_server):
     stop = threading.Event()
 
     def chat():  # someone is talking while init watches
-        while not stop.wait(0.5):
+        while not stop.wait(0.25):
             post(sio_server.url + "api/messages", {"user": "ann", "text": 'a real "message", with quotes'})
 
     talker = threading.Thread(target=chat, daemon=True)
     talker.start()
     try:
-        text = in_fresh_thread(propose_profile, sio_server.url + "?transports=websocket", BrowserOptions(), 3)
+        text = in_fresh_thread(propose_profile, sio_server.url + "?transports=websocket", BrowserOptions(), 1.5)
     finally:
         stop.set()
         talker.join()
