@@ -35,9 +35,10 @@ def sample(results: dict, name: str) -> float:
 
 
 def test_leak_kb_200_is_a_leak_of_200_kb_per_cycle_owned_by_its_buffer(page, measure, tmp_path) -> None:
-    # The defaults: 2 warm-up cycles, at most 7 measured (the sequential test
-    # stops once it decides), a 500-message history burst after the verdict.
-    results = measure(page, cycles(tmp_path), query="leak_kb=200")
+    # The defaults (2 warm-up cycles, at most 7 measured: the sequential test
+    # stops once it decides), but a 100-message history burst after the verdict
+    # (500 by default): enough to read bytes per message beside a 200 KB step.
+    results = measure(page, cycles(tmp_path, history_messages=100), query="leak_kb=200")
     result = verdict(results)
     assert result["verdict"] == "leak"
     assert sample(results, "heap.verdict") == "leak"
@@ -146,14 +147,14 @@ def test_a_page_that_stops_reconnecting_fails_clearly_and_keeps_its_cycles(tmp_p
     # Reconnects 3 times: the 2 warm-up cycles and measured cycle 1 complete, cycle 2 never does.
     snapshots = tmp_path / "snapshots"
     proc = run_bench("ui", "--scenario", "cycles", "--app-query", "max_reconnects=3", "--cycles", "5",
-                     "--history-messages", "0", "--reconnect-timeout", "2", "--json", str(out), "--no-progress",
+                     "--history-messages", "0", "--reconnect-timeout", "1", "--json", str(out), "--no-progress",
                      "--heap-snapshot-dir", str(snapshots))
     elapsed = time.monotonic() - started
     assert proc.returncode == 3, proc.stderr
     assert proc.stderr.strip().splitlines() == [
-        "bench: error: the page did not reconnect within --reconnect-timeout 2 s after the abnormal close "
+        "bench: error: the page did not reconnect within --reconnect-timeout 1 s after the abnormal close "
         "of cycle 2 of 5"]
-    # Browser start + 3 cycles + the 2 s wait; the bound only catches a hang.
+    # Browser start + 3 cycles + the 1 s wait (a reconnect takes ~0.1 s); the bound only catches a hang.
     assert elapsed < 60
     data = json.loads(out.read_text())
     assert data["partial"] is True

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -264,10 +265,13 @@ def test_measured_numbers_with_and_without_trace_are_within_noise(traced, plain)
 def test_bad_evidence_options_are_one_line_errors(tmp_path):
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
-    for args, expected in ((["--trace", "always"], "invalid choice"),
-                           (["--filmstrip-interval", "0"], "--filmstrip-interval must be a positive"),
-                           (["--trace", "--trace-dir", str(not_a_dir)], "is not a directory")):
-        proc = run_bench("ui", *args, "--no-progress")
+    cases = ((["--trace", "always"], "invalid choice"),
+             (["--filmstrip-interval", "0"], "--filmstrip-interval must be a positive"),
+             (["--trace", "--trace-dir", str(not_a_dir)], "is not a directory"))
+    # Three independent commands, started together: each is mostly Python's start-up.
+    with ThreadPoolExecutor(len(cases)) as pool:
+        procs = list(pool.map(lambda case: run_bench("ui", *case[0], "--no-progress"), cases))
+    for (_, expected), proc in zip(cases, procs):
         assert proc.returncode == 2, proc.stderr
         assert expected in one_line_error(proc)
 

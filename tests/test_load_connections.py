@@ -34,12 +34,12 @@ def value(data: dict, name: str) -> float:
 
 
 def test_bundled_server_answers_every_heartbeat(tmp_path):
-    data, stdout = connections(tmp_path, "--clients", "20", "--interval", "200", "--duration", "1.6")
-    # Each client ticks at its offset (< 200 ms) + k x 200 ms while < 1.6 s: 8 ticks.
-    assert value(data, "connections.heartbeats_sent") == 20 * 8
-    assert value(data, "connections.heartbeats_answered") == 20 * 8
+    data, stdout = connections(tmp_path, "--clients", "20", "--interval", "200", "--duration", "1")
+    # Each client ticks at its offset (< 200 ms) + k x 200 ms while < 1 s: 5 ticks.
+    assert value(data, "connections.heartbeats_sent") == 20 * 5
+    assert value(data, "connections.heartbeats_answered") == 20 * 5
     assert value(data, "connections.stability_pct") == 100
-    assert data["metrics"]["connections.rtt_ms"]["n"] == 160
+    assert data["metrics"]["connections.rtt_ms"]["n"] == 100
     assert data["metrics"]["connections.rtt_ms"]["min"] > 0
     assert data["metrics"]["connections.connect_ms"]["n"] == 20
     assert value(data, "connections.disconnects") == 0 and value(data, "connections.connect_errors") == 0
@@ -92,7 +92,7 @@ def test_server_killed_mid_run_is_disconnects_and_a_stability_drop(tmp_path):
         ws_url = server.url.replace("http://", "ws://") + "ws"
         proc = subprocess.Popen(
             [sys.executable, "-m", "bench", "connections", "--url", ws_url, "--server-pid", str(server.pid),
-             "--clients", "20", "--interval", "200", "--duration", "4", "--json", str(out), "--no-progress"],
+             "--clients", "20", "--interval", "200", "--duration", "3", "--json", str(out), "--no-progress"],
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
         while clients_connected(server.url) < 20:
@@ -106,9 +106,9 @@ def test_server_killed_mid_run_is_disconnects_and_a_stability_drop(tmp_path):
     data = json.loads(out.read_text())
     assert value(data, "connections.disconnects") == 20
     stability = value(data, "connections.stability_pct")
-    # About 1 s of 4 s answered: 25 %; the band allows a slow start on a loaded machine.
+    # About 1 s of 3 s answered: 33 %; the band allows a slow start on a loaded machine.
     assert 5 < stability < 60
-    assert value(data, "connections.heartbeats_sent") == 20 * 20  # due ticks count, answered or not
+    assert value(data, "connections.heartbeats_sent") == 20 * 15  # due ticks count, answered or not
     assert "20 of 20 clients were disconnected by the server" in stdout
     # Read while it ran; the end-of-run reading says why it is missing.
     assert "connections.server_bytes_per_connection" in data["metrics"]

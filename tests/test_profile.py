@@ -129,7 +129,7 @@ def test_profile_check_wrong_frame_format_never_reaches_the_dom(chat_server, tmp
         list = "#messages"
         message = ".message"
         """)
-    proc = run_bench("profile", "check", str(path), "--url", chat_server.url, "--timeout", "3")
+    proc = run_bench("profile", "check", str(path), "--url", chat_server.url, "--timeout", "2")
     assert proc.returncode == 3
     assert "never appeared in the DOM" in proc.stdout
 
@@ -151,7 +151,7 @@ def test_profile_init_proposes_a_profile_that_checks(chat_server, tmp_path):
 
 def test_a_page_that_opens_no_websocket_is_named(chat_server, tmp_path):
     path = write(tmp_path, "[websocket]\nmatch = '**/ws'\n[page]\nready = 'body'\n")
-    proc = run_bench("ui", "--profile", str(path), "--url", chat_server.url + "health", "--timeout", "3")
+    proc = run_bench("ui", "--profile", str(path), "--url", chat_server.url + "health", "--timeout", "2")
     assert proc.returncode == 3
     assert proc.stderr.strip() == (f"bench: error: {chat_server.url}health: the page opened no WebSocket "
-                                   "within 3 s")
+                                   "within 2 s")

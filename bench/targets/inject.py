@@ -148,13 +148,15 @@ class InterceptInjector:
             return False
         # Paced sends (one message each) check the page at most every
         # RECHECK_S: each check is a task on the page's main thread. A socket
-        # that closed meanwhile is caught by the quiet wait (socket_id).
+        # that closed meanwhile is caught by the quiet wait (socket_id). Only
+        # a check that found it open is trusted until the next one.
         now = time.monotonic()
         if not wait and now - self._checked_at < RECHECK_S:
             return True
-        self._checked_at = now
         infos = [i for i in self._infos() if i["url"] == self._ready_route.url]
-        return bool(infos) and infos[-1]["closed"] is None and infos[-1]["id"] == self.socket_id
+        still_open = bool(infos) and infos[-1]["closed"] is None and infos[-1]["id"] == self.socket_id
+        self._checked_at = now if still_open else 0.0
+        return still_open
 
     def ensure_socket(self) -> None:
         """Raise TargetError unless the page has a live socket (after grace_s at most)."""
