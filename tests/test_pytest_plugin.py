@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -85,10 +86,39 @@ def run(pytester, *args, plugins=PLUGINS, timeout=120):
     return pytester.runpytest_subprocess(*plugins, *QUIET, *args, timeout=timeout)
 
 
+class Nested:
+    """pytest in a subprocess, as pytester.runpytest_subprocess, for a suite shared by several tests;
+    started now and awaited by result(), so sessions that time nothing can overlap (each pays seconds of
+    start-up and waits on frames, idle callbacks and sockets). Output goes to files: a pipe not being
+    read would stall its session while another is awaited."""
+
+    def __init__(self, directory: Path, *args: str, **env: str):
+        self.args = [sys.executable, "-m", "pytest", *PLUGINS, *QUIET, *args]
+        self.out, self.err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+        self.process = subprocess.Popen(self.args, cwd=directory, env=_suite_env(**env), stdout=self.out,
+                                        stderr=self.err, text=True)
+
+    def result(self, timeout: float = 120) -> subprocess.CompletedProcess:
+        try:
+            code = self.process.wait(timeout=timeout)
+        finally:
+            self.stop()
+        texts = []
+        for f in (self.out, self.err):
+            f.seek(0)
+            texts.append(f.read())
+            f.close()
+        return subprocess.CompletedProcess(self.args, code, *texts)
+
+    def stop(self) -> None:
+        """Killed if still running (a failed or timed-out wait), so no session outlives its test."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
 def run_pytest(directory: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    """pytest in a subprocess, as pytester.runpytest_subprocess, for a suite shared by several tests."""
-    return subprocess.run([sys.executable, "-m", "pytest", *PLUGINS, *QUIET, *args], cwd=directory,
-                          env=_suite_env(**env), capture_output=True, text=True, timeout=120)
+    return Nested(directory, *args, **env).result()
 
 
 @pytest.fixture(scope="module")
