@@ -304,14 +304,15 @@ def test_the_example_suite_on_a_remote_browser_server(suite, monkeypatch, playwr
 
 def test_a_suite_that_does_not_use_it_runs_exactly_as_without_it(sessions) -> None:
     (without_dir, without), (with_dir, with_plugin) = sessions["without"], sessions["with"]
-    outcomes = [pytest.RunResult(p.returncode, p.stdout.splitlines(), p.stderr.splitlines(), 0).parseoutcomes()
-                for p in (without, with_plugin)]
-    assert outcomes == [{"passed": 2, "failed": 1}] * 2, without.stdout + with_plugin.stdout
+    assert _outcomes(without) == _outcomes(with_plugin) == {"passed": 2, "failed": 1}, \
+        without.stdout + with_plugin.stdout
     assert _cases(without_dir / "without.xml") == _cases(with_dir / "with.xml")
     assert not (with_dir / "out").exists() and not (with_dir / "test-results").exists()
     assert not [line for line in with_plugin.stdout.splitlines() if line.startswith("bench")]
     # Unused, the plugin imports nothing of bench's beyond itself.
-    loaded = set((with_dir / "modules.txt").read_text().split()) - set((without_dir / "modules.txt").read_text().split())
+    modules = {label: set((directory / "modules.txt").read_text().split())
+               for label, directory in (("without", without_dir), ("with", with_dir))}
+    loaded = modules["with"] - modules["without"]
     assert loaded == {"bench.pytest_plugin"}
 
 
@@ -330,6 +331,11 @@ def test_the_entry_point_loads_the_plugin(tmp_path) -> None:
     assert help_text.returncode == 0, help_text.stderr
     for option in ("--bench-json=DIR", "--bench-trace={on,off,retain-on-failure}", "--bench-budgets="):
         assert option in help_text.stdout
+
+
+def _outcomes(proc: subprocess.CompletedProcess) -> dict:
+    """The counts of pytest's summary line, as pytester's RunResult.parseoutcomes() reads them."""
+    return pytest.RunResult(proc.returncode, proc.stdout.splitlines(), proc.stderr.splitlines(), 0).parseoutcomes()
 
 
 def _cases(path) -> list:
