@@ -137,10 +137,6 @@ class Nested:
             self.process.wait()
 
 
-def run_pytest(directory: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    return Nested(directory, *args, **env).result()
-
-
 def _tiny_suite(directory: Path) -> Path:
     shutil.copy(REPO / "examples" / "conftest.py", directory)
     (directory / "test_tiny.py").write_text(TINY_SUITE)
