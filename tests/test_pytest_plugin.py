@@ -21,6 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -39,7 +40,7 @@ QUIET = ("-p", "no:cacheprovider", "-W", "ignore::pytest.PytestRemovedIn10Warnin
 
 TINY_SUITE = '''
 def test_burst_over_budget(page, chat_bench):
-    result = chat_bench.burst(page, bursts=5, size=10)
+    result = chat_bench.burst(page, bursts=5, size=5)  # 5 bursts: the fewest that get a CI
     assert result["paint.latency_ms"].n > 0
     # env tells the truth about the mode: the page's own user agent agrees
     assert ("HeadlessChrome" in page.evaluate("navigator.userAgent")) == result.env["headless"]
@@ -65,6 +66,26 @@ TINY_BUDGETS = '''[tool.bench.budgets]
 "paint.injected.sum" = { min = 1 }
 "heap.verdict" = { equals = "stable" }
 '''
+PLAIN_SUITE = '''
+def test_page(page):
+    page.goto("data:text/html,<title>t</title>")
+    assert page.title() == "t"
+
+def test_fails():
+    assert 1 == 2
+
+def test_passes():
+    pass
+'''
+PLAIN_CONFTEST = '''
+
+import sys
+
+
+def pytest_sessionfinish(session):
+    with open("modules.txt", "w") as f:
+        f.write("\\n".join(sorted(m for m in sys.modules if m.split(".")[0] == "bench")))
+'''
 
 
 def _suite_env(**extra: str) -> dict:
@@ -85,26 +106,97 @@ def run(pytester, *args, plugins=PLUGINS, timeout=120):
     return pytester.runpytest_subprocess(*plugins, *QUIET, *args, timeout=timeout)
 
 
-def run_pytest(directory: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    """pytest in a subprocess, as pytester.runpytest_subprocess, for a suite shared by several tests."""
-    return subprocess.run([sys.executable, "-m", "pytest", *PLUGINS, *QUIET, *args], cwd=directory,
-                          env=_suite_env(**env), capture_output=True, text=True, timeout=120)
+class Nested:
+    """pytest in a subprocess, as pytester.runpytest_subprocess, for a suite shared by several tests;
+    started now and awaited by result(), so sessions that time nothing can overlap (each pays seconds of
+    start-up and waits on frames, idle callbacks and sockets). Output goes to files: a pipe not being
+    read would stall its session while another is awaited."""
+
+    def __init__(self, directory: Path, *args: str, plugins=PLUGINS, **env: str):
+        self.args = [sys.executable, "-m", "pytest", *plugins, *QUIET, *args]
+        self.out, self.err = tempfile.TemporaryFile("w+"), tempfile.TemporaryFile("w+")
+        self.process = subprocess.Popen(self.args, cwd=directory, env=_suite_env(**env), stdout=self.out,
+                                        stderr=self.err, text=True)
+
+    def result(self, timeout: float = 120) -> subprocess.CompletedProcess:
+        try:
+            code = self.process.wait(timeout=timeout)
+        finally:
+            self.stop()
+        texts = []
+        for f in (self.out, self.err):
+            f.seek(0)
+            texts.append(f.read())
+            f.close()
+        return subprocess.CompletedProcess(self.args, code, *texts)
+
+    def stop(self) -> None:
+        """Killed if still running (a failed or timed-out wait), so no session outlives its test."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
-@pytest.fixture(scope="module")
-def tiny_suite(tmp_path_factory) -> Path:
-    directory = tmp_path_factory.mktemp("tiny")
+def _tiny_suite(directory: Path) -> Path:
     shutil.copy(REPO / "examples" / "conftest.py", directory)
     (directory / "test_tiny.py").write_text(TINY_SUITE)
     (directory / "pyproject.toml").write_text(TINY_BUDGETS)
     return directory
 
 
+def _plain_suite(directory: Path) -> Path:
+    """A Playwright suite that never asks for chat_bench, with the example conftest (it imports
+    bench.browser.launch) and a note of which bench modules got loaded."""
+    (directory / "test_plain.py").write_text(PLAIN_SUITE)
+    (directory / "conftest.py").write_text((REPO / "examples" / "conftest.py").read_text() + PLAIN_CONFTEST)
+    return directory
+
+
 @pytest.fixture(scope="module")
-def headless_run(tiny_suite) -> subprocess.CompletedProcess:
-    """The tiny suite headless, with budgets, bench traces kept on failure and pytest-playwright's tracing."""
-    return run_pytest(tiny_suite, "--bench-json", "headless", "--bench-trace", "retain-on-failure",
-                      "--tracing", "retain-on-failure")
+def sessions(tmp_path_factory) -> dict:
+    """The sessions of this module that time nothing, started at once (each mostly waits: start-up,
+    frames, sockets) and awaited in this fixture, so none outlives the test that set it up:
+
+    - headless: the tiny suite, with budgets, bench traces kept on failure and pytest-playwright's tracing;
+    - headed: the tiny suite's burst test again, in its own folder (pytest-playwright empties its
+      output folder as a session starts), headed on an Xvfb display, with --slowmo and
+      --browser-channel chromium: Playwright's "chromium" channel, resolved in a browsers folder laid
+      out as `playwright install chromium` makes it, holding the Chromium found here;
+    - without / with: the plain suite without the bench plugin and with it (and its options), each
+      in its own folder (each writes its modules.txt).
+    """
+    dirs = {label: tmp_path_factory.mktemp(label) for label in ("headless", "headed", "without", "with")}
+    browsers = tmp_path_factory.mktemp("ms-playwright")
+    executable = browsers / f"chromium-{_chromium_revision()}" / "chrome-linux64" / "chrome"
+    executable.parent.mkdir(parents=True)
+    executable.symlink_to(find_chromium())
+    with _xvfb() as display:
+        nested = {
+            "headless": Nested(_tiny_suite(dirs["headless"]), "--bench-json", "headless", "--bench-trace",
+                               "retain-on-failure", "--tracing", "retain-on-failure"),
+            "headed": Nested(_tiny_suite(dirs["headed"]), "-k", "burst", "--bench-json", "headed", "--headed",
+                             "--slowmo", "20", "--browser-channel", "chromium",
+                             PLAYWRIGHT_BROWSERS_PATH=str(browsers), DISPLAY=display),
+            "without": Nested(_plain_suite(dirs["without"]), "--junitxml", "without.xml", plugins=PLUGINS[:2]),
+            "with": Nested(_plain_suite(dirs["with"]), "--junitxml", "with.xml", "--bench-json", "out",
+                           "--bench-trace", "on"),
+        }
+        try:
+            procs = {label: n.result() for label, n in nested.items()}
+        finally:
+            for n in nested.values():
+                n.stop()
+    return {label: (dirs[label], procs[label]) for label in dirs}
+
+
+@pytest.fixture(scope="module")
+def tiny_suite(sessions) -> Path:
+    return sessions["headless"][0]
+
+
+@pytest.fixture(scope="module")
+def headless_run(sessions) -> subprocess.CompletedProcess:
+    return sessions["headless"][1]
 
 
 def test_budgets_fail_the_test_with_metric_value_limit_and_trace_paths(tiny_suite, headless_run) -> None:
@@ -151,24 +243,16 @@ def test_a_local_measurement_describes_the_browser_pytest_playwright_launched(ti
     assert "bench: measurements of 2 test(s) written to headless/results.json" in headless_run.stdout
 
 
-def test_headed_slowmo_and_channel_reach_the_measurement_and_compare_refuses_the_mix(tiny_suite, headless_run,
-                                                                                     tmp_path) -> None:
-    # --browser-channel chromium: Playwright's "chromium" channel, resolved in a browsers folder
-    # laid out as `playwright install chromium` makes it, holding the Chromium found here.
-    browsers = tmp_path / "ms-playwright"
-    executable = browsers / f"chromium-{_chromium_revision()}" / "chrome-linux64" / "chrome"
-    executable.parent.mkdir(parents=True)
-    executable.symlink_to(find_chromium())
-    with _xvfb() as display:
-        headed = run_pytest(tiny_suite, "-k", "burst", "--bench-json", "headed", "--headed", "--slowmo", "20",
-                            "--browser-channel", "chromium", PLAYWRIGHT_BROWSERS_PATH=str(browsers), DISPLAY=display)
+def test_headed_slowmo_and_channel_reach_the_measurement_and_compare_refuses_the_mix(sessions) -> None:
+    (tiny_suite, headless_run), (headed_suite, headed) = sessions["headless"], sessions["headed"]
     # The budget fails it; the test's own asserts (the page's user agent says headed) held.
     assert "1 failed, 4 deselected" in headed.stdout, headed.stdout + headed.stderr
     assert "  paint.latency_ms.p50: measured " in headed.stdout
-    env = load_results(tiny_suite / "headed" / "results.json")["env"]
+    env = load_results(headed_suite / "headed" / "results.json")["env"]
     assert env["headless"] is False and env["slowmo_ms"] == 20 and env["browser_channel"] == "chromium"
     assert env["browser_path"] is None  # the channel chose it
-    base, new = (str(tiny_suite / d / "results.json") for d in ("headless", "headed"))
+    base, new = (str(directory / d / "results.json") for directory, d in ((tiny_suite, "headless"),
+                                                                            (headed_suite, "headed")))
     refused = run_bench("compare", base, new)
     assert refused.returncode == 2 and "headless True -> False" in refused.stderr
     forced = run_bench("compare", base, new, "--force")
@@ -214,39 +298,17 @@ def test_the_example_suite_on_a_remote_browser_server(suite, monkeypatch, playwr
     assert all(name in compared.stdout for name in results["metrics"])
 
 
-def test_a_suite_that_does_not_use_it_runs_exactly_as_without_it(suite) -> None:
-    suite.makepyfile(test_plain='''
-        import sys
-
-        def test_page(page):
-            page.goto("data:text/html,<title>t</title>")
-            assert page.title() == "t"
-
-        def test_fails():
-            assert 1 == 2
-
-        def test_passes():
-            pass
-    ''')
-    # The example conftest (it imports bench.browser.launch), and a note of which bench modules got loaded.
-    suite.makeconftest((REPO / "examples" / "conftest.py").read_text() + '''
-
-import sys
-
-
-def pytest_sessionfinish(session):
-    with open("modules.txt", "w") as f:
-        f.write("\\n".join(sorted(m for m in sys.modules if m.split(".")[0] == "bench")))
-''')
-    without = run(suite, "--junitxml", "without.xml", plugins=PLUGINS[:2])
-    without_modules = (suite.path / "modules.txt").read_text().split()
-    with_plugin = run(suite, "--junitxml", "with.xml", "--bench-json", "out", "--bench-trace", "on")
-    assert without.parseoutcomes() == with_plugin.parseoutcomes() == {"passed": 2, "failed": 1}
-    assert _cases(suite.path / "without.xml") == _cases(suite.path / "with.xml")
-    assert not (suite.path / "out").exists() and not (suite.path / "test-results").exists()
-    assert not [line for line in with_plugin.outlines if line.startswith("bench")]
+def test_a_suite_that_does_not_use_it_runs_exactly_as_without_it(sessions) -> None:
+    (without_dir, without), (with_dir, with_plugin) = sessions["without"], sessions["with"]
+    assert _outcomes(without) == _outcomes(with_plugin) == {"passed": 2, "failed": 1}, \
+        without.stdout + with_plugin.stdout
+    assert _cases(without_dir / "without.xml") == _cases(with_dir / "with.xml")
+    assert not (with_dir / "out").exists() and not (with_dir / "test-results").exists()
+    assert not [line for line in with_plugin.stdout.splitlines() if line.startswith("bench")]
     # Unused, the plugin imports nothing of bench's beyond itself.
-    loaded = set((suite.path / "modules.txt").read_text().split()) - set(without_modules)
+    modules = {label: set((directory / "modules.txt").read_text().split())
+               for label, directory in (("without", without_dir), ("with", with_dir))}
+    loaded = modules["with"] - modules["without"]
     assert loaded == {"bench.pytest_plugin"}
 
 
@@ -265,6 +327,11 @@ def test_the_entry_point_loads_the_plugin(tmp_path) -> None:
     assert help_text.returncode == 0, help_text.stderr
     for option in ("--bench-json=DIR", "--bench-trace={on,off,retain-on-failure}", "--bench-budgets="):
         assert option in help_text.stdout
+
+
+def _outcomes(proc: subprocess.CompletedProcess) -> dict:
+    """The counts of pytest's summary line, as pytester's RunResult.parseoutcomes() reads them."""
+    return pytest.RunResult(proc.returncode, proc.stdout.splitlines(), proc.stderr.splitlines(), 0).parseoutcomes()
 
 
 def _cases(path) -> list:

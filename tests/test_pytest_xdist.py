@@ -1,7 +1,9 @@
 """The pytest plugin under pytest-xdist (`pytest -n 2`): the workers' measurements in one results file.
 
 A small suite runs in a subprocess, with real Chromium and the bundled app
-started by each worker, once with `-n 2` and once in one process. Each test
+started by each worker, once with `-n 2` (each worker's browser on its own
+`playwright run-server`) and once in one process; a third session with `-n 2`
+loses a worker. The three run at once (module fixture `sessions`). Each test
 also writes down what its own call returned (samples, worker), so the merged
 file can be checked against what every worker really measured: every
 sample is there, in its test, and the counts add up. Nothing is timed.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +22,7 @@ from bench.browser.launch import STABLE_FLAGS, find_chromium
 from bench.results.records import load_results
 from tests.browser_servers import PlaywrightServer, wait_until_gone
 from tests.conftest import REPO, run_bench
-from tests.test_pytest_plugin import run_pytest
+from tests.test_pytest_plugin import Nested
 
 pytest.importorskip("xdist", reason="pytest-xdist is in the test extra: pip install -e '.[test]'")
 
@@ -68,24 +71,66 @@ def key_of(name: str) -> str:
     return f"test_suite.py::test_{name}[chromium]"
 
 
+def _dir(tmp_path_factory, label: str, suite: str) -> Path:
+    directory = tmp_path_factory.mktemp(label)
+    shutil.copy(REPO / "examples" / "conftest.py", directory)
+    (directory / "test_suite.py").write_text(suite)
+    return directory
+
+
 @pytest.fixture(scope="module")
 def sessions(tmp_path_factory) -> dict:
-    """The suite with -n 2 and in one process, each with its own folder (seen-*.json are per run)."""
-    out = {}
-    for label, args in (("parallel", (*XDIST, "-n", "2")), ("single", ())):
-        directory = tmp_path_factory.mktemp(label)
-        shutil.copy(REPO / "examples" / "conftest.py", directory)
-        (directory / "test_suite.py").write_text(SUITE)
-        proc = run_pytest(directory, *args, "--bench-json", "out")
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        seen = {name: json.loads((directory / f"seen-{name}.json").read_text()) for name in TESTS}
-        out[label] = {"dir": directory, "proc": proc, "seen": seen,
-                      "results": load_results(directory / "out" / "results.json")}
-    return out
+    """Three sessions at once (nothing in them is timed, so they may share the CPU), each in its own folder:
+
+    - parallel: the suite with -n 2, each worker on its own `playwright run-server`
+      (examples/conftest.py: PLAYWRIGHT_WS_ENDPOINT=ws1,ws2 gives gw0 the first server and gw1
+      the second, so the two workers' browsers do not share a machine; here both run on this one);
+    - single: the suite in one process, on the first server (the same kind of browser, so the
+      two files can be compared field by field);
+    - crash: CRASHING_SUITE with -n 2 on local browsers, one worker dying mid-session.
+    """
+    servers = (PlaywrightServer(), PlaywrightServer())
+    with servers[0] as first, servers[1] as second:
+        remote = {"BENCH_CHROMIUM": find_chromium()}  # the servers' machine is this one
+        dirs = {label: _dir(tmp_path_factory, label, suite)
+                for label, suite in (("parallel", SUITE), ("single", SUITE), ("crash", CRASHING_SUITE))}
+        nested = [Nested(dirs["parallel"], *XDIST, "-n", "2", "--bench-json", "out",
+                         PLAYWRIGHT_WS_ENDPOINT=f"{first.endpoint},{second.endpoint}", **remote),
+                  Nested(dirs["single"], "--bench-json", "out", PLAYWRIGHT_WS_ENDPOINT=first.endpoint, **remote),
+                  Nested(dirs["crash"], *XDIST, "-n", "2", "--bench-json", "out")]
+        try:
+            procs = dict(zip(dirs, [n.result() for n in nested]))
+        finally:
+            for n in nested:
+                n.stop()
+        # pytest-playwright closed every worker's browser on the servers
+        left = {server.endpoint: wait_until_gone(server.browsers) for server in servers}
+    return {"servers": [first.endpoint, second.endpoint], "browsers_left": left,
+            **{label: Session(dirs[label], procs[label]) for label in dirs}}
+
+
+class Session:
+    """A finished session's folder and process; its files read by the tests (a session that failed
+    fails the tests that use it, each with its output)."""
+
+    def __init__(self, directory: Path, proc):
+        self.dir, self.proc = directory, proc
+
+    def __getitem__(self, key: str):
+        if key in ("dir", "proc"):
+            return getattr(self, key)
+        if key == "results":
+            return load_results(self.dir / "out" / "results.json")
+        assert key == "seen"
+        return {name: json.loads((self.dir / f"seen-{name}.json").read_text()) for name in TESTS}
+
+    def passed(self) -> "Session":
+        assert self.proc.returncode == 0, self.proc.stdout + self.proc.stderr
+        return self
 
 
 def test_the_controller_merges_every_workers_samples_into_one_file(sessions) -> None:
-    run = sessions["parallel"]
+    run = sessions["parallel"].passed()
     directory, seen, results = run["dir"], run["seen"], run["results"]
     assert sorted(p.name for p in (directory / "out").iterdir()) == ["results.json"]  # no file per worker
     workers = {s["worker"] for s in seen.values()}
@@ -117,7 +162,7 @@ def test_the_controller_merges_every_workers_samples_into_one_file(sessions) -> 
 
 
 def test_the_merged_file_has_the_schema_of_a_single_process_session(sessions) -> None:
-    parallel, single = sessions["parallel"]["results"], sessions["single"]["results"]
+    parallel, single = (sessions[label].passed()["results"] for label in ("parallel", "single"))
     assert set(parallel) == set(single) and parallel["schema"] == single["schema"] == "bench/1"
     assert set(parallel["metrics"]) == set(single["metrics"])  # the same names, test by test
     for name, metric in single["metrics"].items():
@@ -135,13 +180,12 @@ def test_the_merged_file_has_the_schema_of_a_single_process_session(sessions) ->
     assert all(f"{key_of(name)}::paint.latency_ms" in compared.stdout for name in TESTS)
 
 
-def test_a_worker_that_dies_is_named_and_the_file_is_partial(tmp_path) -> None:
-    shutil.copy(REPO / "examples" / "conftest.py", tmp_path)
-    (tmp_path / "test_suite.py").write_text(CRASHING_SUITE)
-    proc = run_pytest(tmp_path, *XDIST, "-n", "2", "--bench-json", "out")
+def test_a_worker_that_dies_is_named_and_the_file_is_partial(sessions) -> None:
+    tmp_path, proc = sessions["crash"]["dir"], sessions["crash"]["proc"]
     assert proc.returncode == 1, proc.stdout + proc.stderr  # the crashed test fails
+    results = sessions["crash"]["results"]
+    assert "1 failed, 1 passed" in proc.stdout, proc.stdout + proc.stderr
     lost = json.loads((tmp_path / "lost.json").read_text())
-    results = load_results(tmp_path / "out" / "results.json")
     assert results["partial"] is True
     survivor = "test_suite.py::test_measures[chromium]"
     assert {n.rpartition("::")[0] for n in results["metrics"]} == {survivor}
@@ -159,24 +203,12 @@ def test_a_worker_that_dies_is_named_and_the_file_is_partial(tmp_path) -> None:
     assert f"bench: {lost_note}" in proc.stdout
 
 
-def test_each_worker_on_its_own_browser_server(tmp_path) -> None:
-    """examples/conftest.py: PLAYWRIGHT_WS_ENDPOINT=ws1,ws2 gives gw0 the first server and gw1 the second,
-    so the two workers' browsers do not share a machine (here both servers run on this one)."""
-    shutil.copy(REPO / "examples" / "conftest.py", tmp_path)
-    (tmp_path / "test_suite.py").write_text(SUITE)
-    with PlaywrightServer() as first, PlaywrightServer() as second:
-        proc = run_pytest(tmp_path, *XDIST, "-n", "2", "--bench-json", "out",
-                          PLAYWRIGHT_WS_ENDPOINT=f"{first.endpoint},{second.endpoint}",
-                          BENCH_CHROMIUM=find_chromium())  # the servers' machine is this one
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        for server in (first, second):  # pytest-playwright closed each worker's browser
-            assert wait_until_gone(server.browsers) == set()
-    results = load_results(tmp_path / "out" / "results.json")
-    env = results["env"]
+def test_each_worker_on_its_own_browser_server(sessions) -> None:
+    """The parallel session ran each worker on its own `playwright run-server`."""
+    assert sessions["browsers_left"] == {endpoint: set() for endpoint in sessions["servers"]}
+    env = sessions["parallel"].passed()["results"]["env"]
     assert env["browser_location"] == "remote-playwright" and env["flags"] == STABLE_FLAGS
     # A field the measurements disagree on lists its values in worker order: gw0 used the first server.
-    assert env["browser_endpoint"] == [first.endpoint, second.endpoint]
+    assert env["browser_endpoint"] == sessions["servers"]
     assert env["pytest_workers"] == 2
-    seen = {name: json.loads((tmp_path / f"seen-{name}.json").read_text()) for name in TESTS}
-    for name, saw in seen.items():
-        assert results["metrics"][f"{key_of(name)}::paint.latency_ms"]["samples"] == saw["samples"]
+    assert sessions["single"]["results"]["env"]["browser_endpoint"] == sessions["servers"][0]
