@@ -14,6 +14,7 @@ import urllib.request
 import pytest
 
 import bench.scenarios.page
+import bench.targets.inject
 from bench.errors import TargetError
 from bench.targets.inject import RECHECK_S
 from bench.targets.messages import Message, MessageSource
@@ -140,6 +141,32 @@ def test_a_paced_send_after_a_check_found_the_socket_closed_is_not_injected_into
     session.injector.send([second], wait=False)  # within RECHECK_S of the check that found it closed
     assert {first.token, second.token} <= session.injector.no_socket
     assert second.token not in session.injector.sent_on
+    session.close()
+
+
+def test_a_message_lost_with_an_earlier_socket_is_not_waited_for(page, sio_server, monkeypatch):
+    # A paced send trusts the check that found the socket open for RECHECK_S (30 s here, so the race
+    # below is certain): a message sent after the socket closed in between goes into the dead socket.
+    # By the wait, the page is on a new socket and a later message went there: the wait ends once that
+    # one arrived (the lost one is the socket's, not unpainted), not at the timeout.
+    monkeypatch.setattr(bench.targets.inject, "RECHECK_S", 30.0)
+    session = open_session(page, sio_server, "transports=websocket&reconnect_ms=1500")
+    first, checked, lost, later = session.messages.take(4)
+    session.injector.send([first], wait=False)
+    session.injector.send([checked], wait=False)  # the check: open
+    dead = session.injector.socket_id
+    post(sio_server.url + "api/disconnect", {})
+    page.wait_for_function("(id) => window.__bench.sockets()[id].closed !== null", arg=dead)
+    session.injector.send([lost], wait=False)  # trusted the check: into the dead socket
+    assert session.injector.sent_on[lost.token] == dead
+    page.wait_for_function("() => window.__bench.openSockets() > 0")  # the client reconnected
+    session.injector.send([later])  # waits for the new socket
+    assert session.injector.socket_id != dead
+    started = time.monotonic()
+    state = session.wait_delivered([m.token for m in (first, checked, lost, later)], 15)
+    assert time.monotonic() - started < 5, state
+    assert state["dom"] == 3 and state["socketClosed"], state
+    assert session.injector.lost_with_socket([lost.token]) == {lost.token}
     session.close()
 
 

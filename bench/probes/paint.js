@@ -344,23 +344,27 @@
     // With stampLabel: console.timeStamp(stampLabel) after the frame that
     // shows the last of them has done its main-thread work.
     // With closedGraceMs: give up early once no socket has been open for that
-    // long, or at once when socketId (the socket the tokens went to) closed:
-    // a closed socket delivers nothing more (bench/inject.py decides whether
-    // the page came back).
-    async quiet(tokens, timeoutMs, stableFrames, stampLabel, closedGraceMs, socketId) {
+    // long. socketIds (beside tokens: the socket each went to): a token not
+    // received by the time its socket closed is not waited for, since a closed
+    // socket delivers nothing more, whichever socket the page has now
+    // (bench/targets/inject.py decides whether the page came back).
+    async quiet(tokens, timeoutMs, stableFrames, stampLabel, closedGraceMs, socketIds) {
       const deadline = performance.now() + timeoutMs;
       const count = (field) => tokens.filter((t) => records.get(t)?.[field] != null).length;
+      const lost = (t, i) => socketIds?.[i] != null && sockets[socketIds[i]]?.closed != null
+        && records.get(t)?.recv == null;
+      const waiting = () => tokens.some((t, i) => records.get(t)?.dom == null && !lost(t, i));
       let inAnimationFrame = false;
       let closedSince = null, socketClosed = false;
-      while (count("dom") < tokens.length && performance.now() < deadline) {
+      while (waiting() && performance.now() < deadline) {
         await nextFrame();
         inAnimationFrame = true; // resumed in the rAF turn of the frame that checked
         if (closedGraceMs == null) continue;
-        if (socketId != null && sockets[socketId] && sockets[socketId].closed !== null) { socketClosed = true; break; }
         const open = window.__bench.openSockets() > 0;
         closedSince = open ? null : (closedSince ?? performance.now());
         if (closedSince !== null && performance.now() - closedSince > closedGraceMs) { socketClosed = true; break; }
       }
+      if (tokens.some(lost)) socketClosed = true;
       if (stampLabel) stampAfterFrame(stampLabel, inAnimationFrame);
       let painted = -1;
       let stable = 0;

@@ -29,19 +29,20 @@ class PaintProbe:
 
     def quiet(self, page, tokens: list[str], timeout_s: float, stable_frames: int = 6,
               stamp: str | None = None, closed_grace_s: float | None = None,
-              socket_id: int | None = None) -> dict:
+              socket_ids: list[int | None] | None = None) -> dict:
         """Wait until the tokens are in the DOM and their paints stopped arriving (or all painted).
 
         stamp: a console.timeStamp label the page stamps once the frame that
         shows the last token has done its main-thread work (RenderProbe).
         closed_grace_s: return early (socketClosed: true) once no page socket
-        has been open this long, or as soon as socket socket_id (where the
-        tokens were injected) has closed.
+        has been open this long. socket_ids (beside tokens: the page's id of
+        the socket each was injected into): a token its socket closed before
+        receiving is not waited for (socketClosed: true).
         """
         grace_ms = None if closed_grace_s is None else closed_grace_s * 1000
         return page.evaluate(
-            "([tokens, ms, frames, stamp, grace, id]) => window.__bench.quiet(tokens, ms, frames, stamp, grace, id)",
-            [tokens, timeout_s * 1000, stable_frames, stamp, grace_ms, socket_id],
+            "([tokens, ms, frames, stamp, grace, ids]) => window.__bench.quiet(tokens, ms, frames, stamp, grace, ids)",
+            [tokens, timeout_s * 1000, stable_frames, stamp, grace_ms, socket_ids],
         )
 
     def idle(self, page, timeout_ms: float) -> None:

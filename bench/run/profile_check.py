@@ -103,13 +103,13 @@ def _hard_messages(session: PageSession, timeout_s: float) -> list[Check]:
     page, target = session.page, session.target
     messages = session.messages.hard()
     tokens = [m.token for m in messages]
-    socket_id = session.injector.socket_id
     try:
         session.injector.send(messages)
     except BenchError as exc:
         return [Check(False, f"injecting the hard messages: {exc.message}")]
+    socket_id = session.injector.socket_id  # the socket they went into
     state = session.paint.quiet(page, tokens, timeout_s, closed_grace_s=session.closed_grace_s,
-                                socket_id=socket_id)
+                                socket_ids=session.injector.sockets_of(tokens))
     records = {r["token"]: r for r in session.paint.take(page, tokens)}
     checks = []
     for message in messages:

@@ -222,14 +222,15 @@ class PageSession:
         """PaintProbe.quiet on the injected tokens, following the page's socket.
 
         Tokens that were never sent (no socket was open: injector.no_socket)
-        are not waited for. If the socket the tokens went to closed, or some
-        were not sent, the page must have a live socket again within the
-        grace period (else TargetError); state["socketClosed"] says whether
-        it closed under them.
+        are not waited for, nor those whose socket closed before the page
+        received them (whatever socket the page is on by then). If a socket
+        the tokens went to closed, or some were not sent, the page must have
+        a live socket again within the grace period (else TargetError);
+        state["socketClosed"] says whether one closed under them.
         """
         sent = [t for t in tokens if t not in self.injector.no_socket]
         state = self.paint.quiet(self.page, sent, timeout_s, stable_frames=stable_frames, stamp=stamp,
-                                 closed_grace_s=self.closed_grace_s, socket_id=self.injector.socket_id)
+                                 closed_grace_s=self.closed_grace_s, socket_ids=self.injector.sockets_of(sent))
         state["socketClosed"] = self.check_socket(state)
         if len(sent) < len(tokens) and not state["socketClosed"]:
             self.injector.ensure_socket()

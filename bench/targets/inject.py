@@ -134,6 +134,10 @@ class InterceptInjector:
             route.send(self.target.encode(message, self.codec))
             self.sent_on[message.token] = socket_id
 
+    def sockets_of(self, tokens: list[str]) -> list[int | None]:
+        """The page's id of the socket each token was injected into (None: not injected)."""
+        return [self.sent_on.get(t) for t in tokens]
+
     def lost_with_socket(self, tokens: list[str]) -> set[str]:
         """Of these tokens (not received), those injected into a socket that has closed since, and forget them."""
         closed = {i["id"] for i in self._infos() if i["closed"] is not None}
@@ -193,8 +197,11 @@ class ServerInjector:
     def ensure_socket(self) -> None:
         pass
 
+    def sockets_of(self, tokens: list[str]) -> None:
+        return None  # the server's delivery is not ours to follow
+
     def lost_with_socket(self, tokens: list[str]) -> set[str]:
-        return set()  # the server's delivery is not ours to follow
+        return set()
 
     def forget_sent(self, tokens: list[str]) -> None:
         pass
