@@ -93,6 +93,9 @@ def hud_pixels(screen: np.ndarray) -> int:
     return int(((r >= 20) & (r <= 60) & (abs(r - g) <= 8) & (abs(g - b) <= 8)).sum())
 
 
+MAX_PAUSES = 5  # one per stretch between the run's checkpoints (the debugging run's docstring)
+
+
 # Not `timing`: its bounds only grow under load (a 150 ms handler frame is over 100 ms on any machine, a
 # pass after a pause begins at least the hold later), and it waits on what it sees, never a fixed time.
 def test_headed_debugging_run_pauses_on_jank_shows_the_overlay_and_stays_open(marked, xvfb_display,  # noqa: F811
@@ -100,10 +103,11 @@ def test_headed_debugging_run_pauses_on_jank_shows_the_overlay_and_stays_open(ma
     """One headed run under Xvfb with every debugging option, on a page with known jank.
 
     scroll_work_ms=150: every frame that scrolls runs a 150 ms scroll handler (the preload's
-    auto-scroll too), so frames are longer than the 100 ms threshold. One pause per measurement (the
-    refresh interval, the up pass, the down pass: at most 3); each is resumed with F8 (the inspector's
-    Resume) once the inspector is on screen, the first one once INSPECTOR_HOLD_S have passed. Then --keep-open: the
-    metrics are printed, the browser is still open with the FPS meter (--overlay) on the X screen,
+    auto-scroll too), so frames are longer than the 100 ms threshold. At most one pause between two
+    checkpoints (the pause is armed again after each measurement): the preload, the refresh interval,
+    the up pass, the down pass, and what follows the last (seen: 3 or 4, as the holds fall). Each is
+    resumed with F8 (the inspector's Resume) once the inspector is on screen, the first one once
+    INSPECTOR_HOLD_S have passed. Then --keep-open: the metrics are printed, the browser is still open with the FPS meter (--overlay) on the X screen,
     and Enter ends the run with exit 0.
     """
     env, marker = marked
@@ -127,7 +131,7 @@ def test_headed_debugging_run_pauses_on_jank_shows_the_overlay_and_stays_open(ma
                 time.sleep(max(0.5, hold_s - (time.monotonic() - seen)))
                 held.append(time.monotonic() - seen)
                 xvfb_display.press("F8", INSPECTOR_POINT)
-            assert pauses <= 3, run.stderr()
+            assert pauses <= MAX_PAUSES, run.stderr()
             time.sleep(0.1)
         time.sleep(0.5)  # a frame or two with the overlay set again on the page left open
         printed_before_enter = run.stdout()
@@ -143,7 +147,7 @@ def test_headed_debugging_run_pauses_on_jank_shows_the_overlay_and_stays_open(ma
     print("\n" + "\n".join(f"paused on a {d} ms frame at {t} ms, held {h:.1f} s" for (d, t), h in zip(lines, held))
           + f"\npasses began at {passes}; FPS meter pixels {hud}; Chromium processes while open {len(alive)}")
     assert code == 0, run.stderr()
-    assert 1 <= len(lines) == pauses <= 3
+    assert 1 <= len(lines) == pauses <= MAX_PAUSES
     durations = [float(d) for d, _ in lines]
     assert min(durations) >= 100  # over the threshold (printed to 0.1 ms)
     assert max(durations) >= 150 - 2 * HEADLESS_REFRESH_MS  # the knob's 150 ms, to within the watcher's 2 frames
