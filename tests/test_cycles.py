@@ -127,10 +127,13 @@ def test_plain_app_holds_steady(page, measure, tmp_path) -> None:
 
 def test_history_from_cycle_messages_is_not_called_a_leak(page, measure, tmp_path) -> None:
     # 20 messages per cycle add ~200 KB and ~185 DOM nodes per cycle of real
-    # chat history; bytes and nodes per message, measured apart, take it out.
+    # chat history (seen 180-187: a few nodes, such as the probe's frame
+    # sentinel, come and go); bytes and nodes per message, measured apart,
+    # take it out. A cycle without its messages adds about none.
     results = measure(page, cycles(tmp_path, cycles=5, messages=20, history_messages=200))
     nodes = results["metrics"]["heap.nodes"]["samples"]
-    assert all(b - a >= 180 for a, b in zip(nodes, nodes[1:]))  # the history is there
+    print(f"\nDOM nodes after each cycle: {nodes}")
+    assert all(b - a >= 170 for a, b in zip(nodes, nodes[1:])), nodes  # the history is there
     assert verdict(results)["verdict"] == "stable", verdict(results)["reasons"]
 
 
