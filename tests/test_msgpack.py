@@ -176,15 +176,22 @@ def open_session(page, server, query: str = "") -> PageSession:
     return session
 
 
-def test_hard_messages_arrive_intact_through_the_msgpack_client(page, msgpack_server):
-    session = open_session(page, msgpack_server)  # default transports: long-polling, then the upgrade
-    messages = [Message(f"bench-mp-{i}", 'a "user"\\', f"bench-mp-{i} {text}") for i, text in enumerate(HARD)]
+def deliver_hard(session, prefix: str, rows_selector: str) -> tuple[list[Message], list[str]]:
+    """The hard texts and 100 corpus messages injected, all in the DOM: them, and the text of each row."""
+    messages = [Message(f"{prefix}-{i}", 'a "user"\\', f"{prefix}-{i} {t}") for i, t in enumerate(HARD)]
     messages += session.messages.take(100)
     session.injector.send(messages)
-    state = session.paint.quiet(page, [m.token for m in messages], 20)
+    state = session.paint.quiet(session.page, [m.token for m in messages], 20)
     assert state["recv"] == state["dom"] == len(messages), state
+    rows = session.page.evaluate("(sel) => [...document.querySelectorAll(sel)].map((r) => r.lastChild.data)",
+                                 rows_selector)
+    return messages, rows
+
+
+def test_hard_messages_arrive_intact_through_the_msgpack_client(page, msgpack_server):
+    session = open_session(page, msgpack_server)  # default transports: long-polling, then the upgrade
+    messages, rows = deliver_hard(session, "bench-mp", "#log .msg")
     # socket.io-client's MessagePack decoder turned every binary frame back into the exact text.
-    rows = page.evaluate("() => [...document.querySelectorAll('#log .msg')].map((r) => r.lastChild.data)")
     assert rows[-len(messages):] == [m.text for m in messages]
     (socket,) = page.evaluate("() => window.__bench.sockets()")
     assert "sid=" in socket["url"] and "5" in socket["sent"]
@@ -302,12 +309,7 @@ def test_hard_messages_arrive_intact_through_the_signalr_msgpack_client(page):
         session = PageSession(page, target, MessageSource(seed=5), 15)
         session.prepare()
         session.open()
-        messages = [Message(f"bench-sr-{i}", 'a "user"\\', f"bench-sr-{i} {t}") for i, t in enumerate(HARD)]
-        messages += session.messages.take(100)
-        session.injector.send(messages)
-        state = session.paint.quiet(page, [m.token for m in messages], 20)
-        assert state["recv"] == state["dom"] == len(messages), state
-        rows = page.evaluate("() => [...document.querySelectorAll('#messagesList li')].map((r) => r.lastChild.data)")
+        messages, rows = deliver_hard(session, "bench-sr", "#messagesList li")
         assert rows == [m.text for m in messages]
         (socket,) = page.evaluate("() => window.__bench.sockets()")
         assert '"messagepack"' in socket["sent"][0]
