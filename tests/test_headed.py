@@ -147,7 +147,7 @@ def test_headed_debugging_run_pauses_on_jank_shows_the_overlay_and_stays_open(ma
     print("\n" + "\n".join(f"paused on a {d} ms frame at {t} ms, held {h:.1f} s" for (d, t), h in zip(lines, held))
           + f"\npasses began at {passes}; FPS meter pixels {hud}; Chromium processes while open {len(alive)}")
     assert code == 0, run.stderr()
-    assert 1 <= len(lines) == pauses <= MAX_PAUSES
+    assert 1 <= pauses <= len(lines) <= MAX_PAUSES  # one more can come while the page is kept open
     durations = [float(d) for d, _ in lines]
     assert min(durations) >= 100  # over the threshold (printed to 0.1 ms)
     assert max(durations) >= 150 - 2 * HEADLESS_REFRESH_MS  # the knob's 150 ms, to within the watcher's 2 frames
