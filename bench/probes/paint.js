@@ -390,12 +390,13 @@
       });
     },
 
-    // Wait gapMs, then for an animation frame, then `fraction` of the frame
-    // interval (measured from two rAF timestamps, once per page): the next
-    // burst then starts at that phase of the refresh cycle, plus a constant
-    // delivery delay. Resolves to {intervalMs, phaseMs}.
+    // Wait until the main thread is idle (at most gapMs, as idle()), then for
+    // an animation frame, then `fraction` of the frame interval (measured
+    // from two rAF timestamps, once per page): the next burst then starts at
+    // that phase of the refresh cycle, plus a constant delivery delay.
+    // Resolves to {intervalMs, phaseMs}.
     async atFramePhase(gapMs, fraction) {
-      await new Promise((resolve) => setTimeout(resolve, gapMs));
+      await window.__bench.idle(gapMs);
       let t = await new Promise((resolve) => requestAnimationFrame(resolve));
       if (!frameIntervalMs) {
         const t2 = await new Promise((resolve) => requestAnimationFrame(resolve));

@@ -50,7 +50,8 @@ class PaintProbe:
         page.evaluate("(ms) => window.__bench.idle(ms)", timeout_ms)
 
     def at_frame_phase(self, page, gap_ms: float, fraction: float) -> dict:
-        """Idle gap_ms, then wait until `fraction` (0..1) of a refresh interval after a frame began."""
+        """Wait until the main thread is idle (at most gap_ms), then until `fraction` (0..1) of a refresh
+        interval after a frame began."""
         return page.evaluate("([gap, f]) => window.__bench.atFramePhase(gap, f)", [gap_ms, fraction])
 
     def take(self, page, tokens: list[str]) -> list[dict]:
