@@ -174,6 +174,7 @@ class AppPage:
 
     def run(self, *scenarios) -> dict:
         """Each scenario on this page, in turn; the results so far as the results file holds them."""
+        self.session.plan(scenarios)
         for scenario in scenarios:
             scenario.run(self.session, self.sink)
         return self.results.to_json()

@@ -16,6 +16,7 @@ import pytest
 
 from bench.probes import trace_frames
 from bench.scenarios.burst import BurstConfig, BurstScenario
+from bench.scenarios.cycles import CyclesConfig, CyclesScenario
 from bench.scenarios.scroll import ScrollConfig, ScrollScenario
 from bench.targets.profile import bundled_target
 from tests.conftest import AppPage, run_bench
@@ -145,6 +146,29 @@ def test_scroll_work_40_ms_cannot_hold_60_fps(scroll_work_40) -> None:
     assert statistics.median(fps) >= 12, fps
     assert statistics.median(dropped) <= 100 * (1 - 12 / 60), dropped
     assert scroll_work_40["metrics"]["scroll.frame_ms"]["p50"] >= 2 * HEADLESS_REFRESH_MS - 1
+
+
+# Not `timing`: it asserts which list was scrolled and where the history's cost came from (bytes and
+# nodes after a forced GC), not how fast anything was.
+def test_after_bursts_scroll_uses_their_list_and_the_bursts_give_the_history_cost(measured) -> None:
+    # The default run's order. The bursts leave 150 warm-up + 2 x 150 = 450
+    # messages, between M = 300 and 2M: the gesture scrolls those (no reload,
+    # no preload), and the cycles' heap.bytes_per_message is the bursts' fill
+    # of the fresh page (GC'd samples before the first and after the last).
+    results = measured("", BurstScenario(BurstConfig(bursts=2, size=150, render_cost=False)),
+                       ScrollScenario(ScrollConfig(**SMALL)),
+                       CyclesScenario(CyclesConfig(cycles=3, warmup=1)))
+    assert [(p["list_from"], p["list_messages"]) for p in passes(results)] == [("earlier scenarios", 450)] * 2
+    [history] = results["records"]["heap.bytes_per_message"]
+    assert (history["source"], history["messages"]) == ("bursts", 450)
+    # The bundled app holds a message in about 10 KiB and 9 DOM nodes (the scroll preload's figure).
+    assert 2 * 1024 < history["bytes"] < 40 * 1024 and 5 <= history["nodes"] <= 15, history
+
+
+def test_after_bursts_that_left_more_than_2m_messages_scroll_reloads_and_preloads_m(measured) -> None:
+    results = measured("", BurstScenario(BurstConfig(bursts=1, size=650, warmup=0, render_cost=False)),
+                       ScrollScenario(ScrollConfig(**SMALL)))
+    assert [(p["list_from"], p["list_messages"]) for p in passes(results)] == [("preload", 300)] * 2
 
 
 # Not `timing` (nor the layout-thrash test below): load only makes a frame with an 80 ms handler

@@ -197,7 +197,7 @@ class PageSession:
             if hasattr(scenario, "before_open"):
                 scenario.before_open(self)  # init scripts, before the page's own
         self.open()
-        self.history_wanted = any(getattr(s, "uses_history", False) for s in scenarios)
+        self.plan(scenarios)
         try:
             for scenario in scenarios:
                 if self.no_socket and getattr(scenario, "needs_socket", True):
@@ -211,6 +211,10 @@ class PageSession:
             if self.injector.notes:  # how injection reached the page (e.g. after a Socket.IO upgrade)
                 sink(ScenarioOutput(notes=list(self.injector.notes)))
             self.close()
+
+    def plan(self, scenarios) -> None:
+        """What the scenarios about to run on this page share: whether one wants the history's cost."""
+        self.history_wanted = any(getattr(s, "uses_history", False) for s in scenarios)
 
     @property
     def closed_grace_s(self) -> float | None:

@@ -7,9 +7,11 @@ scroll.long_frames (Long Animation Frames over 50 ms). Records: "scroll" (one
 per pass: distance asked and moved, frames, expected, dropped) and
 "long_frames" (one per long frame, with its script attribution).
 
-Steps: the list is emptied (page reloaded) if an earlier scenario filled it;
-M messages are preloaded through the target's injection path and the page
-waits until they are in the DOM and painting stopped; the idle refresh
+Steps: at least M messages in the list, quiet: an earlier scenario's list of
+M to 2M messages as it is, else the list is emptied (page reloaded) if an
+earlier scenario filled it, and M messages are preloaded through the
+target's injection path and the page waits until they are in the DOM and
+painting stopped (preload()); the idle refresh
 interval is measured; then R times: a gesture up by D px from the newest
 message, and one back down by D px, each with CDP Input.synthesizeScrollGesture
 over the list at a fixed speed and without fling. With render_cost, each pass
@@ -24,9 +26,9 @@ from typing import Callable
 
 from ..errors import TargetError, UsageError
 from ..probes.frames import FramesProbe
-from ..probes.heap import HeapProbe
 from ..probes.render_cost import measure_window
 from ..results.records import ScenarioOutput
+from .history_cost import HistoryCost
 from .page import PageSession
 from ..stats.smoothness import gesture_window, overlapping, pass_smoothness, refresh_interval_ms
 
@@ -35,6 +37,8 @@ NOMINAL_REFRESH_HZ = 60
 MIN_PASS_FRAMES = 120      # expected frames per pass at NOMINAL_REFRESH_HZ
 IDLE_FRAMES = 30           # rAF deltas for the refresh interval (0.5 s at 60 Hz)
 DISTANCE_TOLERANCE = 0.05  # a pass that moves scrollTop off by more gets a note
+# An earlier scenario's list of M to REUSE_FACTOR x M messages is scrolled as it is (preload()).
+REUSE_FACTOR = 2
 
 
 @dataclass
@@ -72,7 +76,8 @@ class ScrollConfig:
 
 def add_arguments(group) -> None:
     group.add_argument("--scroll-messages", type=int, default=1000, metavar="M",
-                       help="messages preloaded into the list before scrolling (default 1000)")
+                       help="messages in the list before scrolling: preloaded, or the earlier scenarios' "
+                            "when they left M to 2M (default 1000)")
     group.add_argument("--scroll-speed", type=float, default=2000, metavar="PX_PER_S",
                        help="gesture speed, fixed, no fling (default 2000 px/s)")
     group.add_argument("--scroll-distance", type=float, default=4000, metavar="PX",
@@ -108,6 +113,9 @@ class ScrollScenario:
         self.config = config
         config.validate()
         self.probe = FramesProbe()
+        # The list a repetition's passes scroll: how many messages, and "preload" or "earlier scenarios".
+        self.list_messages: int | None = None
+        self.list_from: str | None = None
 
     def expected_messages(self) -> int:
         return self.config.messages
@@ -136,29 +144,36 @@ class ScrollScenario:
     # -- steps, public so a test can trace one pass ---------------------------
 
     def preload(self, session: PageSession) -> None:
-        """Exactly M messages in the list, through the target's injection path, then quiet."""
+        """At least M messages in the list, then quiet: the earlier scenarios' or M preloaded.
+
+        When the bursts of this repetition left between M and REUSE_FACTOR x M
+        messages in the list (the default run: 1,100 after 1,000), the gesture
+        scrolls those, and the page is not reloaded and refilled: the list is
+        as long and made of the same corpus, and the page is quiet (the
+        bursts end with the paint probe's quiet). Otherwise an earlier
+        scenario's list is emptied by a reload and exactly M messages are
+        preloaded through the target's injection path. The scroll records say
+        which (list_messages, list_from).
+        """
         page = session.page
-        if page.locator(session.target.message_selector).count() > 0:
+        present = page.locator(session.target.message_selector).count()
+        if self.config.messages <= present <= REUSE_FACTOR * self.config.messages:
+            self.list_messages, self.list_from = present, "earlier scenarios"
+            return
+        if present > 0:
             session.open()  # an earlier scenario filled the list: start from an empty one
         messages = session.messages.take(self.config.messages)
         tokens = [m.token for m in messages]
-        # A later scenario reports the chat history's heap cost per message
-        # (cycles): this preload on a fresh page is that measurement, so the
-        # later scenario needs no burst of its own. Heap reads are not timed.
-        heap = HeapProbe(session.cdp) if session.history_wanted and session.history is None else None
-        before = heap.sample() if heap else None
+        history = HistoryCost(session)  # when a later scenario wants it and nothing measured it yet
         session.injector.send(messages)
         state = session.wait_delivered(tokens, session.timeout_s)
         session.injector.forget_sent(tokens)
         session.paint.forget(page, tokens)  # not measured here; frees the probe's records
-        if heap is not None and state["dom"] == len(tokens):
-            after = heap.sample()
-            n = len(tokens)
-            session.history = {"messages": n, "bytes": (after["used_bytes"] - before["used_bytes"]) / n,
-                               "nodes": (after["nodes"] - before["nodes"]) / n, "source": "scroll preload"}
+        history.finish("scroll preload", len(tokens), state["dom"] == len(tokens))
         if state["recv"] == 0:
             raise TargetError(f"scroll: none of {len(tokens)} preloaded messages reached the page's "
                               f"WebSocket ({session.target.inject} via {session.target.ws_match!r})")
+        self.list_messages, self.list_from = self.config.messages, "preload"
 
     def locate(self, session: PageSession) -> GestureSpot:
         """The list, scrolled to its newest message; missing or too short a list is an error."""
@@ -230,6 +245,7 @@ class ScrollScenario:
         out.metrics["scroll.long_frames"] = ("count", [len(long_frames)])
         out.records["scroll"] = [{
             "pass": index, "cycle": cycle, "direction": direction,
+            "list_messages": self.list_messages, "list_from": self.list_from,
             "distance_px": self.config.distance, "moved_px": moved,
             "scroll_top_start": tops[first], "scroll_top_end": tops[last],
             "frames": len(smooth.frame_ms), "expected_frames": smooth.expected_frames,
