@@ -10,10 +10,13 @@ one that is off by more (the naive bootstrap below covers only about 0.65).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
+from bench.stats import bootstrap
 from bench.stats.bootstrap import MIN_BLOCKS, quantile_ci
 from bench.stats.difference import HIGHER, LOWER, NONE, compare_runs, compare_samples, compare_words, verdict
 from bench.results.records import Results, ScenarioOutput
@@ -233,3 +236,18 @@ def test_one_run_a_side_folds_run_to_run_noise_into_the_ci():
     assert half(folded.change_p50_ci) > 10 * half(bare.change_p50_ci)
     assert compare_runs(base, near, direction="lower").verdict == "slower"
     assert compare_runs(base, near, direction="lower", run_sd=0.15).verdict == "unsure"
+
+
+def test_nan_percentiles_equal_numpys_nanpercentile_row_by_row():
+    # The bootstrap's padded resamples: rows with different numbers of NaNs,
+    # one with a single value and one with none.
+    rng = np.random.default_rng(7)
+    rows = rng.normal(30, 10, (300, 250))
+    rows[rng.random(rows.shape) < 0.3] = np.nan
+    rows[1, 1:] = np.nan
+    rows[2, :] = np.nan
+    qs = [0, 5, 50, 75.5, 95, 100]
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # nanpercentile warns on the all-NaN row
+        expected = np.nanpercentile(rows, qs, axis=-1)
+    assert np.allclose(bootstrap.nan_percentiles(rows, qs), expected, rtol=0, atol=1e-9, equal_nan=True)

@@ -77,7 +77,32 @@ class NestedSamples:
             return np.percentile(gathered.reshape(size, -1), qs, axis=-1)
         # A drawn run contributes as many blocks as it has: drop the padding draws.
         gathered[np.arange(self.max_blocks)[None, None, :] >= available] = np.nan
-        return np.nanpercentile(gathered.reshape(size, -1), qs, axis=-1)
+        return nan_percentiles(gathered.reshape(size, -1), qs)
+
+
+def nan_percentiles(rows: np.ndarray, qs) -> np.ndarray:
+    """np.nanpercentile(rows, qs, axis=-1) (method "linear"), NaNs ignored: array (len(qs), len(rows)).
+
+    The same values, computed at once for all rows: nanpercentile goes row
+    by row in Python (apply_along_axis), 0.15 s for 2,000 resamples of a
+    1,000-sample burst run. Sorting puts NaNs last, so row i's values are
+    its first n_i; percentile q is linear interpolation at (n_i - 1) q/100
+    between the two neighbouring order statistics. A row of NaNs gives NaN.
+    """
+    ordered = np.sort(rows, axis=-1)
+    counts = np.count_nonzero(~np.isnan(rows), axis=-1)
+    last = np.maximum(counts - 1, 0)
+    out = np.empty((len(np.atleast_1d(qs)), rows.shape[0]))
+    for i, q in enumerate(np.atleast_1d(qs)):
+        position = last * (q / 100)
+        low = np.floor(position).astype(np.intp)
+        high = np.minimum(low + 1, last)
+        fraction = position - low
+        below = np.take_along_axis(ordered, low[:, None], axis=-1)[:, 0]
+        above = np.take_along_axis(ordered, high[:, None], axis=-1)[:, 0]
+        out[i] = below + (above - below) * fraction
+    out[:, counts == 0] = np.nan
+    return out
 
 
 def _interval(statistics: np.ndarray) -> np.ndarray:
