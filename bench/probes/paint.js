@@ -24,6 +24,10 @@
   const records = new Map();      // token -> {recv, dom, paint, presented, method, socket}
   const awaitingDom = new Set();  // tokens received but not yet seen in the DOM
   const tokensByIdentifier = new Map(); // elementtiming identifier -> [token]
+  // token -> the element its text is in (its Element Timing element), until
+  // the harness takes or forgets the token: quiet() asks whether the ones
+  // not painted yet are out of view.
+  const elementOf = new Map();
   const sockets = [];             // one entry per WebSocket the page created
   let nextIdentifier = 0;
 
@@ -253,10 +257,15 @@
       records.get(token).dom = now;
       presentedAt.add(token);
       const inShadowTree = textNode.getRootNode() !== document;
-      if (inShadowTree || forceSentinel) markWithSentinel(token);
-      else {
+      if (inShadowTree || forceSentinel) {
+        markWithSentinel(token);
+        if (textNode.parentElement) elementOf.set(token, textNode.parentElement);
+      } else {
         const el = blockContainer(textNode);
-        if (el) markForElementTiming(el, token);
+        if (el) {
+          markForElementTiming(el, token);
+          elementOf.set(token, el);
+        }
       }
     }
   }
@@ -309,6 +318,30 @@
     return new Promise((resolve) => requestAnimationFrame(() => resolve()));
   }
 
+  // Whether none of these elements is in view now (viewport and every
+  // clipping ancestor, an inner scrolling list too): no frame can paint them
+  // until something scrolls them into view. IntersectionObserver reports each
+  // newly observed element's current state at the next rendering update, so
+  // this costs the page no layout of its own.
+  function outOfView(elements) {
+    return new Promise((resolve) => {
+      const targets = new Set(elements);
+      if (targets.size === 0) { resolve(true); return; }
+      let visible = false;
+      const io = new IntersectionObserver((entries) => {
+        for (const entry of entries) {
+          visible = visible || entry.isIntersecting;
+          targets.delete(entry.target);
+        }
+        if (targets.size === 0) { io.disconnect(); resolve(!visible); }
+      });
+      for (const el of targets) io.observe(el);
+    });
+  }
+  // quiet(): frames without a new paint after which the wait ends when every
+  // message not painted is out of view (else it waits stableFrames).
+  const OUT_OF_VIEW_FRAMES = 2;
+
   // console.timeStamp(label) once the frame that shows the DOM as it is now
   // has done its main-thread work (style, layout, paint, commit): with CDP
   // Performance enabled it sends a Performance.metrics snapshot taken right
@@ -328,6 +361,7 @@
 
   function forget(token) {
     awaitingDom.delete(token);
+    elementOf.delete(token);
     expected.delete(token);
     return records.delete(token);
   }
@@ -368,6 +402,8 @@
       if (stampLabel) stampAfterFrame(stampLabel, inAnimationFrame);
       let painted = -1;
       let stable = 0;
+      let looked = -1;  // the count at the last out-of-view look
+      let outOfViewEnd = false;
       // Every token painted and presented: no paint can still come (Element
       // Timing reports an element's first paint only), nothing left to wait for.
       const settled = () => count("paint") === tokens.length && count("presented") === tokens.length;
@@ -376,9 +412,22 @@
         const now = count("paint") + count("presented");
         stable = now === painted ? stable + 1 : 0;
         painted = now;
+        // Every token presented, and those still without a paint are out of
+        // view (scrolled past before any frame showed them): their paint can
+        // come only if something scrolls them back, which a burst's page does
+        // not do. Paints of the visible ones all came (Element Timing entries
+        // arrive in frame order), so OUT_OF_VIEW_FRAMES quiet frames do.
+        if (stable >= OUT_OF_VIEW_FRAMES && stable < stableFrames && looked !== now
+            && count("presented") === tokens.length) {
+          looked = now;
+          const unpainted = tokens.filter((t) => records.get(t)?.paint == null).map((t) => elementOf.get(t));
+          if (!unpainted.includes(undefined) && await outOfView(unpainted)) { outOfViewEnd = true; break; }
+        }
       }
-      return { recv: count("recv"), dom: count("dom"), paint: count("paint"),
-               timedOut: performance.now() >= deadline, socketClosed };
+      const timedOut = performance.now() >= deadline;
+      // How the wait ended (tests/test_quiet.py).
+      const ended = settled() ? "painted" : outOfViewEnd ? "out-of-view" : timedOut ? "timeout" : "stable";
+      return { recv: count("recv"), dom: count("dom"), paint: count("paint"), timedOut, socketClosed, ended };
     },
 
     // Resolve once the main thread is idle (requestIdleCallback), at most

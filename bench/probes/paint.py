@@ -32,6 +32,12 @@ class PaintProbe:
               socket_ids: list[int | None] | None = None) -> dict:
         """Wait until the tokens are in the DOM and their paints stopped arriving (or all painted).
 
+        Paints stopped: no new paint or presentation for stable_frames frames,
+        or for 2 frames once every token was presented and those not painted
+        are out of view (no frame can paint them until something scrolls).
+        The state's "ended" says which: "painted", "out-of-view", "stable",
+        "timeout".
+
         stamp: a console.timeStamp label the page stamps once the frame that
         shows the last token has done its main-thread work (RenderProbe).
         closed_grace_s: return early (socketClosed: true) once no page socket

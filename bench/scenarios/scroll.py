@@ -35,7 +35,10 @@ from ..stats.smoothness import gesture_window, overlapping, pass_smoothness, ref
 NAME = "scroll"
 NOMINAL_REFRESH_HZ = 60
 MIN_PASS_FRAMES = 120      # expected frames per pass at NOMINAL_REFRESH_HZ
-IDLE_FRAMES = 30           # rAF deltas for the refresh interval (0.5 s at 60 Hz)
+# rAF deltas for the refresh interval (0.2 s at 60 Hz). A median: it stays
+# the refresh interval while fewer than half the deltas are a dropped or
+# late frame (5 of 12); 30 deltas cost 0.3 s more of every run for nothing.
+IDLE_FRAMES = 12
 DISTANCE_TOLERANCE = 0.05  # a pass that moves scrollTop off by more gets a note
 # An earlier scenario's list of M to REUSE_FACTOR x M messages is scrolled as it is (preload()).
 REUSE_FACTOR = 2
