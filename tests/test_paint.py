@@ -88,11 +88,19 @@ def test_server_injection_path_is_measured_too(page, measure):
 
 
 def test_sentinel_estimate_agrees_with_element_timing(page, context, measure):
-    # The shadow-DOM fallback, forced on a page Element Timing can see, must
-    # give the same isolated-message latency: both time the same frame.
-    timed = paced(page, measure, 0)
-    estimated = paced(context.new_page(), measure, 0, paint_method="sentinel")
-    assert {r["method"] for r in estimated["records"]["paint"]} == {"sentinel"}
-    a = timed["metrics"]["paint.latency_ms"]["p50"]
-    b = estimated["metrics"]["paint.latency_ms"]["p50"]
-    assert b == pytest.approx(a, abs=4), (a, b)  # within the 4 ms paint-time quantum
+    # The shadow-DOM fallback times a message by the frame sentinel: the first
+    # frame presented after its text entered the DOM. Every message gets that
+    # same estimate as t_presented, so on a page Element Timing can see, each
+    # isolated message's two times must name the same frame (within the 4 ms
+    # paint-time quantum; seen: equal). Message by message on one page: two
+    # pages' p50s of 12 isolated messages differ by up to a frame from run to
+    # run (messages at the edge of a frame's deadline make it or miss it), a
+    # comparison that failed 3 runs in 6 on a host that ran slower.
+    records = paced(page, measure, 0)["records"]["paint"]
+    assert len(records) == PACED_SIZE and all(r["method"] == "element-timing" for r in records)
+    differences = [r["presented"] - r["paint"] for r in records]
+    assert all(abs(d) <= 4 for d in differences), differences
+    # Forced on, the fallback is where every message's paint time comes from.
+    estimated = paced(context.new_page(), measure, 0, paint_method="sentinel")["records"]["paint"]
+    assert {r["method"] for r in estimated} == {"sentinel"}
+    assert all(abs(r["paint"] - r["presented"]) <= 4 for r in estimated), estimated

@@ -148,27 +148,41 @@ def test_scroll_work_40_ms_cannot_hold_60_fps(scroll_work_40) -> None:
     assert scroll_work_40["metrics"]["scroll.frame_ms"]["p50"] >= 2 * HEADLESS_REFRESH_MS - 1
 
 
-# Not `timing`: it asserts which list was scrolled and where the history's cost came from (bytes and
-# nodes after a forced GC), not how fast anything was.
-def test_after_bursts_scroll_uses_their_list_and_the_bursts_give_the_history_cost(measured) -> None:
+# Not `timing`: they assert which list the scenario takes and where the history's cost came from (bytes
+# and nodes after a forced GC), not how fast anything was. The gestures are the plain tests' business.
+def test_after_bursts_scroll_takes_their_list_and_the_bursts_give_the_history_cost(browser, chat_server) -> None:
     # The default run's order. The bursts leave 150 warm-up + 2 x 150 = 450
-    # messages, between M = 300 and 2M: the gesture scrolls those (no reload,
-    # no preload), and the cycles' heap.bytes_per_message is the bursts' fill
-    # of the fresh page (GC'd samples before the first and after the last).
-    results = measured("", BurstScenario(BurstConfig(bursts=2, size=150, render_cost=False)),
-                       ScrollScenario(ScrollConfig(**SMALL)),
-                       CyclesScenario(CyclesConfig(cycles=3, warmup=1)))
-    assert [(p["list_from"], p["list_messages"]) for p in passes(results)] == [("earlier scenarios", 450)] * 2
-    [history] = results["records"]["heap.bytes_per_message"]
-    assert (history["source"], history["messages"]) == ("bursts", 450)
-    # The bundled app holds a message in about 10 KiB and 9 DOM nodes (the scroll preload's figure).
-    assert 2 * 1024 < history["bytes"] < 40 * 1024 and 5 <= history["nodes"] <= 15, history
+    # messages, between M = 300 and 2M: the scroll scenario takes that list
+    # (no reload, no preload), and the cycles' heap.bytes_per_message is the
+    # bursts' fill of the fresh page (GC'd samples before the first and after
+    # the last), which the cycles scenario then uses instead of a burst of its own.
+    m = AppPage(browser, chat_server.url).open()
+    try:
+        scroll = ScrollScenario(ScrollConfig(**SMALL))
+        cycles = CyclesScenario(CyclesConfig(cycles=3, warmup=0))
+        m.session.plan([scroll, cycles])
+        BurstScenario(BurstConfig(bursts=2, size=150, render_cost=False)).run(m.session, m.sink)
+        scroll.preload(m.session)
+        assert (scroll.list_from, scroll.list_messages) == ("earlier scenarios", 450)
+        cycles.run(m.session, m.sink)
+        [history] = m.results.to_json()["records"]["heap.bytes_per_message"]
+        assert (history["source"], history["messages"]) == ("bursts", 450)
+        # The bundled app holds a message in about 10 KiB and 9 DOM nodes (the scroll preload's figure).
+        assert 2 * 1024 < history["bytes"] < 40 * 1024 and 5 <= history["nodes"] <= 15, history
+    finally:
+        m.close()
 
 
-def test_after_bursts_that_left_more_than_2m_messages_scroll_reloads_and_preloads_m(measured) -> None:
-    results = measured("", BurstScenario(BurstConfig(bursts=1, size=650, warmup=0, render_cost=False)),
-                       ScrollScenario(ScrollConfig(**SMALL)))
-    assert [(p["list_from"], p["list_messages"]) for p in passes(results)] == [("preload", 300)] * 2
+def test_after_bursts_that_left_more_than_2m_messages_scroll_reloads_and_preloads_m(browser, chat_server) -> None:
+    m = AppPage(browser, chat_server.url).open()
+    try:
+        BurstScenario(BurstConfig(bursts=1, size=610, warmup=0, render_cost=False)).run(m.session, m.sink)
+        scroll = ScrollScenario(ScrollConfig(**SMALL))
+        scroll.preload(m.session)
+        assert (scroll.list_from, scroll.list_messages) == ("preload", 300)
+        assert m.page.locator(m.session.target.message_selector).count() == 300  # the page was reloaded
+    finally:
+        m.close()
 
 
 # Not `timing` (nor the layout-thrash test below): load only makes a frame with an 80 ms handler
