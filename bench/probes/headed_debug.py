@@ -105,6 +105,7 @@ class HeadedDebug:
             page.pause()
         finally:
             self.paused = False
+        print("bench: resumed", file=self.out, flush=True)
 
     def checkpoint(self, session) -> None:
         """After a measurement: wait while the inspector is open, then re-arm the pause."""
