@@ -22,6 +22,16 @@ def wait_frames(page, count: int) -> None:
     })""", count)
 
 
+def send_unpainted(session, count: int) -> tuple[list[str], dict]:
+    """Send `count` messages, wait as after a burst; all of them reach the DOM and none is painted."""
+    messages = session.messages.take(count)
+    tokens = [m.token for m in messages]
+    session.injector.send(messages)
+    state = session.wait_delivered(tokens, 30)
+    assert state["dom"] == len(tokens) and state["paint"] == 0, state
+    return tokens, state
+
+
 def test_the_wait_ends_when_the_unpainted_messages_are_out_of_view_and_none_of_them_paints_later(app_page):
     # The list scrolled to its top: the bundled app follows the newest
     # message only when the list is at its bottom, so every new message is
@@ -35,11 +45,7 @@ def test_the_wait_ends_when_the_unpainted_messages_are_out_of_view_and_none_of_t
     session.injector.send(filler)
     session.wait_delivered([m.token for m in filler], 30)
     page.evaluate(f"() => {{ document.querySelector({session.target.list_selector!r}).scrollTop = 0; }}")
-    messages = session.messages.take(40)
-    tokens = [m.token for m in messages]
-    session.injector.send(messages)
-    state = session.wait_delivered(tokens, 30)
-    assert state["dom"] == len(tokens) and state["paint"] == 0, state
+    tokens, state = send_unpainted(session, 40)
     assert state["ended"] == "out-of-view", state
     # Half a second later, none of them has been painted: nothing was lost by ending early.
     wait_frames(page, FRAMES_AFTER)
@@ -56,11 +62,7 @@ def test_the_wait_does_not_end_early_while_an_unpainted_message_is_in_view(app_p
     app = app_page()
     session = app.session
     session.page.add_style_tag(content=f"{session.target.message_selector} {{ visibility: hidden }}")
-    messages = session.messages.take(20)
-    tokens = [m.token for m in messages]
-    session.injector.send(messages)
-    state = session.wait_delivered(tokens, 30)
-    assert state["dom"] == len(tokens) and state["paint"] == 0, state
+    tokens, state = send_unpainted(session, 20)
     assert state["ended"] == "stable", state
     records = session.paint.take(session.page, tokens)
     assert all(r["presented"] is not None for r in records)
