@@ -7,7 +7,8 @@ Resolved means, for every gated numeric metric (bench.results.metric_catalog):
   [-band, +band] (same) or wholly below -band (faster). These are
   tachometer's horizons: sampling stops as soon as the verdict cannot change
   by more sampling of the same size, which for a change far beyond the band is
-  after the first repetition, however wide its CI still is;
+  after the first repetition, however wide its CI still is; and the verdict
+  is not `unsure` (its Mann-Whitney p is below 0.05 too);
 - without one: the 95 % CI of its p50 is narrower than threshold x |p50|
   (or the floor): there is no horizon, so the p50 is known to the threshold.
 Word metrics (heap.verdict) have no CI and never hold sampling up.
@@ -37,7 +38,11 @@ def unresolved(results: dict, baseline: dict | None, thresholds: Thresholds, gat
             d = row.difference
             if d is None:
                 continue
-            if not resolved_against(d.change_p50_ci, d.band):
+            # The verdict also asks p < 0.05 (bench.stats.difference.verdict): a CI
+            # wholly beyond the band with p >= 0.05 is still `unsure`, and stopping
+            # there passed a +5 ms change as unsure (seen in CI: p = 0.059 after one
+            # repetition). More blocks lower p, so sampling goes on.
+            if not resolved_against(d.change_p50_ci, d.band) or d.verdict == "unsure":
                 names.append(row.name)
         return names
     for name, metric in results["metrics"].items():
