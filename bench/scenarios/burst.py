@@ -134,10 +134,9 @@ class BurstScenario:
         # The chat history's cost per message for a later scenario (cycles), over
         # every message of this run's bursts on the fresh page; heap reads are not timed.
         history = HistoryCost(session)
-        filled = in_dom = 0
         for _ in range(self.config.warmup):
             records, _ = self._burst(session)
-            filled, in_dom = filled + len(records), in_dom + sum(r["dom"] is not None for r in records)
+            history.add(len(records), sum(r["dom"] is not None for r in records))
         # A fresh generator per run (seeded from the OS): runs must differ as two runs would.
         phases = stratified_phases(self.config.bursts, random.Random())
         for index in range(self.config.bursts):
@@ -157,8 +156,8 @@ class BurstScenario:
                 out.extend(cost)
             record(out)
             advance(len(records))
-            filled, in_dom = filled + len(records), in_dom + sum(r["dom"] is not None for r in records)
-        history.finish("bursts", filled, in_dom == filled)
+            history.add(len(records), sum(r["dom"] is not None for r in records))
+        history.finish("bursts")
 
     def _burst(self, session: PageSession, index: int | None = None) -> tuple[list[dict], ScenarioOutput | None]:
         """One burst: its per-message records, and its render cost (None: warm-up or render_cost off)."""

@@ -13,7 +13,7 @@ from ..probes.heap import HeapProbe
 
 
 class HistoryCost:
-    """Start before the fill; finish(source, messages, all_in_dom) once the page is quiet again."""
+    """Start before the fill; add() each part of it as it is delivered; finish(source) once the page is quiet."""
 
     def __init__(self, session):
         self.session = session
@@ -22,14 +22,21 @@ class HistoryCost:
                   and page.locator(session.target.message_selector).count() == 0)
         self.heap = HeapProbe(session.cdp) if wanted else None
         self.before = self.heap.sample() if self.heap is not None else None
+        self.messages = self.in_dom = 0
 
-    def finish(self, source: str, messages: int, all_in_dom: bool) -> None:
+    def add(self, messages: int, in_dom: int) -> None:
+        """A part of the fill: how many messages were sent, and how many of them reached the DOM."""
+        self.messages += messages
+        self.in_dom += in_dom
+
+    def finish(self, source: str) -> None:
         """Record session.history when every message of the fill reached the DOM (else the cost is unknown).
 
         The probes' per-message records must be freed first (PaintProbe.take
         or forget), or they would count as history.
         """
-        if self.heap is None or not messages or not all_in_dom:
+        messages = self.messages
+        if self.heap is None or not messages or self.in_dom != messages:
             return
         after = self.heap.sample()
         self.session.history = {

@@ -172,7 +172,8 @@ class ScrollScenario:
         state = session.wait_delivered(tokens, session.timeout_s)
         session.injector.forget_sent(tokens)
         session.paint.forget(page, tokens)  # not measured here; frees the probe's records
-        history.finish("scroll preload", len(tokens), state["dom"] == len(tokens))
+        history.add(len(tokens), state["dom"])
+        history.finish("scroll preload")
         if state["recv"] == 0:
             raise TargetError(f"scroll: none of {len(tokens)} preloaded messages reached the page's "
                               f"WebSocket ({session.target.inject} via {session.target.ws_match!r})")
