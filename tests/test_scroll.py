@@ -232,7 +232,9 @@ def test_layout_thrash_shows_as_forced_layout_in_thrashlayout(browser, chat_serv
           f"{len(scripts)} with thrashLayout; forced layout ms "
           f"{[round(s['forcedStyleAndLayoutDuration'], 1) for s in scripts[:8]]}")
     # Nearly every frame that scrolls is long (the window's first has no handler yet).
-    assert len(scripts) >= out.records["scroll"][0]["frames"] - 2, out.records["long_frames"][:3]
+    frames = [(round(f["startTime"]), round(f["duration"]), [s["sourceFunctionName"] for s in f["scripts"]])
+              for f in out.records["long_frames"]]
+    assert len(scripts) >= out.records["scroll"][0]["frames"] - 2, (out.records["scroll"][0], frames)
     assert all(s["sourceURL"].endswith("/static/app.js") for s in scripts)
     assert all(s["forcedStyleAndLayoutDuration"] > 0 for s in scripts)
 

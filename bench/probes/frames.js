@@ -61,12 +61,17 @@
 
   const supportsLongFrames = (PerformanceObserver.supportedEntryTypes || [])
     .includes("long-animation-frame");
-  if (supportsLongFrames) {
-    new PerformanceObserver((list) => {
-      if (!recording) return;
-      for (const entry of list.getEntries()) longFrames.push(longFrameRecord(entry));
-    }).observe({ type: "long-animation-frame" });
+  function keepLongFrames(entries) {
+    if (!recording) return;
+    for (const entry of entries) longFrames.push(longFrameRecord(entry));
   }
+
+  // Observer callbacks are queued at low priority: on a busy main thread
+  // (a throttled CPU, a loaded machine) the pass's entries can still be
+  // waiting when it ends, so stop() takes them from the observer's buffer.
+  const longFrameObserver = supportsLongFrames
+    ? new PerformanceObserver((list) => keepLongFrames(list.getEntries())) : null;
+  if (longFrameObserver) longFrameObserver.observe({ type: "long-animation-frame" });
 
   function nextFrame() {
     return new Promise((resolve) => requestAnimationFrame(resolve));
@@ -140,6 +145,7 @@
         still = now === last ? still + 1 : 0;
         last = now;
       }
+      if (longFrameObserver) keepLongFrames(longFrameObserver.takeRecords());
       const done = recording;
       const found = longFrames.filter((f) => f.startTime + f.duration >= done.since);
       recording = null;

@@ -82,33 +82,44 @@
 
   // --- Event Timing and long animation frames -----------------------------
   const supported = PerformanceObserver.supportedEntryTypes || [];
-  if (supported.includes("event")) {
-    new PerformanceObserver((list) => {
-      if (!armed) return;
-      for (const e of list.getEntries()) {
-        if (!KEY_EVENTS.includes(e.name)) continue;
-        entries.push({ name: e.name, startTime: e.startTime, duration: e.duration,
-                       processingStart: e.processingStart, processingEnd: e.processingEnd,
-                       interactionId: e.interactionId || 0 });
-      }
-    }).observe({ type: "event", durationThreshold: 16, buffered: true });
+  // Observer callbacks are queued at low priority and can still be waiting
+  // on a busy main thread when the scenario takes what was recorded: take()
+  // empties the observers' buffers first.
+  const observers = [];
+
+  function keepEvents(list) {
+    if (!armed) return;
+    for (const e of list) {
+      if (!KEY_EVENTS.includes(e.name)) continue;
+      entries.push({ name: e.name, startTime: e.startTime, duration: e.duration,
+                     processingStart: e.processingStart, processingEnd: e.processingEnd,
+                     interactionId: e.interactionId || 0 });
+    }
   }
-  if (supported.includes("long-animation-frame")) {
-    new PerformanceObserver((list) => {
-      if (!armed) return;
-      for (const e of list.getEntries()) {
-        longFrames.push({
-          startTime: e.startTime, duration: e.duration, blockingDuration: e.blockingDuration,
-          renderStart: e.renderStart, firstUIEventTimestamp: e.firstUIEventTimestamp,
-          scripts: (e.scripts || []).map((s) => ({
-            invoker: s.invoker, invokerType: s.invokerType, sourceURL: s.sourceURL,
-            sourceFunctionName: s.sourceFunctionName, startTime: s.startTime, duration: s.duration,
-            forcedStyleAndLayoutDuration: s.forcedStyleAndLayoutDuration,
-          })),
-        });
-      }
-    }).observe({ type: "long-animation-frame" });
+
+  function keepLongFrames(list) {
+    if (!armed) return;
+    for (const e of list) {
+      longFrames.push({
+        startTime: e.startTime, duration: e.duration, blockingDuration: e.blockingDuration,
+        renderStart: e.renderStart, firstUIEventTimestamp: e.firstUIEventTimestamp,
+        scripts: (e.scripts || []).map((s) => ({
+          invoker: s.invoker, invokerType: s.invokerType, sourceURL: s.sourceURL,
+          sourceFunctionName: s.sourceFunctionName, startTime: s.startTime, duration: s.duration,
+          forcedStyleAndLayoutDuration: s.forcedStyleAndLayoutDuration,
+        })),
+      });
+    }
   }
+
+  function observe(type, keep, options) {
+    if (!supported.includes(type)) return;
+    const observer = new PerformanceObserver((list) => keep(list.getEntries()));
+    observer.observe({ type, ...options });
+    observers.push([observer, keep]);
+  }
+  observe("event", keepEvents, { durationThreshold: 16, buffered: true });
+  observe("long-animation-frame", keepLongFrames, {});
 
   function nextFrame() {
     return new Promise((resolve) => requestAnimationFrame(() => resolve()));
@@ -136,6 +147,7 @@
     },
     // Hand over everything recorded and forget it (as JSON text).
     take() {
+      for (const [observer, keep] of observers) keep(observer.takeRecords());
       const out = JSON.stringify({ keystrokes, entries, longFrames });
       keystrokes.length = 0;
       entries.length = 0;
