@@ -84,6 +84,12 @@
         };
         return channel;
       },
+      // This frame's element now, before the page's own code runs for what
+      // just arrived: a page that reads layout while it renders (a chat's
+      // autoscroll) then lays the element out with its own change, where one
+      // inserted after that read costs the frame a second style recalc and
+      // layout (benchmarks/stream_cost.py).
+      prepare: () => { frame(); },
       // A mutation record of the sentinel itself: observers of the page's DOM skip it.
       owns: (node) => node === box,
     };

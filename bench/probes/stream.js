@@ -50,6 +50,7 @@
     if (!accepts(channel)) return;
     const index = reply.chunks.length;
     reply.chunks.push({ t: now(), size, dom: null, len: null, grow: null, paint: null, paintRaw: null });
+    frames.prepare();
     if (!reply.recordingFrames && reply.recordFrames) {
       // From the first chunk on: frames before it are not "while streaming".
       reply.recordingFrames = true;

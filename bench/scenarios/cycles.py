@@ -20,8 +20,6 @@ snapshot diff, listed in records["heap.suspects"]).
 
 from __future__ import annotations
 
-import importlib
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -30,6 +28,7 @@ from typing import Callable
 
 from playwright.sync_api import Error as PlaywrightError
 
+from .. import background_import
 from ..stats import heap_trend
 from ..targets.disconnect import CLOSE_KINDS, make_disconnector
 from ..errors import TargetError, UsageError
@@ -444,7 +443,7 @@ class SuspectAnalysis:
 
 def preload_suspect_analysis() -> None:
     """Import scipy.sparse's graph search in a thread while the page cycles (a suspected leak needs it)."""
-    threading.Thread(target=importlib.import_module, args=("scipy.sparse.csgraph",), daemon=True).start()
+    background_import.start("scipy.sparse.csgraph")
 
 
 def _remove_if_empty(path: Path) -> None:

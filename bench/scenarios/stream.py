@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .. import background_import
 from ..errors import TargetError, UsageError
 from ..targets.bundled import fixture_path
 from ..probes.frames import FramesProbe
@@ -121,6 +122,10 @@ class StreamScenario:
 
     def expected_messages(self) -> int:
         return self.config.replies
+
+    def warm_imports(self) -> None:
+        """Called as the run starts: growth_fit's scipy.stats (about 0.5 s) imports while the browser starts."""
+        background_import.start("scipy.stats")
 
     def skipped(self, target) -> str | None:
         """Why this scenario does not run on target (None: it runs)."""

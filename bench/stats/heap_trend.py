@@ -43,11 +43,11 @@ at after every measured cycle and cycling stops as soon as it decides.
 
 from __future__ import annotations
 
-import importlib
-import threading
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+from .. import background_import
 
 CI_LEVEL = 0.95
 # Heap growth per cycle that counts as a leak. The plain bundled app's fitted
@@ -63,13 +63,8 @@ COUNTER_CYCLES = 5  # a counter rising in each of the first 5 cycles fires (1/72
 
 
 def preload() -> None:
-    """Import scipy.special in a thread while the browser works (cycles wait on it).
-
-    The import takes ~0.2 s of CPU; done at the top of the module it would
-    slow every `bench` start, done on first use it would add to the
-    scenario's time. Python's import lock makes a later import wait for it.
-    """
-    threading.Thread(target=importlib.import_module, args=("scipy.special",), daemon=True).start()
+    """Import scipy.special in a thread while the browser works (cycles wait on it)."""
+    background_import.start("scipy.special")
 
 
 @dataclass(frozen=True)
