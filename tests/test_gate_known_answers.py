@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 from bench.stats import run_noise
-from bench.gate.auto_sample import resolved_against
+from bench.gate.auto_sample import difference_resolved, resolved_against
 from bench.gate.compare import metric_runs
 from bench.stats.difference import LOWER, compare_runs
 
@@ -92,7 +92,8 @@ def test_plus_5_ms_is_resolved_by_auto_sampling_within_60_s():
 
     Sampling adds one +5 ms run at a time against a baseline of the same
     number of A runs (as `bench ui --baseline A.json --auto-sample` would, one
-    repetition a step), and stops when resolved_against() says so. Each
+    repetition a step), and stops when difference_resolved() says so (the
+    CI clear of the band's horizons and the verdict decided). Each
     repetition of this configuration took about `per_run_s` here; the rule
     must stop, at `slower`, within 60 s of sampling.
     """
@@ -103,7 +104,7 @@ def test_plus_5_ms_is_resolved_by_auto_sampling_within_60_s():
         for k in range(1, 6):
             d = compare_runs(a[start:start + k], plus5[start:start + k], direction=LOWER,
                              run_sd=run_noise.DEFAULT_RUN_SD)
-            if resolved_against(d.change_p50_ci, d.band):
+            if difference_resolved(d):
                 steps.append((k, d.verdict))
                 break
         else:

@@ -30,6 +30,17 @@ def resolved_against(ci, band: float | None) -> bool:
     return all(lo > h or hi < h for h in (-band, band))
 
 
+def difference_resolved(d) -> bool:
+    """A gated change is resolved: its CI clears the horizons and its verdict is decided.
+
+    The verdict also asks p < 0.05 (bench.stats.difference.verdict): a CI
+    wholly beyond the band with p >= 0.05 is still `unsure`, and stopping
+    there passed a +5 ms change as unsure (seen in CI: p = 0.059 after one
+    repetition). More blocks lower p, so sampling goes on.
+    """
+    return resolved_against(d.change_p50_ci, d.band) and d.verdict != "unsure"
+
+
 def unresolved(results: dict, baseline: dict | None, thresholds: Thresholds, gate) -> list[str]:
     """Names of the gated metrics not yet resolved (module docstring)."""
     names = []
@@ -38,11 +49,7 @@ def unresolved(results: dict, baseline: dict | None, thresholds: Thresholds, gat
             d = row.difference
             if d is None:
                 continue
-            # The verdict also asks p < 0.05 (bench.stats.difference.verdict): a CI
-            # wholly beyond the band with p >= 0.05 is still `unsure`, and stopping
-            # there passed a +5 ms change as unsure (seen in CI: p = 0.059 after one
-            # repetition). More blocks lower p, so sampling goes on.
-            if not resolved_against(d.change_p50_ci, d.band) or d.verdict == "unsure":
+            if not difference_resolved(d):
                 names.append(row.name)
         return names
     for name, metric in results["metrics"].items():
