@@ -308,7 +308,8 @@ class RunCycles:
         if last is None or sample["embedder_bytes"] - last["embedder_bytes"] > self.config.threshold_kb * 1024 / 2:
             self.page.wait_for_timeout(RECONNECT_SETTLE_MS)  # see RECONNECT_SETTLE_MS
             again = self._read()
-            sample = {**again, **{field: min(sample[field], again[field]) for field in HEAP_FIELDS}}
+            sample = {**again, **{field: min(sample[field], again[field]) for field in HEAP_FIELDS},
+                      "first_read": {field: sample[field] for field in HEAP_FIELDS}}
         sample = {**info, **sample}
         self.samples.append(sample)
         self.record(_sample_output(sample))
