@@ -65,6 +65,25 @@ def test_reply_output_from_a_known_record():
     assert m["stream.fps"] == pytest.approx([1000 / 16.7])
 
 
+def test_preamble_chunks_are_textless_and_the_first_chunk_is_the_first_with_text():
+    # Control events before the first token (the AI SDK's start/text-start):
+    # the probe marks them preamble and gives them no DOM time.
+    record = {
+        "request": {"t": 1000.0, "kind": "fetch", "url": "/api/chat"}, "kind": "fetch",
+        "ended": {"t": 1400, "how": "closed"}, "length": 20, "grew": [],
+        "chunks": [{**chunk(1005, None, None, None), "preamble": True},
+                   chunk(1300, 1301, 10, 1316), chunk(1330, 1331, 20, 1349)],
+        "frames": [1005 + 16.7 * i for i in range(22)],
+    }
+    out, _ = reply_output(record, refresh_ms=16.7)
+    m = {name: samples for name, (_, samples) in out.metrics.items()}
+    assert m["stream.first_chunk_ms"] == [300]  # not 5: the response's first bytes carried no text
+    assert m["stream.chunk_to_paint_ms"] == [16, 19]
+    assert out.records["stream"][0]["preamble_chunks"] == 1
+    assert out.records["stream"][0]["textless_chunks"] == 1
+    assert len(m["stream.frame_ms"]) == 2  # frames from the first chunk with text on
+
+
 @pytest.mark.parametrize("stream, message", [
     ({"start": START}, "[stream] needs 'reply'"),
     ({"reply": ".r"}, "[stream] needs 'start'"),

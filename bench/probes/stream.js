@@ -46,10 +46,28 @@
     return true;
   }
 
-  function chunk(channel, size) {
+  // Until the reply's text first grows, each chunk's payload is kept as
+  // text (at most HEAD_CHARS of it): a protocol that sends control events
+  // before the first token (the AI SDK's start/text-start, Anthropic's
+  // message_start) would otherwise make its first chunk look like the reply's
+  // first text, and the time to the first token look like the time to the
+  // response's first bytes. See preamble() below.
+  const HEAD_CHARS = 4096;
+
+  function payloadText(channel, payload) {
+    if (typeof payload === "string") return payload.slice(0, HEAD_CHARS);
+    const bytes = payload instanceof ArrayBuffer ? new Uint8Array(payload)
+      : ArrayBuffer.isView(payload) ? payload : null;
+    if (!bytes) return null;  // a Blob: its text is not at hand
+    channel.decoder = channel.decoder || new TextDecoder();
+    return channel.decoder.decode(bytes, { stream: true }).slice(0, HEAD_CHARS);
+  }
+
+  function chunk(channel, size, payload) {
     if (!accepts(channel)) return;
-    const index = reply.chunks.length;
-    reply.chunks.push({ t: now(), size, dom: null, len: null, grow: null, paint: null, paintRaw: null });
+    const c = { t: now(), size, dom: null, len: null, grow: null, paint: null, paintRaw: null };
+    if (reply.grew.length === 0 && payload !== undefined) c.head = payloadText(channel, payload);
+    reply.chunks.push(c);
     frames.prepare();
     if (!reply.recordingFrames && reply.recordFrames) {
       // From the first chunk on: frames before it are not "while streaming".
@@ -73,7 +91,7 @@
     const channel = { id: nextChannel++, kind: "fetch" };
     const timed = response.body.pipeThrough(new TransformStream({
       transform(data, controller) {
-        chunk(channel, data.byteLength ?? data.length ?? 0);
+        chunk(channel, data.byteLength ?? data.length ?? 0, data);
         controller.enqueue(data);
       },
       flush() { ended(channel, "closed"); },
@@ -95,7 +113,7 @@
         const channel = { id: nextChannel++, kind: "sse" };
         this.__benchChannel = channel;
         this.__benchTypes = new Set(["message"]);
-        super.addEventListener("message", (event) => chunk(channel, event.data.length));
+        super.addEventListener("message", (event) => chunk(channel, event.data.length, event.data));
         super.addEventListener("error", () => ended(channel, "error"));
       }
 
@@ -104,7 +122,7 @@
         if (!this.__benchTypes.has(type) && type !== "open" && type !== "error") {
           this.__benchTypes.add(type);
           const channel = this.__benchChannel;
-          super.addEventListener(type, (event) => chunk(channel, String(event.data).length));
+          super.addEventListener(type, (event) => chunk(channel, String(event.data).length, String(event.data)));
         }
         return super.addEventListener(type, ...rest);
       }
@@ -125,7 +143,7 @@
       this.__benchChannel = channel;
       this.addEventListener("message", (event) => {
         const data = event.data;
-        chunk(channel, typeof data === "string" ? data.length : data.byteLength ?? data.size ?? 0);
+        chunk(channel, typeof data === "string" ? data.length : data.byteLength ?? data.size ?? 0, data);
       });
       this.addEventListener("close", () => ended(channel, "closed"));
     }
@@ -178,6 +196,7 @@
     if (length <= reply.length) return;
     reply.length = length;
     const grow = reply.grew.length;
+    if (grow === 0) preamble(el.textContent);
     reply.grew.push([t, length]);
     // Chunks before reply.domUpTo all have their DOM time: only the new ones are visited.
     for (; reply.domUpTo < reply.chunks.length; reply.domUpTo++) {
@@ -188,6 +207,25 @@
       paintedAt.add(c);
     }
   });
+  // The first growth's text names the chunk that carried it: the first of
+  // the chunks waiting for it whose payload holds the text's first word (its
+  // first three letters or digits; JSON's \uXXXX escapes decoded). The
+  // chunks before that one carried no reply text: they are left without a
+  // DOM time (textless, marked preamble). No chunk holding it (a first word
+  // split over two chunks, text the page transformed): all of them wait for
+  // the growth, as every later group of chunks does.
+  function preamble(text) {
+    const word = text.match(/[\p{L}\p{N}]+/u);
+    const needle = word ? word[0].slice(0, 3) : text.trim().slice(0, 1);
+    const group = reply.chunks.slice(reply.domUpTo);
+    const holds = (c) => typeof c.head === "string" && needle !== "" &&
+      c.head.replace(/\\u([0-9a-fA-F]{4})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16))).includes(needle);
+    const first = group.findIndex(holds);
+    for (let i = 0; i < first; i++) group[i].preamble = true;
+    if (first > 0) reply.domUpTo += first;
+    for (const c of reply.chunks) delete c.head;
+  }
+
   const startObserving = () => observer.observe(document, { childList: true, subtree: true, characterData: true });
   startObserving();
 

@@ -6,8 +6,12 @@ Definitions (docs/streaming.md), page-clock ms, per reply:
 - per chunk i: t_i its arrival in the page (the page's own read of the
   stream), dom_i the end of the task that made the reply's text grow after
   it, paint_i the presentation time of the frame that painted that growth.
-  A chunk that adds no text (e.g. `data: [DONE]`) is counted as textless.
-- stream.first_chunk_ms = t_0 - t_req
+  A chunk that adds no text (e.g. `data: [DONE]`) is counted as textless;
+  so is a preamble chunk: one that came before the chunk holding the
+  reply's first text (control events such as the AI SDK's start and
+  text-start, or Anthropic's message_start; the probe tells them by their
+  payload, bench/probes/stream.js).
+- stream.first_chunk_ms = t_0 - t_req, t_0 the first chunk that is not preamble
 - stream.first_paint_ms = paint of the first chunk with text - t_req
 - stream.chunk_to_paint_ms = paint_i - t_i, every chunk with text
 - stream.chunk_to_dom_ms = dom_i - t_i
@@ -104,7 +108,8 @@ def reply_output(record: dict, refresh_ms: float | None,
     chunks = record["chunks"]
     texty = [c for c in chunks if c["dom"] is not None]
     painted = [c for c in texty if c["paint"] is not None]
-    out.metrics["stream.first_chunk_ms"] = ("ms", [chunks[0]["t"] - t_req])
+    first_chunk = next((c for c in chunks if not c.get("preamble")), chunks[0])
+    out.metrics["stream.first_chunk_ms"] = ("ms", [first_chunk["t"] - t_req])
     if texty and texty[0]["paint"] is not None:
         out.metrics["stream.first_paint_ms"] = ("ms", [texty[0]["paint"] - t_req])
     out.metrics["stream.chunk_to_paint_ms"] = ("ms", [c["paint"] - c["t"] for c in painted])
@@ -115,7 +120,7 @@ def reply_output(record: dict, refresh_ms: float | None,
     out.metrics["stream.unpainted"] = ("count", [len(texty) - len(painted)])
     out.metrics["stream.reply_chars"] = ("chars", [record["length"]])
     if refresh_ms and painted:
-        first, last = chunks[0]["t"], max(c["paint"] for c in painted)
+        first, last = first_chunk["t"], max(c["paint"] for c in painted)
         stamps = [t for t in record["frames"] if first <= t <= last]
         if len(stamps) >= 2 and stamps[-1] > stamps[0]:
             smooth = pass_smoothness(stamps, refresh_ms)
@@ -134,5 +139,6 @@ def reply_output(record: dict, refresh_ms: float | None,
     out.records["stream"] = [{"reply": index, "kind": record["kind"], "request": record["request"],
                               "ended": record["ended"], "refresh_ms": refresh_ms,
                               "chunks": chunks,
-                              "textless_chunks": textless}]
+                              "textless_chunks": textless,
+                              "preamble_chunks": sum(1 for c in chunks if c.get("preamble"))}]
     return out, pairs
