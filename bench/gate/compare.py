@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from ..results import metric_catalog
 from ..stats import run_noise
 from . import calibration_store
@@ -104,6 +106,31 @@ def single_run_warning(base: dict, new: dict, comparison: "Comparison") -> str |
     source = " and ".join(sources)
     return (f"note: {' and '.join(single)} {'has' if len(single) == 1 else 'have'} one run: the CIs include "
             f"run-to-run noise from {source}")
+
+
+# Percentage points of host.other_cpu_pct (other processes' share of the
+# machine's CPUs, bench.browser.host_load) between the two sides that get a
+# note. Quiet here: 0-3 %; one busy process on this 2-core machine: 50 %.
+MACHINE_LOAD_GAP = 20.0
+
+
+def machine_load_note(base: dict, new: dict) -> str | None:
+    """A line when the rest of the machine was much busier (or quieter) in one run than in the other.
+
+    Context, not a verdict: a latency or frame-rate change measured while
+    other processes took much more of the CPUs on one side may be theirs.
+    """
+    name = "host.other_cpu_pct"
+    samples = [(side["metrics"].get(name) or {}).get("samples") or [] for side in (base, new)]
+    if not all(samples):
+        return None
+    b_med, n_med = (float(np.median(s)) for s in samples)
+    if abs(n_med - b_med) < MACHINE_LOAD_GAP:
+        return None
+    state = "busier" if n_med > b_med else "quieter"
+    return (f"note: other processes used {n_med:.0f} % of the machine's CPUs during the new run and "
+            f"{b_med:.0f} % during the baseline ({name}): the machine was {state}, so a change in latency "
+            f"or frame rate may be theirs, not the page's (docs/ci.md)")
 
 
 def is_word_metric(metric: dict) -> bool:

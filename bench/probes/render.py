@@ -24,7 +24,7 @@ import itertools
 import time
 from dataclasses import dataclass, field
 
-from ..browser.renderer_process import Renderer, cpu_ticks, process_memory
+from ..browser.renderer_process import Renderer, cpu_ticks, main_thread_sched_ms, process_memory
 
 STAMP_PREFIX = "bench-render-"
 STAMP_WAIT_S = 2.0  # the stamp precedes quiet()'s stable frames, so it is normally already here
@@ -37,6 +37,7 @@ class Reading:
     metrics: dict[str, float]          # name -> value (durations in seconds, as CDP gives them)
     wall_s: float                      # time.monotonic() when /proc was read (same clock as Timestamp)
     cpu_ticks: int | None = None       # renderer utime + stime
+    sched_ms: tuple[float, float] | None = None  # its main thread's (on a CPU, waiting for one), ms
     memory: dict | None = None         # process_memory(): rss/pss/private bytes
     problems: list[str] = field(default_factory=list)
 
@@ -127,6 +128,7 @@ class RenderProbe:
             return reading
         try:
             reading.cpu_ticks = cpu_ticks(renderer.pid)
+            reading.sched_ms = main_thread_sched_ms(renderer.pid)
             if memory:
                 reading.memory = process_memory(renderer.pid)
         except (OSError, KeyError, ValueError, IndexError):

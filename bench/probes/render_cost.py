@@ -18,6 +18,11 @@ The renderer process (every thread, not only the main one), from /proc:
     renderer_cpu_pct = 100 * d(utime+stime) / SC_CLK_TCK / d(wall)   (100 % = one core)
     renderer_rss_mb  = Rss at the end of the window, MiB (2**20 bytes)
 
+Its main thread, from /proc/<pid>/schedstat (the machine's load as the page felt it):
+
+    cpu_wait_pct = 100 * dWait / (dRun + dWait)   (time ready to run but waiting for a CPU, as a
+                   share of the time it ran or wanted to; context for a latency change, not a page cost)
+
 Pure functions: no browser, no I/O.
 """
 
@@ -62,6 +67,9 @@ def window_record(start: Reading, end: Reading, units: int, renderer: Renderer,
                       cpu_window_ms=(end.wall_s - start.wall_s) * 1000, clock_ticks_per_s=ticks_per_s)
     if end.memory is not None:
         record.update({f"renderer_{k}": v for k, v in end.memory.items()})
+    if start.sched_ms is not None and end.sched_ms is not None:
+        record.update(main_thread_run_ms=end.sched_ms[0] - start.sched_ms[0],
+                      main_thread_wait_ms=end.sched_ms[1] - start.sched_ms[1])
     return record
 
 
@@ -91,6 +99,9 @@ def render_output(record: dict, scenario: str) -> ScenarioOutput:
         out.metrics[f"{prefix}style_recalcs_per_{per}"] = (f"recalcs/{per}", [record["style_recalcs"] / n])
     if record.get("renderer_cpu_ms") is not None and record["cpu_window_ms"] > 0:
         out.metrics[f"{prefix}renderer_cpu_pct"] = ("%", [100 * record["renderer_cpu_ms"] / record["cpu_window_ms"]])
+    wanted = record.get("main_thread_run_ms", 0) + record.get("main_thread_wait_ms", 0)
+    if wanted > 0:
+        out.metrics[f"{prefix}cpu_wait_pct"] = ("%", [100 * record["main_thread_wait_ms"] / wanted])
     if record.get("renderer_rss_bytes") is not None:
         out.metrics[f"{prefix}renderer_rss_mb"] = ("MiB", [record["renderer_rss_bytes"] / MIB])
     out.records["render"] = [{"scenario": scenario, **record}]

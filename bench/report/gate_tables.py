@@ -9,7 +9,7 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from ..gate.budgets import NOT_MEASURED
-from ..gate.compare import run_count, single_run_warning
+from ..gate.compare import machine_load_note, run_count, single_run_warning
 from ..gate.verdict import GateOutcome, number
 
 COMPARISON_HEADERS = ["metric", "base p50", "new p50", "p50 change [95% CI]", "p95 change [95% CI]",
@@ -77,9 +77,10 @@ def environment_lines(outcome: GateOutcome) -> list[str]:
         lines.append(f"baseline {outcome.baseline_label}: Chromium {base_env.get('chromium_version')}, "
                      f"git {base_env.get('git_revision')}, started {base_env.get('started_at')}")
     if outcome.comparison is not None:
-        warning = single_run_warning(outcome.baseline, outcome.results, outcome.comparison)
-        if warning:
-            lines.append(warning)
+        for note in (single_run_warning(outcome.baseline, outcome.results, outcome.comparison),
+                     machine_load_note(outcome.baseline, outcome.results)):
+            if note:
+                lines.append(note)
     if outcome.env_differences:
         lines.append("compared despite different environments (--force): " + "; ".join(outcome.env_differences))
     if outcome.comparison is not None:

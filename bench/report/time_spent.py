@@ -57,7 +57,9 @@ def _block(results: dict, scenario: str) -> list[str]:
     if cpu is not None or rss is not None:
         cpu_text = "CPU -" if cpu is None else f"CPU {cpu:.0f} % of one core"
         rss_text = "RSS -" if rss is None else f"RSS {rss:.1f} MiB"
-        lines.append(f"  renderer process  {cpu_text} (all its threads), {rss_text}")
+        wait = _p50(metrics, f"{prefix}cpu_wait_pct")
+        wait_text = "" if wait is None else f"; its main thread waited for a CPU {wait:.0f} % of the time it wanted one"
+        lines.append(f"  renderer process  {cpu_text} (all its threads), {rss_text}{wait_text}")
     else:
         reasons = sorted({r["renderer_reason"] for r in windows if r.get("renderer_reason")})
         lines.append(f"  renderer process  {'; '.join(reasons) or 'not available'}")

@@ -61,6 +61,12 @@ KNOWN_METRICS: dict[str, str] = {
     "render.style_recalcs_per_message": LOWER,
     "render.renderer_cpu_pct": LOWER,
     "render.renderer_rss_mb": LOWER,
+    # Other processes' share of the machine's CPUs during a repetition (bench.browser.host_load): context.
+    "host.other_cpu_pct": NONE,
+    # The renderer main thread's wait for a CPU, as the page felt the machine's load (context).
+    "render.cpu_wait_pct": NONE,
+    "render.scroll.cpu_wait_pct": NONE,
+    "render.stream.cpu_wait_pct": NONE,
     "render.scroll.main_busy_pct": LOWER,
     "render.scroll.script_ms": LOWER,
     "render.scroll.style_ms": LOWER,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from playwright.sync_api import Error as PlaywrightError
@@ -12,6 +13,7 @@ from ..targets.messages import MessageSource
 from ..probes.paint import PaintProbe
 from ..results.records import ScenarioOutput
 from ..probes.render import RenderProbe
+from ..browser import host_load
 from ..browser.renderer_process import Renderer, find_renderer
 from ..targets.target import Target
 
@@ -198,6 +200,8 @@ class PageSession:
                 scenario.before_open(self)  # init scripts, before the page's own
         self.open()
         self.plan(scenarios)
+        # The rest of the machine's load while this page is measured (bench.browser.host_load).
+        load_start = host_load.snapshot() if self.browser_location == "local" else None
         try:
             for scenario in scenarios:
                 if self.no_socket and getattr(scenario, "needs_socket", True):
@@ -207,6 +211,12 @@ class PageSession:
                 started = time.monotonic()
                 scenario.run(self, sink, advance)
                 sink(ScenarioOutput(timings={scenario.name: time.monotonic() - started}))
+            load_end = host_load.snapshot() if load_start is not None else None
+            other = host_load.other_cpu_pct(load_start, load_end) if load_end is not None else None
+            if other is not None:
+                sink(ScenarioOutput(metrics={"host.other_cpu_pct": ("%", [other])}, records={"host_load": [{
+                    "other_cpu_pct": other, "seconds": load_end.wall_s - load_start.wall_s,
+                    "cpus": os.cpu_count()}]}))
         finally:
             if self.injector.notes:  # how injection reached the page (e.g. after a Socket.IO upgrade)
                 sink(ScenarioOutput(notes=list(self.injector.notes)))
