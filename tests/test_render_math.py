@@ -124,3 +124,13 @@ def test_trace_phases_count_nested_events_once_and_clip_to_the_window() -> None:
                       "commit": pytest.approx(0.5)}
     with pytest.raises(ValueError, match="no CrRendererMain thread for pid 8"):
         phase_ms(trace, 8, 0, 1)
+
+
+def test_cpu_wait_is_the_main_threads_run_queue_wait_over_the_time_it_wanted_a_cpu() -> None:
+    start, end = reading(101.0, task=5.0), reading(103.0, task=6.0)
+    start.sched_ms, end.sched_ms = (1000.0, 50.0), (1300.0, 150.0)  # ran 300 ms, waited 100 ms
+    out = measure_window(start, end, 20, LOCAL, "scroll", "pass 0")
+    assert out.metrics["render.scroll.cpu_wait_pct"][1] == [pytest.approx(25.0)]
+    assert out.records["render"][0]["main_thread_wait_ms"] == pytest.approx(100)
+    start.sched_ms = None  # no schedstat on this kernel: no figure, never a guess
+    assert "render.scroll.cpu_wait_pct" not in measure_window(start, end, 20, LOCAL, "scroll", "pass 0").metrics

@@ -37,8 +37,8 @@ class Reading:
     metrics: dict[str, float]          # name -> value (durations in seconds, as CDP gives them)
     wall_s: float                      # time.monotonic() when /proc was read (same clock as Timestamp)
     cpu_ticks: int | None = None       # renderer utime + stime
-    sched_ms: tuple[float, float] | None = None  # its main thread's (on a CPU, waiting for one), ms
     memory: dict | None = None         # process_memory(): rss/pss/private bytes
+    sched_ms: tuple[float, float] | None = None  # its main thread's (on a CPU, waiting for one), ms
     problems: list[str] = field(default_factory=list)
 
     @property
