@@ -9,6 +9,7 @@ below says how it allows for that. Sizes are small to keep the file fast.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -278,11 +279,11 @@ def test_paint_per_message_from_a_trace_reads_the_same_thread_and_windows_as_cdp
     assert all(0 < ms < 10 for ms in per_message), per_message
 
 
-@pytest.mark.timing
-def test_scroll_pass_costs_scroll_work_ms_per_frame(browser, chat_server):
+@contextlib.contextmanager
+def scroll_ready(browser, chat_server, query: str):
+    """(session, results, pass_) on a fresh page of 300 messages, render cost prepared; pass_(direction, index)."""
     context = new_context(browser)
-    session = PageSession(context.new_page(), bundled_target(chat_server.url, "scroll_work_ms=20"),
-                          MessageSource(seed=1))
+    session = PageSession(context.new_page(), bundled_target(chat_server.url, query), MessageSource(seed=1))
     scenario = ScrollScenario(ScrollConfig(messages=300, distance=2000, speed=1000, repeat=1))
     results = Results(env={}, config={})
     try:
@@ -291,10 +292,17 @@ def test_scroll_pass_costs_scroll_work_ms_per_frame(browser, chat_server):
         scenario.preload(session)
         spot = scenario.locate(session)
         session.render.prepare(session)
-        results.add(0, scenario.scroll_pass(session, spot, "up", 1000 / 60))
+        yield session, results, lambda direction, index=0: results.add(
+            0, scenario.scroll_pass(session, spot, direction, 1000 / 60, index=index))
     finally:
         session.close()
         context.close()
+
+
+@pytest.mark.timing
+def test_scroll_pass_costs_scroll_work_ms_per_frame(browser, chat_server):
+    with scroll_ready(browser, chat_server, "scroll_work_ms=20") as (_, results, pass_):
+        pass_("up")
     data = results.to_json()
     script = samples(data, "render.scroll.script_ms")[0]
     busy = samples(data, "render.scroll.main_busy_pct")[0]
@@ -348,32 +356,19 @@ def test_busy_processes_beside_the_page_show_in_its_cpu_wait(browser, chat_serve
     the scheduler when it wakes, and feels a busy machine less). Runs alone
     (timing): the quiet pass must be quiet.
     """
-    context = new_context(browser)
-    session = PageSession(context.new_page(), bundled_target(chat_server.url, "scroll_work_ms=10"),
-                          MessageSource(seed=1))
-    scenario = ScrollScenario(ScrollConfig(messages=300, distance=2000, speed=1000, repeat=1))
-    results = Results(env={}, config={})
-    try:
-        session.prepare()
-        session.open()
-        scenario.preload(session)
-        spot = scenario.locate(session)
-        session.render.prepare(session)
+    with scroll_ready(browser, chat_server, "scroll_work_ms=10") as (session, results, pass_):
         if not session.renderer.available:
             pytest.skip(session.renderer.reason)
-        results.add(0, scenario.scroll_pass(session, spot, "up", 1000 / 60))
+        pass_("up")
         # Two busy processes per core, running before the pass starts.
         hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 * (os.cpu_count() or 2))]
         try:
             session.page.wait_for_timeout(300)
-            results.add(0, scenario.scroll_pass(session, spot, "down", 1000 / 60, index=1))
+            pass_("down", 1)
         finally:
             for hog in hogs:
                 hog.kill()
                 hog.wait()
-    finally:
-        session.close()
-        context.close()
     quiet, busy = samples(results.to_json(), "render.scroll.cpu_wait_pct")
     print(f"\nscroll pass: main thread waited for a CPU {quiet:.1f} % alone, {busy:.1f} % beside busy processes")
     # Seen over 5 runs: 2.0-3.1 % alone, 11.6-38.4 % beside them.

@@ -107,6 +107,14 @@ def exit_code(run: Callable[..., None], host: str, port: int, *args: Any) -> int
     return 0
 
 
+def main(create_app: Callable[[], web.Application], description: str, argv: list[str] | None = None, *,
+         default_port: int = 0, **options: Any) -> int:
+    """A fixture server's command line: --host and --port, then serve create_app() until SIGINT/SIGTERM
+    (options as for serve()); the exit code of exit_code()."""
+    args = argument_parser(description, default_port=default_port).parse_args(argv)
+    return exit_code(lambda host, port: run(create_app(), host, port, **options), args.host, args.port)
+
+
 def add_routes(app: web.Application, *, page: Handler, health: Handler, messages: Handler, disconnect: Handler,
                gets: dict[str, Handler] | None = None, static: Path | None = None) -> None:
     """The route table every fixture chat server has, whatever its app: its page at /, GET /health,

@@ -380,9 +380,7 @@ def run(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = serving.argument_parser("Run the bench reference chat server.", default_port=8000)
-    args = parser.parse_args(argv)
-    return serving.exit_code(run, args.host, args.port)
+    return serving.main(create_app, "Run the bench reference chat server.", argv, default_port=8000)
 
 
 if __name__ == "__main__":
