@@ -28,6 +28,12 @@ def test_ai_sdk_reply_times_start_at_its_first_token_not_its_first_bytes(tmp_pat
         proc = run_bench("ui", "--profile", str(UIS_DIR / "aisdk" / "profile.toml"), "--url", server.url,
                          "--scenario", "stream", "--replies", "2", "--no-progress", "--json", str(out),
                          "--app-query", f"ttft_ms={TTFT_MS}&tokens={TOKENS}&token_ms={TOKEN_MS}")
+        # A new user's first try: the default scenarios, which need a WebSocket this page never opens.
+        default = run_bench("ui", "--profile", str(UIS_DIR / "aisdk" / "profile.toml"), "--url", server.url,
+                            "--timeout", "2", "--no-progress")
+    assert default.returncode == 3, default.stdout + default.stderr
+    [line] = default.stderr.strip().splitlines()
+    assert "opened no WebSocket within 2 s" in line and "--scenario stream" in line, line
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = json.loads(out.read_text())
     metrics, replies = results["metrics"], results["records"]["stream"]

@@ -138,7 +138,10 @@ class PageSession:
                                       "a socket inside a worker cannot be routed by Playwright; "
                                       "use inject = \"server\" (--inject server), which still works") from None
                 if not self.socket_optional:
-                    raise TargetError(f"{url}: the page opened no WebSocket within {self.timeout_s:g} s") from None
+                    # An assistant page streams its replies without one: say where its measurement is.
+                    hint = ("; the profile has a [stream] table: for a page without a socket, run "
+                            "--scenario stream (or all, which skips what needs a socket)") if self.target.stream else ""
+                    raise TargetError(f"{url}: the page opened no WebSocket within {self.timeout_s:g} s{hint}") from None
                 self.no_socket = True
         if self.no_socket or not self.socket_needed:
             return self._opened()
