@@ -231,10 +231,17 @@ def test_layout_thrash_shows_as_forced_layout_in_thrashlayout(browser, chat_serv
     print(f"\nlayout_thrash=1 at 6x CPU: {len(out.records['long_frames'])} long frames, "
           f"{len(scripts)} with thrashLayout; forced layout ms "
           f"{[round(s['forcedStyleAndLayoutDuration'], 1) for s in scripts[:8]]}")
-    # Nearly every frame that scrolls is long (the window's first has no handler yet).
+    # Not every frame of the window runs the handler: at 6x, a 300-500 ms
+    # frame that ran it is often followed by a short one that did not (the
+    # scroll moved but no scroll event fired in it; seen in CI: 5 long
+    # frames of 8, 7 of 12, the long ones 15-40 ms apart). So the known
+    # answer is the attribution: several long frames, all thrashLayout's with
+    # forced style and layout time, but for at most one (the window's first
+    # frame can carry the page's other work).
     frames = [(round(f["startTime"]), round(f["duration"]), [s["sourceFunctionName"] for s in f["scripts"]])
               for f in out.records["long_frames"]]
-    assert len(scripts) >= out.records["scroll"][0]["frames"] - 2, (out.records["scroll"][0], frames)
+    assert len(scripts) >= 3, (out.records["scroll"][0], frames)
+    assert len([f for f in frames if "thrashLayout" not in f[2]]) <= 1, frames
     assert all(s["sourceURL"].endswith("/static/app.js") for s in scripts)
     assert all(s["forcedStyleAndLayoutDuration"] > 0 for s in scripts)
 
