@@ -118,6 +118,10 @@ def test_bench_ui_end_to_end_writes_schema_with_raw_samples(tmp_path, marked_env
     env_ = data["env"]
     assert env_["headless"] is True and env_["chromium_version"] and env_["viewport"] == {"width": 1280, "height": 800}
     assert data["config"]["scenarios"]["burst"]["size"] == 20
+    # The rest of the machine's load, once per repetition, with its record (bench.browser.host_load).
+    load = data["metrics"]["host.other_cpu_pct"]
+    assert load["n"] == 1 and 0 <= load["samples"][0] <= 100
+    assert data["records"]["host_load"][0]["seconds"] > 0
 
 
 def test_url_of_a_running_bundled_app(chat_server, tmp_path):

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .renderer_process import stat_fields
+from ..linux_proc import stat_fields
 
 BUSY_FIELDS = (0, 1, 2, 5, 6, 7)  # user nice system [idle iowait] irq softirq steal
 
@@ -51,31 +51,28 @@ def _busy_ticks() -> int:
     return sum(int(fields[i]) for i in BUSY_FIELDS if i < len(fields))
 
 
-def _descendants(root: int) -> set[int]:
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                children.setdefault(int(stat_fields(int(entry.name))[1]), []).append(int(entry.name))
-            except (OSError, ValueError, IndexError):
-                continue  # exited while we looked
-    found, todo = set(), [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
 def _own_ticks() -> int:
-    total = 0
-    for pid in (os.getpid(), *_descendants(os.getpid())):
-        try:
-            fields = stat_fields(pid)
-        except OSError:
+    """CPU ticks of this process and its live descendants, from one pass over /proc/*/stat."""
+    children: dict[int, list[int]] = {}
+    ticks: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
             continue
-        total += sum(int(v) for v in fields[11:15])  # utime stime cutime cstime (stat fields 14-17)
+        try:
+            fields = stat_fields(int(entry.name))
+        except (OSError, ValueError):
+            continue  # exited while we looked
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        ticks[pid] = sum(int(v) for v in fields[11:15])  # utime stime cutime cstime (stat fields 14-17)
+    total, todo, seen = 0, [os.getpid()], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        total += ticks.get(pid, 0)
+        todo.extend(children.get(pid, []))
     return total
 
 

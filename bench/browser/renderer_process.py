@@ -33,6 +33,8 @@ from pathlib import Path
 
 from playwright.sync_api import Error as PlaywrightError
 
+from ..linux_proc import schedstat_ns, stat_fields
+
 TRACE_CATEGORY = "disabled-by-default-devtools.timeline"
 TRACE_TIMEOUT_S = 10
 
@@ -124,12 +126,6 @@ def trace_processes(cdp, page) -> tuple[int | None, int | None]:
     return None, None
 
 
-def stat_fields(pid: int) -> list[str]:
-    """/proc/<pid>/stat after the command name (which may hold spaces): fields 3 onwards."""
-    text = Path(f"/proc/{pid}/stat").read_text()
-    return text[text.rindex(")") + 2:].split()
-
-
 def parent_pid(pid: int) -> int:
     return int(stat_fields(pid)[1])
 
@@ -164,17 +160,12 @@ def cpu_ticks(pid: int) -> int:
 def main_thread_sched_ms(pid: int) -> tuple[float, float] | None:
     """(time on a CPU, time waiting on a run queue) of the process's main thread, in ms, or None.
 
-    /proc/<pid>/schedstat describes the thread whose id is the pid: for a
-    renderer, its main thread. The wait is time it was ready to run while
-    every CPU ran something else: the machine's load as the page felt it
-    (quiet here: 1-5 % of its running time; with two busy processes on the
-    two cores: 17-22 %). None where the kernel keeps no schedstat.
+    For a renderer, its main thread. The wait is time it was ready to run
+    while every CPU ran something else, bench's and the browser's own
+    processes included (docs/render-cost.md). None where the kernel keeps no schedstat.
     """
-    try:
-        run_ns, wait_ns, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
-    except (OSError, ValueError):
-        return None
-    return int(run_ns) / 1e6, int(wait_ns) / 1e6
+    ns = schedstat_ns(pid)
+    return None if ns is None else (ns[0] / 1e6, ns[1] / 1e6)
 
 
 def unavailable_reason(pid: int | None) -> str | None:

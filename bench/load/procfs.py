@@ -8,6 +8,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..linux_proc import schedstat_ns
+
 
 class NotAvailable(Exception):
     """The reason, as one line for the report."""
@@ -56,8 +58,5 @@ def sched_seconds() -> tuple[float, float] | None:
     we were ready to run but another task had the CPU. Waiting time is what
     tells a starved process from an idle one; None where it cannot be read.
     """
-    try:
-        run_ns, wait_ns = Path("/proc/thread-self/schedstat").read_text().split()[:2]
-    except (OSError, ValueError):
-        return None
-    return int(run_ns) / 1e9, int(wait_ns) / 1e9
+    ns = schedstat_ns("thread-self")
+    return None if ns is None else (ns[0] / 1e9, ns[1] / 1e9)

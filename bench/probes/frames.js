@@ -31,33 +31,8 @@
     return null;
   }
 
-  function scriptAttribution(script) {
-    return {
-      invoker: script.invoker,
-      invokerType: script.invokerType,
-      sourceURL: script.sourceURL,
-      sourceFunctionName: script.sourceFunctionName,
-      sourceCharPosition: script.sourceCharPosition,
-      startTime: script.startTime,
-      executionStart: script.executionStart,
-      duration: script.duration,
-      forcedStyleAndLayoutDuration: script.forcedStyleAndLayoutDuration,
-      pauseDuration: script.pauseDuration,
-      windowAttribution: script.windowAttribution,
-    };
-  }
-
-  function longFrameRecord(entry) {
-    return {
-      startTime: entry.startTime,
-      duration: entry.duration,
-      blockingDuration: entry.blockingDuration,
-      renderStart: entry.renderStart,
-      styleAndLayoutStart: entry.styleAndLayoutStart,
-      firstUIEventTimestamp: entry.firstUIEventTimestamp,
-      scripts: (entry.scripts || []).map(scriptAttribution),
-    };
-  }
+  // One Long Animation Frame entry as a record, with its script attribution.
+  /* include: long_frames.js */
 
   const supportsLongFrames = (PerformanceObserver.supportedEntryTypes || [])
     .includes("long-animation-frame");

@@ -97,19 +97,11 @@
     }
   }
 
+  /* include: long_frames.js */
+
   function keepLongFrames(list) {
     if (!armed) return;
-    for (const e of list) {
-      longFrames.push({
-        startTime: e.startTime, duration: e.duration, blockingDuration: e.blockingDuration,
-        renderStart: e.renderStart, firstUIEventTimestamp: e.firstUIEventTimestamp,
-        scripts: (e.scripts || []).map((s) => ({
-          invoker: s.invoker, invokerType: s.invokerType, sourceURL: s.sourceURL,
-          sourceFunctionName: s.sourceFunctionName, startTime: s.startTime, duration: s.duration,
-          forcedStyleAndLayoutDuration: s.forcedStyleAndLayoutDuration,
-        })),
-      });
-    }
+    for (const e of list) longFrames.push(longFrameRecord(e));
   }
 
   function observe(type, keep, options) {

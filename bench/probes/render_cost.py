@@ -18,7 +18,8 @@ The renderer process (every thread, not only the main one), from /proc:
     renderer_cpu_pct = 100 * d(utime+stime) / SC_CLK_TCK / d(wall)   (100 % = one core)
     renderer_rss_mb  = Rss at the end of the window, MiB (2**20 bytes)
 
-Its main thread, from /proc/<pid>/schedstat (the machine's load as the page felt it):
+Its main thread, from /proc/<pid>/schedstat (how busy the CPUs were as the page felt it, bench's
+and the browser's own processes included; host.other_cpu_pct is the rest of the machine alone):
 
     cpu_wait_pct = 100 * dWait / (dRun + dWait)   (time ready to run but waiting for a CPU, as a
                    share of the time it ran or wanted to; context for a latency change, not a page cost)

@@ -218,9 +218,9 @@
     const word = text.match(/[\p{L}\p{N}]+/u);
     const needle = word ? word[0].slice(0, 3) : text.trim().slice(0, 1);
     const group = reply.chunks.slice(reply.domUpTo);
-    const holds = (c) => typeof c.head === "string" && needle !== "" &&
+    const holds = (c) => typeof c.head === "string" &&
       c.head.replace(/\\u([0-9a-fA-F]{4})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16))).includes(needle);
-    const first = group.findIndex(holds);
+    const first = needle === "" ? -1 : group.findIndex(holds);
     for (let i = 0; i < first; i++) group[i].preamble = true;
     if (first > 0) reply.domUpTo += first;
     for (const c of reply.chunks) delete c.head;

@@ -58,7 +58,8 @@ def _block(results: dict, scenario: str) -> list[str]:
         cpu_text = "CPU -" if cpu is None else f"CPU {cpu:.0f} % of one core"
         rss_text = "RSS -" if rss is None else f"RSS {rss:.1f} MiB"
         wait = _p50(metrics, f"{prefix}cpu_wait_pct")
-        wait_text = "" if wait is None else f"; its main thread waited for a CPU {wait:.0f} % of the time it wanted one"
+        wait_text = "" if wait is None else (f"; its main thread waited for a CPU {wait:.0f} % of the time it "
+                                             f"wanted one (the browser's and bench's own processes count too)")
         lines.append(f"  renderer process  {cpu_text} (all its threads), {rss_text}{wait_text}")
     else:
         reasons = sorted({r["renderer_reason"] for r in windows if r.get("renderer_reason")})

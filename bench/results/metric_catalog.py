@@ -63,7 +63,7 @@ KNOWN_METRICS: dict[str, str] = {
     "render.renderer_rss_mb": LOWER,
     # Other processes' share of the machine's CPUs during a repetition (bench.browser.host_load): context.
     "host.other_cpu_pct": NONE,
-    # The renderer main thread's wait for a CPU, as the page felt the machine's load (context).
+    # The renderer main thread's wait for a CPU, bench's and the browser's processes included (context).
     "render.cpu_wait_pct": NONE,
     "render.scroll.cpu_wait_pct": NONE,
     "render.stream.cpu_wait_pct": NONE,
