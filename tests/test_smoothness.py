@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.stats.smoothness import gesture_window, overlapping, pass_smoothness, refresh_interval_ms
+from bench.stats.smoothness import (gesture_window, overlapping, pass_smoothness, refresh_interval_ms,
+                                     reported_smoothness)
 
 R = 1000 / 60  # a 60 Hz refresh interval, ms
 
@@ -68,3 +69,28 @@ def test_overlapping_long_frames() -> None:
               {"startTime": 300, "duration": 55}]
     assert overlapping(frames, 50, 200) == frames[:2]
     assert overlapping(frames, 400, 500) == []
+
+
+def test_frame_reports_all_presented_are_refresh_rate() -> None:
+    s = reported_smoothness(["PRESENTED_ALL"] * 60, R)
+    assert s.fps == pytest.approx(60) and s.dropped_frames == 0 and s.frame_ms == pytest.approx([R] * 60)
+
+
+def test_frame_reports_dropped_vsyncs_lengthen_the_frame_that_follows() -> None:
+    # 4 vsyncs dropped before a frame: it lasted 5 slots; a partial presentation is presented.
+    s = reported_smoothness(["PRESENTED_ALL", "DROPPED", "DROPPED", "DROPPED", "DROPPED", "PRESENTED_PARTIAL"], R)
+    assert s.frame_ms == pytest.approx([R, 5 * R])
+    assert (s.expected_frames, s.dropped_frames) == (6, 4)
+    assert s.dropped_pct == pytest.approx(100 * 4 / 6)
+    assert s.fps == pytest.approx(2 / (6 * R) * 1000)
+
+
+def test_frame_reports_at_rest_are_in_no_frame() -> None:
+    # A streaming page between chunks: no update wanted is neither a frame nor a drop, and a drop run
+    # ended by rest lengthens nothing.
+    s = reported_smoothness(["PRESENTED_ALL", "NO_UPDATE_DESIRED", "NO_UPDATE_DESIRED", "PRESENTED_ALL",
+                             "DROPPED", "NO_UPDATE_DESIRED", "PRESENTED_ALL"], R)
+    assert s.frame_ms == pytest.approx([R, R, R])
+    assert (s.expected_frames, s.dropped_frames) == (4, 1)
+    assert s.fps == pytest.approx(60)
+    assert reported_smoothness(["NO_UPDATE_DESIRED", "DROPPED"], R) is None

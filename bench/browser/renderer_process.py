@@ -27,13 +27,13 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.sync_api import Error as PlaywrightError
 
 from ..linux_proc import schedstat_ns, stat_fields
+from .cdp_trace import CdpTrace
 
 TRACE_CATEGORY = "disabled-by-default-devtools.timeline"
 TRACE_TIMEOUT_S = 10
@@ -98,24 +98,10 @@ def find_renderer(cdp, page, location: str = "local") -> Renderer:
 
 def trace_processes(cdp, page) -> tuple[int | None, int | None]:
     """(renderer pid of the page's main frame, browser pid), from a short trace; None where unnamed."""
-    events, done = [], []
-    on_data = lambda e: events.extend(e["value"])  # noqa: E731
-    on_done = lambda e: done.append(True)  # noqa: E731
-    cdp.on("Tracing.dataCollected", on_data)
-    cdp.on("Tracing.tracingComplete", on_done)
-    try:
-        try:
-            cdp.send("Tracing.start", {"traceConfig": {"includedCategories": [TRACE_CATEGORY],
-                                                       "excludedCategories": ["*"]}})
-        except PlaywrightError:  # another trace is running (Chromium traces one at a time)
-            return None, None
-        cdp.send("Tracing.end")
-        deadline = time.monotonic() + TRACE_TIMEOUT_S
-        while not done and time.monotonic() < deadline:
-            page.wait_for_timeout(10)  # lets Playwright dispatch the trace events
-    finally:
-        cdp.remove_listener("Tracing.dataCollected", on_data)
-        cdp.remove_listener("Tracing.tracingComplete", on_done)
+    trace = CdpTrace(cdp, [TRACE_CATEGORY])
+    if not trace.start():  # another trace is running (Chromium traces one at a time)
+        return None, None
+    events = trace.stop(page, TRACE_TIMEOUT_S)
     frame = main_frame_id(cdp)
     for event in events:
         if event.get("name") != "TracingStartedInBrowser":

@@ -68,7 +68,7 @@
     const c = { t: now(), size, dom: null, len: null, grow: null, paint: null, paintRaw: null };
     if (reply.grew.length === 0 && payload !== undefined) c.head = payloadText(channel, payload);
     reply.chunks.push(c);
-    frames.prepare();
+    if (reply.paints) frames.prepare();
     if (!reply.recordingFrames && reply.recordFrames) {
       // From the first chunk on: frames before it are not "while streaming".
       reply.recordingFrames = true;
@@ -204,7 +204,7 @@
       c.dom = t;
       c.len = length;
       c.grow = grow;
-      paintedAt.add(c);
+      if (reply.paints) paintedAt.add(c);
     }
   });
   // The first growth's text names the chunk that carried it: the first of
@@ -255,10 +255,21 @@
   }
 
   const TEXTLESS_AFTER_POLLS = 2;
+  const SETTLE_FRAMES = 3;
+  function settled(n) {
+    return new Promise((resolve) => {
+      const step = () => (n-- > 0 ? requestAnimationFrame(step) : setTimeout(resolve, 0));
+      step();
+    });
+  }
   let seq = 0;
   window.__benchStream = {
     // Start measuring one reply; the start actions run right after.
-    arm(replySelector, transport, doneSelector, frames = true) {
+    // frames: rAF frame times from the first chunk on; paints: each chunk's
+    // paint from the frame sentinel. Both off when Python reads them from a
+    // trace instead (bench/probes/stream.py): the page then runs no code per
+    // frame, and none per chunk beyond the stamps.
+    arm(replySelector, transport, doneSelector, frames = true, paints = true) {
       let before = null;
       try {
         const matches = document.querySelectorAll(replySelector);
@@ -275,7 +286,7 @@
         }
       }
       reply = {
-        seq: ++seq, replySelector, transport, doneSelector, doneBefore, before, recordFrames: frames,
+        seq: ++seq, replySelector, transport, doneSelector, doneBefore, before, recordFrames: frames, paints,
         armed: now(), request: null, channel: null, kind: null, chunks: [], grew: [], length: 0,
         ended: null, frames: [], recordingFrames: false, el: null, domUpTo: 0,
       };
@@ -310,6 +321,13 @@
       }
       // After the frame that shows the last chunk: a task posted from the next rAF turn.
       if (endStamp) requestAnimationFrame(() => setTimeout(() => timeStamp(endStamp), 0));
+      if (!own.paints) {
+        // Paints come from the trace: it must hold the presentation of the
+        // frame with the last change, a frame or two after its commit.
+        await settled(SETTLE_FRAMES);
+        reply = null;
+        return JSON.stringify(summary(own));
+      }
       let painted = -1;
       let stable = 0;
       while (stable < stableFrames && performance.now() < deadline) {

@@ -1,5 +1,13 @@
 """The stream probe: per chunk of a streamed reply, arrival, text in the DOM, paint (stream.js).
 
+Paints and frames come from a Chrome trace of the "benchmark" category while
+the replies stream (StreamTrace): a chunk's paint is the first presented
+frame whose main-thread commit follows its DOM change, the frames are Chrome's
+own frame reports. The page then runs nothing per frame. Where no trace can
+be recorded (one is already running: Chromium records one at a time), the
+page measures them itself: the frame sentinel's Element Timing per chunk and
+a rAF loop for the frames (paints="sentinel").
+
 After the frame that shows a reply's last chunk the page calls
 console.timeStamp(label); with CDP Performance enabled that sends the
 renderer's running main-thread totals at that moment (Performance.metrics,
@@ -12,7 +20,10 @@ import itertools
 import json
 import time
 
+from ..browser.cdp_trace import CdpTrace
 from . import probe_script
+from .trace_frames import (CLOCK_SYNC_MARK, LEAN_CATEGORIES, PageClock, first_presented_after, frame_reports,
+                           page_clock, presented_frames)
 
 STAMP_PREFIX = "bench-stream-"
 STAMPS_WAIT_S = 2.0
@@ -54,9 +65,12 @@ class StreamProbe:
     def new_label(self) -> str:
         return f"{STAMP_PREFIX}{next(self._labels)}"
 
-    def arm(self, page, reply: str, transport: str, done: str | None, frames: bool = True) -> dict:
-        """Measure the next reply; frames: rAF frame times from its first chunk on."""
-        return page.evaluate("([r, t, d, f]) => window.__benchStream.arm(r, t, d, f)", [reply, transport, done, frames])
+    def arm(self, page, reply: str, transport: str, done: str | None, frames: bool = True,
+            paints: bool = True) -> dict:
+        """Measure the next reply; frames: rAF frame times from its first chunk on; paints: each chunk's
+        paint by the frame sentinel (both False when a StreamTrace gives them)."""
+        return page.evaluate("([r, t, d, f, p]) => window.__benchStream.arm(r, t, d, f, p)",
+                             [reply, transport, done, frames, paints])
 
     def finish(self, page, timeout_s: float, stable_frames: int = 6, end_stamp: str | None = None) -> dict:
         """The reply's record: {request, kind, chunks: [{t, size, dom, len, paint}], grew, ended, frames}
@@ -76,3 +90,46 @@ class StreamProbe:
     def forget(self) -> None:
         self._cdp = None
         self._stamps.clear()
+
+
+class StreamTrace:
+    """Paints and frame reports of streamed replies from a trace of LEAN_CATEGORIES on the page's CDP session."""
+
+    def __init__(self, cdp):
+        self._trace = CdpTrace(cdp, LEAN_CATEGORIES)
+
+    def start(self, page) -> bool:
+        """Start recording, with the mark that ties the page clock to the trace's; False if it cannot."""
+        if not self._trace.start():
+            return False
+        page.evaluate("(name) => performance.mark(name)", CLOCK_SYNC_MARK)
+        return True
+
+    def stop(self, page) -> "TracedFrames":
+        return TracedFrames(self._trace.stop(page))
+
+
+class TracedFrames:
+    """What a StreamTrace recorded, read on the page's clock (ms)."""
+
+    def __init__(self, events: list[dict]):
+        self.clock: PageClock = page_clock(events)
+        self.presented = presented_frames(events, self.clock.pid)
+        self.reports = frame_reports(events, self.clock.pid)
+
+    def annotate(self, record: dict) -> None:
+        """A reply's record from the page (sentinel and rAF loop off) gets what the trace says:
+        - per chunk with a DOM time, paint (and paintRaw, the same): the presentation of the first
+          frame whose main-thread commit follows that DOM change (None if the trace has none);
+        - frame_reports: [begin ms, state] of every vsync the compositor asked a frame for from the
+          reply's arming on (bench/probes/trace_frames.py, frame_reports);
+        - paints: "trace"."""
+        for chunk in record["chunks"]:
+            if chunk.get("dom") is None:
+                continue
+            frame = first_presented_after(self.presented, self.clock.to_trace_us(chunk["dom"]))
+            chunk["paint"] = chunk["paintRaw"] = None if frame is None else self.clock.to_page_ms(frame.presented_us)
+        since = self.clock.to_trace_us(record["armed"])
+        record["frame_reports"] = [[round(self.clock.to_page_ms(r.begin_us), 3), r.state]
+                                   for r in self.reports if r.begin_us >= since]
+        record["paints"] = "trace"

@@ -13,7 +13,9 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-# Categories that hold what this module reads.
+# Categories that hold what this module reads. LEAN_CATEGORIES are enough for
+# presented_frames() and frame_reports() (the frame pipeline is in "benchmark"
+# too) and cost the page's main thread nothing measurable (docs/streaming.md).
 TRACE_CATEGORIES = [
     "blink.user_timing",
     "cc",
@@ -22,6 +24,8 @@ TRACE_CATEGORIES = [
     "disabled-by-default-devtools.timeline",
     "disabled-by-default-devtools.timeline.frame",
 ]
+
+LEAN_CATEGORIES = ["benchmark", "blink.user_timing"]
 
 CLOCK_SYNC_MARK = "bench-clock-sync"
 
@@ -82,7 +86,8 @@ def presented_frames(trace, pid: int) -> list[PresentedFrame]:
     carries it; a frame without one is an impl-side frame), and the frame is
     presented at the first end event after its SwapEnd stage begins (a leaf:
     nothing nests inside it). A frame that never reaches SwapEnd (dropped)
-    is not presented. Two reporters of one frame share its stages: one frame.
+    is not presented, and what it held is let go when the next
+    PipelineReporter begins on its id. Two reporters of one frame share its stages: one frame.
 
     A frame's commit_us is when the main thread began its commit (the
     renderer main thread's "Commit" complete event that precedes the
@@ -91,8 +96,7 @@ def presented_frames(trace, pid: int) -> list[PresentedFrame]:
     loaded machine, and a DOM change in between was matched to a frame that
     could not show it.
     """
-    main_commits = sorted(e["ts"] for e in trace_events(trace)
-                          if e.get("pid") == pid and e.get("name") == "Commit" and e.get("ph") == "X")
+    main_commit = _main_thread_commit(trace, pid)
     pending_commit: dict[str, float | None] = {}
     submitting: dict[str, float | None] = {}  # id -> commit of the frame being submitted
     swapping: dict[str, tuple[float, float | None]] = {}  # id -> (SwapEnd begin, commit)
@@ -101,9 +105,16 @@ def presented_frames(trace, pid: int) -> list[PresentedFrame]:
         key = str(e.get("id2", {}).get("local", e.get("id")))
         name, ts = e["name"], e["ts"]
         if e["ph"] == "b":
-            if name == "Commit":
-                at = bisect.bisect_right(main_commits, ts)
-                pending_commit[key] = main_commits[at - 1] if at else ts
+            if name == "PipelineReporter":
+                # A new frame on this id (ids are reused once a frame ends): what is still held
+                # for the id belongs to a frame that ended without being presented (dropped after
+                # its commit or its submit), and must not go to this one (seen: a commit 0.6 s
+                # old given to an impl-side frame, a chunk's paint a whole token late).
+                pending_commit.pop(key, None)
+                submitting.pop(key, None)
+                swapping.pop(key, None)
+            elif name == "Commit":
+                pending_commit[key] = main_commit(ts)
             elif name == "SubmitCompositorFrameToPresentationCompositorFrame":
                 if key not in submitting or pending_commit.get(key) is not None:
                     submitting[key] = pending_commit.pop(key, None)
@@ -115,6 +126,74 @@ def presented_frames(trace, pid: int) -> list[PresentedFrame]:
             if frame is None or (frame.commit_us is None and commit is not None):
                 presented[ts] = PresentedFrame(commit, ts)
     return sorted(presented.values(), key=lambda f: f.presented_us)
+
+
+def _main_thread_commit(trace, pid: int):
+    """f(stage_ts) -> when the renderer's main thread committed the frame whose compositor Commit stage
+    began at stage_ts.
+
+    From the "Commit" complete event (category disabled-by-default-devtools.timeline)
+    where the trace has it: the last one at or before stage_ts. In a trace of
+    the "benchmark" category alone, from ProxyMain::BeginMainFrame, which holds
+    the frame's rAF callbacks, lifecycle and commit: the last one that began
+    at or before stage_ts; if it was still running then (the main thread hands
+    the frame over inside it), stage_ts itself, else its end. Either way no DOM
+    change the main thread made before it misses the frame, and none made
+    after it is in it.
+    """
+    events = trace_events(trace)
+    commits = sorted(e["ts"] for e in events if e.get("pid") == pid and e.get("name") == "Commit"
+                     and e.get("ph") == "X")
+    if commits:
+        def from_commits(ts: float) -> float:
+            at = bisect.bisect_right(commits, ts)
+            return commits[at - 1] if at else ts
+        return from_commits
+    begins = sorted((e["ts"], e["ts"] + e.get("dur", 0)) for e in events if e.get("pid") == pid
+                    and e.get("name") == "ProxyMain::BeginMainFrame" and e.get("ph") == "X")
+    starts = [b for b, _ in begins]
+
+    def from_begin_main_frames(ts: float) -> float:
+        at = bisect.bisect_right(starts, ts)
+        if not at:
+            return ts
+        _, end = begins[at - 1]
+        return ts if end >= ts else end
+    return from_begin_main_frames
+
+
+@dataclass(frozen=True)
+class FrameReport:
+    """One BeginFrame the page's compositor handled, as Chrome's frame reporter judged it."""
+
+    sequence: int
+    begin_us: float
+    state: str  # PRESENTED_ALL, PRESENTED_PARTIAL, DROPPED, NO_UPDATE_DESIRED
+
+
+# Best first: one BeginFrame can have several reporters (e.g. main-thread and compositor-only parts).
+_STATE_RANK = {"PRESENTED_ALL": 0, "PRESENTED_PARTIAL": 1, "DROPPED": 2, "NO_UPDATE_DESIRED": 3}
+
+
+def frame_reports(trace, pid: int) -> list[FrameReport]:
+    """Every BeginFrame of renderer `pid` that has a PipelineReporter, in order, one per frame sequence.
+
+    A vsync with no reporter is one the compositor did not ask a frame for (the page was idle).
+    """
+    best: dict[tuple, FrameReport] = {}
+    for e in trace_events(trace):
+        if e.get("pid") != pid or e.get("name") != "PipelineReporter" or e.get("ph") != "b":
+            continue
+        args = e.get("args", {})
+        reporter = args.get("frame_reporter") or args.get("chrome_frame_reporter") or {}
+        state = str(reporter.get("state", "")).removeprefix("STATE_")
+        if state not in _STATE_RANK:
+            continue
+        key = (reporter.get("frame_source"), reporter.get("frame_sequence"))
+        report = FrameReport(int(reporter.get("frame_sequence", 0)), e["ts"], state)
+        if key not in best or _STATE_RANK[state] < _STATE_RANK[best[key].state]:
+            best[key] = report
+    return sorted(best.values(), key=lambda r: (r.begin_us, r.sequence))
 
 
 def first_presented_after(frames: list[PresentedFrame], dom_us: float) -> PresentedFrame | None:

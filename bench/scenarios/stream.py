@@ -24,7 +24,7 @@ from ..errors import TargetError, UsageError
 from ..targets.bundled import fixture_path
 from ..probes.frames import FramesProbe
 from ..probes.render import Reading
-from ..probes.stream import StreamProbe
+from ..probes.stream import StreamProbe, StreamTrace
 from ..probes.render_cost import measure_window
 from ..browser.renderer_process import Renderer
 from ..results.records import ScenarioOutput
@@ -55,6 +55,9 @@ class StreamConfig:
     replies: int = 3
     prompts: str = str(DEFAULT_PROMPTS)
     render_cost: bool = True  # render.stream.* per reply (a CDP reading before, a page stamp after)
+    # Where paints and frames come from: "trace" (a Chrome trace per reply, nothing run in the page per
+    # frame) or "sentinel" (the page's frame sentinel and a rAF loop; also where no trace can be recorded).
+    paints: str = "trace"
     required: bool = False    # named in --scenario: a profile without [stream] is an error
     prompt_list: list[str] = field(default_factory=list, repr=False)
 
@@ -119,6 +122,21 @@ class StreamScenario:
         config.validate()
         self.probe = StreamProbe()
         self._prompt = 0
+        self._traced = config.paints == "trace"
+        self._fallback_note: str | None = None
+
+    def _start_trace(self, session) -> StreamTrace | None:
+        """A trace for one reply, or None: paints by the page's sentinel (asked for, or no trace possible)."""
+        if not self._traced:
+            return None
+        trace = StreamTrace(session.cdp)
+        if trace.start(session.page):
+            return trace
+        self._traced = False
+        self._fallback_note = ("stream: another Chrome trace was being recorded (Chromium records one at a "
+                               "time): paints from the page's frame sentinel and frames from a rAF loop, "
+                               "which cost the page more per chunk (docs/streaming.md)")
+        return None
 
     def expected_messages(self) -> int:
         return self.config.replies
@@ -155,6 +173,7 @@ class StreamScenario:
             session.render.counters(session)  # enables CDP Performance before the first reply
             self.probe.listen(session.cdp)
         pooled: list[tuple[float, float]] = []
+        self._traced = self.config.paints == "trace"
         for index in range(self.config.replies):
             out, pairs = self._reply(session, index, refresh)
             pooled.extend(pairs)
@@ -175,14 +194,26 @@ class StreamScenario:
         measured = self.config.render_cost
         label = self.probe.new_label() if measured else None
         start = session.render.counters(session) if measured else None
-        armed = self.probe.arm(page, spec["reply"], spec["transport"], spec.get("done"))
-        if armed.get("error"):
-            raise UsageError(f"profile [stream]: {armed['error']}")
-        session.run_actions([_substitute(step, prompt) for step in spec["start"]], "stream.start")
-        result = self.probe.finish(page, timeout_s, end_stamp=label)
+        trace = self._start_trace(session)
+        try:
+            armed = self.probe.arm(page, spec["reply"], spec["transport"], spec.get("done"),
+                                   frames=trace is None, paints=trace is None)
+            if armed.get("error"):
+                raise UsageError(f"profile [stream]: {armed['error']}")
+            session.run_actions([_substitute(step, prompt) for step in spec["start"]], "stream.start")
+            result = self.probe.finish(page, timeout_s, end_stamp=label)
+        finally:
+            traced = trace.stop(page) if trace is not None else None
         if result.get("error"):
             raise TargetError(_failure(result["error"], result, session.target, timeout_s))
+        if traced is not None:
+            traced.annotate(result)
+        else:
+            result["paints"] = "sentinel"
         out, pairs = reply_output(result, refresh, index)
+        if self._fallback_note:
+            out.notes.append(self._fallback_note)
+            self._fallback_note = None
         if measured:
             end = self.probe.stamped(page, label)
             # The window ends in the page (its stamp), where /proc cannot be read: no renderer CPU or memory.

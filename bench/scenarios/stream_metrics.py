@@ -5,7 +5,9 @@ Definitions (docs/streaming.md), page-clock ms, per reply:
   (fetch() called, an EventSource created, or a WebSocket send).
 - per chunk i: t_i its arrival in the page (the page's own read of the
   stream), dom_i the end of the task that made the reply's text grow after
-  it, paint_i the presentation time of the frame that painted that growth.
+  it, paint_i the presentation time of the frame that painted that growth
+  (the first presented frame in the trace whose main-thread commit follows
+  dom_i; without a trace, the frame sentinel's Element Timing).
   A chunk that adds no text (e.g. `data: [DONE]`) is counted as textless;
   so is a preamble chunk: one that came before the chunk holding the
   reply's first text (control events such as the AI SDK's start and
@@ -16,9 +18,11 @@ Definitions (docs/streaming.md), page-clock ms, per reply:
 - stream.chunk_to_paint_ms = paint_i - t_i, every chunk with text
 - stream.chunk_to_dom_ms = dom_i - t_i
 - stream.reply_ms = paint of the last chunk with text - t_req
-- stream.frame_ms, stream.fps, stream.dropped_pct: rAF frame intervals from
-  the first chunk's arrival to the last chunk's paint, as scroll.* defines
-  them (bench/stats/smoothness.py)
+- stream.frame_ms, stream.fps, stream.dropped_pct: the frames from the first
+  chunk's arrival to the last chunk's paint, from Chrome's frame reports in
+  the trace (presented, dropped, no update wanted; bench/stats/smoothness.py,
+  reported_smoothness), or where no trace could be recorded from rAF frame
+  intervals as scroll.* defines them
 - main-thread cost per chunk: render.stream.* (bench/probes/render_cost.py), the
   renderer's own counters (CDP Performance) from right before the start
   actions to the end of the frame that shows the last chunk, per chunk;
@@ -40,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..results.records import ScenarioOutput
-from ..stats.smoothness import pass_smoothness
+from ..stats.smoothness import PassSmoothness, pass_smoothness, reported_smoothness
 
 # A slope whose whole 95 % CI lies above this many ms per 1000 characters is
 # named as the re-render-everything (quadratic) pattern.
@@ -100,6 +104,18 @@ def growth_note(growth: Growth, what: str) -> str | None:
             f"the quadratic pattern (the whole reply re-rendered on every chunk: O(n) per chunk, O(n^2) per reply)")
 
 
+def window_smoothness(record: dict, first: float, last: float, refresh_ms: float) -> PassSmoothness | None:
+    """Frames from the first chunk's arrival to the last chunk's paint: from the trace's frame reports
+    (record["frame_reports"], paints "trace") or from the page's rAF loop (record["frames"])."""
+    if "frame_reports" in record:
+        return reported_smoothness([state for at, state in record["frame_reports"] if first <= at <= last],
+                                   refresh_ms)
+    stamps = [t for t in record["frames"] if first <= t <= last]
+    if len(stamps) >= 2 and stamps[-1] > stamps[0]:
+        return pass_smoothness(stamps, refresh_ms)
+    return None
+
+
 def reply_output(record: dict, refresh_ms: float | None,
                  index: int = 0) -> tuple[ScenarioOutput, list[tuple[float, float]]]:
     """One reply's stream.* metrics, and its (length, cost) pairs for the growth fit."""
@@ -120,10 +136,8 @@ def reply_output(record: dict, refresh_ms: float | None,
     out.metrics["stream.unpainted"] = ("count", [len(texty) - len(painted)])
     out.metrics["stream.reply_chars"] = ("chars", [record["length"]])
     if refresh_ms and painted:
-        first, last = first_chunk["t"], max(c["paint"] for c in painted)
-        stamps = [t for t in record["frames"] if first <= t <= last]
-        if len(stamps) >= 2 and stamps[-1] > stamps[0]:
-            smooth = pass_smoothness(stamps, refresh_ms)
+        smooth = window_smoothness(record, first_chunk["t"], max(c["paint"] for c in painted), refresh_ms)
+        if smooth is not None:
             out.metrics["stream.frame_ms"] = ("ms", smooth.frame_ms)
             out.metrics["stream.fps"] = ("fps", [smooth.fps])
             out.metrics["stream.dropped_pct"] = ("%", [smooth.dropped_pct])
@@ -140,5 +154,8 @@ def reply_output(record: dict, refresh_ms: float | None,
                               "ended": record["ended"], "refresh_ms": refresh_ms,
                               "chunks": chunks,
                               "textless_chunks": textless,
-                              "preamble_chunks": sum(1 for c in chunks if c.get("preamble"))}]
+                              "preamble_chunks": sum(1 for c in chunks if c.get("preamble")),
+                              "paints": record.get("paints", "sentinel")}]
+    if "frame_reports" in record:
+        out.records["stream"][0]["frame_reports"] = record["frame_reports"]
     return out, pairs

@@ -14,6 +14,13 @@ Definitions, for one gesture pass:
   page drew one frame in them and missed k_i - 1.
   expected = sum(k_i), dropped = expected - n,
   scroll.dropped_pct = 100 * dropped / expected.
+
+From Chrome's frame reporter instead (a trace, no rAF loop in the page; the
+stream scenario): each vsync the compositor asked a frame for is presented,
+dropped (an update was wanted, none was shown) or had no update wanted.
+A presented frame covers k = 1 + the dropped vsyncs right before it, so it
+lasted k * R, as a rAF interval over k slots does; vsyncs with no update
+wanted are the page at rest, in no frame (reported_smoothness).
 """
 
 from __future__ import annotations
@@ -73,3 +80,27 @@ def overlapping(long_frames: list[dict], start_ms: float, end_ms: float) -> list
     """Long animation frames that overlap [start_ms, end_ms] (page clock)."""
     return [f for f in long_frames
             if f["startTime"] <= end_ms and f["startTime"] + f["duration"] >= start_ms]
+
+
+def reported_smoothness(states: list[str], refresh_ms: float) -> PassSmoothness | None:
+    """Metrics of a window from its frame reports' states in vsync order (see the module docstring):
+    frame_ms = k_i * R per presented frame, fps = presented / sum(frame_ms), dropped_pct = 100 *
+    dropped / (presented + dropped); dropped vsyncs after the last presented frame count as dropped.
+    None when nothing was presented."""
+    slots, run, dropped = [], 0, 0
+    for state in states:
+        if state == "DROPPED":
+            run += 1
+            dropped += 1
+        elif state.startswith("PRESENTED"):
+            slots.append(1 + run)
+            run = 0
+        else:  # no update wanted: the page was at rest
+            run = 0
+    if not slots:
+        return None
+    frame_ms = [k * refresh_ms for k in slots]
+    duration = float(sum(frame_ms))
+    expected = len(slots) + dropped
+    return PassSmoothness(frame_ms=frame_ms, duration_ms=duration, fps=len(slots) / duration * 1000,
+                          expected_frames=expected, dropped_frames=dropped, dropped_pct=100.0 * dropped / expected)
