@@ -9,7 +9,9 @@ per chunk, and `bench ui --scenario stream` with 3 replies of 60 tokens at
 (a) probe overhead per chunk: the bundled assistant page (assistant.html,
     fetch transport, 60 tokens at 30 ms) answers one prompt per page, with
     the probe ("with": paint.js and stream.js as init scripts, armed with
-    per-chunk stamps, finish() awaited, as the scenario does) and without
+    per-chunk stamps, finish() awaited, a trace of the benchmark category
+    recorded from before the start actions and stopped inside the measured
+    window, as the scenario does) and without
     (the app alone), in rounds of one page each, the order alternating
     (suite_stats.interleaved_order), a fresh context per page, CDP
     Performance enabled in both. The renderer main thread's CPU time
@@ -48,7 +50,7 @@ sys.path.insert(0, str(REPO))
 
 from bench.browser.launch import BrowserOptions, launch, new_context  # noqa: E402
 from bench.probes import probe_script  # noqa: E402
-from bench.probes.stream import StreamProbe  # noqa: E402
+from bench.probes.stream import StreamProbe, StreamTrace  # noqa: E402
 from bench.targets.server_process import BundledServer  # noqa: E402
 
 TOKENS, TOKEN_MS, TTFT_MS = 60, 30, 200
@@ -60,7 +62,7 @@ AFTER_DONE_MS = 300
 DONE = ".message.assistant[data-done]"
 
 
-def one_page(browser, url: str, probed: bool, frames: bool = True) -> dict[str, float]:
+def one_page(browser, url: str, probed: bool, traced: bool = True) -> dict[str, float]:
     """Main-thread ms per chunk for one reply on a fresh page: TaskDuration (wall) and ThreadTime (CPU)."""
     context = new_context(browser)
     try:
@@ -77,8 +79,11 @@ def one_page(browser, url: str, probed: bool, frames: bool = True) -> dict[str, 
             probe.listen(cdp)
         page.wait_for_timeout(200)
         before = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        trace = StreamTrace(cdp) if probed and traced else None
+        if trace is not None and not trace.start(page):
+            raise RuntimeError("stream probe: could not start the trace")
         if probed:
-            probe.arm(page, ".message.assistant .text", "auto", None, frames)
+            probe.arm(page, ".message.assistant .text", "auto", None, frames=not traced, paints=not traced)
         page.fill("#composer-text", "What does a stream cost?")
         page.click("#assistant-ask")
         if probed:
@@ -87,6 +92,8 @@ def one_page(browser, url: str, probed: bool, frames: bool = True) -> dict[str, 
             if result.get("error"):
                 raise RuntimeError(f"stream probe: {result['error']}")
             probe.stamped(page, label)
+        if trace is not None:
+            trace.stop(page).annotate(result)
         page.wait_for_selector(DONE, timeout=30_000)
         page.wait_for_timeout(AFTER_DONE_MS)
         after = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}

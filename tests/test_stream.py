@@ -157,7 +157,8 @@ def test_chunk_paint_agrees_with_presented_frames_in_the_trace(browser, chat_ser
 
 
 @pytest.mark.timing
-def test_trace_paints_and_frames_agree_with_the_pages_own(browser, chat_server):
+@pytest.mark.parametrize("render_in", ["task", "frame"])
+def test_trace_paints_and_frames_agree_with_the_pages_own(browser, chat_server, render_in):
     """The trace path (a trace of LEAN_CATEGORIES, the scenario's default) against the page's own
     measurements in one reply: the frame sentinel's Element Timing per chunk, and the rAF loop's frames.
 
@@ -165,8 +166,12 @@ def test_trace_paints_and_frames_agree_with_the_pages_own(browser, chat_server):
     apart), so frames are dropped and the main thread hands frames over late (seen: a commit presented
     80 ms after it, behind an activation that waited): both ways must agree on each chunk's frame and
     on the dropped frames. The rAF loop makes the page want a frame at every vsync, so there the two
-    count the same vsyncs."""
-    query = "assistant=fetch&ttft_ms=50&tokens=12&token_ms=200&render_ms_per_kchar=20000"
+    count the same vsyncs.
+
+    render_in=frame: the page renders each chunk in its next rAF callback, inside the frame's own
+    main-thread work; the trace only has that work's start, and such a change must be matched to that
+    frame, not the next (the probe tells it from a change made in a task, stream.js)."""
+    query = f"assistant=fetch&ttft_ms=50&tokens=12&token_ms=200&render_ms_per_kchar=20000&render_in={render_in}"
     context = new_context(browser)
     try:
         page = context.new_page()

@@ -77,7 +77,10 @@
   }
 
   function ended(channel, how) {
-    if (reply && reply.channel === channel.id && reply.ended === null) reply.ended = { t: now(), how };
+    if (reply && reply.channel === channel.id && reply.ended === null) {
+      reply.ended = { t: now(), how };
+      if (reply.wake) reply.wake();
+    }
   }
 
   const STREAMED_TYPES = /text\/event-stream|ndjson|stream/i;
@@ -186,7 +189,10 @@
     return el && el !== reply.before ? el : null;
   }
 
-  const observer = new MutationObserver((mutations) => {
+  // inFrame: the change was made inside a rAF callback, in the frame's own
+  // main-thread work, rather than in a task before it: the trace matches it
+  // to that frame, not the next one (bench/probes/stream.py).
+  function onMutations(mutations, inFrame) {
     if (!reply || reply.chunks.length === 0) return;
     if (mutations.every((m) => frames.owns(m.target))) return;
     const t = now();
@@ -204,9 +210,30 @@
       c.dom = t;
       c.len = length;
       c.grow = grow;
+      if (inFrame) c.inFrame = true;
       if (reply.paints) paintedAt.add(c);
     }
-  });
+    if (reply.wake) reply.wake();
+  }
+  const observer = new MutationObserver((mutations) => onMutations(mutations, false));
+
+  // The page's rAF callbacks: what one changed in the reply is taken from
+  // the observer as it returns, still inside the frame (the observer's own
+  // callback would run after it, where it could not be told from a task's).
+  const nativeRequestAnimationFrame = window.requestAnimationFrame;
+  window.requestAnimationFrame = function requestAnimationFrame(callback) {
+    if (typeof callback !== "function") return nativeRequestAnimationFrame.call(window, callback);
+    return nativeRequestAnimationFrame.call(window, (t) => {
+      try {
+        callback(t);
+      } finally {
+        if (reply && reply.chunks.length > 0) {
+          const records = observer.takeRecords();
+          if (records.length) onMutations(records, true);
+        }
+      }
+    });
+  };
   // The first growth's text names the chunk that carried it: the first of
   // the chunks waiting for it whose payload holds the text's first word (its
   // first three letters or digits; JSON's \uXXXX escapes decoded). The
@@ -238,8 +265,8 @@
     });
   }
 
-  // finish() polls on a timer, not on animation frames: a rAF loop of its
-  // own would make the page run frames it would not otherwise run.
+  // Polls are on a timer, not on animation frames: a rAF loop of its own
+  // would make the page run frames it would not otherwise run.
   const POLL_MS = 20;
   function poll() {
     return new Promise((resolve) => setTimeout(resolve, POLL_MS));
@@ -254,7 +281,44 @@
     }
   }
 
-  const TEXTLESS_AFTER_POLLS = 2;
+  // Trailing chunks that add no text (a `data: [DONE]` event) never reach
+  // the DOM: this long after the end they are counted as textless.
+  const TEXTLESS_AFTER_MS = 60;
+
+  // The end of a reply, awaited without running anything per chunk or per
+  // frame: what can end it (the stream closing, the reply's text growing)
+  // wakes it. Only a done selector is polled: its match can come from an
+  // attribute, which the DOM observer does not watch.
+  function ending(own, deadline) {
+    return new Promise((resolve) => {
+      let grace = null;
+      let pollTimer = null;
+      const over = (how) => {
+        own.wake = null;
+        clearTimeout(grace);
+        clearTimeout(pollTimer);
+        clearTimeout(limit);
+        resolve(how);
+      };
+      const limit = setTimeout(() => over("timeout"), Math.max(0, deadline - now()));
+      own.wake = () => {
+        const finished = own.doneSelector ? own.chunks.length > 0 && doneSeen() : own.ended !== null;
+        if (!finished) return;
+        if (own.domUpTo === own.chunks.length) over("done");
+        else if (own.length > 0 && grace === null) grace = setTimeout(() => over("done"), TEXTLESS_AFTER_MS);
+      };
+      if (own.doneSelector) {
+        const tick = () => {
+          if (!own.wake) return;
+          own.wake();
+          if (own.wake) pollTimer = setTimeout(tick, POLL_MS);
+        };
+        tick();
+      } else {
+        own.wake();
+      }
+    });
+  }
   const SETTLE_FRAMES = 3;
   function settled(n) {
     return new Promise((resolve) => {
@@ -288,7 +352,7 @@
       reply = {
         seq: ++seq, replySelector, transport, doneSelector, doneBefore, before, recordFrames: frames, paints,
         armed: now(), request: null, channel: null, kind: null, chunks: [], grew: [], length: 0,
-        ended: null, frames: [], recordingFrames: false, el: null, domUpTo: 0,
+        ended: null, frames: [], recordingFrames: false, el: null, domUpTo: 0, wake: null,
       };
       return { armed: reply.armed };
     },
@@ -302,18 +366,7 @@
       const own = reply;
       const deadline = own.armed + timeoutMs;
       const failed = (error) => { reply = null; return JSON.stringify({ error, ...summary(own) }); };
-      let framesSinceEnd = 0;  // polls, in fact
-      while (performance.now() < deadline) {
-        const finished = own.doneSelector ? doneSeen() && own.chunks.length > 0 : own.ended !== null;
-        if (finished) {
-          if (own.domUpTo === own.chunks.length) break;
-          // Trailing chunks that add no text (a `data: [DONE]` event) never
-          // reach the DOM: a few polls after the end, they are counted as textless.
-          if (own.length > 0 && ++framesSinceEnd > TEXTLESS_AFTER_POLLS) break;
-        }
-        await poll();
-      }
-      if (performance.now() >= deadline) {
+      if ((await ending(own, deadline)) === "timeout") {
         if (own.request === null) return failed("no-request");
         if (own.chunks.length === 0) return failed("no-chunk");
         if (own.length === 0) return failed("reply-never-filled");

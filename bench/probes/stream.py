@@ -23,7 +23,7 @@ import time
 from ..browser.cdp_trace import CdpTrace
 from . import probe_script
 from .trace_frames import (CLOCK_SYNC_MARK, LEAN_CATEGORIES, PageClock, first_presented_after, frame_reports,
-                           page_clock, presented_frames)
+                           main_frame_start_at, main_frame_starts, page_clock, presented_frames)
 
 STAMP_PREFIX = "bench-stream-"
 STAMPS_WAIT_S = 2.0
@@ -116,18 +116,23 @@ class TracedFrames:
         self.clock: PageClock = page_clock(events)
         self.presented = presented_frames(events, self.clock.pid)
         self.reports = frame_reports(events, self.clock.pid)
+        self.main_frames = main_frame_starts(events, self.clock.pid)
 
     def annotate(self, record: dict) -> None:
         """A reply's record from the page (sentinel and rAF loop off) gets what the trace says:
         - per chunk with a DOM time, paint (and paintRaw, the same): the presentation of the first
-          frame whose main-thread commit follows that DOM change (None if the trace has none);
+          frame whose main-thread commit follows that DOM change (None if the trace has none); a
+          change made inside a rAF callback (inFrame) is placed at the start of its main frame;
         - frame_reports: [begin ms, state] of every vsync the compositor asked a frame for from the
           reply's arming on (bench/probes/trace_frames.py, frame_reports);
         - paints: "trace"."""
         for chunk in record["chunks"]:
             if chunk.get("dom") is None:
                 continue
-            frame = first_presented_after(self.presented, self.clock.to_trace_us(chunk["dom"]))
+            at = self.clock.to_trace_us(chunk["dom"])
+            if chunk.get("inFrame"):
+                at = main_frame_start_at(self.main_frames, at)
+            frame = first_presented_after(self.presented, at)
             chunk["paint"] = chunk["paintRaw"] = None if frame is None else self.clock.to_page_ms(frame.presented_us)
         since = self.clock.to_trace_us(record["armed"])
         record["frame_reports"] = [[round(self.clock.to_page_ms(r.begin_us), 3), r.state]

@@ -14,8 +14,11 @@ import bisect
 from dataclasses import dataclass
 
 # Categories that hold what this module reads. LEAN_CATEGORIES are enough for
-# presented_frames() and frame_reports() (the frame pipeline is in "benchmark"
-# too) and cost the page's main thread nothing measurable (docs/streaming.md).
+# presented_frames() and frame_reports(): the frame pipeline and one instant
+# per main frame (BeginMainThreadFrame) on the page's main thread, about 30
+# events per frame where "cc" has ~200 (raster and tiles) and "benchmark" ~100,
+# which the browser takes ~25 us each to hand over when the trace ends; the
+# clock-sync mark is blink.user_timing (docs/streaming.md).
 TRACE_CATEGORIES = [
     "blink.user_timing",
     "cc",
@@ -25,7 +28,7 @@ TRACE_CATEGORIES = [
     "disabled-by-default-devtools.timeline.frame",
 ]
 
-LEAN_CATEGORIES = ["benchmark", "blink.user_timing"]
+LEAN_CATEGORIES = ["disabled-by-default-devtools.timeline.frame", "blink.user_timing"]
 
 CLOCK_SYNC_MARK = "bench-clock-sync"
 
@@ -134,12 +137,19 @@ def _main_thread_commit(trace, pid: int):
 
     From the "Commit" complete event (category disabled-by-default-devtools.timeline)
     where the trace has it: the last one at or before stage_ts. In a trace of
-    the "benchmark" category alone, from ProxyMain::BeginMainFrame, which holds
+    "cc" or "benchmark" without it, from ProxyMain::BeginMainFrame, which holds
     the frame's rAF callbacks, lifecycle and commit: the last one that began
     at or before stage_ts; if it was still running then (the main thread hands
     the frame over inside it), stage_ts itself, else its end. Either way no DOM
     change the main thread made before it misses the frame, and none made
     after it is in it.
+
+    In a trace of disabled-by-default-devtools.timeline.frame alone, only the
+    main frame's start is there (BeginMainThreadFrame): the last one at or
+    before stage_ts. The next main frame is not sent before this one commits,
+    so it is this frame's. A DOM change made in a task before that start is in
+    the frame; one made inside it (a rAF callback) is too, and must be placed
+    at the start by the caller (main_frame_start_at) to be matched to it.
     """
     events = trace_events(trace)
     commits = sorted(e["ts"] for e in events if e.get("pid") == pid and e.get("name") == "Commit"
@@ -151,6 +161,10 @@ def _main_thread_commit(trace, pid: int):
         return from_commits
     begins = sorted((e["ts"], e["ts"] + e.get("dur", 0)) for e in events if e.get("pid") == pid
                     and e.get("name") == "ProxyMain::BeginMainFrame" and e.get("ph") == "X")
+    if not begins:
+        starts = main_frame_starts(events, pid)
+
+        return lambda ts: main_frame_start_at(starts, ts)
     starts = [b for b, _ in begins]
 
     def from_begin_main_frames(ts: float) -> float:
@@ -160,6 +174,18 @@ def _main_thread_commit(trace, pid: int):
         _, end = begins[at - 1]
         return ts if end >= ts else end
     return from_begin_main_frames
+
+
+def main_frame_starts(trace, pid: int) -> list[float]:
+    """When renderer `pid`'s main thread began each frame (BeginMainThreadFrame), in order."""
+    return sorted(e["ts"] for e in trace_events(trace) if e.get("pid") == pid
+                  and e.get("name") == "BeginMainThreadFrame")
+
+
+def main_frame_start_at(starts: list[float], ts: float) -> float:
+    """The start of the main frame running at ts (the last start at or before it); ts if none."""
+    at = bisect.bisect_right(starts, ts)
+    return starts[at - 1] if at else ts
 
 
 @dataclass(frozen=True)
