@@ -51,7 +51,7 @@ class CdpTrace:
             self.cdp.send("Tracing.end")
             deadline = time.monotonic() + timeout_s
             while not self._done and time.monotonic() < deadline:
-                page.wait_for_timeout(10)  # lets Playwright dispatch the trace events
+                page.wait_for_timeout(5)  # lets Playwright dispatch the trace events
         finally:
             self._detach()
         return self.events

@@ -319,12 +319,18 @@
       }
     });
   }
-  const SETTLE_FRAMES = 3;
-  function settled(n) {
-    return new Promise((resolve) => {
-      const step = () => (n-- > 0 ? requestAnimationFrame(step) : setTimeout(resolve, 0));
-      step();
-    });
+  // Before the trace stops it must hold the presentation of the frame with
+  // the reply's last change. The next animation frame is that frame (it was
+  // wanted for the change, so waiting for it makes no frame of its own); its
+  // presentation follows its main-thread work by 1-2 ms, before the next
+  // frame begins, but can come later behind a late activation (seen: 80 ms
+  // under 140 ms tasks). So: that frame, one more (about 0.6 ms of
+  // main-thread work once per reply), then SETTLE_MS (0: the last chunk was
+  // now and then counted unpainted; 20 ms: none in 24 replies).
+  const SETTLE_MS = 20;
+  function settled() {
+    const frame = (callback) => nativeRequestAnimationFrame.call(window, callback);
+    return new Promise((resolve) => frame(() => frame(() => setTimeout(resolve, SETTLE_MS))));
   }
   let seq = 0;
   window.__benchStream = {
@@ -377,7 +383,7 @@
       if (!own.paints) {
         // Paints come from the trace: it must hold the presentation of the
         // frame with the last change, a frame or two after its commit.
-        await settled(SETTLE_FRAMES);
+        await settled();
         reply = null;
         return JSON.stringify(summary(own));
       }

@@ -95,7 +95,10 @@ class PageSession:
     def prepare(self) -> None:
         # Order matters: the route first, then the WebSocket wrapper (docs/measurement.md, "Known pitfalls").
         self.injector.attach(self.page)
-        self.paint.install(self.page)
+        if self.socket_needed:
+            # The message probe. A run of socket-free scenarios only (stream) has no use for it, and
+            # it costs each streamed chunk's task a little (docs/streaming.md#what-it-costs).
+            self.paint.install(self.page)
 
     def open(self) -> None:
         """Navigate, wait for the ready selector, run setup steps, wait for the chat socket."""
