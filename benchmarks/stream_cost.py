@@ -61,6 +61,8 @@ WALL_TARGET_S = 1.0
 REPLIES = 3
 AFTER_DONE_MS = 300
 POLL_MS = 250
+ASK_JS = """(prompt) => { document.getElementById("composer-text").value = prompt;
+                          document.getElementById("assistant-ask").click(); }"""
 DONE = ".message.assistant[data-done]"
 
 
@@ -86,8 +88,10 @@ def one_page(browser, url: str, probed: bool, traced: bool = True) -> dict[str, 
                 raise RuntimeError("stream probe: could not start the trace")
             if probed:
                 probe.arm(page, ".message.assistant .text", "auto", None, frames=not traced, paints=not traced)
-            page.fill("#composer-text", "What does a stream cost?")
-            page.click("#assistant-ask")
+            # The prompt is typed and sent from the page, not by page.fill()/click(): their actionability
+            # checks run Playwright's injected script on the page's main thread, several ms that vary
+            # from reply to reply and are not the probe's.
+            page.evaluate(ASK_JS, "What does a stream cost?")
             if probed:
                 label = probe.new_label()
                 result = probe.finish(page, 30, end_stamp=label)
