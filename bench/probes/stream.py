@@ -23,7 +23,7 @@ import time
 from ..browser.cdp_trace import CdpTrace
 from . import probe_script
 from .trace_frames import (CLOCK_SYNC_MARK, LEAN_CATEGORIES, PageClock, first_presented_after, frame_reports,
-                           main_frame_start_at, main_frame_starts, page_clock, presented_frames)
+                           last_at_or_before, main_frame_starts, page_clock, presented_frames)
 
 STAMP_PREFIX = "bench-stream-"
 STAMPS_WAIT_S = 2.0
@@ -131,7 +131,7 @@ class TracedFrames:
                 continue
             at = self.clock.to_trace_us(chunk["dom"])
             if chunk.get("inFrame"):
-                at = main_frame_start_at(self.main_frames, at)
+                at = last_at_or_before(self.main_frames, at)
             frame = first_presented_after(self.presented, at)
             chunk["paint"] = chunk["paintRaw"] = None if frame is None else self.clock.to_page_ms(frame.presented_us)
         since = self.clock.to_trace_us(record["armed"])

@@ -149,22 +149,18 @@ def _main_thread_commit(trace, pid: int):
     before stage_ts. The next main frame is not sent before this one commits,
     so it is this frame's. A DOM change made in a task before that start is in
     the frame; one made inside it (a rAF callback) is too, and must be placed
-    at the start by the caller (main_frame_start_at) to be matched to it.
+    at the start by the caller (last_at_or_before) to be matched to it.
     """
     events = trace_events(trace)
     commits = sorted(e["ts"] for e in events if e.get("pid") == pid and e.get("name") == "Commit"
                      and e.get("ph") == "X")
     if commits:
-        def from_commits(ts: float) -> float:
-            at = bisect.bisect_right(commits, ts)
-            return commits[at - 1] if at else ts
-        return from_commits
+        return lambda ts: last_at_or_before(commits, ts)
     begins = sorted((e["ts"], e["ts"] + e.get("dur", 0)) for e in events if e.get("pid") == pid
                     and e.get("name") == "ProxyMain::BeginMainFrame" and e.get("ph") == "X")
     if not begins:
         starts = main_frame_starts(events, pid)
-
-        return lambda ts: main_frame_start_at(starts, ts)
+        return lambda ts: last_at_or_before(starts, ts)
     starts = [b for b, _ in begins]
 
     def from_begin_main_frames(ts: float) -> float:
@@ -182,10 +178,11 @@ def main_frame_starts(trace, pid: int) -> list[float]:
                   and e.get("name") == "BeginMainThreadFrame")
 
 
-def main_frame_start_at(starts: list[float], ts: float) -> float:
-    """The start of the main frame running at ts (the last start at or before it); ts if none."""
-    at = bisect.bisect_right(starts, ts)
-    return starts[at - 1] if at else ts
+def last_at_or_before(times: list[float], ts: float) -> float:
+    """The last of the sorted `times` at or before ts (e.g. the start of the main frame running at ts);
+    ts itself if none."""
+    at = bisect.bisect_right(times, ts)
+    return times[at - 1] if at else ts
 
 
 @dataclass(frozen=True)
