@@ -150,3 +150,10 @@ def test_interrupt_keeps_partial_results_and_leaves_no_process(tmp_path, marked_
     data = json.loads(out.read_text())
     assert data["partial"] is True
     assert 0 < data["metrics"]["paint.injected"]["sum"] < 250
+
+
+def test_an_unknown_option_is_one_line_naming_it_once():
+    proc = run_bench("ui", "--no-such-option")
+    assert proc.returncode == 2
+    line = one_line_error(proc)
+    assert line == "bench: error: unrecognized arguments: --no-such-option", line

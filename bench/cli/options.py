@@ -28,7 +28,8 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line and exit code 2."""
 
     def error(self, message: str):  # noqa: D102
-        raise UsageError(f"{self.prog}: {message}")
+        # The top-level parser's prog is "bench", which main() already prints ("bench: error: ...").
+        raise UsageError(message if self.prog == "bench" else f"{self.prog}: {message}")
 
 
 def add_command(sub, name: str, help: str, description: str) -> argparse.ArgumentParser:
