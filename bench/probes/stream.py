@@ -21,6 +21,7 @@ import json
 import time
 
 from ..browser.cdp_trace import CdpTrace
+from ..errors import TargetError
 from . import probe_script
 from .trace_frames import (CLOCK_SYNC_MARK, LEAN_CATEGORIES, PageClock, first_presented_after, frame_reports,
                            last_at_or_before, main_frame_starts, page_clock, presented_frames)
@@ -106,7 +107,11 @@ class StreamTrace:
         return True
 
     def stop(self, page) -> "TracedFrames":
-        return TracedFrames(self._trace.stop(page))
+        events = self._trace.stop(page)
+        try:
+            return TracedFrames(events)
+        except ValueError as exc:  # no clock mark: the trace is cut short or empty
+            raise TargetError(f"the stream trace cannot be read: {exc} ({len(events)} events)") from None
 
 
 class TracedFrames:

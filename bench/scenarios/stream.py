@@ -193,9 +193,10 @@ class StreamScenario:
         self._prompt += 1
         measured = self.config.render_cost
         label = self.probe.new_label() if measured else None
-        start = session.render.counters(session) if measured else None
+        # The trace starts before the render.* window opens: starting it is the browser's work, not the page's.
         trace = self._start_trace(session)
         try:
+            start = session.render.counters(session) if measured else None
             armed = self.probe.arm(page, spec["reply"], spec["transport"], spec.get("done"),
                                    frames=trace is None, paints=trace is None)
             if armed.get("error"):
