@@ -36,12 +36,13 @@ from bench.targets.server_process import BundledServer
 from bench.scenarios.page import PageSession
 from bench.targets.profile import bundled_target, resolve_target
 from tests.cpu_share import CpuShare, NoShare, logged
+from tests.scheduling import AloneFirstScheduling, write_alone
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_FIXTURES = REPO / "fixtures"  # test data (chat UIs bench did not shape, protocol servers), not package data
 UIS_DIR = TEST_FIXTURES / "uis"
 _CPU_SHARE = pytest.StashKey()  # this process's side of the lock (tests/cpu_share.py)
-_CPU_SHARE_DIR = "bench_cpu_share_dir"  # workerinput key: the run's lock directory
+BENCH_CPU_SHARE_DIR = _CPU_SHARE_DIR = "bench_cpu_share_dir"  # workerinput key: the run's lock directory
 
 
 def pytest_configure(config):
@@ -66,6 +67,19 @@ def pytest_unconfigure(config):
         shutil.rmtree(directory, ignore_errors=True)
 
 
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadscope` (the Makefile's): its module units, and the unit "alone" first (tests/scheduling.py)."""
+    if config.getvalue("dist") == "loadscope" and _CPU_SHARE_DIR in config.stash:
+        return AloneFirstScheduling(config, log, config.stash[_CPU_SHARE_DIR])
+    return None
+
+
+# Modules whose fixtures run a measurement with the CPU alone (measuring_alone): the whole module goes
+# to the unit "alone", so those fixtures are set up once, in the worker that runs the timing tests.
+MEASURING_ALONE_MODULES = {"test_evidence.py", "test_gate_e2e.py", "test_remote_browser.py"}
+
+
 # Timing modules whose files belong to branches still open while this marker lands (issue 17's
 # paint-truth and gate work); the lead moves each into its file as `pytestmark` at merge.
 TIMING_MODULES = {"test_paint.py", "test_paint_truth.py"}
@@ -73,8 +87,10 @@ TIMING_MODULES = {"test_paint.py", "test_paint_truth.py"}
 
 # The costliest modules (docs/suite-speed.md), longest first. Under `--dist loadscope
 # --no-loadscope-reorder` a worker takes whole modules in collection order; see the ordering below.
-SLOW_FIRST = ["test_pytest_xdist.py", "test_gate_e2e.py", "test_remote_browser.py", "test_pytest_plugin.py",
-              "test_stats.py", "test_scroll.py", "test_remote_commands.py", "test_headed.py",
+# test_stats.py leads: its first test takes no time, and it is what the worker without the unit
+# "alone" starts with, so the first timing test does not wait for a long shared one.
+SLOW_FIRST = ["test_stats.py", "test_pytest_xdist.py", "test_gate_e2e.py", "test_remote_browser.py", "test_pytest_plugin.py",
+              "test_scroll.py", "test_remote_commands.py", "test_headed.py",
               "test_load_throughput.py", "test_any_ui.py", "test_paint.py", "test_load_connections.py",
               "test_evidence.py", "test_render_cost.py", "test_profile.py", "test_cycles.py", "test_socketio_ui.py", "test_msgpack.py",
               "test_stream.py", "test_history.py", "test_input.py", "test_load_protocols.py"]
@@ -82,23 +98,31 @@ SLOW_FIRST = ["test_pytest_xdist.py", "test_gate_e2e.py", "test_remote_browser.p
 
 @pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture, so this order stands
 def pytest_collection_modifyitems(config, items):
-    """Modules with timing tests first, then the others; each group slowest first.
+    """The unit "alone" first, then the other modules, slowest first.
 
-    Timing tests run one at a time whatever the order (tests/cpu_share.py), and
-    a timing test that comes while the other worker is in a long unmarked test
-    waits for it with one core idle. With the timing modules first, the two
-    workers spend the first part of the run taking turns at them, and the
-    unmarked rest then runs two at a time with no such waits; slowest first
-    within each part, so the short modules fill both workers at the end.
+    - The unit "alone" (tests/scheduling.py): the timing tests of the other
+      modules first, so one worker takes them in a row and holds the CPU lock
+      once for all of them while the other waits (tests/cpu_share.py); then
+      the modules that measure alone in fixtures, whole (their fixtures once),
+      whose other tests share the machine.
+    - Then the other modules, slowest first (SLOW_FIRST), so the short ones
+      fill both workers at the end.
     The order of the tests inside a module is left as pytest made it (its
     module-scoped parametrized fixtures depend on it).
     """
     for item in items:
         if item.path.name in TIMING_MODULES:
             item.add_marker(pytest.mark.timing)
-    timed = {item.path for item in items if _timing(item)}
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}
-    items.sort(key=lambda item: (item.path not in timed, rank.get(item.path.name, len(rank))))  # stable
+    items.sort(key=lambda item: (not _alone(item), item.path.name in MEASURING_ALONE_MODULES,
+                                 rank.get(item.path.name, len(rank))))  # stable
+    worker = getattr(config, "workerinput", None)
+    if worker:
+        write_alone(worker[_CPU_SHARE_DIR], [item.nodeid for item in items if _alone(item)])
+
+
+def _alone(item) -> bool:
+    return _timing(item) or item.path.name in MEASURING_ALONE_MODULES
 
 
 @pytest.hookimpl(wrapper=True)

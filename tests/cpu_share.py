@@ -23,7 +23,8 @@ worker's locks with its file descriptors.
 Without xdist there is one process and nothing to share: no lock is taken.
 
 BENCH_CPU_SHARE_LOG=PATH appends one JSON line per test (worker, node id,
-mode, monotonic start and end) so a run can show what overlapped.
+mode, monotonic start and end, the machine's busy CPU seconds meanwhile) so a
+run can show what overlapped, and a run in one process what each test costs.
 """
 
 from __future__ import annotations
@@ -108,10 +109,23 @@ def logged(nodeid: str, worker: str, exclusive: bool):
     """The block's span as a JSON line in $BENCH_CPU_SHARE_LOG, if set (after the lock is held)."""
     path = os.environ.get("BENCH_CPU_SHARE_LOG")
     start = time.monotonic()
+    cpu = _machine_cpu_s() if path else 0.0
     try:
         yield
     finally:
         if path:
             with open(path, "a", encoding="utf-8") as f:
                 f.write(json.dumps({"worker": worker, "test": nodeid, "exclusive": exclusive,
-                                    "start": start, "end": time.monotonic()}) + "\n")
+                                    "start": start, "end": time.monotonic(),
+                                    "machine_cpu_s": round(_machine_cpu_s() - cpu, 2)}) + "\n")
+
+
+def _machine_cpu_s() -> float:
+    """CPU seconds the whole machine has been busy (user, nice, system, irq, softirq; Linux /proc/stat):
+    the difference over a test run alone (`pytest -p no:xdist`) is what that test costs, Chromium and all."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            ticks = [int(x) for x in f.readline().split()[1:8]]
+    except OSError:
+        return 0.0
+    return (ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]) / os.sysconf("SC_CLK_TCK")

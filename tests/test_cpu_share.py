@@ -7,11 +7,16 @@ request is listed with "->"), so nothing here depends on timing.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import time
 from pathlib import Path
 
+import pytest
+
+from tests.conftest import BENCH_CPU_SHARE_DIR
 from tests.cpu_share import CpuShare
+from tests.scheduling import ALONE, read_alone, scope_of, write_alone
 
 # spawn, not fork: a pytest worker has threads (Playwright's), and a forked child of a threaded process
 # may inherit a lock held by another thread.
@@ -86,3 +91,26 @@ def test_a_shared_holder_can_ask_for_exclusive_inside_and_gets_shared_back(tmp_p
             assert share._held == "exclusive"
         assert share._held == "shared"
     assert share._held is None
+
+
+def test_the_unit_alone_is_made_of_the_node_ids_the_workers_wrote(tmp_path):
+    # tests/scheduling.py: what a worker wrote goes to one unit; everything else is scoped by module,
+    # as --dist loadscope scopes it (a parametrized id holding "@" or "::" stays in its module).
+    alone = ["tests/test_a.py::test_timed", "tests/test_b.py::test_measures[x@y]"]
+    assert read_alone(str(tmp_path)) == set()  # nothing written (one process): every test by module
+    write_alone(str(tmp_path), alone)
+    read = read_alone(str(tmp_path))
+    scopes = {nodeid: scope_of(nodeid, read) for nodeid in
+              [*alone, "tests/test_a.py::test_counts", "tests/test_b.py::test_parses[a::b@c]"]}
+    assert scopes == {alone[0]: ALONE, alone[1]: ALONE, "tests/test_a.py::test_counts": "tests/test_a.py",
+                      "tests/test_b.py::test_parses[a::b@c]": "tests/test_b.py"}
+
+
+def test_this_runs_unit_alone_holds_every_timing_test(request):
+    # Under xdist (make test) the workers wrote this run's unit: every timing test of the session is in it.
+    directory = getattr(request.config, "workerinput", {}).get(BENCH_CPU_SHARE_DIR)
+    if directory is None:
+        pytest.skip("runs under pytest-xdist (make test): one process writes no unit")
+    written = set(json.loads((Path(directory) / "alone.json").read_text()))
+    timed = {item.nodeid for item in request.session.items if item.get_closest_marker("timing")}
+    assert timed and timed <= written
