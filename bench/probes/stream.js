@@ -253,8 +253,13 @@
     for (const c of reply.chunks) delete c.head;
   }
 
+  // The DOM is watched only while a reply is armed: between replies the
+  // page's own changes (its other messages, its UI) cost it no records.
   const startObserving = () => observer.observe(document, { childList: true, subtree: true, characterData: true });
-  startObserving();
+  function stopObserving(own) {
+    if (reply === own) reply = null;
+    if (reply === null) observer.disconnect();
+  }
 
   // --- frames while the reply streams --------------------------------------
   function recordFrames(own) {
@@ -360,6 +365,7 @@
         armed: now(), request: null, channel: null, kind: null, chunks: [], grew: [], length: 0,
         ended: null, frames: [], recordingFrames: false, el: null, domUpTo: 0, wake: null,
       };
+      startObserving();
       return { armed: reply.armed };
     },
 
@@ -371,7 +377,7 @@
     async finish(timeoutMs, stableFrames, endStamp) {
       const own = reply;
       const deadline = own.armed + timeoutMs;
-      const failed = (error) => { reply = null; return JSON.stringify({ error, ...summary(own) }); };
+      const failed = (error) => { stopObserving(own); return JSON.stringify({ error, ...summary(own) }); };
       if ((await ending(own, deadline)) === "timeout") {
         if (own.request === null) return failed("no-request");
         if (own.chunks.length === 0) return failed("no-chunk");
@@ -384,7 +390,7 @@
         // Paints come from the trace: it must hold the presentation of the
         // frame with the last change, a frame or two after its commit.
         await settled();
-        reply = null;
+        stopObserving(own);
         return JSON.stringify(summary(own));
       }
       let painted = -1;
@@ -396,11 +402,11 @@
         painted = count;
         if (count === own.chunks.length) break;
       }
-      reply = null;
+      stopObserving(own);
       return JSON.stringify(summary(own));
     },
 
-    disarm() { reply = null; },
+    disarm() { stopObserving(reply); },
   };
 
   function summary(own) {
