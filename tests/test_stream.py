@@ -277,3 +277,15 @@ def test_all_on_a_page_without_websocket_through_connect(chat_server, tmp_path):
     assert results["records"]["stream"][0]["paints"] == "trace"  # a CDP trace works through --connect too
     assert results["metrics"]["stream.reply_chars"]["samples"] == [
         len("".join(assistant.token_text(k) for k in range(8)))]
+
+
+def test_a_trace_without_its_clock_mark_is_one_line_naming_it(page, chat_server):
+    # The mark that ties the page's clock to the trace's is made by StreamTrace.start(); a trace that lacks
+    # it (cut short, or recorded without it, as here) cannot place any chunk: a TargetError, not a traceback.
+    page.goto(chat_server.url + ASSISTANT_PAGE)
+    trace = StreamTrace(page.context.new_cdp_session(page))
+    assert trace._trace.start()  # recording, with no mark made
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+    with pytest.raises(TargetError, match=r"^the stream trace cannot be read: .*\(\d+ events\)$") as raised:
+        trace.stop(page)
+    assert "\n" not in str(raised.value)
