@@ -41,6 +41,21 @@ def total(data: dict, name: str) -> int:
     return int(data["metrics"][name]["sum"])
 
 
+# A protocol test proves that every message gets through, not how fast: on a loaded machine a server in
+# Python lags by seconds (seen: python-socketio's msgpack server, 150 of 400 deliveries over the default
+# 1 s --late-ms while two other tests ran beside it). LATE_MS counts arrivals within 3 s as on time, and
+# the receivers listen until 6 s past the last message (they stop as soon as everything came).
+LATE_MS = ("--late-ms", "3000")
+
+
+def every_message_arrived(data: dict, receivers: int) -> None:
+    """Each sent message reached every receiver, on time or late: none lost, none in error."""
+    sent = total(data, "throughput.sent")
+    arrived = total(data, "throughput.delivered") + total(data, "throughput.late")
+    assert (arrived, total(data, "throughput.lost")) == (receivers * sent, 0), data["records"]["throughput"]
+    assert total(data, "throughput.errors") == 0  # no error frame, no connection closed by the server
+
+
 def closed_loop_latencies(ws_url: str, rate: float, seconds: float) -> list[float]:
     """What a closed-loop client measures: send one, wait for it, then the next (at most `rate`/s).
 
@@ -131,8 +146,7 @@ def test_bundled_server_default_format_end_to_end(tmp_path):
     assert data["schema"] == "bench/1" and data["partial"] is False
     sent = total(data, "throughput.sent")
     assert sent == 200
-    assert total(data, "throughput.delivered") + total(data, "throughput.late") == 3 * sent
-    assert total(data, "throughput.lost") == 0
+    every_message_arrived(data, receivers=3)
     latency = data["metrics"]["throughput.latency_ms"]
     assert latency["n"] == 3 * sent and latency["min"] > 0
     for key in ("min", "mean", "p50", "p95", "p99", "max"):
@@ -278,8 +292,7 @@ def test_a_chat_that_is_not_ours_through_its_profile(tmp_path, ui, path):
     with BundledServer(script=str(UIS_DIR / ui / "server.py")) as server:
         url = server.url.replace("http://", "ws://", 1) + path
         data, _ = throughput(tmp_path, "--url", url, "--profile", str(UIS_DIR / ui / "profile.toml"),
-                             "--rate", "100", "--messages", "100", "--warmup", "0.5", "--receivers", "2")
+                             "--rate", "100", "--messages", "100", "--warmup", "0.5", "--receivers", "2", *LATE_MS)
     assert data["config"]["template"] == {"plaintext": "{text}", "shadow": '{"kind":"say","body":"{text}"}'}[ui]
-    assert data["metrics"]["throughput.delivery_ratio"]["samples"] == [1.0]
+    every_message_arrived(data, receivers=2)
     assert data["metrics"]["throughput.latency_ms"]["n"] == 2 * 100
-    assert total(data, "throughput.errors") == 0
