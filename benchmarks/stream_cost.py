@@ -87,41 +87,51 @@ def one_page(browser, url: str, probed: bool, traced: bool = True, script: bool 
         if probed and script:
             probe.listen(cdp)
         page.wait_for_timeout(200)
-        before = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        before = _metrics(cdp)
         for reply in range(REPLIES):
-            trace = StreamTrace(cdp) if probed and traced else None
-            if trace is not None and not trace.start(page):
-                raise RuntimeError("stream probe: could not start the trace")
-            if probed and script:
-                # Paints and frames from the trace; without one (--parts' script alone) nobody measures them.
-                probe.arm(page, ".message.assistant .text", "auto", None, frames=False, paints=False)
-            # The prompt is typed and sent from the page, not by page.fill()/click(): their actionability
-            # checks run Playwright's injected script on the page's main thread, several ms that vary
-            # from reply to reply and are not the probe's.
-            page.evaluate(ASK_JS, "What does a stream cost?")
-            if probed and script:
-                label = probe.new_label()
-                result = probe.finish(page, 30, end_stamp=label)
-                if result.get("error"):
-                    raise RuntimeError(f"stream probe: {result['error']}")
-                probe.stamped(page, label)
-            elif trace is not None:  # the trace alone stops where the probe's settled() would let it
-                page.wait_for_function("([done, n]) => document.querySelectorAll(done).length >= n",
-                                       arg=[DONE, reply + 1], timeout=30_000, polling=POLL_MS)
-            if trace is not None:
-                traced_frames = trace.stop(page)
-                if probed and script:
-                    traced_frames.annotate(result)
-            # Both arms wait for the reply alike, polling on a timer: Playwright's default polling
-            # (wait_for_selector's) runs on animation frames and would make the page without the
-            # probe render a frame at every vsync while it waits (seen: 0.27 ms per chunk).
-            page.wait_for_function("([done, n]) => document.querySelectorAll(done).length >= n",
-                                   arg=[DONE, reply + 1], timeout=30_000, polling=POLL_MS)
+            one_reply(page, cdp, probe, reply + 1, traced=probed and traced, armed=probed and script)
         page.wait_for_timeout(AFTER_DONE_MS)
-        after = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+        after = _metrics(cdp)
         return {k: (after[k] - before[k]) * 1000 / (TOKENS * REPLIES) for k in ("TaskDuration", "ThreadTime")}
     finally:
         context.close()
+
+
+def one_reply(page, cdp, probe: StreamProbe, done: int, traced: bool, armed: bool) -> None:
+    """Ask for one reply and wait until the page shows `done` finished replies. traced: under a
+    StreamTrace, as the scenario records one; armed: the probe measures it (stamps, finish(), the end
+    stamp). The prompt is typed and sent from the page, not by page.fill()/click(): their actionability
+    checks run Playwright's injected script on the page's main thread, several ms that vary from reply
+    to reply and are not the probe's."""
+    trace = StreamTrace(cdp) if traced else None
+    if trace is not None and not trace.start(page):
+        raise RuntimeError("stream probe: could not start the trace")
+    if armed:  # paints and frames from the trace (without one, --parts' script alone, nobody measures them)
+        probe.arm(page, ".message.assistant .text", "auto", None, frames=False, paints=False)
+    page.evaluate(ASK_JS, "What does a stream cost?")
+    result = None
+    if armed:
+        label = probe.new_label()
+        result = probe.finish(page, 30, end_stamp=label)
+        if result.get("error"):
+            raise RuntimeError(f"stream probe: {result['error']}")
+        probe.stamped(page, label)
+    waited = not armed
+    if waited:  # unarmed, nothing tells the trace when the reply is over
+        _wait_done(page, done)
+    if trace is not None:
+        frames = trace.stop(page)
+        if result is not None:
+            frames.annotate(result)
+    if not waited:
+        _wait_done(page, done)
+
+
+def _wait_done(page, count: int) -> None:
+    """Until `count` replies are done, polled on a timer: Playwright's default polling runs on animation
+    frames and would make a page render a frame at every vsync while it waits (seen: 0.27 ms per chunk)."""
+    page.wait_for_function("([done, n]) => document.querySelectorAll(done).length >= n",
+                           arg=[DONE, count], timeout=30_000, polling=POLL_MS)
 
 
 def paired_page(browser, url: str, pairs: int) -> float:
@@ -145,21 +155,7 @@ def paired_page(browser, url: str, pairs: int) -> float:
         order = [probed for pair in range(pairs) for probed in ((True, False) if pair % 2 == 0 else (False, True))]
         for reply, probed in enumerate(order):
             before = _thread_time(cdp)
-            if probed:
-                trace = StreamTrace(cdp)
-                if not trace.start(page):
-                    raise RuntimeError("stream probe: could not start the trace")
-                probe.arm(page, ".message.assistant .text", "auto", None, frames=False, paints=False)
-            page.evaluate(ASK_JS, "What does a stream cost?")
-            if probed:
-                label = probe.new_label()
-                result = probe.finish(page, 30, end_stamp=label)
-                if result.get("error"):
-                    raise RuntimeError(f"stream probe: {result['error']}")
-                probe.stamped(page, label)
-                trace.stop(page).annotate(result)
-            page.wait_for_function("([done, n]) => document.querySelectorAll(done).length >= n",
-                                   arg=[DONE, reply + 1], timeout=30_000, polling=POLL_MS)
+            one_reply(page, cdp, probe, reply + 1, traced=probed, armed=probed)
             page.wait_for_timeout(AFTER_DONE_MS)
             cpu[probed].append(_thread_time(cdp) - before)
         return (np.mean(cpu[True]) - np.mean(cpu[False])) * 1000 / TOKENS
@@ -167,8 +163,12 @@ def paired_page(browser, url: str, pairs: int) -> float:
         context.close()
 
 
+def _metrics(cdp) -> dict[str, float]:
+    return {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
+
+
 def _thread_time(cdp) -> float:
-    return next(m["value"] for m in cdp.send("Performance.getMetrics")["metrics"] if m["name"] == "ThreadTime")
+    return _metrics(cdp)["ThreadTime"]
 
 
 def paired(url: str, pages: int, pairs: int) -> dict:
@@ -181,11 +181,10 @@ def paired(url: str, pages: int, pairs: int) -> dict:
             per_page = [paired_page(browser, url + "static/assistant.html?" + QUERY, pairs) for _ in range(pages)]
         finally:
             browser.close()
-    values = np.asarray(per_page)
-    mean = float(values.mean())
-    half = float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values)))
+    mean = float(np.mean(per_page))
+    low, high = stats.t.interval(0.95, len(per_page) - 1, loc=mean, scale=stats.sem(per_page))  # Student's t
     return {"per_page_ms": per_page, "pages": pages, "pairs": pairs,
-            "cpu": {**_spread(per_page), "mean_ms": mean, "ci95_ms": [mean - half, mean + half]}}
+            "cpu": {**_spread(per_page), "mean_ms": mean, "ci95_ms": [float(low), float(high)]}}
 
 
 def _spread(diffs) -> dict:

@@ -36,6 +36,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from bench.browser import host_load
+
 
 class CpuShare:
     def __init__(self, directory: str):
@@ -121,11 +123,6 @@ def logged(nodeid: str, worker: str, exclusive: bool):
 
 
 def _machine_cpu_s() -> float:
-    """CPU seconds the whole machine has been busy (user, nice, system, irq, softirq; Linux /proc/stat):
-    the difference over a test run alone (`pytest -p no:xdist`) is what that test costs, Chromium and all."""
-    try:
-        with open("/proc/stat", encoding="ascii") as f:
-            ticks = [int(x) for x in f.readline().split()[1:8]]
-    except OSError:
-        return 0.0
-    return (ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6]) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds the whole machine has been busy (bench.browser.host_load): the difference over a test
+    run alone (one process, no -n) is what that test costs, Chromium and all."""
+    return host_load.busy_ticks() / os.sysconf("SC_CLK_TCK") if host_load.available() else 0.0

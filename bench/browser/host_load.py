@@ -45,7 +45,8 @@ def available() -> bool:
     return sys.platform.startswith("linux") and Path("/proc/stat").exists()
 
 
-def _busy_ticks() -> int:
+def busy_ticks() -> int:
+    """Clock ticks all CPUs have spent busy since boot (/proc/stat's first line, BUSY_FIELDS)."""
     with open("/proc/stat") as f:
         fields = f.readline().split()[1:]
     return sum(int(fields[i]) for i in BUSY_FIELDS if i < len(fields))
@@ -80,7 +81,7 @@ def snapshot() -> CpuSnapshot | None:
     if not available():
         return None
     try:
-        return CpuSnapshot(time.monotonic(), _busy_ticks(), _own_ticks())
+        return CpuSnapshot(time.monotonic(), busy_ticks(), _own_ticks())
     except (OSError, ValueError, IndexError):
         return None
 
