@@ -2,10 +2,10 @@
 //
 // Installed as an init script, so it runs before any of the page's own
 // scripts, and wraps the three ways a reply streams into a page:
-// - fetch(): a streamed response's body is passed through a TransformStream
-//   whose transform() stamps each chunk as it enters the page, which is when
-//   the app's pending reader.read() resolves (and for await / pipeThrough
-//   readers alike);
+// - fetch(): a streamed response's body is handed on through a stream of
+//   our own that reads it as the page's reads pull, stamping each chunk as
+//   it enters the page, which is when the app's pending reader.read()
+//   resolves (and for await / pipeThrough readers alike);
 // - EventSource: a listener registered before the app's, for "message" and
 //   for every event type the app listens to;
 // - WebSocket: a "message" listener registered in the constructor, before
@@ -92,13 +92,25 @@
     const type = response.headers.get("content-type") || "";
     if (reply.transport !== "fetch" && !STREAMED_TYPES.test(type)) return response;
     const channel = { id: nextChannel++, kind: "fetch" };
-    const timed = response.body.pipeThrough(new TransformStream({
-      transform(data, controller) {
-        chunk(channel, data.byteLength ?? data.length ?? 0, data);
-        controller.enqueue(data);
+    // A stream that reads the body as the page's reads pull on it: each
+    // chunk is stamped as the body's read resolves, then handed on. (A
+    // TransformStream did the same through a pipe: twice the promises and
+    // queue hops per chunk.)
+    const source = response.body.getReader();
+    const timed = new ReadableStream({
+      pull(controller) {
+        return source.read().then(({ done, value }) => {
+          if (done) {
+            ended(channel, "closed");
+            controller.close();
+            return;
+          }
+          chunk(channel, value.byteLength ?? value.length ?? 0, value);
+          controller.enqueue(value);
+        });
       },
-      flush() { ended(channel, "closed"); },
-    }));
+      cancel(reason) { return source.cancel(reason); },
+    });
     const wrapped = new Response(timed, { status: response.status, statusText: response.statusText,
                                           headers: response.headers });
     for (const key of ["url", "redirected", "type"]) {
