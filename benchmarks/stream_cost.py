@@ -96,6 +96,7 @@ def one_page(browser, url: str, probed: bool, traced: bool = True, script: bool 
         before = _metrics(cdp)
         for reply in range(REPLIES):
             one_reply(page, cdp, probe, reply + 1, traced=probed and traced, armed=probed and script)
+        _wait_done(page, REPLIES)
         page.wait_for_timeout(AFTER_DONE_MS)
         after = _metrics(cdp)
         return {k: (after[k] - before[k]) * 1000 / (TOKENS * REPLIES) for k in ("TaskDuration", "ThreadTime")}
@@ -104,9 +105,11 @@ def one_page(browser, url: str, probed: bool, traced: bool = True, script: bool 
 
 
 def one_reply(page, cdp, probe: StreamProbe, done: int, traced: bool, armed: bool) -> None:
-    """Ask for one reply and wait until the page shows `done` finished replies. traced: under a
-    StreamTrace, as the scenario records one; armed: the probe measures it (stamps, finish(), the end
-    stamp). The prompt is typed and sent from the page, not by page.fill()/click(): their actionability
+    """Ask for one reply and wait until it is over: armed, as the scenario does (finish() and the end
+    stamp); unarmed, until the page shows `done` finished replies. traced: under a StreamTrace, as the
+    scenario records one; armed: the probe measures it. (An armed reply used to wait for the page's
+    count too, as the scenario does not: a wait_for_function, about 1 ms of the page's main thread,
+    charged to the probe.) The prompt is typed and sent from the page, not by page.fill()/click(): their actionability
     checks run Playwright's injected script on the page's main thread, several ms that vary from reply
     to reply and are not the probe's."""
     trace = StreamTrace(cdp) if traced else None
@@ -122,15 +125,12 @@ def one_reply(page, cdp, probe: StreamProbe, done: int, traced: bool, armed: boo
         if result.get("error"):
             raise RuntimeError(f"stream probe: {result['error']}")
         probe.stamped(page, label)
-    waited = not armed
-    if waited:  # unarmed, nothing tells the trace when the reply is over
+    else:  # unarmed, nothing tells the trace when the reply is over
         _wait_done(page, done)
     if trace is not None:
         frames = trace.stop(page)
         if result is not None:
             frames.annotate(result)
-    if not waited:
-        _wait_done(page, done)
 
 
 def _wait_done(page, count: int) -> None:
@@ -196,6 +196,7 @@ def paired_page(browser, url: str, cycles: int, first: int = 0) -> dict[str, flo
                 one_reply(page, cdp, probe, done, traced=arm == PROBE, armed=arm == PROBE)
                 page.wait_for_timeout(AFTER_DONE_MS)
                 cpu[arm].append(_thread_time(cdp) - before)
+                _wait_done(page, done)  # outside the window: every reply so far is over
                 if arm == KNOWN:
                     work = page.evaluate("() => { window.chatAssistant.knobs.chunkMs = 0; "
                                          "return window.chatAssistant.workMs; }")
