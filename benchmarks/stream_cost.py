@@ -1,6 +1,6 @@
 """What the stream scenario costs: its probe per chunk, and its wall time beyond the replies' own.
 
-    python benchmarks/stream_cost.py [--rounds 8] [--cycles 3] [--json PATH] [--parts]
+    python benchmarks/stream_cost.py [--rounds 8] [--cycles 2] [--json PATH] [--parts]
 
 Targets (issue 19): the stream probe adds at most 0.2 ms of main-thread time
 per chunk, and `bench ui --scenario stream` with 3 replies of 60 tokens at
@@ -8,20 +8,22 @@ per chunk, and `bench ui --scenario stream` with 3 replies of 60 tokens at
 
 (a) probe overhead per chunk, within pages: the bundled assistant page
     (assistant.html, fetch transport, 60 tokens at 30 ms) with stream.js
-    installed answers 3 x CYCLES prompts, three kinds of reply rotating
-    (cycle_orders): "probe" as the scenario measures a reply (armed with
-    per-chunk stamps, finish() awaited, a trace of LEAN_CATEGORIES from
-    before the start actions to after the reply's last frame); "known",
-    unarmed and untraced, with the app's chunk_ms knob adding 0.2 ms of work
-    per chunk; "neither", unarmed and untraced. Unarmed, stream.js runs
+    installed answers 4 x CYCLES prompts in cycles of four (cycle_orders):
+    a measured kind against neither, A B B A, the measured kind alternating
+    from cycle to cycle. Kinds: "probe" as the scenario measures a reply
+    (armed with per-chunk stamps, finish() awaited, a trace of
+    LEAN_CATEGORIES from before the start actions to after the reply's last
+    frame); "known", unarmed and untraced, with the app's chunk_ms knob adding
+    0.2 ms of work per chunk; "neither", unarmed and untraced. Unarmed, stream.js runs
     nothing per chunk (it watches the DOM only while armed; its fetch wrapper
     runs once per request), so probe - neither is the probe's per-chunk cost.
     Per reply: the renderer main thread's CPU time (CDP Performance
     ThreadTime) from before its start actions to 300 ms after it is done,
     every kind waiting for the reply on a 250 ms timer, after a forced
     garbage collection. Per page: the mean of each kind, differences per
-    chunk. Over the pages (--rounds, a fresh context each): the mean with its
-    95 % CI (Student's t over the per-page values), the median and range.
+    chunk; every reply's figure is kept (per_page[].replies). Over the pages
+    (--rounds, a fresh context each): the mean with its 95 % CI (Student's
+    t over the per-page values), the median and range.
     Judged: met when the CI's upper end is at or under the target, missed
     when its lower end is over, unsure otherwise; and only if the known
     answer holds: known - neither, less the work the page's own clock timed
@@ -142,22 +144,21 @@ def _wait_done(page, count: int) -> None:
 
 PROBE, KNOWN, NEITHER = "probe", "known", "neither"
 KNOWN_CHUNK_MS = 0.2  # the known arm's fixed work per chunk: as large as the target, so a bias would show
-ROTATIONS = [(PROBE, KNOWN, NEITHER), (KNOWN, NEITHER, PROBE), (NEITHER, PROBE, KNOWN)]
 
 
 def cycle_orders(cycles: int, first: int = 0) -> list[tuple[str, ...]]:
-    """The arms of cycles first, first + 1, ...: the three rotations, then the same reversed, and so
-    on. Over three cycles each arm runs first, second and third once; over six, before and after each
-    other arm equally often: a drift within the page (a warming JIT, a growing DOM) falls on all three
-    alike. A page of three cycles passes first = 3 x its index, so pages alternate the two ways."""
-    return [ROTATIONS[i % 3] if (i // 3) % 2 == 0 else tuple(reversed(ROTATIONS[i % 3]))
-            for i in range(first, first + cycles)]
+    """The replies of cycles first, first + 1, ...: each cycle sets one measured kind against
+    neither, A B B A (so a drift within the page, a warming JIT or a growing DOM, falls on both
+    alike), the measured kind alternating PROBE, KNOWN from cycle to cycle. A page passes its index
+    as first, so pages alternate which kind comes first. (Three kinds rotating in one sequence made
+    the probe always follow a reply without it, and its figure moved with the order.)"""
+    return [(kind, NEITHER, NEITHER, kind) for kind in ((PROBE, KNOWN)[i % 2] for i in range(first, first + cycles))]
 
 
 def paired_page(browser, url: str, cycles: int, first: int = 0) -> dict[str, float]:
     """Main-thread CPU ms per chunk that the probe adds, within one page, and a known answer beside it.
 
-    Three kinds of reply rotate within the page (cycle_orders): PROBE as the scenario measures one
+    Three kinds of reply within the page, in cycles A B B A (cycle_orders): PROBE as the scenario measures one
     (armed, its trace recording), KNOWN unarmed with the app's chunk_ms knob adding KNOWN_CHUNK_MS of
     work per chunk (as much as the page's own clock timed: window.chatAssistant.workMs), NEITHER
     unarmed, no trace, no added work. stream.js is installed for all three: unarmed it runs nothing
@@ -183,6 +184,7 @@ def paired_page(browser, url: str, cycles: int, first: int = 0) -> dict[str, flo
         page.wait_for_timeout(200)
         cpu: dict[str, list[float]] = {PROBE: [], KNOWN: [], NEITHER: []}
         known_ms: list[float] = []
+        sequence: list[tuple[str, float]] = []  # every reply's kind and CPU time (s), in order
         done = 0
         for order in cycle_orders(cycles, first):
             for arm in order:
@@ -196,6 +198,7 @@ def paired_page(browser, url: str, cycles: int, first: int = 0) -> dict[str, flo
                 one_reply(page, cdp, probe, done, traced=arm == PROBE, armed=arm == PROBE)
                 page.wait_for_timeout(AFTER_DONE_MS)
                 cpu[arm].append(_thread_time(cdp) - before)
+                sequence.append((arm, cpu[arm][-1]))
                 _wait_done(page, done)  # outside the window: every reply so far is over
                 if arm == KNOWN:
                     work = page.evaluate("() => { window.chatAssistant.knobs.chunkMs = 0; "
@@ -204,7 +207,8 @@ def paired_page(browser, url: str, cycles: int, first: int = 0) -> dict[str, flo
         neither = np.mean(cpu[NEITHER])
         return {"probe_ms": (np.mean(cpu[PROBE]) - neither) * 1000 / TOKENS,
                 "known_ms": (np.mean(cpu[KNOWN]) - neither) * 1000 / TOKENS,
-                "known_work_ms": float(np.mean(known_ms)) / TOKENS}
+                "known_work_ms": float(np.mean(known_ms)) / TOKENS,
+                "replies": [[arm, cpu_ms * 1000 / TOKENS] for arm, cpu_ms in sequence]}
     finally:
         context.close()
 
@@ -233,7 +237,7 @@ def paired(url: str, pages: int, cycles: int) -> dict:
     with sync_playwright() as playwright:
         browser = launch(playwright, BrowserOptions())
         try:
-            per_page = [paired_page(browser, url + "static/assistant.html?" + QUERY, cycles, page * cycles)
+            per_page = [paired_page(browser, url + "static/assistant.html?" + QUERY, cycles, page)
                         for page in range(pages)]
         finally:
             browser.close()
@@ -301,7 +305,7 @@ def wall_time(url: str) -> dict:
             "measured_replies_s": measured_s, "beyond_replies_s": scenario_s - nominal_s}
 
 
-def measure(pages: int = 8, cycles: int = 3) -> tuple[float, dict]:
+def measure(pages: int = 8, cycles: int = 2) -> tuple[float, dict]:
     started = time.monotonic()
     load = os.getloadavg()
     with BundledServer() as server:
@@ -351,9 +355,9 @@ def parts(rounds: int, json_path: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=8, help="pages (default 8; with --parts: with/without rounds)")
-    parser.add_argument("--cycles", type=int, default=3,
-                        help="cycles per page, each a reply with the probe, one with known work, one with "
-                             "neither (default 3)")
+    parser.add_argument("--cycles", type=int, default=2,
+                        help="cycles per page, each four replies: with the probe or with known work, A B B A "
+                             "against neither, the two kinds alternating (default 2)")
     parser.add_argument("--json", metavar="PATH", help="write every figure as JSON")
     parser.add_argument("--parts", action="store_true",
                         help="instead: the script alone, the trace alone and both, each against the app alone, "
