@@ -76,9 +76,10 @@
     }
   }
 
-  function ended(channel, how) {
+  function ended(channel, how, error) {
     if (reply && reply.channel === channel.id && reply.ended === null) {
       reply.ended = { t: now(), how };
+      if (error !== undefined) reply.broken = String((error && error.message) || error);
       if (reply.wake) reply.wake();
     }
   }
@@ -107,6 +108,11 @@
           }
           chunk(channel, value.byteLength ?? value.length ?? 0, value);
           controller.enqueue(value);
+        }, (error) => {
+          // The body broke mid-reply (the server or the network dropped it):
+          // the reply is over, and finish() says so. The page's read fails too.
+          ended(channel, "error", error);
+          throw error;
         });
       },
       cancel(reason) { return source.cancel(reason); },
@@ -319,6 +325,10 @@
       };
       const limit = setTimeout(() => over("timeout"), Math.max(0, deadline - now()));
       own.wake = () => {
+        if (own.broken !== undefined) {
+          over("broken");
+          return;
+        }
         const finished = own.doneSelector ? own.chunks.length > 0 && doneSeen() : own.ended !== null;
         if (!finished) return;
         if (own.domUpTo === own.chunks.length) over("done");
@@ -390,7 +400,9 @@
       const own = reply;
       const deadline = own.armed + timeoutMs;
       const failed = (error) => { stopObserving(own); return JSON.stringify({ error, ...summary(own) }); };
-      if ((await ending(own, deadline)) === "timeout") {
+      const how = await ending(own, deadline);
+      if (how === "broken") return failed("stream-broke");
+      if (how === "timeout") {
         if (own.request === null) return failed("no-request");
         if (own.chunks.length === 0) return failed("no-chunk");
         if (own.length === 0) return failed("reply-never-filled");
@@ -424,7 +436,7 @@
   function summary(own) {
     return {
       armed: own.armed, request: own.request, kind: own.kind, chunks: own.chunks, grew: own.grew,
-      ended: own.ended, frames: own.frames, length: own.length,
+      ended: own.ended, frames: own.frames, length: own.length, broken: own.broken,
     };
   }
 })();

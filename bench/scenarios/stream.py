@@ -105,6 +105,9 @@ def _failure(error: str, record: dict, target, timeout_s: float) -> str:
         transport = spec["transport"]
         return (f"the reply's stream delivered no chunk {within} (request: {request.get('kind')} "
                 f"{request.get('url')}; transport {transport!r})")
+    if error == "stream-broke":
+        return (f"the reply's stream broke after {len(record['chunks'])} chunk(s) ({request.get('kind')} "
+                f"{request.get('url')}): {record.get('broken')}")
     if error == "reply-never-filled":
         return (f"stream.reply {spec['reply']!r} never filled: {len(record['chunks'])} chunk(s) arrived "
                 f"but no new match of it gained text {within}")
