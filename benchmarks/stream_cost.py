@@ -13,10 +13,11 @@ per chunk, and `bench ui --scenario stream` with 3 replies of 60 tokens at
     from cycle to cycle. Kinds: "probe" as the scenario measures a reply
     (armed with per-chunk stamps, finish() awaited, a trace of
     LEAN_CATEGORIES from before the start actions to after the reply's last
-    frame); "known", unarmed and untraced, with the app's chunk_ms knob adding
-    0.2 ms of work per chunk; "neither", unarmed and untraced. Unarmed, stream.js runs
-    nothing per chunk (it watches the DOM only while armed; its fetch wrapper
-    runs once per request), so probe - neither is the probe's per-chunk cost.
+    frame); "known", unarmed and untraced, with the app's chunk_ms knob
+    adding 0.2 ms of work per chunk; "neither", unarmed and untraced.
+    Unarmed, stream.js runs nothing per chunk (it watches the DOM only
+    while armed; its fetch wrapper runs once per request), so probe -
+    neither is the probe's per-chunk cost.
     Per reply: the renderer main thread's CPU time (CDP Performance
     ThreadTime) from before its start actions to 300 ms after it is done,
     every kind waiting for the reply on a 250 ms timer, after a forced
@@ -111,9 +112,9 @@ def one_reply(page, cdp, probe: StreamProbe, done: int, traced: bool, armed: boo
     stamp); unarmed, until the page shows `done` finished replies. traced: under a StreamTrace, as the
     scenario records one; armed: the probe measures it. (An armed reply used to wait for the page's
     count too, as the scenario does not: a wait_for_function, about 1 ms of the page's main thread,
-    charged to the probe.) The prompt is typed and sent from the page, not by page.fill()/click(): their actionability
-    checks run Playwright's injected script on the page's main thread, several ms that vary from reply
-    to reply and are not the probe's."""
+    charged to the probe.) The prompt is typed and sent from the page, not by page.fill()/click():
+    their actionability checks run Playwright's injected script on the page's main thread, several ms
+    that vary from reply to reply and are not the probe's."""
     trace = StreamTrace(cdp) if traced else None
     if trace is not None and not trace.start(page):
         raise RuntimeError("stream probe: could not start the trace")
@@ -144,6 +145,8 @@ def _wait_done(page, count: int) -> None:
 
 PROBE, KNOWN, NEITHER = "probe", "known", "neither"
 KNOWN_CHUNK_MS = 0.2  # the known arm's fixed work per chunk: as large as the target, so a bias would show
+# The app's chunk_ms knob set for the next reply; the work its page has timed so far.
+SET_CHUNK_MS_JS = "(ms) => { window.chatAssistant.knobs.chunkMs = ms; return window.chatAssistant.workMs; }"
 
 
 def cycle_orders(cycles: int, first: int = 0) -> list[tuple[str, ...]]:
@@ -152,14 +155,15 @@ def cycle_orders(cycles: int, first: int = 0) -> list[tuple[str, ...]]:
     alike), the measured kind alternating PROBE, KNOWN from cycle to cycle. A page passes its index
     as first, so pages alternate which kind comes first. (Three kinds rotating in one sequence made
     the probe always follow a reply without it, and its figure moved with the order.)"""
-    return [(kind, NEITHER, NEITHER, kind) for kind in ((PROBE, KNOWN)[i % 2] for i in range(first, first + cycles))]
+    kinds = ((PROBE, KNOWN)[i % 2] for i in range(first, first + cycles))
+    return [(kind, NEITHER, NEITHER, kind) for kind in kinds]
 
 
 def paired_page(browser, url: str, cycles: int, first: int = 0) -> dict[str, float]:
     """Main-thread CPU ms per chunk that the probe adds, within one page, and a known answer beside it.
 
-    Three kinds of reply within the page, in cycles A B B A (cycle_orders): PROBE as the scenario measures one
-    (armed, its trace recording), KNOWN unarmed with the app's chunk_ms knob adding KNOWN_CHUNK_MS of
+    Three kinds of reply within the page, in cycles A B B A (cycle_orders): PROBE as the scenario
+    measures one (armed, its trace recording), KNOWN unarmed with the app's chunk_ms knob adding KNOWN_CHUNK_MS of
     work per chunk (as much as the page's own clock timed: window.chatAssistant.workMs), NEITHER
     unarmed, no trace, no added work. stream.js is installed for all three: unarmed it runs nothing
     per chunk (it watches the DOM only while armed), so PROBE - NEITHER is its per-chunk cost, and
@@ -182,33 +186,24 @@ def paired_page(browser, url: str, cycles: int, first: int = 0) -> dict[str, flo
         cdp.send("Performance.enable", {"timeDomain": "timeTicks"})
         probe.listen(cdp)
         page.wait_for_timeout(200)
-        cpu: dict[str, list[float]] = {PROBE: [], KNOWN: [], NEITHER: []}
-        known_ms: list[float] = []
-        sequence: list[tuple[str, float]] = []  # every reply's kind and CPU time (s), in order
-        done = 0
+        replies: list[tuple[str, float]] = []  # every reply's kind and main-thread CPU ms per chunk, in order
+        known_work: list[float] = []  # per KNOWN reply, ms per chunk of work its page timed
         for order in cycle_orders(cycles, first):
-            for arm in order:
+            for kind in order:
+                # The knob is set, and the garbage collected, before the window opens: neither is the reply's.
+                work_before = page.evaluate(SET_CHUNK_MS_JS, KNOWN_CHUNK_MS if kind == KNOWN else 0)
                 cdp.send("HeapProfiler.collectGarbage")
                 page.wait_for_timeout(50)
-                if arm == KNOWN:
-                    work_before = page.evaluate("(ms) => { window.chatAssistant.knobs.chunkMs = ms; "
-                                                "return window.chatAssistant.workMs; }", KNOWN_CHUNK_MS)
                 before = _thread_time(cdp)
-                done += 1
-                one_reply(page, cdp, probe, done, traced=arm == PROBE, armed=arm == PROBE)
+                one_reply(page, cdp, probe, len(replies) + 1, traced=kind == PROBE, armed=kind == PROBE)
                 page.wait_for_timeout(AFTER_DONE_MS)
-                cpu[arm].append(_thread_time(cdp) - before)
-                sequence.append((arm, cpu[arm][-1]))
-                _wait_done(page, done)  # outside the window: every reply so far is over
-                if arm == KNOWN:
-                    work = page.evaluate("() => { window.chatAssistant.knobs.chunkMs = 0; "
-                                         "return window.chatAssistant.workMs; }")
-                    known_ms.append(work - work_before)
-        neither = np.mean(cpu[NEITHER])
-        return {"probe_ms": (np.mean(cpu[PROBE]) - neither) * 1000 / TOKENS,
-                "known_ms": (np.mean(cpu[KNOWN]) - neither) * 1000 / TOKENS,
-                "known_work_ms": float(np.mean(known_ms)) / TOKENS,
-                "replies": [[arm, cpu_ms * 1000 / TOKENS] for arm, cpu_ms in sequence]}
+                replies.append((kind, (_thread_time(cdp) - before) * 1000 / TOKENS))
+                _wait_done(page, len(replies))  # outside the window: every reply so far is over
+                if kind == KNOWN:
+                    known_work.append((page.evaluate(SET_CHUNK_MS_JS, 0) - work_before) / TOKENS)
+        mean = {kind: np.mean([ms for k, ms in replies if k == kind]) for kind in (PROBE, KNOWN, NEITHER)}
+        return {"probe_ms": mean[PROBE] - mean[NEITHER], "known_ms": mean[KNOWN] - mean[NEITHER],
+                "known_work_ms": float(np.mean(known_work)), "replies": replies}
     finally:
         context.close()
 

@@ -76,10 +76,13 @@
     }
   }
 
+  // how: "closed" (the stream ended), "error" (an EventSource's error,
+  // which is also how a finished SSE response ends) or "broken" (a fetch
+  // body that failed mid-reply; error: the browser's words).
   function ended(channel, how, error) {
     if (reply && reply.channel === channel.id && reply.ended === null) {
       reply.ended = { t: now(), how };
-      if (error !== undefined) reply.broken = String((error && error.message) || error);
+      if (error !== undefined) reply.ended.error = String(error?.message ?? error);
       if (reply.wake) reply.wake();
     }
   }
@@ -111,7 +114,7 @@
         }, (error) => {
           // The body broke mid-reply (the server or the network dropped it):
           // the reply is over, and finish() says so. The page's read fails too.
-          ended(channel, "error", error);
+          ended(channel, "broken", error);
           throw error;
         });
       },
@@ -325,7 +328,7 @@
       };
       const limit = setTimeout(() => over("timeout"), Math.max(0, deadline - now()));
       own.wake = () => {
-        if (own.broken !== undefined) {
+        if (own.ended?.how === "broken") {
           over("broken");
           return;
         }
@@ -436,7 +439,7 @@
   function summary(own) {
     return {
       armed: own.armed, request: own.request, kind: own.kind, chunks: own.chunks, grew: own.grew,
-      ended: own.ended, frames: own.frames, length: own.length, broken: own.broken,
+      ended: own.ended, frames: own.frames, length: own.length,
     };
   }
 })();

@@ -76,7 +76,7 @@ class StreamProbe:
     def finish(self, page, timeout_s: float, stable_frames: int = 6, end_stamp: str | None = None) -> dict:
         """The reply's record: {request, kind, chunks: [{t, size, dom, len, paint}], grew, ended, frames}
         or with "error": no-request | no-chunk | reply-never-filled | never-ended | stream-broke (a fetch
-        body failed mid-reply; "broken" holds the browser's message)."""
+        body failed mid-reply; ended.error holds the browser's words)."""
         return json.loads(page.evaluate("([ms, n, s]) => window.__benchStream.finish(ms, n, s)",
                                         [timeout_s * 1000, stable_frames, end_stamp]))
 

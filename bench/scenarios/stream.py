@@ -107,7 +107,7 @@ def _failure(error: str, record: dict, target, timeout_s: float) -> str:
                 f"{request.get('url')}; transport {transport!r})")
     if error == "stream-broke":
         return (f"the reply's stream broke after {len(record['chunks'])} chunk(s) ({request.get('kind')} "
-                f"{request.get('url')}): {record.get('broken')}")
+                f"{request.get('url')}): {record['ended']['error']}")
     if error == "reply-never-filled":
         return (f"stream.reply {spec['reply']!r} never filled: {len(record['chunks'])} chunk(s) arrived "
                 f"but no new match of it gained text {within}")
