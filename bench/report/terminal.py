@@ -90,7 +90,8 @@ def run_lines(results: dict) -> list[str]:
     """Whether the run is partial, and its notes: the same for every command."""
     lines = []
     if results.get("partial"):
-        lines.append("PARTIAL RESULTS: the run was interrupted; these are the samples gathered so far.")
+        lines.append("PARTIAL RESULTS: the run stopped before its end (interrupted, or failed); "
+                     "these are the samples gathered so far.")
     lines.extend(results.get("notes", []))
     return lines
 
