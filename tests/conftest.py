@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -287,6 +288,35 @@ def default_sigint_then(preexec=None):
             preexec()
 
     return before_exec
+
+
+def run_bench_measuring_alone(request, until: str, *args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    """run_bench(*args) holding the CPU alone (measuring_alone) only until the child writes a line starting
+    with `until` on stderr: what it does after (unmeasured trace passes, reports) shares the machine.
+    A child that never writes it holds the CPU alone to its end."""
+    proc = bench_popen(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    stderr: list[str] = []
+    measured = threading.Event()
+
+    def read_stderr() -> None:
+        for line in proc.stderr:
+            stderr.append(line)
+            if line.startswith(until):
+                measured.set()
+        measured.set()  # the child closed stderr: it has ended
+
+    with ThreadPoolExecutor(2) as pool:
+        out, err = pool.submit(proc.stdout.read), pool.submit(read_stderr)
+        try:
+            with measuring_alone(request):
+                measured.wait(timeout)
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+        finally:
+            err.result(), out.result()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out.result(), "".join(stderr))
 
 
 def bench_popen(*args: str, **kwargs) -> subprocess.Popen:

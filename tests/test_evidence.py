@@ -31,7 +31,7 @@ from PIL import Image
 from bench.report import filmstrip
 from bench.probes import trace_frames
 from bench.report.trace_archive import archive_name, slug
-from tests.conftest import measuring_alone, run_bench
+from tests.conftest import measuring_alone, run_bench, run_bench_measuring_alone
 from tests.test_cli import one_line_error
 
 # The runs are measured in session fixtures (set up by whichever test comes first), each with the CPU
@@ -46,6 +46,7 @@ FILMSTRIP_INTERVAL_MS = 10
 # The unmeasured passes' short scenarios (bench/run/unmeasured.py): min(8, 3) bursts + 1 warm-up of 10
 # messages, then the 300 scroll messages; the cycles scenario sends none.
 PASS_MESSAGES = (3 + 1) * 10 + 300
+UNMEASURED_PASSES = "trace: recording the unmeasured trace passes"  # on stderr as they start
 EXPECTED_ENTRIES = {"manifest.json", "results.json", "summary.md", "report.html", "filmstrip.png",
                     "chrome-trace.json", "playwright-trace.zip",
                     "heapsnapshots/repetition-1/after-warmup.heapsnapshot",
@@ -58,11 +59,11 @@ def traced(tmp_path_factory, request) -> dict:
     budgets = tmp / "budgets.toml"
     budgets.write_text('"paint.injected.sum" = { max = 1 }\n')  # 80 injected: FAIL, so on-failure keeps it
     paths = {"json": tmp / "traced.json", "html": tmp / "report.html", "traces": tmp / "traces"}
-    with measuring_alone(request):
-        proc = run_bench("ui", *SMALL, "--heap-snapshots", "--heap-snapshot-dir", str(tmp / "snapshots"),
-                         "--trace", "on-failure", "--trace-dir", str(paths["traces"]), "--budgets", str(budgets),
-                         "--html", str(paths["html"]), "--json", str(paths["json"]),
-                         "--filmstrip-interval", str(FILMSTRIP_INTERVAL_MS))
+    # Alone until the measured repetitions are over: the unmeasured trace passes after them measure nothing.
+    proc = run_bench_measuring_alone(
+        request, UNMEASURED_PASSES, "ui", *SMALL, "--heap-snapshots", "--heap-snapshot-dir", str(tmp / "snapshots"),
+        "--trace", "on-failure", "--trace-dir", str(paths["traces"]), "--budgets", str(budgets),
+        "--html", str(paths["html"]), "--json", str(paths["json"]), "--filmstrip-interval", str(FILMSTRIP_INTERVAL_MS))
     archives = sorted(paths["traces"].glob("*.zip")) if paths["traces"].is_dir() else []
     return {"proc": proc, "archives": archives, "tmp": tmp, **paths}
 

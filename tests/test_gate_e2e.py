@@ -40,8 +40,8 @@ def rows(stdout: str) -> dict[str, list[str]]:
     return out
 
 
-# The runs measure alone (measuring_alone: their verdicts rest on paint latencies); the tests that read
-# their output and files share the machine. The A/A test measures in its own body: `timing`.
+# The base run measures alone (measuring_alone: the verdicts rest on its paint latencies); the slow run
+# and the tests that read output and files share the machine. The A/A test measures in its own body: `timing`.
 @pytest.fixture(scope="module")
 def base(tmp_path_factory, request) -> str:
     path = tmp_path_factory.mktemp("gate") / "base.json"
@@ -52,17 +52,18 @@ def base(tmp_path_factory, request) -> str:
 
 
 @pytest.fixture(scope="module")
-def slow(base, tmp_path_factory, request):
+def slow(base, tmp_path_factory):
     """work_ms=30 against the baseline, with a budget it fails, Markdown and JUnit."""
     tmp = tmp_path_factory.mktemp("slow")
     budgets = tmp / "budgets.toml"
     budgets.write_text('"paint.latency_ms.p95" = { max = 100 }\n"scroll.fps.p50" = { min = 57 }\n'
                        '"paint.injected.sum" = { min = 80 }\n')
     paths = {"json": tmp / "slow.json", "markdown": tmp / "summary.md", "junit": tmp / "junit.xml"}
-    with measuring_alone(request):
-        proc = run_bench("ui", *SMALL, *RUNS, "--app-query", "work_ms=30", "--baseline", base,
-                         "--budgets", str(budgets), "--json", str(paths["json"]),
-                         "--markdown", str(paths["markdown"]), "--junit", str(paths["junit"]))
+    # Not alone: the other worker's load can only make this run slower still, and what its tests assert
+    # (slower than the base measured alone, p95 over 100 ms, 80 messages counted) only gets surer.
+    proc = run_bench("ui", *SMALL, *RUNS, "--app-query", "work_ms=30", "--baseline", base,
+                     "--budgets", str(budgets), "--json", str(paths["json"]),
+                     "--markdown", str(paths["markdown"]), "--junit", str(paths["junit"]))
     return proc, paths
 
 
