@@ -116,15 +116,18 @@ def one_reply(page, cdp, probe: StreamProbe, done: int, traced: bool, armed: boo
     their actionability checks run Playwright's injected script on the page's main thread, several ms
     that vary from reply to reply and are not the probe's."""
     trace = StreamTrace(cdp) if traced else None
-    if trace is not None and not trace.start(page):
+    if trace is not None and not trace.start():
         raise RuntimeError("stream probe: could not start the trace")
+    label = probe.new_label()
     if armed:  # paints and frames from the trace (without one, --parts' script alone, nobody measures them)
-        probe.arm(page, ".message.assistant .text", "auto", None, frames=False, paints=False)
+        probe.arm(page, ".message.assistant .text", "auto", None, frames=False, paints=False, end_stamp=label,
+                  trace=trace)
+    elif trace is not None:  # the trace alone (--parts): its clock mark, as the scenario's arm() sets it
+        page.evaluate("(name) => performance.mark(name)", trace.clock_mark)
     page.evaluate(ASK_JS, "What does a stream cost?")
     result = None
     if armed:
-        label = probe.new_label()
-        result = probe.finish(page, 30, end_stamp=label)
+        result = probe.finish(page)
         if result.get("error"):
             raise RuntimeError(f"stream probe: {result['error']}")
         probe.stamped(page, label)

@@ -182,11 +182,11 @@ def test_trace_paints_and_frames_agree_with_the_pages_own(browser, chat_server, 
         page.goto(chat_server.url + ASSISTANT_PAGE + "?" + query, wait_until="load")
         page.wait_for_selector("#assistant-ask")
         probe, trace = StreamProbe(), StreamTrace(context.new_cdp_session(page))
-        assert trace.start(page)
-        probe.arm(page, ".message.assistant .text", "auto", None, frames=True, paints=True)
+        assert trace.start()
+        probe.arm(page, ".message.assistant .text", "auto", None, frames=True, paints=True, trace=trace)
         page.fill("#composer-text", "Which frames were dropped?")
         page.click("#assistant-ask")
-        record = probe.finish(page, 30)
+        record = probe.finish(page)
         traced = trace.stop(page)
     finally:
         context.close()
@@ -286,11 +286,12 @@ def test_all_on_a_page_without_websocket_through_connect(chat_server, tmp_path):
 
 
 def test_a_trace_without_its_clock_mark_is_one_line_naming_it(page, chat_server):
-    # The mark that ties the page's clock to the trace's is made by StreamTrace.start(); a trace that lacks
-    # it (cut short, or recorded without it, as here) cannot place any chunk: a TargetError, not a traceback.
+    # The mark that ties the page's clock to the trace's is made as the reply is armed (StreamProbe.arm with
+    # trace=); a trace that lacks it (cut short, or recorded without it, as here) cannot place any chunk:
+    # a TargetError, not a traceback.
     page.goto(chat_server.url + ASSISTANT_PAGE)
     trace = StreamTrace(page.context.new_cdp_session(page))
-    assert trace._trace.start()  # recording, with no mark made
+    assert trace.start()  # recording, with no reply armed: no mark made
     page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
     with pytest.raises(TargetError, match=r"^the stream trace cannot be read: .*\(\d+ events\)$") as raised:
         trace.stop(page)

@@ -28,6 +28,10 @@ from .trace_frames import (CLOCK_SYNC_MARK, LEAN_CATEGORIES, PageClock, first_pr
 
 STAMP_PREFIX = "bench-stream-"
 STAMPS_WAIT_S = 2.0
+# A CDP Runtime binding the page calls with a reply's number once its record is ready (stream.js arm()).
+DONE_BINDING = "__benchStreamDone"
+# Past the reply's own deadline (the page's --timeout), how long the page has to say it is over.
+DONE_GRACE_S = 5.0
 
 
 class StreamProbe:
@@ -37,6 +41,8 @@ class StreamProbe:
         self._labels = itertools.count(1)
         self._cdp = None
         self._stamps: dict[str, dict] = {}  # label -> CDP Performance metrics {name: value}
+        self._done: set[str] = set()        # replies (their page numbers) whose record is ready
+        self._seq, self._timeout_s = "", 0.0  # the armed reply's
 
     def install(self, page) -> None:
         """Before the page's scripts run (an init script); after paint.js, whose WebSocket it wraps."""
@@ -51,12 +57,21 @@ class StreamProbe:
         return False
 
     def listen(self, cdp) -> None:
-        """Keep the Performance.metrics events of this probe's stamps (CDP Performance enabled by RenderProbe)."""
+        """Listen on the page's CDP session: the page's word that a reply is over (a Runtime binding,
+        so finish() reads a settled record), and the Performance.metrics events of this probe's stamps
+        (sent once RenderProbe enabled CDP Performance). Without it finish() holds an evaluate open
+        until the reply is over, which costs the page more."""
         if self._cdp is cdp:
             return
         cdp.on("Performance.metrics", self._on_metrics)
+        cdp.on("Runtime.bindingCalled", self._on_binding)  # the binding itself: added by arm() where missing
         self._cdp = cdp
         self._stamps.clear()
+        self._done.clear()
+
+    def _on_binding(self, event: dict) -> None:
+        if event.get("name") == DONE_BINDING:
+            self._done.add(event.get("payload", ""))
 
     def _on_metrics(self, event: dict) -> None:
         title = event.get("title") or ""
@@ -67,18 +82,39 @@ class StreamProbe:
         return f"{STAMP_PREFIX}{next(self._labels)}"
 
     def arm(self, page, reply: str, transport: str, done: str | None, frames: bool = True,
-            paints: bool = True) -> dict:
-        """Measure the next reply; frames: rAF frame times from its first chunk on; paints: each chunk's
-        paint by the frame sentinel (both False when a StreamTrace gives them)."""
-        return page.evaluate("([r, t, d, f, p]) => window.__benchStream.arm(r, t, d, f, p)",
-                             [reply, transport, done, frames, paints])
+            paints: bool = True, timeout_s: float = 30, end_stamp: str | None = None,
+            trace: "StreamTrace | None" = None, stable_frames: int = 6) -> dict:
+        """Measure the next reply, over within timeout_s from now; frames: rAF frame times from its first
+        chunk on; paints: each chunk's paint by the frame sentinel (both False when a StreamTrace gives
+        them); end_stamp: the label of the page's stamp after the frame that shows the last chunk;
+        trace: a StreamTrace just started, whose clock mark the page sets as it arms.
+        Returns {armed, seq} or {error}."""
+        options = {"timeoutMs": timeout_s * 1000, "stableFrames": stable_frames, "endStamp": end_stamp,
+                   "clockMark": trace.clock_mark if trace is not None else None,
+                   "signal": DONE_BINDING if self._cdp is not None else None}
+        armed = page.evaluate("([r, t, d, f, p, o]) => ({...window.__benchStream.arm(r, t, d, f, p, o), "
+                              "bound: typeof window[o.signal] === 'function'})",
+                              [reply, transport, done, frames, paints, options])
+        if options["signal"] and not armed.get("error") and not armed["bound"]:
+            # A page loaded since (without Runtime enabled on this session a binding does not outlive its
+            # document): added now, in time for the page's call when the reply is over.
+            self._cdp.send("Runtime.addBinding", {"name": DONE_BINDING})
+        self._timeout_s = timeout_s
+        self._seq = str(armed.get("seq", ""))
+        return armed
 
-    def finish(self, page, timeout_s: float, stable_frames: int = 6, end_stamp: str | None = None) -> dict:
-        """The reply's record: {request, kind, chunks: [{t, size, dom, len, paint}], grew, ended, frames}
-        or with "error": no-request | no-chunk | reply-never-filled | never-ended | stream-broke (a fetch
-        body failed mid-reply; ended.error holds the browser's words)."""
-        return json.loads(page.evaluate("([ms, n, s]) => window.__benchStream.finish(ms, n, s)",
-                                        [timeout_s * 1000, stable_frames, end_stamp]))
+    def finish(self, page) -> dict:
+        """The armed reply's record: {request, kind, chunks: [{t, size, dom, len, paint}], grew, ended,
+        frames} or with "error": no-request | no-chunk | reply-never-filled | never-ended | stream-broke
+        (a fetch body failed mid-reply; ended.error holds the browser's words). Listening, it waits for
+        the page's word that the record is ready (its deadline is the page's, plus DONE_GRACE_S) and
+        reads it with one evaluate."""
+        if self._cdp is not None:
+            deadline = time.monotonic() + self._timeout_s + DONE_GRACE_S
+            while self._seq not in self._done and time.monotonic() < deadline:
+                page.wait_for_timeout(10)  # lets Playwright dispatch the binding's event
+            self._done.discard(self._seq)
+        return json.loads(page.evaluate("() => window.__benchStream.result()"))
 
     def stamped(self, page, label: str, wait_s: float = STAMPS_WAIT_S) -> dict | None:
         """The metrics stamped under label, or None if they did not come within wait_s."""
@@ -92,6 +128,7 @@ class StreamProbe:
     def forget(self) -> None:
         self._cdp = None
         self._stamps.clear()
+        self._done.clear()
 
 
 class StreamTrace:
@@ -100,12 +137,11 @@ class StreamTrace:
     def __init__(self, cdp):
         self._trace = CdpTrace(cdp, LEAN_CATEGORIES)
 
-    def start(self, page) -> bool:
-        """Start recording, with the mark that ties the page clock to the trace's; False if it cannot."""
-        if not self._trace.start():
-            return False
-        page.evaluate("(name) => performance.mark(name)", CLOCK_SYNC_MARK)
-        return True
+    clock_mark = CLOCK_SYNC_MARK  # set in the page by StreamProbe.arm(trace=...): it ties the page clock to the trace's
+
+    def start(self) -> bool:
+        """Start recording; False if it cannot. The page's clock mark comes as the reply is armed."""
+        return self._trace.start()
 
     def stop(self, page) -> "TracedFrames":
         events = self._trace.stop(page)

@@ -133,7 +133,7 @@ class StreamScenario:
         if not self._traced:
             return None
         trace = StreamTrace(session.cdp)
-        if trace.start(session.page):
+        if trace.start():
             return trace
         self._traced = False
         self._fallback_note = ("stream: another Chrome trace was being recorded (Chromium records one at a "
@@ -174,7 +174,7 @@ class StreamScenario:
         record(ScenarioOutput(metrics={"stream.refresh_ms": ("ms", [refresh])}))
         if self.config.render_cost:
             session.render.counters(session)  # enables CDP Performance before the first reply
-            self.probe.listen(session.cdp)
+        self.probe.listen(session.cdp)
         pooled: list[tuple[float, float]] = []
         self._traced = self.config.paints == "trace"
         for index in range(self.config.replies):
@@ -201,11 +201,12 @@ class StreamScenario:
         try:
             start = session.render.counters(session) if measured else None
             armed = self.probe.arm(page, spec["reply"], spec["transport"], spec.get("done"),
-                                   frames=trace is None, paints=trace is None)
+                                   frames=trace is None, paints=trace is None, timeout_s=timeout_s,
+                                   end_stamp=label, trace=trace)
             if armed.get("error"):
                 raise UsageError(f"profile [stream]: {armed['error']}")
             session.run_actions([_substitute(step, prompt) for step in spec["start"]], "stream.start")
-            result = self.probe.finish(page, timeout_s, end_stamp=label)
+            result = self.probe.finish(page)
         finally:
             traced = trace.stop(page) if trace is not None else None
         if result.get("error"):
