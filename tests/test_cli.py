@@ -152,6 +152,28 @@ def test_interrupt_keeps_partial_results_and_leaves_no_process(tmp_path, marked_
     assert 0 < data["metrics"]["paint.injected"]["sum"] < 250
 
 
+def test_a_page_that_stops_answering_is_one_line_exit_3_and_keeps_what_was_measured(tmp_path, marked_env):
+    # hang_after=30: the warm-up burst and two measured bursts of 10 are handled, then the page's main
+    # thread never returns (an endless loop in its message handler). Playwright's evaluate has no
+    # timeout: without bench's watchdog (bench/browser/watchdog.py) the run waited for ever.
+    env, _ = marked_env
+    out = tmp_path / "partial.json"
+    started = time.monotonic()
+    proc = run_bench("ui", "--scenario", "burst", "--bursts", "5", "--burst-size", "10", "--warmup", "1",
+                     "--app-query", "hang_after=30", "--timeout", "3", "--no-progress", "--json", str(out),
+                     env=env, timeout=90)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    line = one_line_error(proc)
+    assert line.startswith("bench: error: the page stopped answering: its main thread has not been free "
+                           "for 3 s (--timeout)"), line
+    # Found within the limit and two checks of it, plus the browser's start (a wide bound: load only delays).
+    assert time.monotonic() - started < 45
+    data = json.loads(out.read_text())
+    assert data["partial"] is True
+    assert data["metrics"]["paint.injected"]["sum"] == 20  # the two bursts measured before the hang
+    # marked_env: no Chromium of the run is left
+
+
 def test_an_unknown_option_is_one_line_naming_it_once():
     proc = run_bench("ui", "--no-such-option")
     assert proc.returncode == 2

@@ -22,12 +22,27 @@ from playwright.sync_api import sync_playwright
 
 def interrupt(signum, frame) -> None:
     """A signal handler raising KeyboardInterrupt in the root greenlet."""
-    current = root = greenlet.getcurrent()
+    throw_in_caller(KeyboardInterrupt)
+
+
+def in_playwright_call() -> bool:
+    """Whether bench's code is suspended in a Playwright call (the dispatcher greenlet runs)."""
+    return greenlet.getcurrent() is not _root()
+
+
+def throw_in_caller(exc) -> None:
+    """Raise exc in bench's code (the root greenlet), wherever the signal handler that calls this runs."""
+    root = _root()
+    if greenlet.getcurrent() is root:
+        raise exc
+    root.throw(exc)
+
+
+def _root():
+    root = greenlet.getcurrent()
     while root.parent is not None:
         root = root.parent
-    if current is root:
-        raise KeyboardInterrupt
-    root.throw(KeyboardInterrupt)
+    return root
 
 
 @contextlib.contextmanager

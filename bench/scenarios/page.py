@@ -13,7 +13,7 @@ from ..targets.messages import MessageSource
 from ..probes.paint import PaintProbe
 from ..results.records import ScenarioOutput
 from ..probes.render import RenderProbe
-from ..browser import host_load
+from ..browser import host_load, watchdog
 from ..browser.renderer_process import Renderer, find_renderer
 from ..targets.target import Target
 
@@ -93,6 +93,7 @@ class PageSession:
         return self._renderer
 
     def prepare(self) -> None:
+        watchdog.watch(self.page)  # a page that stops answering ends the run, not hangs it (bench ui)
         # Order matters: the route first, then the WebSocket wrapper (docs/measurement.md, "Known pitfalls").
         self.injector.attach(self.page)
         if self.socket_needed:
@@ -223,6 +224,11 @@ class PageSession:
                 sink(ScenarioOutput(metrics={"host.other_cpu_pct": ("%", [other])}, records={"host_load": [{
                     "other_cpu_pct": other, "seconds": load_end.wall_s - load_start.wall_s,
                     "cpus": os.cpu_count()}]}))
+        except watchdog.PageUnresponsive:
+            # Nothing more is asked of a page that does not answer: the CDP session's detach, or closing
+            # the page or its context, would wait on it too. Closing the browser ends its renderer.
+            self._cdp = None
+            raise
         finally:
             if self.injector.notes:  # how injection reached the page (e.g. after a Socket.IO upgrade)
                 sink(ScenarioOutput(notes=list(self.injector.notes)))

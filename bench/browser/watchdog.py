@@ -1,0 +1,145 @@
+"""A page that stops answering ends the run with one line (exit 3), instead of a run that waits for ever.
+
+A page whose main thread never finishes a task (an endless loop in a message
+handler) answers no evaluate, and Playwright's evaluate has no timeout: bench
+would hang in the middle of a measurement. So while a run is armed, every page
+bench opens beats: an init script calls a binding every quarter of the limit
+(the run's --timeout; at least 0.25 s apart, at most 5 s), a timer task and a
+binding call of about 0.7 ms of the page's main thread each (0.014 % of it at
+the default 30 s). A thread looks at the time of the last beat every CHECK_S;
+when none came for the limit it signals bench's main thread. If bench is then
+waiting inside a Playwright call (beats are taken in only while it waits),
+twice in a row, the call is abandoned with PageUnresponsive, thrown into
+bench's code as Ctrl-C is (bench/browser/interrupt.py): the run stops as a
+TargetError with what it had measured kept. Nothing more is asked of that page
+(closing it, its context or even the browser would wait on it: Playwright
+turns Chromium's hang monitor off), and a local browser's processes are
+killed (kill_local_browser).
+
+Only where a signal can be handled (the main thread) and only while armed (the
+`bench ui` runner): the pytest plugin and library use are left as they were.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+from .. import linux_proc
+from ..errors import TargetError
+from .interrupt import in_playwright_call, throw_in_caller
+
+BINDING = "__benchAlive"
+CHECK_S = 1.0
+SIGNAL = signal.SIGUSR1
+
+
+def beat_ms(limit_s: float) -> int:
+    """How often a watched page beats: four beats to the limit, 0.25 to 5 s apart."""
+    return round(min(max(limit_s / 4, 0.25), 5.0) * 1000)
+
+
+def beat_js(limit_s: float) -> str:
+    return (f"(() => {{ // bench's watchdog (bench/browser/watchdog.py): a beat while the main thread is free\n"
+            f"  const beat = window[{BINDING!r}];\n"
+            f"  if (typeof beat === 'function') setInterval(() => beat(), {beat_ms(limit_s)});\n}})();")
+
+
+class PageUnresponsive(TargetError):
+    pass
+
+
+class _Watchdog:
+    def __init__(self, limit_s: float):
+        self.limit_s = limit_s
+        self.last_beat: float | None = None  # None: no page watched (between pages nothing is expected)
+        self.strikes = 0
+        self.stop = threading.Event()
+
+    def beat(self, *_args) -> None:
+        self.last_beat = time.monotonic()
+        self.strikes = 0
+
+    def on_signal(self, signum, frame) -> None:
+        if self.last_beat is None or time.monotonic() - self.last_beat < self.limit_s:
+            return
+        if not in_playwright_call():
+            self.strikes = 0  # bench's own code runs: beats wait for its next call to be taken in
+            return
+        self.strikes += 1
+        if self.strikes >= 2:  # a call that only just began takes in the beats that waited within CHECK_S
+            self.last_beat = None
+            throw_in_caller(PageUnresponsive(
+                f"the page stopped answering: its main thread has not been free for {self.limit_s:g} s "
+                f"(--timeout), an endless loop or one very long task"))
+
+    def loop(self, main_id: int) -> None:
+        while not self.stop.wait(CHECK_S):
+            last = self.last_beat
+            if last is not None and time.monotonic() - last >= self.limit_s:
+                signal.pthread_kill(main_id, SIGNAL)
+
+
+_armed: _Watchdog | None = None
+
+
+@contextlib.contextmanager
+def armed(limit_s: float):
+    """Watch the pages opened inside the block (watch()); a no-op off the main thread."""
+    global _armed
+    if threading.current_thread() is not threading.main_thread() or _armed is not None:
+        yield
+        return
+    dog = _Watchdog(limit_s)
+    previous = signal.signal(SIGNAL, dog.on_signal)
+    thread = threading.Thread(target=dog.loop, args=(threading.main_thread().ident,), daemon=True,
+                              name="page-watchdog")
+    _armed = dog
+    thread.start()
+    try:
+        yield
+    finally:
+        _armed = None
+        dog.stop.set()
+        thread.join()
+        signal.signal(SIGNAL, previous)
+
+
+def watch(page) -> None:
+    """Make page beat (before it loads: an init script and a binding), if a run is armed; once per page."""
+    dog = _armed
+    if dog is None or getattr(page, "_bench_watched", False):
+        return
+    page.expose_binding(BINDING, dog.beat)
+    page.add_init_script(script=beat_js(dog.limit_s))
+    page._bench_watched = True
+    dog.beat()  # from now on: the page is loading
+    page.on("close", lambda _page: setattr(dog, "last_beat", None))
+
+
+def kill_local_browser() -> int:
+    """SIGKILL the Chromium processes under this one (the browser bench launched, its renderers); their
+    number. A browser whose page does not answer does not close either: Chromium waits on the page's
+    renderer for ever (Playwright turns its hang monitor off). Playwright then sees the browser gone,
+    and what waited on it fails at once."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                parents[int(entry)] = int(linux_proc.stat_fields(int(entry))[1])
+    ours, grew = {os.getpid()}, True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in ours} - ours
+        ours |= found
+        grew = bool(found)
+    killed = 0
+    for pid in ours - {os.getpid()}:
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/comm").read_text().startswith("chrom"):
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+    return killed
