@@ -149,6 +149,10 @@ def _wait_done(page, count: int) -> None:
 PROBE, KNOWN, NEITHER = "probe", "known", "neither"
 KNOWN_CHUNK_MS = 0.2  # the known arm's fixed work per chunk: as large as the target, so a bias would show
 # The app's chunk_ms knob set for the next reply; the work its page has timed so far.
+# Each reply renders into an empty conversation: with the earlier replies left in the list, every chunk's
+# layout grew with them (per reply, +0.04 ms per chunk: 1.7 to 2.4 ms over 16 replies of one page), a drift
+# A B B A cancels only where it is straight, and most of the spread between pages.
+CLEAR_JS = "() => document.querySelectorAll('.message').forEach((m) => m.remove())"
 SET_CHUNK_MS_JS = "(ms) => { window.chatAssistant.knobs.chunkMs = ms; return window.chatAssistant.workMs; }"
 
 
@@ -193,15 +197,17 @@ def paired_page(browser, url: str, cycles: int, first: int = 0) -> dict[str, flo
         known_work: list[float] = []  # per KNOWN reply, ms per chunk of work its page timed
         for order in cycle_orders(cycles, first):
             for kind in order:
-                # The knob is set, and the garbage collected, before the window opens: neither is the reply's.
+                # The knob is set, the earlier messages removed and the garbage collected before the
+                # window opens: none of it is the reply's.
                 work_before = page.evaluate(SET_CHUNK_MS_JS, KNOWN_CHUNK_MS if kind == KNOWN else 0)
+                page.evaluate(CLEAR_JS)
                 cdp.send("HeapProfiler.collectGarbage")
                 page.wait_for_timeout(50)
                 before = _thread_time(cdp)
-                one_reply(page, cdp, probe, len(replies) + 1, traced=kind == PROBE, armed=kind == PROBE)
+                one_reply(page, cdp, probe, 1, traced=kind == PROBE, armed=kind == PROBE)
                 page.wait_for_timeout(AFTER_DONE_MS)
                 replies.append((kind, (_thread_time(cdp) - before) * 1000 / TOKENS))
-                _wait_done(page, len(replies))  # outside the window: every reply so far is over
+                _wait_done(page, 1)  # outside the window: the reply is over
                 if kind == KNOWN:
                     known_work.append((page.evaluate(SET_CHUNK_MS_JS, 0) - work_before) / TOKENS)
         mean = {kind: np.mean([ms for k, ms in replies if k == kind]) for kind in (PROBE, KNOWN, NEITHER)}
