@@ -1,6 +1,6 @@
 """What the stream scenario costs: its probe per chunk, and its wall time beyond the replies' own.
 
-    python benchmarks/stream_cost.py [--rounds 8] [--cycles 2] [--json PATH] [--parts]
+    python benchmarks/stream_cost.py [--rounds 8] [--cycles 4] [--json PATH] [--parts]
 
 Targets (issue 19): the stream probe adds at most 0.2 ms of main-thread time
 per chunk, and `bench ui --scenario stream` with 3 replies of 60 tokens at
@@ -8,7 +8,7 @@ per chunk, and `bench ui --scenario stream` with 3 replies of 60 tokens at
 
 (a) probe overhead per chunk, within pages: the bundled assistant page
     (assistant.html, fetch transport, 60 tokens at 30 ms) with stream.js
-    installed answers 4 x CYCLES prompts in cycles of four (cycle_orders):
+    installed answers 4 x CYCLES prompts (16 by default) in cycles of four (cycle_orders):
     a measured kind against neither, A B B A, the measured kind alternating
     from cycle to cycle. Kinds: "probe" as the scenario measures a reply
     (armed with per-chunk stamps, finish() awaited, a trace of
@@ -20,8 +20,9 @@ per chunk, and `bench ui --scenario stream` with 3 replies of 60 tokens at
     neither is the probe's per-chunk cost.
     Per reply: the renderer main thread's CPU time (CDP Performance
     ThreadTime) from before its start actions to 300 ms after it is done,
-    every kind waiting for the reply on a 250 ms timer, after a forced
-    garbage collection. Per page: the mean of each kind, differences per
+    every kind waiting for the reply on a 250 ms timer, into an empty
+    conversation (the earlier messages removed), after a forced garbage
+    collection. Per page: the mean of each kind, differences per
     chunk; every reply's figure is kept (per_page[].replies). Over the pages
     (--rounds, a fresh context each): the mean with its 95 % CI (Student's
     t over the per-page values), the median and range.
@@ -309,7 +310,7 @@ def wall_time(url: str) -> dict:
             "measured_replies_s": measured_s, "beyond_replies_s": scenario_s - nominal_s}
 
 
-def measure(pages: int = 8, cycles: int = 2) -> tuple[float, dict]:
+def measure(pages: int = 8, cycles: int = 4) -> tuple[float, dict]:
     started = time.monotonic()
     load = os.getloadavg()
     with BundledServer() as server:
@@ -359,9 +360,9 @@ def parts(rounds: int, json_path: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=8, help="pages (default 8; with --parts: with/without rounds)")
-    parser.add_argument("--cycles", type=int, default=2,
+    parser.add_argument("--cycles", type=int, default=4,
                         help="cycles per page, each four replies: with the probe or with known work, A B B A "
-                             "against neither, the two kinds alternating (default 2)")
+                             "against neither, the two kinds alternating (default 4)")
     parser.add_argument("--json", metavar="PATH", help="write every figure as JSON")
     parser.add_argument("--parts", action="store_true",
                         help="instead: the script alone, the trace alone and both, each against the app alone, "
