@@ -102,6 +102,17 @@ def test_profile_check_passes_on_the_bundled_app(chat_server):
     assert "painted" in proc.stdout and "div.message > div.text" in proc.stdout
 
 
+def test_profile_check_on_a_page_that_stops_answering_is_one_line_exit_3(chat_server):
+    # hang_after=0: the page's handler never returns from the first injected message (bench/browser/watchdog.py;
+    # bench ui's case with partial results: tests/test_cli.py).
+    proc = run_bench("profile", "check", str(BUNDLED_PROFILE), "--url", chat_server.url + "?hang_after=0",
+                     "--timeout", "3", timeout=60)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "bench: error: the page stopped answering: its main thread has not been free for 3 s (--timeout), "
+        "an endless loop or one very long task"]
+
+
 def test_profile_check_names_each_problem(chat_server, tmp_path):
     # The socket matches and the message arrives, but the selectors are wrong.
     path = write(tmp_path, """

@@ -9,15 +9,16 @@ binding call of about 0.7 ms of the page's main thread each (0.014 % of it at
 the default 30 s). A thread looks at the time of the last beat every CHECK_S;
 when none came for the limit it signals bench's main thread. If bench is then
 waiting inside a Playwright call (beats are taken in only while it waits),
-twice in a row, the call is abandoned with PageUnresponsive, thrown into
-bench's code as Ctrl-C is (bench/browser/interrupt.py): the run stops as a
-TargetError with what it had measured kept. Nothing more is asked of that page
-(closing it, its context or even the browser would wait on it: Playwright
-turns Chromium's hang monitor off), and a local browser's processes are
-killed (kill_local_browser).
+twice in a row, a local browser's processes are killed (kill_local_browser:
+a hung page cannot be closed, nor its context, nor the browser, as Playwright
+turns Chromium's hang monitor off; killed, everything that waits on it fails
+at once) and the call is abandoned with PageUnresponsive, thrown into bench's
+code as Ctrl-C is (bench/browser/interrupt.py): the run stops as a
+TargetError, with what it had measured kept.
 
-Only where a signal can be handled (the main thread) and only while armed (the
-`bench ui` runner): the pytest plugin and library use are left as they were.
+Only where a signal can be handled (the main thread) and only while armed
+(`bench ui`, `bench profile check` and `init`): the pytest plugin and library
+use are left as they were.
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ class PageUnresponsive(TargetError):
 
 
 class _Watchdog:
-    def __init__(self, limit_s: float):
+    def __init__(self, limit_s: float, local: bool):
         self.limit_s = limit_s
+        self.local = local
         self.last_beat: float | None = None  # None: no page watched (between pages nothing is expected)
         self.strikes = 0
         self.stop = threading.Event()
@@ -73,6 +75,8 @@ class _Watchdog:
         self.strikes += 1
         if self.strikes >= 2:  # a call that only just began takes in the beats that waited within CHECK_S
             self.last_beat = None
+            if self.local:  # what waits on the page, and every clean-up after, then fails at once
+                kill_local_browser()
             throw_in_caller(PageUnresponsive(
                 f"the page stopped answering: its main thread has not been free for {self.limit_s:g} s "
                 f"(--timeout), an endless loop or one very long task"))
@@ -88,13 +92,14 @@ _armed: _Watchdog | None = None
 
 
 @contextlib.contextmanager
-def armed(limit_s: float):
-    """Watch the pages opened inside the block (watch()); a no-op off the main thread."""
+def armed(limit_s: float, location: str = "local"):
+    """Watch the pages opened inside the block (watch()); a no-op off the main thread. location: where
+    the browser runs (bench.browser.source); a local one is killed when a page stops answering."""
     global _armed
     if threading.current_thread() is not threading.main_thread() or _armed is not None:
         yield
         return
-    dog = _Watchdog(limit_s)
+    dog = _Watchdog(limit_s, location == "local")
     previous = signal.signal(SIGNAL, dog.on_signal)
     thread = threading.Thread(target=dog.loop, args=(threading.main_thread().ident,), daemon=True,
                               name="page-watchdog")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from playwright.sync_api import Error as PlaywrightError
 
+from ..browser import watchdog
 from ..browser.interrupt import interruptible_playwright
 from ..browser.launch import BrowserOptions, launch, new_context
 from ..errors import BenchError
@@ -34,7 +35,7 @@ def _count(page, selector: str) -> int:
 def check_profile(target: Target, browser_options: BrowserOptions, timeout_s: float = 15) -> list[Check]:
     """Open the page, verify selectors and socket, inject one message and follow it."""
     checks: list[Check] = []
-    with interruptible_playwright() as playwright:
+    with interruptible_playwright() as playwright, watchdog.armed(timeout_s, browser_options.source.location):
         browser = launch(playwright, browser_options)
         try:
             page = new_context(browser).new_page()

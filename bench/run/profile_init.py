@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
+from ..browser import watchdog
 from ..browser.interrupt import interruptible_playwright
 from ..browser.launch import BrowserOptions, launch, new_context
 from ..errors import TargetError
@@ -106,10 +107,11 @@ def _toml_string(value: str) -> str:
 
 def propose_profile(url: str, browser_options: BrowserOptions, watch_s: float = 5,
                     timeout_s: float = 30) -> str:
-    with interruptible_playwright() as playwright:
+    with interruptible_playwright() as playwright, watchdog.armed(timeout_s, browser_options.source.location):
         browser = launch(playwright, browser_options)
         try:
             page = new_context(browser).new_page()
+            watchdog.watch(page)
             frames: dict[str, list[str | bytes]] = {}
             sent: dict[str, list[str | bytes]] = {}
 

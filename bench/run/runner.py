@@ -101,7 +101,6 @@ class UiRun:
         self.results: Results | None = None
         self.variant_results: dict[str, Results] = {}
         self.repetitions_done = 0
-        self.unresponsive = False  # a page stopped answering (bench.browser.watchdog): nothing more is asked of it
 
     def execute(self) -> Results:
         target = resolve_target(self.config.profile, self.config.url, "", self.config.inject)
@@ -117,12 +116,10 @@ class UiRun:
             pool = stack.enter_context(ThreadPoolExecutor(max_workers=1, thread_name_prefix="host-env"))
             host = pool.submit(host_env)
             playwright = stack.enter_context(interruptible_playwright())
-            stack.enter_context(watchdog.armed(self.config.timeout_s))
+            stack.enter_context(watchdog.armed(self.config.timeout_s, self.browser_options.source.location))
             path = browser_path(playwright, self.browser_options)
             browser = launch(playwright, self.browser_options)
-            # Remote: closes the served browser, or detaches from a CDP one. Not after a page stopped
-            # answering: the close would wait on that page; Playwright's own stop then ends the browser.
-            stack.callback(lambda: self.unresponsive or browser.close())
+            stack.callback(browser.close)  # remote: closes the served browser, or detaches from a CDP one
             if server is not None:
                 target = target.with_url(server.wait_ready())
                 stack.callback(server.signal_stop)  # runs first: the server exits while the browser closes
@@ -182,16 +179,8 @@ class UiRun:
                     self.debug.checkpoint(session)
 
             session.run(scenarios, sink, progress.advance)
-        except watchdog.PageUnresponsive:
-            context = None  # closing it would wait on the page
-            self.unresponsive = True
-            if self.browser_options.source.location == "local":
-                watchdog.kill_local_browser()
-            raise
         finally:
-            if context is None:
-                pass
-            elif self.debug is not None and self.debug.keep_open:
+            if self.debug is not None and self.debug.keep_open:
                 self._close_held_context()
                 self._held_context = context
             else:

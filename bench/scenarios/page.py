@@ -224,11 +224,6 @@ class PageSession:
                 sink(ScenarioOutput(metrics={"host.other_cpu_pct": ("%", [other])}, records={"host_load": [{
                     "other_cpu_pct": other, "seconds": load_end.wall_s - load_start.wall_s,
                     "cpus": os.cpu_count()}]}))
-        except watchdog.PageUnresponsive:
-            # Nothing more is asked of a page that does not answer: the CDP session's detach, or closing
-            # the page or its context, would wait on it too. Closing the browser ends its renderer.
-            self._cdp = None
-            raise
         finally:
             if self.injector.notes:  # how injection reached the page (e.g. after a Socket.IO upgrade)
                 sink(ScenarioOutput(notes=list(self.injector.notes)))
