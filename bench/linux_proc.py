@@ -6,6 +6,7 @@ Callers decide what "not available" means for them; these raise OSError
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 
@@ -26,3 +27,29 @@ def schedstat_ns(task: int | str) -> tuple[int, int] | None:
         return int(run_ns), int(wait_ns)
     except (OSError, ValueError):
         return None
+
+
+def process_tree(root: int | None = None) -> dict[int, list[str]]:
+    """root (default: this process) and its live descendants, each with its stat_fields, from one pass
+    over /proc/*/stat (a process that exits meanwhile is left out)."""
+    root = os.getpid() if root is None else root
+    fields_of: dict[int, list[str]] = {}
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = stat_fields(int(entry.name))
+        except (OSError, ValueError):
+            continue  # exited while we looked
+        fields_of[int(entry.name)] = fields
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    tree: dict[int, list[str]] = {}
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        if pid in tree or pid not in fields_of:
+            continue
+        tree[pid] = fields_of[pid]
+        todo.extend(children.get(pid, []))
+    return tree

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..linux_proc import stat_fields
+from ..linux_proc import process_tree
 
 BUSY_FIELDS = (0, 1, 2, 5, 6, 7)  # user nice system [idle iowait] irq softirq steal
 
@@ -54,27 +54,8 @@ def busy_ticks() -> int:
 
 def _own_ticks() -> int:
     """CPU ticks of this process and its live descendants, from one pass over /proc/*/stat."""
-    children: dict[int, list[int]] = {}
-    ticks: dict[int, int] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = stat_fields(int(entry.name))
-        except (OSError, ValueError):
-            continue  # exited while we looked
-        pid = int(entry.name)
-        children.setdefault(int(fields[1]), []).append(pid)
-        ticks[pid] = sum(int(v) for v in fields[11:15])  # utime stime cutime cstime (stat fields 14-17)
-    total, todo, seen = 0, [os.getpid()], set()
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        total += ticks.get(pid, 0)
-        todo.extend(children.get(pid, []))
-    return total
+    # utime stime cutime cstime (stat fields 14-17)
+    return sum(sum(int(v) for v in fields[11:15]) for fields in process_tree().values())
 
 
 def snapshot() -> CpuSnapshot | None:

@@ -30,7 +30,7 @@ import threading
 import time
 from pathlib import Path
 
-from .. import linux_proc
+from ..linux_proc import process_tree
 from ..errors import TargetError
 from .interrupt import in_playwright_call, throw_in_caller
 
@@ -126,25 +126,12 @@ def watch(page) -> None:
     page.on("close", lambda _page: setattr(dog, "last_beat", None))
 
 
-def kill_local_browser() -> int:
-    """SIGKILL the Chromium processes under this one (the browser bench launched, its renderers); their
-    number. A browser whose page does not answer does not close either: Chromium waits on the page's
-    renderer for ever (Playwright turns its hang monitor off). Playwright then sees the browser gone,
-    and what waited on it fails at once."""
-    parents = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                parents[int(entry)] = int(linux_proc.stat_fields(int(entry))[1])
-    ours, grew = {os.getpid()}, True
-    while grew:
-        found = {pid for pid, parent in parents.items() if parent in ours} - ours
-        ours |= found
-        grew = bool(found)
-    killed = 0
-    for pid in ours - {os.getpid()}:
+def kill_local_browser() -> None:
+    """SIGKILL the Chromium processes under this one (the browser bench launched, its renderers). A
+    browser whose page does not answer does not close either: Chromium waits on the page's renderer for
+    ever (Playwright turns its hang monitor off). Playwright then sees the browser gone, and what waited
+    on it fails at once."""
+    for pid in process_tree():
         with contextlib.suppress(OSError):
-            if Path(f"/proc/{pid}/comm").read_text().startswith("chrom"):
+            if pid != os.getpid() and Path(f"/proc/{pid}/comm").read_text().startswith("chrom"):
                 os.kill(pid, signal.SIGKILL)
-                killed += 1
-    return killed

@@ -42,7 +42,7 @@ class StreamProbe:
         self._cdp = None
         self._stamps: dict[str, dict] = {}  # label -> CDP Performance metrics {name: value}
         self._done: set[str] = set()        # replies (their page numbers) whose record is ready
-        self._seq, self._timeout_s = "", 0.0  # the armed reply's
+        self._seq, self._deadline = "", 0.0  # the armed reply's number, and when its page must have said
 
     def install(self, page) -> None:
         """Before the page's scripts run (an init script); after paint.js, whose WebSocket it wraps."""
@@ -99,8 +99,8 @@ class StreamProbe:
             # A page loaded since (without Runtime enabled on this session a binding does not outlive its
             # document): added now, in time for the page's call when the reply is over.
             self._cdp.send("Runtime.addBinding", {"name": DONE_BINDING})
-        self._timeout_s = timeout_s
         self._seq = str(armed.get("seq", ""))
+        self._deadline = time.monotonic() + timeout_s + DONE_GRACE_S  # the page's deadline runs from now
         return armed
 
     def finish(self, page) -> dict:
@@ -110,17 +110,13 @@ class StreamProbe:
         the page's word that the record is ready (its deadline is the page's, plus DONE_GRACE_S) and
         reads it with one evaluate."""
         if self._cdp is not None:
-            deadline = time.monotonic() + self._timeout_s + DONE_GRACE_S
-            while self._seq not in self._done and time.monotonic() < deadline:
-                page.wait_for_timeout(10)  # lets Playwright dispatch the binding's event
+            _wait_for(page, lambda: self._seq in self._done, self._deadline)
             self._done.discard(self._seq)
         return json.loads(page.evaluate("() => window.__benchStream.result()"))
 
     def stamped(self, page, label: str, wait_s: float = STAMPS_WAIT_S) -> dict | None:
         """The metrics stamped under label, or None if they did not come within wait_s."""
-        deadline = time.monotonic() + wait_s
-        while label not in self._stamps and time.monotonic() < deadline:
-            page.wait_for_timeout(10)  # lets Playwright dispatch the event
+        _wait_for(page, lambda: label in self._stamps, time.monotonic() + wait_s)
         metrics = self._stamps.pop(label, None)
         self._stamps.clear()  # older stamps are never asked for
         return metrics
@@ -129,6 +125,12 @@ class StreamProbe:
         self._cdp = None
         self._stamps.clear()
         self._done.clear()
+
+
+def _wait_for(page, seen, deadline: float) -> None:
+    """Until seen() (a CDP event this probe keeps has come) or the monotonic deadline."""
+    while not seen() and time.monotonic() < deadline:
+        page.wait_for_timeout(10)  # lets Playwright dispatch the events
 
 
 class StreamTrace:
