@@ -23,6 +23,7 @@ average 10): local 31.2-39.8 ms, remote 27.6-35.5 ms, largest difference
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -30,6 +31,7 @@ from bench.browser.launch import STABLE_FLAGS, find_chromium
 from bench.results.records import load_results
 from tests.browser_servers import DevtoolsChromium, free_port, playwright_server, wait_until_gone  # noqa: F401
 from tests.conftest import measuring_alone, run_bench
+from tests.test_cli import marked_env, one_line_error  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
 
@@ -164,3 +166,26 @@ def test_cdp_attach_reads_the_browser_as_it_is_and_leaves_it_running(chromium, t
         assert RENDERER not in results["metrics"]
         assert "the browser is remote-cdp" in results["records"]["unavailable"][0]["reason"]
     assert wait_until_gone(browser.processes) == set(), "the CDP Chromium outlived the test"
+
+
+def test_a_remote_page_that_stops_answering_is_one_line_exit_3_and_leaves_the_browser_running(
+        chromium, tmp_path, marked_env) -> None:
+    # hang_after=30: two measured bursts of 10, then the page's main thread never returns. A remote
+    # browser is not bench's to kill, and every graceful close (context, browser, even Playwright's own
+    # stop) waits on the hung page in it: bench kills its own Playwright driver instead
+    # (bench/browser/watchdog.py). Before, the run printed the line and then waited for ever.
+    env, _ = marked_env
+    out = tmp_path / "partial.json"
+    with DevtoolsChromium(chromium, list(STABLE_FLAGS)) as browser:
+        started = time.monotonic()
+        proc = run_bench("ui", "--scenario", "burst", "--bursts", "5", "--burst-size", "10", "--warmup", "1",
+                         "--app-query", "hang_after=30", "--timeout", "3", "--no-progress", "--json", str(out),
+                         "--cdp-endpoint", browser.http_endpoint, env=env, timeout=90)
+        assert proc.returncode == 3, proc.stdout + proc.stderr
+        assert one_line_error(proc).startswith("bench: error: the page stopped answering: its main thread "
+                                               "has not been free for 3 s (--timeout)")
+        assert time.monotonic() - started < 45  # the limit, two checks, the attach (load only delays)
+        assert browser.alive(), "bench killed a browser it only attached to"
+        data = json.loads(out.read_text())
+        assert data["partial"] is True and data["metrics"]["paint.injected"]["sum"] == 20
+    # marked_env: nothing bench started (its Playwright driver, its chat server) is left

@@ -12,9 +12,11 @@ waiting inside a Playwright call (beats are taken in only while it waits),
 twice in a row, a local browser's processes are killed (kill_local_browser:
 a hung page cannot be closed, nor its context, nor the browser, as Playwright
 turns Chromium's hang monitor off; killed, everything that waits on it fails
-at once) and the call is abandoned with PageUnresponsive, thrown into bench's
-code as Ctrl-C is (bench/browser/interrupt.py): the run stops as a
-TargetError, with what it had measured kept.
+at once; with a remote browser, bench's own Playwright driver is killed
+instead: kill_playwright_driver) and the call is abandoned with
+PageUnresponsive, thrown into bench's code as Ctrl-C is
+(bench/browser/interrupt.py): the run stops as a TargetError, with what it
+had measured kept.
 
 Only where a signal can be handled (the main thread) and only while armed
 (`bench ui`, `bench profile check` and `init`): the pytest plugin and library
@@ -24,6 +26,7 @@ use are left as they were.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import threading
@@ -61,6 +64,7 @@ class _Watchdog:
         self.last_beat: float | None = None  # None: no page watched (between pages nothing is expected)
         self.strikes = 0
         self.stop = threading.Event()
+        self.driver_killed = False
 
     def beat(self, *_args) -> None:
         self.last_beat = time.monotonic()
@@ -75,8 +79,12 @@ class _Watchdog:
         self.strikes += 1
         if self.strikes >= 2:  # a call that only just began takes in the beats that waited within CHECK_S
             self.last_beat = None
-            if self.local:  # what waits on the page, and every clean-up after, then fails at once
+            # What waits on the page, and every clean-up after, then fails at once.
+            if self.local:
                 kill_local_browser()
+            else:
+                kill_playwright_driver()
+                self.driver_killed = True
             throw_in_caller(PageUnresponsive(
                 f"the page stopped answering: its main thread has not been free for {self.limit_s:g} s "
                 f"(--timeout), an endless loop or one very long task"))
@@ -135,3 +143,31 @@ def kill_local_browser() -> None:
         with contextlib.suppress(OSError):
             if pid != os.getpid() and Path(f"/proc/{pid}/comm").read_text().startswith("chrom"):
                 os.kill(pid, signal.SIGKILL)
+
+
+def kill_playwright_driver() -> None:
+    """SIGKILL the Playwright driver this process started (a remote browser is not ours to kill). Its
+    graceful stop, like every close before it, would close in the remote browser what bench made there,
+    and that waits on the hung page for ever. Killed, every Playwright call fails at once; the remote
+    browser keeps its page (a CDP-attached one also keeps the context bench made)."""
+    for pid in process_tree():
+        with contextlib.suppress(OSError):
+            if pid != os.getpid() and b"run-driver" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
+                os.kill(pid, signal.SIGKILL)
+    logging.getLogger("asyncio").addFilter(_DriverDeath())
+
+
+def close(browser) -> None:
+    """browser.close(), left out once the watchdog killed the driver: it would fail ("Playwright connection
+    closed") and hide the one line that says why the run stopped."""
+    if _armed is None or not _armed.driver_killed:
+        browser.close()
+
+
+class _DriverDeath(logging.Filter):
+    """Drops asyncio's "Future exception was never retrieved" for the driver we killed: Playwright keeps
+    the pipe's end as a future nobody reads, and its log at exit would follow bench's one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (exc is not None and str(exc) == "Connection closed while reading from the driver")

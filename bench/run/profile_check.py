@@ -64,7 +64,7 @@ def check_profile(target: Target, browser_options: BrowserOptions, timeout_s: fl
                 checks.extend(_hard_messages(session, timeout_s))
                 checks.append(_list_scrolls(session))
         finally:
-            browser.close()
+            watchdog.close(browser)
     return checks
 
 

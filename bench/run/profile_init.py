@@ -144,7 +144,7 @@ def propose_profile(url: str, browser_options: BrowserOptions, watch_s: float = 
                     found.update(list=seen["list"], message=seen["message"], messageCount=seen["count"],
                                  listCandidates=[f"where a received message appeared ({seen['message']})"])
         finally:
-            browser.close()
+            watchdog.close(browser)
     path = urlsplit(socket_url).path or "/"
     lines = [
         f"# Proposed by `bench profile init --url {url}`; check it with `bench profile check`.",

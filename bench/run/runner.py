@@ -119,7 +119,7 @@ class UiRun:
             stack.enter_context(watchdog.armed(self.config.timeout_s, self.browser_options.source.location))
             path = browser_path(playwright, self.browser_options)
             browser = launch(playwright, self.browser_options)
-            stack.callback(browser.close)  # remote: closes the served browser, or detaches from a CDP one
+            stack.callback(watchdog.close, browser)  # remote: closes the served browser, or detaches from a CDP one
             if server is not None:
                 target = target.with_url(server.wait_ready())
                 stack.callback(server.signal_stop)  # runs first: the server exits while the browser closes
