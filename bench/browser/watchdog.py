@@ -135,14 +135,15 @@ def watch(page) -> None:
 
 
 def kill_local_browser() -> None:
-    """SIGKILL the Chromium processes under this one (the browser bench launched, its renderers). A
-    browser whose page does not answer does not close either: Chromium waits on the page's renderer for
-    ever (Playwright turns its hang monitor off). Playwright then sees the browser gone, and what waited
-    on it fails at once."""
-    for pid in process_tree():
-        with contextlib.suppress(OSError):
-            if pid != os.getpid() and Path(f"/proc/{pid}/comm").read_text().startswith("chrom"):
-                os.kill(pid, signal.SIGKILL)
+    """SIGKILL the browser bench launched: every process under its Playwright driver (the browser, its
+    renderers and helpers, whatever the browser's name: Chromium, Chrome, Edge). A browser whose page does
+    not answer does not close either: it waits on the page's renderer for ever (Playwright turns its hang
+    monitor off). Playwright then sees the browser gone, and what waited on it fails at once."""
+    for driver in _drivers():
+        for pid in process_tree(driver):
+            if pid != driver:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
 
 
 def kill_playwright_driver() -> None:
@@ -150,11 +151,20 @@ def kill_playwright_driver() -> None:
     graceful stop, like every close before it, would close in the remote browser what bench made there,
     and that waits on the hung page for ever. Killed, every Playwright call fails at once; the remote
     browser keeps its page (a CDP-attached one also keeps the context bench made)."""
+    for driver in _drivers():
+        with contextlib.suppress(OSError):
+            os.kill(driver, signal.SIGKILL)
+    logging.getLogger("asyncio").addFilter(_DriverDeath())
+
+
+def _drivers() -> list[int]:
+    """The Playwright drivers under this process (`node .../cli.js run-driver`: one per sync_playwright)."""
+    drivers = []
     for pid in process_tree():
         with contextlib.suppress(OSError):
             if pid != os.getpid() and b"run-driver" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0"):
-                os.kill(pid, signal.SIGKILL)
-    logging.getLogger("asyncio").addFilter(_DriverDeath())
+                drivers.append(pid)
+    return drivers
 
 
 def close(browser) -> None:
