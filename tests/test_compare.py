@@ -105,15 +105,23 @@ def test_different_environments_are_refused_unless_forced(tmp_path, capsys):
     ('{"schema": "bench/1", "metrics": {"paint.latency_ms": {"unit": "ms", "samp', "not valid JSON"),
     ('{"schema": "other/9", "metrics": {}}', "results schema 'other/9', expected 'bench/1'"),
     ('[1, 2, 3]', "results schema"),
+    (b"\xff\xfe\x00binary", "not a results file (not UTF-8 text)"),
 ])
 def test_bad_results_files_exit_2_with_one_line(tmp_path, content, message):
     base = write(tmp_path, "base.json", make_results(1))
     bad = tmp_path / "bad.json"
-    bad.write_text(content)
+    bad.write_bytes(content if isinstance(content, bytes) else content.encode())
     proc = run_bench("compare", base, str(bad), timeout=60)
     assert proc.returncode == 2 and proc.stdout == ""
     [line] = proc.stderr.strip().splitlines()
     assert message in line and str(bad) in line
+
+
+def test_a_directory_for_a_results_file_is_one_line(tmp_path, capsys):
+    base = write(tmp_path, "base.json", make_results(1))
+    assert main(["compare", base, str(tmp_path)]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line == f"bench: error: {tmp_path}: cannot read it (Is a directory)"
 
 
 def test_markdown_and_junit(tmp_path, capsys):

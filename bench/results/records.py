@@ -168,6 +168,10 @@ def load_results(path: str | Path) -> dict:
         raise UsageError(f"{path}: no such results file") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not a results file (not UTF-8 text)") from None
+    except OSError as exc:  # a directory, no permission
+        raise UsageError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         found = data.get("schema") if isinstance(data, dict) else type(data).__name__
         raise UsageError(f"{path}: results schema {found!r}, expected {SCHEMA!r}")
