@@ -10,6 +10,7 @@ a fixed CPU cost per frame. Bands are stated where the machine's own noise
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 
 import aiohttp
 import numpy as np
@@ -136,6 +138,40 @@ def test_every_message_is_delivered_late_or_lost_and_the_counts_add_up(tmp_path)
     record = data["records"]["throughput"][0]
     assert record["expected"] == 800 and record["lost"] == 80
     assert "104 deliveries late" in stdout and "80 lost" in stdout
+
+
+def test_a_server_that_dies_half_way_counts_what_it_never_delivered(tmp_path):
+    # The relay is killed once it has relayed 100 of 400 messages (200/s, one receiver): every send
+    # after that is refused by the socket. Known answer: delivery_ratio is delivered / 400 (refused
+    # sends were given to the server and never delivered), and msgs_per_s runs over the whole 2 s
+    # schedule (to the last message tried): 200 x arrivals / 400. Exact whatever the machine's load
+    # (a late arrival counts in the rate, not in the ratio). Before, both left the refused sends out
+    # (ratio 1.0, rate ~200/s).
+    relay = RelayServer()
+    with relay:
+        def kill_at_100() -> None:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                with contextlib.suppress(OSError):
+                    if relay_stats(relay)["relayed"] >= 100:
+                        break
+                time.sleep(0.02)
+            os.kill(relay.pid, signal.SIGKILL)
+
+        with ThreadPoolExecutor(1) as pool:
+            killer = pool.submit(kill_at_100)
+            data, stdout = throughput(tmp_path, "--url", relay.ws_url, "--format", "text", "--rate", "200",
+                                      "--messages", "400", "--warmup", "0", "--receivers", "1",
+                                      "--late-ms", "500")
+            killer.result()
+    scheduled, sent, skipped, errors = (total(data, f"throughput.{k}")
+                                        for k in ("scheduled", "sent", "skipped", "errors"))
+    assert scheduled == 400 and skipped == 0 and errors > 0
+    delivered, late = total(data, "throughput.delivered"), total(data, "throughput.late")
+    assert 100 <= delivered + late < 400
+    assert data["metrics"]["throughput.delivery_ratio"]["samples"][0] == pytest.approx(delivered / 400)
+    assert data["metrics"]["throughput.msgs_per_s"]["samples"][0] == pytest.approx(200 * (delivered + late) / 400)
+    assert "sends failed" in stdout
 
 
 # Not `timing`: its only time-bound assertion, the delivered rate over (100, 201], fails only if the

@@ -117,6 +117,27 @@ def test_accounting_adds_up_and_times_from_the_schedule():
     assert (acct.delivered, acct.late, acct.lost) == (9, 1, 2)
     assert acct.delivered + acct.late + acct.lost == acct.expected
     assert sorted(acct.latency_ms.tolist()) == pytest.approx([10] * 4 + [20] * 5 + [2020])
-    assert acct.delivery_ratio == pytest.approx(9 / 12)
+    assert acct.delivery_ratio == pytest.approx(9 / 14)  # the refused seq 3 was meant for both receivers
     # Send lag of every measured message tried (the failed seq 3 too, not the skipped 9).
     assert np.sort(acct.send_lag_ms).tolist() == pytest.approx([5, 5, 5, 5, 15, 15, 15])
+
+
+def test_a_server_that_stops_half_way_is_not_credited_with_its_rate_before():
+    # 100 messages at 100/s, no warm-up, one sender; the server dies after seq 49: every later send
+    # is refused. Both receivers got 0..49, 5 ms after each was due. Known answer: half of what was
+    # tried was delivered, and over the second the run asked for the server carried 50 msgs/s (it
+    # ran at 100/s for half of it), not the 100/s of its arrivals' own span.
+    rate = 100.0
+    sched = Schedule(phase=0, t0=0.0, rate=rate, count=100, warmup=0)
+    senders = [sender_report(0, list(range(100)), rate, lag_s=0.001, failed=range(50, 100))]
+    got = {"seqs": array("q", range(50)), "times": array("d", [s / rate + 0.005 for s in range(50)])}
+    acct = account(sched, senders, [got, got], late_ms=1000)
+    assert (acct.sent, acct.failed, acct.delivered, acct.lost) == (50, 50, 100, 0)
+    assert acct.delivery_ratio == pytest.approx(0.5)
+    assert acct.msgs_per_s == pytest.approx(50.0)
+    # The same server alive to the end: both at their full value (the window ends at the last arrival).
+    senders = [sender_report(0, list(range(100)), rate, lag_s=0.001)]
+    got = {"seqs": array("q", range(100)), "times": array("d", [s / rate + 0.005 for s in range(100)])}
+    acct = account(sched, senders, [got, got], late_ms=1000)
+    assert acct.delivery_ratio == 1.0
+    assert acct.msgs_per_s == pytest.approx(100 / (0.995 + 0.01))

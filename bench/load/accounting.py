@@ -9,6 +9,12 @@ Per (sent message, receiver) pair, one of:
     lost        never arrived
 so delivered + late + lost = sent x receivers, exactly.
 
+A message the socket refused (failed: the server closed the connection, or
+died) was meant for every receiver and reached none: delivery_ratio counts it
+as not delivered, and msgs_per_s runs to the last message tried even when
+arrivals stopped before it. Only a skipped message (the generator's own
+failure) is left out of both.
+
 Latency = arrival - scheduled send time (schedule.Schedule.at), one sample
 per arrival (delivered and late alike: the tail is the point). A message
 that arrives twice at a receiver counts once (its first arrival).
@@ -51,7 +57,9 @@ class PhaseAccount:
 
     @property
     def delivery_ratio(self) -> float | None:
-        return self.delivered / self.expected if self.expected else None
+        """Delivered on time / (sent + failed) x receivers: what the server was given to deliver."""
+        tried = (self.sent + self.failed) * self.receivers
+        return self.delivered / tried if tried else None
 
 
 def sent_mask(schedule: Schedule, senders: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -100,6 +108,8 @@ def account(schedule: Schedule, senders: list[dict], receivers: list[dict], late
     measured_lag = lag[measured]
     out.send_lag_ms = np.round(measured_lag[~np.isnan(measured_lag)], US)
     first_due = schedule.at(schedule.warmup)
+    tried = np.flatnonzero(~skipped[measured]) + schedule.warmup  # sent or refused
+    last_tried_due = schedule.at(int(tried[-1])) if tried.size else None
     latencies, transits, last_arrival = [], [], None
     for report in receivers:
         seqs = np.asarray(report["seqs"], dtype=np.int64)
@@ -122,10 +132,13 @@ def account(schedule: Schedule, senders: list[dict], receivers: list[dict], late
     out.latency_ms = np.round(np.concatenate(latencies), US) if latencies else np.empty(0)
     out.transit_ms = np.concatenate(transits) if transits else np.empty(0)
     slot = 1 / schedule.rate
-    if out.receivers and last_arrival is not None:
+    ends = [t for t in (last_arrival, last_tried_due) if t is not None]
+    if out.receivers and ends:
         # Messages through per receiver, over the time from the first due
-        # send to the last arrival (plus the last message's own slot).
-        out.msgs_per_s = (out.delivered + out.late) / out.receivers / (last_arrival - first_due + slot)
+        # send to the last arrival or the last message tried, whichever is
+        # later (plus the last message's own slot): a server that stops
+        # delivering half-way is not credited with its rate before it stopped.
+        out.msgs_per_s = (out.delivered + out.late) / out.receivers / (max(ends) - first_due + slot)
     last_send = max((r["last_send"] for r in senders), default=None)
     if last_send is not None and out.sent:
         out.sent_per_s = out.sent / max(last_send - first_due + slot, slot)
