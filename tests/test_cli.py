@@ -89,6 +89,7 @@ def test_unreachable_url_is_one_line_exit_3(marked_env):
     assert proc.returncode == 3
     line = one_line_error(proc)
     assert url in line and "ERR_CONNECTION_REFUSED" in line
+    assert line.endswith("(nothing listens there: start the chat app first, or give its address with --url)")
 
 
 def test_port_in_use_is_one_line_exit_2(marked_env):

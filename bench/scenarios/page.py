@@ -107,7 +107,9 @@ class PageSession:
         try:
             self.page.goto(url, wait_until="load", timeout=ms)
         except PlaywrightError as exc:
-            raise TargetError(f"cannot load {url}: {_first_line(exc)}") from None
+            hint = (" (nothing listens there: start the chat app first, or give its address with --url)"
+                    if "ERR_CONNECTION_REFUSED" in str(exc) else "")
+            raise TargetError(f"cannot load {url}: {_first_line(exc)}{hint}") from None
         self.wait_ready()
 
     def wait_ready(self, setup: bool = True) -> None:

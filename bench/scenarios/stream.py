@@ -125,7 +125,7 @@ class StreamScenario:
         config.validate()
         self.probe = StreamProbe()
         self._prompt = 0
-        self._traced = config.paints == "trace"
+        self._traced = False  # set by run(): each run (repetition) tries the trace again
         self._fallback_note: str | None = None
 
     def _start_trace(self, session) -> StreamTrace | None:
@@ -176,7 +176,7 @@ class StreamScenario:
             session.render.counters(session)  # enables CDP Performance before the first reply
         self.probe.listen(session.cdp)
         pooled: list[tuple[float, float]] = []
-        self._traced = self.config.paints == "trace"
+        self._traced = self.config.paints == "trace"  # False once a reply finds another trace recording
         for index in range(self.config.replies):
             out, pairs = self._reply(session, index, refresh)
             pooled.extend(pairs)
