@@ -90,13 +90,17 @@ def _propose_payload(protocol: str, received: list[str | bytes]) -> tuple[list[s
             text = _payload_template(sample)[1]
         return [], frame, note, text
     events = chat_events(protocol, received)
+    # graphql-ws: the "event" is a subscription id, the page's own, taken from its subscribe at run time.
+    event_lines = ["# event: left out: injection uses the id of the page's newest subscribe"] \
+        if protocol == "graphql-ws" else None
     if not events:
-        return ([f"event = \"\"   # no {protocol} event arrived while watching: send a message "
-                 "during --watch, or edit this"], "{text}", "edit this to the event's payload", None)
+        return (event_lines or [f"event = \"\"   # no {protocol} event arrived while watching: send a "
+                                "message during --watch, or edit this"],
+                "{text}", "no message arrived while watching: edit this to the event's payload", None)
     best = max(events, key=lambda p: len(p.payload))
     template, text, note = _payload_template(best.payload)
-    if protocol == "graphql-ws":  # the id is the page's own: taken from its subscribe at run time
-        return ["# event: left out: injection uses the id of the page's newest subscribe"], template, note, text
+    if event_lines:
+        return event_lines, template, note, text
     names = sorted({p.event for p in events if p.event})
     return [f"event = {_toml_string(best.event or '')}   # events seen: {', '.join(names)}"], template, note, text
 
@@ -145,14 +149,17 @@ def propose_profile(url: str, browser_options: BrowserOptions, watch_s: float = 
                                  listCandidates=[f"where a received message appeared ({seen['message']})"])
         finally:
             watchdog.close(browser)
-    path = urlsplit(socket_url).path or "/"
+    socket_parts = urlsplit(socket_url)
+    # A glob matches the whole URL: one with a query (phoenix.js' ?vsn=2.0.0, Socket.IO's ?EIO=4&...)
+    # needs it matched too, whatever its values.
+    match = "**" + (socket_parts.path or "/") + ("?**" if socket_parts.query else "")
     lines = [
         f"# Proposed by `bench profile init --url {url}`; check it with `bench profile check`.",
         f"name = {_toml_string(urlsplit(url).netloc)}",
         f"url = {_toml_string(url)}",
         "",
         "[websocket]",
-        f"match = {_toml_string('**' + path)}        # sockets seen: {', '.join(sorted(frames))}",
+        f"match = {_toml_string(match)}        # sockets seen: {', '.join(sorted(frames))}",
         'inject = "intercept"',
         f"protocol = {_toml_string(protocol)}   # recognised from {protocol_note}",
         *event_lines,
