@@ -33,6 +33,18 @@ def test_flat_cost_has_no_growth_and_no_note():
     assert growth_note(growth, "r") is None
 
 
+def test_a_growth_too_small_to_matter_over_the_reply_is_not_named():
+    # Known answer: 3 ms per 1000 characters, certain (no noise), over a reply of 190 characters: the
+    # end of the reply costs 0.57 ms more per chunk than its start, under MATERIAL_GROWTH_MS. The same
+    # slope over 1000 characters adds 3 ms: named.
+    short = growth_fit(np.arange(10, 200, 7), 1 + 3 * np.arange(10, 200, 7) / 1000)
+    assert short.slope == pytest.approx(3) and short.ci[0] > QUADRATIC_MS_PER_KCHAR
+    assert short.span_kchars == pytest.approx(0.189)
+    assert growth_note(short, "r") is None
+    long = growth_fit(np.arange(10, 1010, 10), 1 + 3 * np.arange(10, 1010, 10) / 1000)
+    assert "quadratic" in growth_note(long, "r")
+
+
 def test_too_few_points_or_one_length_is_no_fit():
     assert growth_fit([1, 2], [1, 2]) is None
     assert growth_fit([5, 5, 5, 5], [1, 2, 3, 4]) is None

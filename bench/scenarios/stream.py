@@ -185,9 +185,7 @@ class StreamScenario:
         growth = growth_fit(*zip(*pooled)) if len(pooled) >= 3 else None
         if growth is not None:
             note = growth_note(growth, f"{self.config.replies} replies pooled")
-            record(ScenarioOutput(records={"stream_growth": [{"reply": "pooled", "slope": growth.slope,
-                                                             "ci": list(growth.ci), "n": growth.n,
-                                                             "outliers": growth.outliers}]},
+            record(ScenarioOutput(records={"stream_growth": [growth.record("pooled")]},
                                   notes=[note] if note else []))
 
     def _reply(self, session, index: int, refresh: float):

@@ -47,8 +47,14 @@ from ..results.records import ScenarioOutput
 from ..stats.smoothness import PassSmoothness, pass_smoothness, reported_smoothness
 
 # A slope whose whole 95 % CI lies above this many ms per 1000 characters is
-# named as the re-render-everything (quadratic) pattern.
+# named as the re-render-everything (quadratic) pattern, when it also matters
+# over the replies measured: the CI's lower bound times the span of lengths
+# fitted adds at least MATERIAL_GROWTH_MS to a chunk's handling. Without the
+# second rule a short appending reply (187 characters, chunks 40 ms apart,
+# frames 16.7 ms: a phase pattern the t CI takes for independent noise) was
+# now and then named, for a growth of 0.2 ms a chunk over the whole reply.
 QUADRATIC_MS_PER_KCHAR = 1.0
+MATERIAL_GROWTH_MS = 1.0
 
 
 # Residuals beyond this many robust standard deviations (1.4826 * MAD) of a
@@ -69,6 +75,12 @@ class Growth:
     ci: tuple[float, float]
     n: int                # points in the least-squares fit
     outliers: int = 0     # points set aside (OUTLIER_ROBUST_SDS)
+    span_kchars: float = 0.0  # longest minus shortest length fitted, in 1000 characters
+
+    def record(self, reply) -> dict:
+        """Its entry in records.stream_growth (reply: an index, or "pooled")."""
+        return {"reply": reply, "slope": self.slope, "ci": list(self.ci), "n": self.n, "outliers": self.outliers,
+                "span_kchars": self.span_kchars}
 
 
 def growth_fit(lengths, costs) -> Growth | None:
@@ -93,11 +105,11 @@ def growth_fit(lengths, costs) -> Growth | None:
     fit = scipy_stats.linregress(x[keep], y[keep])
     half = scipy_stats.t.ppf(0.975, keep.sum() - 2) * fit.stderr
     return Growth(float(fit.slope), (float(fit.slope - half), float(fit.slope + half)), int(keep.sum()),
-                  int(x.size - keep.sum()))
+                  int(x.size - keep.sum()), float(np.ptp(x[keep])))
 
 
 def growth_note(growth: Growth, what: str) -> str | None:
-    if growth.ci[0] <= QUADRATIC_MS_PER_KCHAR:
+    if growth.ci[0] <= QUADRATIC_MS_PER_KCHAR or growth.ci[0] * growth.span_kchars < MATERIAL_GROWTH_MS:
         return None
     return (f"stream: {what}: main-thread cost per chunk grows with the reply's length, "
             f"{growth.slope:.2f} ms per 1000 characters (95 % CI {growth.ci[0]:.2f} to {growth.ci[1]:.2f}): "
@@ -147,8 +159,7 @@ def reply_output(record: dict, refresh_ms: float | None,
     growth = growth_fit(*zip(*pairs)) if len(pairs) >= 3 else None
     if growth is not None:
         out.metrics["stream.render_growth"] = ("ms/1000 chars", [growth.slope])
-        out.records["stream_growth"] = [{"reply": index, "slope": growth.slope, "ci": list(growth.ci),
-                                         "n": growth.n, "outliers": growth.outliers}]
+        out.records["stream_growth"] = [growth.record(index)]
     textless = len(chunks) - len(texty)
     out.records["stream"] = [{"reply": index, "kind": record["kind"], "request": record["request"],
                               "ended": record["ended"], "refresh_ms": refresh_ms,
