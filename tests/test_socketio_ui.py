@@ -240,5 +240,6 @@ def test_profile_init_recognises_socketio_and_where_messages_go(sio_server):
         talker.join()
     target = parse_profile(tomllib.loads(text), "proposed.toml")
     assert target.protocol == "socketio" and target.event == "chat message", text
+    assert target.ws_match == "**/socket.io/?**", text  # the path alone matched no socket (?EIO=4&...)
     assert target.frame == '{"user":"{user}","text":"{text}"}', text
     assert target.list_selector == "#log" and target.message_selector == "#log > div.msg", text
