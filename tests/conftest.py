@@ -261,6 +261,14 @@ def asyncio_run(coroutine):
     return in_fresh_thread(asyncio.run, coroutine)
 
 
+def open_session(page, target, seed: int = 1, timeout_s: float = 15) -> PageSession:
+    """A bench PageSession on page for target, its probes installed and the page opened (socket ready)."""
+    session = PageSession(page, target, MessageSource(seed=seed), timeout_s)
+    session.prepare()
+    session.open()
+    return session
+
+
 def run_bench(*args: str, timeout: float = 180, **kwargs) -> subprocess.CompletedProcess:
     """`python -m bench ARGS` as a user would run it."""
     return subprocess.run([sys.executable, "-m", "bench", *args], cwd=REPO, capture_output=True,

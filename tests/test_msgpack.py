@@ -16,12 +16,12 @@ import socketio.packet
 from bench.scenarios.burst import BurstConfig, BurstScenario
 from bench.scenarios.page import PageSession
 from bench.targets import protocols
-from bench.targets.messages import Message, MessageSource
+from bench.targets.messages import Message
 from bench.targets.profile import resolve_target
 from bench.targets.server_process import BundledServer
 from bench.targets.protocols import base
 from bench.targets.protocols.signalr_msgpack import PING_FRAME, frame_of, messages_in, varint
-from tests.conftest import TEST_FIXTURES
+from tests.conftest import TEST_FIXTURES, open_session
 from tests.test_protocols import HARD, corpus, profile, strings_in
 
 TEMPLATES = {
@@ -169,11 +169,8 @@ def msgpack_server():
         yield server
 
 
-def open_session(page, server, query: str = "") -> PageSession:
-    session = PageSession(page, resolve_target(MSGPACK_PROFILE, server.url, query), MessageSource(seed=4), 15)
-    session.prepare()
-    session.open()
-    return session
+def open_msgpack(page, server, query: str = "") -> PageSession:
+    return open_session(page, resolve_target(MSGPACK_PROFILE, server.url, query), seed=4)
 
 
 def deliver_hard(session, prefix: str, rows_selector: str) -> tuple[list[Message], list[str]]:
@@ -189,7 +186,7 @@ def deliver_hard(session, prefix: str, rows_selector: str) -> tuple[list[Message
 
 
 def test_hard_messages_arrive_intact_through_the_msgpack_client(page, msgpack_server):
-    session = open_session(page, msgpack_server)  # default transports: long-polling, then the upgrade
+    session = open_msgpack(page, msgpack_server)  # default transports: long-polling, then the upgrade
     messages, rows = deliver_hard(session, "bench-mp", "#log .msg")
     # socket.io-client's MessagePack decoder turned every binary frame back into the exact text.
     assert rows[-len(messages):] == [m.text for m in messages]
@@ -200,7 +197,7 @@ def test_hard_messages_arrive_intact_through_the_msgpack_client(page, msgpack_se
 
 def test_burst_on_the_msgpack_page_paints_every_message(page, msgpack_server):
     # Straight WebSocket: the page joins its namespace with a binary CONNECT (recorded as "b" + base64).
-    session = open_session(page, msgpack_server, "transports=websocket")
+    session = open_msgpack(page, msgpack_server, "transports=websocket")
     outputs = []
     BurstScenario(BurstConfig(bursts=1, size=50, warmup=0, render_cost=False)).run(session, outputs.append)
     m = outputs[-1].metrics
@@ -228,7 +225,7 @@ def test_bench_ui_on_the_msgpack_page_paints_every_message(msgpack_server, tmp_p
 def test_blob_frames_are_timestamped_at_dispatch(page, msgpack_server):
     """A page on the default binaryType ("blob"): the token is found after an async read,
     with the dispatch time as t_recv."""
-    session = open_session(page, msgpack_server, "transports=websocket")
+    session = open_msgpack(page, msgpack_server, "transports=websocket")
     routes = []
     page.route_web_socket("**/blob-chat", lambda route: routes.append(route))  # Playwright is its server
     page.evaluate("""() => {
@@ -303,10 +300,7 @@ def test_hard_messages_arrive_intact_through_the_signalr_msgpack_client(page):
     profile_path = str(TEST_FIXTURES / "protocols/signalr-msgpack.toml")
     script = str(TEST_FIXTURES / "protocols/echo_server.py")
     with BundledServer(script=script, args=["--protocol", "signalr"]) as server:
-        target = resolve_target(profile_path, server.url, "hub=messagepack")
-        session = PageSession(page, target, MessageSource(seed=5), 15)
-        session.prepare()
-        session.open()
+        session = open_session(page, resolve_target(profile_path, server.url, "hub=messagepack"), seed=5)
         messages, rows = deliver_hard(session, "bench-sr", "#messagesList li")
         assert rows == [m.text for m in messages]
         (socket,) = page.evaluate("() => window.__bench.sockets()")

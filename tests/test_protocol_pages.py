@@ -22,11 +22,9 @@ import pytest
 from bench.browser.launch import BrowserOptions
 from bench.run.profile_init import propose_profile
 from bench.scenarios.burst import BurstConfig, BurstScenario
-from bench.scenarios.page import PageSession
-from bench.targets.messages import MessageSource
 from bench.targets.profile import parse_profile, resolve_target
 from bench.targets.server_process import BundledServer
-from tests.conftest import TEST_FIXTURES, in_fresh_thread
+from tests.conftest import TEST_FIXTURES, in_fresh_thread, open_session
 from tests.test_msgpack import deliver_hard
 
 try:
@@ -49,17 +47,10 @@ def protocol_server(request):
         yield request.param, server
 
 
-def open_session(page, target) -> PageSession:
-    session = PageSession(page, target, MessageSource(seed=6), 15)
-    session.prepare()
-    session.open()
-    return session
-
-
 def test_hard_messages_and_a_burst_arrive_intact_through_the_real_client(page, protocol_server):
     protocol, server = protocol_server
     target = resolve_target(str(TEST_FIXTURES / f"protocols/{protocol}.toml"), server.url, "")
-    session = open_session(page, target)
+    session = open_session(page, target, seed=6)
     messages, rows = deliver_hard(session, f"bench-{SHORT[protocol]}", ROWS[protocol])
     assert rows == [m.text for m in messages]  # decoded by phoenix.js / graphql-ws into the exact text
     outputs = []
@@ -111,7 +102,7 @@ def test_profile_init_proposes_what_the_real_client_needs(page, protocol_server)
     assert (proposed.list_selector, proposed.message_selector) == ("#messages", ROWS[protocol]), text
     # The proposal, as written, on the page: its match finds the client's socket, and what it injects
     # is rendered.
-    session = open_session(page, proposed)
+    session = open_session(page, proposed, seed=6)
     messages, rows = deliver_hard(session, f"bench-init{SHORT[protocol]}", ROWS[protocol])
     assert rows[-len(messages):] == [m.text for m in messages]
     session.close()

@@ -17,12 +17,12 @@ import bench.scenarios.page
 import bench.targets.inject
 from bench.errors import TargetError
 from bench.targets.inject import RECHECK_S
-from bench.targets.messages import Message, MessageSource
+from bench.targets.messages import Message
 from bench.targets.profile import resolve_target
 from bench.scenarios.burst import BurstConfig, BurstScenario
 from bench.targets.server_process import BundledServer
 from bench.scenarios.page import PageSession
-from tests.conftest import TEST_FIXTURES
+from tests.conftest import TEST_FIXTURES, open_session
 from tests.test_protocols import HARD
 
 PROFILE = str(TEST_FIXTURES / "uis/socketio/profile.toml")
@@ -42,16 +42,12 @@ def post(url: str, body: dict) -> dict:
         return json.loads(response.read())
 
 
-def open_session(page, server, query: str = "", path: str = "", timeout_s: float = 15) -> PageSession:
-    target = resolve_target(PROFILE, server.url + path, query)
-    session = PageSession(page, target, MessageSource(seed=2), timeout_s)
-    session.prepare()
-    session.open()
-    return session
+def open_sio(page, server, query: str = "", path: str = "", timeout_s: float = 15) -> PageSession:
+    return open_session(page, resolve_target(PROFILE, server.url + path, query), seed=2, timeout_s=timeout_s)
 
 
 def test_hard_messages_arrive_intact_on_default_transports(page, sio_server):
-    session = open_session(page, sio_server)
+    session = open_sio(page, sio_server)
     messages = [Message(f"bench-sio-{i}", 'a "user"\\', f"bench-sio-{i} {text}") for i, text in enumerate(HARD)]
     messages += session.messages.take(100)
     session.injector.send(messages)
@@ -69,7 +65,7 @@ def test_hard_messages_arrive_intact_on_default_transports(page, sio_server):
 
 def test_injection_follows_reconnects_and_a_dead_socket_is_an_error(page, sio_server):
     # The client retries every 200-300 ms (reconnect_ms, with its jitter), not after its default 1 s backoff.
-    session = open_session(page, sio_server, "transports=websocket&reconnect_ms=250")
+    session = open_sio(page, sio_server, "transports=websocket&reconnect_ms=250")
     # A dead socket is an error after the injector's grace (SOCKET_GRACE_S, 5 s; 1.5 s here, as the injector
     # sets it): a third of what each burst's --timeout (15 s) would take.
     session.injector.grace_s = GRACE_S
@@ -107,7 +103,7 @@ def test_injection_follows_reconnects_and_a_dead_socket_is_an_error(page, sio_se
 def test_paced_messages_with_no_socket_are_counted_apart(page, sio_server):
     # The client retries every 200-300 ms (reconnect_ms, with its jitter), so
     # the page is back soon after the 0.5 s refusal: well inside the 2 s burst.
-    session = open_session(page, sio_server, "transports=websocket&reconnect_ms=250")
+    session = open_sio(page, sio_server, "transports=websocket&reconnect_ms=250")
     session.injector.send(session.messages.take(1))
     post(sio_server.url + "api/disconnect", {"refuse_s": 0.5})
     page.wait_for_function("() => window.__bench.openSockets() === 0")
@@ -131,7 +127,7 @@ def test_a_paced_send_after_a_check_found_the_socket_closed_is_not_injected_into
     # A paced send checks the page at most every RECHECK_S and trusts the last check in between; a check
     # that found the socket closed must not be trusted: the next send went into the dead socket, and the
     # burst then waited its whole --timeout for a message that could never arrive.
-    session = open_session(page, sio_server, "transports=websocket&reconnect_ms=60000")  # no reconnect here
+    session = open_sio(page, sio_server, "transports=websocket&reconnect_ms=60000")  # no reconnect here
     session.injector.send(session.messages.take(1))
     post(sio_server.url + "api/disconnect", {})
     page.wait_for_function("() => window.__bench.openSockets() === 0")
@@ -150,7 +146,7 @@ def test_a_message_lost_with_an_earlier_socket_is_not_waited_for(page, sio_serve
     # By the wait, the page is on a new socket and a later message went there: the wait ends once that
     # one arrived (the lost one is the socket's, not unpainted), not at the timeout.
     monkeypatch.setattr(bench.targets.inject, "RECHECK_S", 30.0)
-    session = open_session(page, sio_server, "transports=websocket&reconnect_ms=1500")
+    session = open_sio(page, sio_server, "transports=websocket&reconnect_ms=1500")
     first, checked, lost, later = session.messages.take(4)
     session.injector.send([first], wait=False)
     session.injector.send([checked], wait=False)  # the check: open
@@ -176,12 +172,10 @@ def test_worker_socket_is_named_and_server_injection_still_measures(page, sio_se
     monkeypatch.setattr(bench.scenarios.page, "WORKER_GRACE_S", 1.0)
     started = time.monotonic()
     with pytest.raises(TargetError, match=r"Worker.*inject = \"server\""):
-        open_session(page, sio_server, path="static/worker.html")
+        open_sio(page, sio_server, path="static/worker.html")
     assert time.monotonic() - started < 8  # said after the grace, not after the 15 s timeout
     target = resolve_target(PROFILE, sio_server.url + "static/worker.html", inject="server")
-    session = PageSession(page, target, MessageSource(seed=2), 15)
-    session.prepare()
-    session.open()
+    session = open_session(page, target, seed=2)
     messages = session.messages.take(5)
     session.injector.send(messages)
     state = session.paint.quiet(page, [m.token for m in messages], 15)

@@ -64,7 +64,7 @@ class _Watchdog:
         self.last_beat: float | None = None  # None: no page watched (between pages nothing is expected)
         self.strikes = 0
         self.stop = threading.Event()
-        self.driver_killed = False
+        self.gave_up = False  # the page was abandoned: its browser (local) or our driver (remote) killed
 
     def beat(self, *_args) -> None:
         self.last_beat = time.monotonic()
@@ -79,12 +79,12 @@ class _Watchdog:
         self.strikes += 1
         if self.strikes >= 2:  # a call that only just began takes in the beats that waited within CHECK_S
             self.last_beat = None
+            self.gave_up = True
             # What waits on the page, and every clean-up after, then fails at once.
             if self.local:
                 kill_local_browser()
             else:
                 kill_playwright_driver()
-                self.driver_killed = True
             throw_in_caller(PageUnresponsive(
                 f"the page stopped answering: its main thread has not been free for {self.limit_s:g} s "
                 f"(--timeout), an endless loop or one very long task"))
@@ -168,9 +168,10 @@ def _drivers() -> list[int]:
 
 
 def close(browser) -> None:
-    """browser.close(), left out once the watchdog killed the driver: it would fail ("Playwright connection
-    closed") and hide the one line that says why the run stopped."""
-    if _armed is None or not _armed.driver_killed:
+    """browser.close(), left out once the watchdog gave the page up: the browser is dead, or our driver is
+    and the close would fail ("Playwright connection closed"), hiding the one line that says why the run
+    stopped."""
+    if _armed is None or not _armed.gave_up:
         browser.close()
 
 
