@@ -86,8 +86,10 @@ def test_appending_render_paints_each_chunk_within_a_frame(browser, chat_server)
     m = results["metrics"]
     record = results["records"]["stream"][0]
     assert record["kind"] == "fetch"
-    # A chunk is one read: on a busy machine two events can arrive in one.
-    assert 15 <= len([c for c in record["chunks"] if c["dom"] is not None]) <= 30
+    # A chunk is one read: on a busy machine two events can arrive in one. The body is 31 writes, the 30
+    # token events and the `data: [DONE]` terminator; a terminator read before the last token's text was
+    # in the DOM waits with it and gets its DOM time too (seen once in a suite run: 31).
+    assert 15 <= len([c for c in record["chunks"] if c["dom"] is not None]) <= 31
     assert m["stream.reply_chars"]["samples"] == [len("".join(assistant.token_text(k) for k in range(30)))]
     assert m["stream.unpainted"]["sum"] == 0
     # The fetch probe stamps a chunk as it enters the page; the app appends it in the same task.
