@@ -125,14 +125,16 @@ def one_reply(page, cdp, probe: StreamProbe, done: int, traced: bool, armed: boo
                   trace=trace)
     elif trace is not None:  # the trace alone (--parts): its clock mark, as the scenario's arm() sets it
         page.evaluate("(name) => performance.mark(name)", trace.clock_mark)
-    page.evaluate(ASK_JS, "What does a stream cost?")
     result = None
     if armed:
+        with probe.ending(page):  # as the scenario waits: for the page's console line
+            page.evaluate(ASK_JS, "What does a stream cost?")
         result = probe.finish(page)
         if result.get("error"):
             raise RuntimeError(f"stream probe: {result['error']}")
         probe.stamped(page, label)
     else:  # unarmed, nothing tells the trace when the reply is over
+        page.evaluate(ASK_JS, "What does a stream cost?")
         _wait_done(page, done)
     if trace is not None:
         frames = trace.stop(page)

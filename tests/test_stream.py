@@ -317,3 +317,27 @@ def test_chunk_ms_work_is_counted_and_read_at_each_reply(page, chat_server):
     page.evaluate(ask)
     page.wait_for_function(done, arg=2)
     assert page.evaluate("() => window.chatAssistant.workMs") == first  # no work asked, none done
+
+
+def test_the_pages_word_ends_the_wait_without_polling(page, chat_server):
+    """StreamProbe.ending(): Python sleeps in Playwright's wait for the page's console line, woken when
+    the reply is over, even on an app that silenced console.debug after the probe was installed. The
+    wait used to poll a CDP binding every 10 ms: about 0.1 s of this process's CPU over a 2 s reply
+    (CPU time, which a loaded machine does not inflate the way it does wall time; not a timing test)."""
+    import time
+
+    page.add_init_script(script=probe_script("stream.js"))
+    page.goto(chat_server.url + ASSISTANT_PAGE + "?assistant=fetch&ttft_ms=0&tokens=20&token_ms=100")
+    page.evaluate("() => { console.debug = () => {}; }")  # an app's logger, set up after the probe
+    probe = StreamProbe()
+    assert not probe.arm(page, ".message.assistant .text", "auto", None, frames=False, paints=False,
+                         timeout_s=60).get("error")
+    with probe.ending(page):
+        page.evaluate("""() => { document.getElementById("composer-text").value = "Hi";
+                                 document.getElementById("assistant-ask").click(); }""")
+        started, cpu = time.monotonic(), time.process_time()
+    waited, cpu = time.monotonic() - started, time.process_time() - cpu
+    record = probe.finish(page)
+    assert not record.get("error") and len(record["chunks"]) >= 20, record.get("error")
+    assert 1.5 < waited < 30, waited  # the reply's 2 s, not the 65 s deadline
+    assert cpu < 0.05, f"{cpu:.3f} s of CPU while waiting {waited:.1f} s"

@@ -12,6 +12,12 @@ After the frame that shows a reply's last chunk the page calls
 console.timeStamp(label); with CDP Performance enabled that sends the
 renderer's running main-thread totals at that moment (Performance.metrics,
 bench/probes/render.py): the end of the reply's render.* window.
+
+Python learns that a reply is over from one console.debug line the page
+logs (StreamProbe.ending): Playwright's console event wakes the waiting
+call, so nothing polls while the reply streams. (A CDP binding polled with
+10 ms waits cost about 13 % of a core meanwhile, Python and the driver: on
+2 cores, CPU the browser being measured could have used.)
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ from __future__ import annotations
 import itertools
 import json
 import time
+from contextlib import contextmanager
+
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from ..browser.cdp_trace import CdpTrace
 from ..errors import TargetError
@@ -28,8 +37,8 @@ from .trace_frames import (CLOCK_SYNC_MARK, LEAN_CATEGORIES, PageClock, first_pr
 
 STAMP_PREFIX = "bench-stream-"
 STAMPS_WAIT_S = 2.0
-# A CDP Runtime binding the page calls with a reply's number once its record is ready (stream.js arm()).
-DONE_BINDING = "__benchStreamDone"
+# The page logs console.debug(f"{DONE_SIGNAL} {seq}") once reply seq's record is ready (stream.js arm()).
+DONE_SIGNAL = "bench-stream-done"
 # Past the reply's own deadline (the page's --timeout), how long the page has to say it is over.
 DONE_GRACE_S = 5.0
 
@@ -41,7 +50,6 @@ class StreamProbe:
         self._labels = itertools.count(1)
         self._cdp = None
         self._stamps: dict[str, dict] = {}  # label -> CDP Performance metrics {name: value}
-        self._done: set[str] = set()        # replies (their page numbers) whose record is ready
         self._seq, self._deadline = "", 0.0  # the armed reply's number, and when its page must have said
 
     def install(self, page) -> None:
@@ -57,21 +65,13 @@ class StreamProbe:
         return False
 
     def listen(self, cdp) -> None:
-        """Listen on the page's CDP session: the page's word that a reply is over (a Runtime binding,
-        so finish() reads a settled record), and the Performance.metrics events of this probe's stamps
-        (sent once RenderProbe enabled CDP Performance). Without it finish() holds an evaluate open
-        until the reply is over, which costs the page more."""
+        """Listen on the page's CDP session for the Performance.metrics events of this probe's stamps
+        (sent once RenderProbe enabled CDP Performance)."""
         if self._cdp is cdp:
             return
         cdp.on("Performance.metrics", self._on_metrics)
-        cdp.on("Runtime.bindingCalled", self._on_binding)  # the binding itself: added by arm() where missing
         self._cdp = cdp
         self._stamps.clear()
-        self._done.clear()
-
-    def _on_binding(self, event: dict) -> None:
-        if event.get("name") == DONE_BINDING:
-            self._done.add(event.get("payload", ""))
 
     def _on_metrics(self, event: dict) -> None:
         title = event.get("title") or ""
@@ -90,28 +90,36 @@ class StreamProbe:
         trace: a StreamTrace just started, whose clock mark the page sets as it arms.
         Returns {armed, seq} or {error}."""
         options = {"timeoutMs": timeout_s * 1000, "stableFrames": stable_frames, "endStamp": end_stamp,
-                   "clockMark": trace.clock_mark if trace is not None else None,
-                   "signal": DONE_BINDING if self._cdp is not None else None}
-        armed = page.evaluate("([r, t, d, f, p, o]) => ({...window.__benchStream.arm(r, t, d, f, p, o), "
-                              "bound: typeof window[o.signal] === 'function'})",
+                   "clockMark": trace.clock_mark if trace is not None else None, "signal": DONE_SIGNAL}
+        armed = page.evaluate("([r, t, d, f, p, o]) => window.__benchStream.arm(r, t, d, f, p, o)",
                               [reply, transport, done, frames, paints, options])
-        if options["signal"] and not armed.get("error") and not armed["bound"]:
-            # A page loaded since (without Runtime enabled on this session a binding does not outlive its
-            # document): added now, in time for the page's call when the reply is over.
-            self._cdp.send("Runtime.addBinding", {"name": DONE_BINDING})
         self._seq = str(armed.get("seq", ""))
         self._deadline = time.monotonic() + timeout_s + DONE_GRACE_S  # the page's deadline runs from now
         return armed
 
+    @contextmanager
+    def ending(self, page):
+        """Around the armed reply's start actions: on leaving, waits until the page says the reply is
+        over (its console line; the deadline is the page's, plus DONE_GRACE_S). Opened before the
+        actions, so a reply that ends during them is not missed. Without it, finish() holds an evaluate
+        open until the reply is over, which costs the page about 0.7 ms more of its main thread."""
+        expected = f"{DONE_SIGNAL} {self._seq}"
+        timeout_ms = max(1.0, (self._deadline - time.monotonic()) * 1000)
+        actions_done = False
+        try:
+            with page.expect_console_message(lambda message: message.text == expected, timeout=timeout_ms):
+                yield
+                actions_done = True
+        except PlaywrightTimeoutError:
+            if not actions_done:
+                raise
+            # The page never said: finish() reads what its record holds (the page's own deadline has passed).
+
     def finish(self, page) -> dict:
         """The armed reply's record: {request, kind, chunks: [{t, size, dom, len, paint}], grew, ended,
         frames} or with "error": no-request | no-chunk | reply-never-filled | never-ended | stream-broke
-        (a fetch body failed mid-reply; ended.error holds the browser's words). Listening, it waits for
-        the page's word that the record is ready (its deadline is the page's, plus DONE_GRACE_S) and
-        reads it with one evaluate."""
-        if self._cdp is not None:
-            _wait_for(page, lambda: self._seq in self._done, self._deadline)
-            self._done.discard(self._seq)
+        (a fetch body failed mid-reply; ended.error holds the browser's words). One evaluate: of a
+        settled promise after ending(), else held open until the page's record is ready."""
         return json.loads(page.evaluate("() => window.__benchStream.result()"))
 
     def stamped(self, page, label: str, wait_s: float = STAMPS_WAIT_S) -> dict | None:
@@ -120,11 +128,6 @@ class StreamProbe:
         metrics = self._stamps.pop(label, None)
         self._stamps.clear()  # older stamps are never asked for
         return metrics
-
-    def forget(self) -> None:
-        self._cdp = None
-        self._stamps.clear()
-        self._done.clear()
 
 
 def _wait_for(page, seen, deadline: float) -> None:

@@ -203,7 +203,8 @@ class StreamScenario:
                                    end_stamp=label, trace=trace)
             if armed.get("error"):
                 raise UsageError(f"profile [stream]: {armed['error']}")
-            session.run_actions([_substitute(step, prompt) for step in spec["start"]], "stream.start")
+            with self.probe.ending(page):
+                session.run_actions([_substitute(step, prompt) for step in spec["start"]], "stream.start")
             result = self.probe.finish(page)
         finally:
             traced = trace.stop(page) if trace is not None else None
