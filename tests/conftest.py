@@ -18,6 +18,8 @@ What a new test should reuse (docs/suite-speed.md, "Writing a test"):
 from __future__ import annotations
 
 import asyncio
+import io
+import os
 import shutil
 import signal
 import subprocess
@@ -25,6 +27,7 @@ import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
@@ -267,6 +270,29 @@ def open_session(page, target, seed: int = 1, timeout_s: float = 15) -> PageSess
     session.prepare()
     session.open()
     return session
+
+
+def bench_in_process(*args: str) -> subprocess.CompletedProcess:
+    """bench's CLI called in this process, its output captured, as run_bench returns it: for input that
+    bench refuses before it starts anything (a usage error, a results file it cannot read). Its
+    imports are already here, so it costs a few ms where a `python -m bench` costs about 0.5 s of CPU.
+    What only a real process shows (the interpreter's start, signals, what is left running) stays with
+    run_bench, as do the test_cli usage errors that prove the `python -m bench` path itself."""
+    from bench.cli.main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    handler, cwd = signal.getsignal(signal.SIGTERM), os.getcwd()
+    try:
+        os.chdir(REPO)  # where run_bench runs it, for relative paths
+        with redirect_stdout(out), redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse's --help
+                code = exc.code or 0
+    finally:
+        os.chdir(cwd)
+        signal.signal(signal.SIGTERM, handler)  # main() routes SIGTERM to its cleanup
+    return subprocess.CompletedProcess(["bench", *args], code, out.getvalue(), err.getvalue())
 
 
 def run_bench(*args: str, timeout: float = 180, **kwargs) -> subprocess.CompletedProcess:

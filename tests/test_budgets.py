@@ -14,7 +14,7 @@ from bench.gate.budgets import (
     load_pyproject_budgets,
 )
 from bench.errors import UsageError
-from tests.conftest import run_bench
+from tests.conftest import bench_in_process
 
 RESULTS = {"metrics": {
     "paint.latency_ms": {"unit": "ms", "n": 100, "p50": 20.0, "p95": 80.0, "p50_ci": [18.0, 22.0],
@@ -88,7 +88,7 @@ def test_bad_budget_files_name_the_line_or_key(tmp_path, text, message):
 
 def test_bench_ui_rejects_a_malformed_budget_file_before_running(tmp_path):
     path = write(tmp_path, '"paint.latency_ms.p95" = { max = 100 }\n"scroll.fps.p50" = { min = 57\n')
-    proc = run_bench("ui", "--budgets", str(path), timeout=60)
+    proc = bench_in_process("ui", "--budgets", str(path))
     assert proc.returncode == 2
     assert proc.stdout == ""  # nothing was measured: no Chromium was started
     [line] = proc.stderr.strip().splitlines()
@@ -97,7 +97,7 @@ def test_bench_ui_rejects_a_malformed_budget_file_before_running(tmp_path):
 
 def test_bench_ui_rejects_an_unknown_statistic(tmp_path):
     path = write(tmp_path, '"paint.latency_ms.p97" = { max = 100 }\n')
-    proc = run_bench("ui", "--budgets", str(path), timeout=60)
+    proc = bench_in_process("ui", "--budgets", str(path))
     assert proc.returncode == 2
     [line] = proc.stderr.strip().splitlines()
     assert "'paint.latency_ms.p97'" in line and "unknown statistic" in line

@@ -19,7 +19,7 @@ from bench.cli.main import main
 from bench.gate.compare import Thresholds
 from bench.results.records import Results, ScenarioOutput
 from bench.run.runner import interleaved
-from tests.conftest import run_bench
+from tests.conftest import bench_in_process
 
 ENV = {"chromium_version": "156.0.8078.108", "headless": True, "cpu_throttle": 1.0,
        "browser_location": "local", "viewport": {"width": 1280, "height": 800}}
@@ -111,7 +111,7 @@ def test_bad_results_files_exit_2_with_one_line(tmp_path, content, message):
     base = write(tmp_path, "base.json", make_results(1))
     bad = tmp_path / "bad.json"
     bad.write_bytes(content if isinstance(content, bytes) else content.encode())
-    proc = run_bench("compare", base, str(bad), timeout=60)
+    proc = bench_in_process("compare", base, str(bad))
     assert proc.returncode == 2 and proc.stdout == ""
     [line] = proc.stderr.strip().splitlines()
     assert message in line and str(bad) in line

@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import zipfile
-from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from PIL import Image
 from bench.report import filmstrip
 from bench.probes import trace_frames
 from bench.report.trace_archive import archive_name, slug
-from tests.conftest import measuring_alone, run_bench, run_bench_measuring_alone
+from tests.conftest import bench_in_process, measuring_alone, run_bench, run_bench_measuring_alone
 from tests.test_cli import one_line_error
 
 # The runs are measured in session fixtures (set up by whichever test comes first), each with the CPU
@@ -269,9 +268,7 @@ def test_bad_evidence_options_are_one_line_errors(tmp_path):
     cases = ((["--trace", "always"], "invalid choice"),
              (["--filmstrip-interval", "0"], "--filmstrip-interval must be a positive"),
              (["--trace", "--trace-dir", str(not_a_dir)], "is not a directory"))
-    # Three independent commands, started together: each is mostly Python's start-up.
-    with ThreadPoolExecutor(len(cases)) as pool:
-        procs = list(pool.map(lambda case: run_bench("ui", *case[0], "--no-progress"), cases))
+    procs = [bench_in_process("ui", *args, "--no-progress") for args, _ in cases]
     for (_, expected), proc in zip(cases, procs):
         assert proc.returncode == 2, proc.stderr
         assert expected in one_line_error(proc)

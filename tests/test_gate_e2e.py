@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.conftest import measuring_alone, run_bench
+from tests.conftest import bench_in_process, measuring_alone, run_bench
 
 pytestmark = pytest.mark.browser
 
@@ -130,7 +130,7 @@ def test_base_against_base_is_not_slower(base, tmp_path):
 
 
 def test_env_mismatch_is_refused_before_running(base):
-    proc = run_bench("ui", *SMALL, "--baseline", base, "--cpu-throttle", "4", timeout=60)
+    proc = bench_in_process("ui", *SMALL, "--baseline", base, "--cpu-throttle", "4")
     assert proc.returncode == 2 and proc.stdout == ""
     [line] = proc.stderr.strip().splitlines()
     assert "cpu_throttle 1.0 -> 4.0" in line and "--force" in line

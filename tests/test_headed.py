@@ -23,7 +23,7 @@ from scipy.ndimage import uniform_filter
 import pytest
 
 from bench.probes.headed_debug import install_jank_watcher
-from tests.conftest import REPO, run_bench
+from tests.conftest import REPO, bench_in_process, run_bench
 from tests.test_cli import one_line_error, processes_with_marker
 from tests.xvfb import xvfb_display  # noqa: F401 - the fixture
 
@@ -220,13 +220,13 @@ def test_jank_watcher_reports_a_known_long_frame(page, chat_server):
 
 @pytest.mark.parametrize("flag", [["--overlay"], ["--pause-on-jank", "50"], ["--keep-open"]])
 def test_debug_options_need_headed(flag):
-    proc = run_bench("ui", *flag, "--no-progress")
+    proc = bench_in_process("ui", *flag, "--no-progress")
     assert proc.returncode == 2
     assert "needs --headed" in one_line_error(proc)
 
 
 def test_pause_on_jank_must_be_positive():
-    proc = run_bench("ui", "--headed", "--pause-on-jank", "0")
+    proc = bench_in_process("ui", "--headed", "--pause-on-jank", "0")
     assert proc.returncode == 2
     assert "--pause-on-jank must be a positive" in one_line_error(proc)
 

@@ -4,30 +4,20 @@ no process left behind."""
 from __future__ import annotations
 
 import resource
-import signal
 import socket
 
 import pytest
 
-from bench.cli.main import main
-
-from tests.conftest import run_bench
+from tests.conftest import bench_in_process, run_bench
 from tests.test_cli import free_port, marked_env, one_line_error  # noqa: F401 (fixture)
 
 
-def bench_main(*argv: str) -> int:
-    """The CLI in this process (fast, for input errors caught before anything starts)."""
-    handler = signal.getsignal(signal.SIGTERM)
-    try:
-        return main(list(argv))
-    finally:
-        signal.signal(signal.SIGTERM, handler)  # main() routes SIGTERM to its cleanup
-
-
-def one_line_stderr(capsys) -> str:
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("bench: error:"), err
+def usage_error(*argv: str) -> str:
+    """The CLI in this process (bench_in_process) on input refused before anything starts: exit 2 and
+    its one line."""
+    proc = bench_in_process(*argv)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("bench: error:"), proc.stderr
     return lines[0]
 
 
@@ -49,16 +39,14 @@ def one_line_stderr(capsys) -> str:
     (["baseline", "--budgets", "no-such-budgets.toml"], "no such file"),
     (["baseline", "--budgets", "baseline", "--target", "scroll_fps=sixty"], "not a number"),
 ])
-def test_bad_input_is_one_line_exit_2(args, words, capsys):
-    assert bench_main(*args) == 2
-    assert words in one_line_stderr(capsys)
+def test_bad_input_is_one_line_exit_2(args, words):
+    assert words in usage_error(*args)
 
 
-def test_a_profile_without_a_send_frame_is_one_line_exit_2(tmp_path, capsys):
+def test_a_profile_without_a_send_frame_is_one_line_exit_2(tmp_path):
     profile = tmp_path / "page-only.toml"
     profile.write_text('[websocket]\nframe = \'{"type":"msg","text":"{text}"}\'\n')
-    assert bench_main("throughput", "--url", "ws://127.0.0.1:9/ws", "--profile", str(profile)) == 2
-    assert "no websocket.send" in one_line_stderr(capsys)
+    assert "no websocket.send" in usage_error("throughput", "--url", "ws://127.0.0.1:9/ws", "--profile", str(profile))
 
 
 @pytest.mark.parametrize("command", ["throughput", "connections"])

@@ -8,7 +8,7 @@ import pytest
 
 from bench.errors import UsageError
 from bench.targets.profile import BUNDLED_PROFILE, load_profile, resolve_target
-from tests.conftest import run_bench
+from tests.conftest import bench_in_process, run_bench
 
 GOOD = """
 name = "my chat"
@@ -85,13 +85,13 @@ def test_plain_text_frames_are_not_json_checked(tmp_path):
 
 def test_cli_bad_profile_is_one_line_exit_2(tmp_path):
     path = write(tmp_path, "[websocket]\nmatch = '**/ws'\nmathc = 'x'\n")
-    proc = run_bench("ui", "--profile", str(path), "--url", "http://127.0.0.1:9/")
+    proc = bench_in_process("ui", "--profile", str(path), "--url", "http://127.0.0.1:9/")
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "did you mean 'match'" in proc.stderr
 
 
 def test_cli_profile_without_url_is_a_usage_error(tmp_path):
-    proc = run_bench("ui", "--profile", str(write(tmp_path, "name = 'x'\n")))
+    proc = bench_in_process("ui", "--profile", str(write(tmp_path, "name = 'x'\n")))
     assert proc.returncode == 2 and "has no url; pass --url" in proc.stderr
 
 

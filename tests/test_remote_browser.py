@@ -30,7 +30,7 @@ import pytest
 from bench.browser.launch import STABLE_FLAGS, find_chromium
 from bench.results.records import load_results
 from tests.browser_servers import DevtoolsChromium, free_port, playwright_server, wait_until_gone  # noqa: F401
-from tests.conftest import measuring_alone, run_bench
+from tests.conftest import bench_in_process, measuring_alone, run_bench
 from tests.test_cli import marked_env, one_line_error  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.browser
@@ -110,18 +110,18 @@ def test_renderer_memory_is_not_available_remotely_and_says_why(remote_run, loca
 
 
 def test_compare_refuses_local_against_remote_unless_forced(local_run, remote_run) -> None:
-    refused = run_bench("compare", local_run["path"], remote_run["path"])
+    refused = bench_in_process("compare", local_run["path"], remote_run["path"])
     assert refused.returncode == 2
     assert refused.stderr.strip() == ("bench: error: results are not comparable (browser_location local -> "
                                       "remote-playwright); use --force to compare anyway")
-    forced = run_bench("compare", local_run["path"], remote_run["path"], "--force")
+    forced = bench_in_process("compare", local_run["path"], remote_run["path"], "--force")
     assert forced.returncode in (0, 1), forced.stderr
     assert "paint.latency_ms" in forced.stdout and "browser_location local -> remote-playwright" in forced.stdout
 
 
 def test_a_remote_run_against_a_local_baseline_is_refused_before_connecting(local_run) -> None:
     # Nothing listens on this port: the refusal must come before any connection attempt.
-    proc = run_bench("ui", *PACED, "--connect", f"ws://127.0.0.1:{free_port()}/", "--baseline", local_run["path"])
+    proc = bench_in_process("ui", *PACED, "--connect", f"ws://127.0.0.1:{free_port()}/", "--baseline", local_run["path"])
     assert proc.returncode == 2
     assert "browser_location local -> remote-playwright" in proc.stderr
 
@@ -133,7 +133,7 @@ def test_a_remote_run_against_a_local_baseline_is_refused_before_connecting(loca
     (("--cdp-endpoint", "http://b/", "--browser-path", "/bin/sh"), 2, "--browser-path does not apply to --cdp-endpoint"),
 ])
 def test_bad_endpoints_are_one_line_usage_errors(args, code, message) -> None:
-    proc = run_bench("ui", "--scenario", "burst", *args)
+    proc = bench_in_process("ui", "--scenario", "burst", *args)
     assert proc.returncode == code
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 

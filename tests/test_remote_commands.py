@@ -25,7 +25,7 @@ import pytest
 from bench.browser.launch import STABLE_FLAGS, find_chromium
 from bench.targets.profile import load_profile
 from tests.browser_servers import DevtoolsChromium, free_port, playwright_server, wait_until_gone  # noqa: F401
-from tests.conftest import run_bench
+from tests.conftest import bench_in_process, run_bench
 
 pytestmark = pytest.mark.browser
 
@@ -143,7 +143,7 @@ COMMANDS = [("calibrate",), ("profile", "check", BUNDLED_PROFILE, "--url", "http
 def test_bad_endpoints_are_the_same_one_line_usage_errors_as_bench_ui(command, args, message) -> None:
     # Checked by bench.browser.source.source_from_args, as for bench ui (tests/test_remote_browser.py
     # has every case); here: each command reads its options through it.
-    proc = run_bench(*command, *args, timeout=60)
+    proc = bench_in_process(*command, *args)
     assert proc.returncode == 2
     assert message in one_line_error(proc)
 
