@@ -44,9 +44,13 @@ def test_profile_check_passes(ui):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_burst_is_measured_and_accounted_for(ui, tmp_path):
-    name = ui[0]
-    data = measure_cli(tmp_path, ui, "", "--scenario", "burst", "--bursts", "2", "--burst-size", "40")
+def test_burst_is_measured_and_accounted_for(ui, tmp_path, context, measure):
+    name, url, profile = ui
+    if name == "batched":  # through the CLI, as a user runs it (its server injection included)
+        data = measure_cli(tmp_path, ui, "", "--scenario", "burst", "--bursts", "2", "--burst-size", "40")
+    else:  # the same scenario in this process, on the session's browser: no Chromium of its own to start
+        data = measure(context.new_page(), [BurstScenario(BurstConfig(bursts=2, size=40))], "",
+                       profile=profile, url=url)
     m = data["metrics"]
     assert m["paint.injected"]["sum"] == 80
     assert m["paint.latency_ms"]["n"] + m["paint.unpainted"]["sum"] == 80

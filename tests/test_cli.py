@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from bench.history.store import Store
 from bench.results.records import SCHEMA
 
 from tests.browser_servers import bundled_server_of, wait_for_messages
-from tests.conftest import bench_popen, run_bench
+from tests.conftest import bench_in_process, bench_popen, run_bench
 
 
 def processes_with_marker(marker: str) -> list[str]:
@@ -55,17 +56,19 @@ def one_line_error(proc: subprocess.CompletedProcess) -> str:
 def test_help_explains_every_option_and_exit_codes():
     top = run_bench("--help")
     assert top.returncode == 0 and "exit codes" in top.stdout
-    ui = run_bench("ui", "--help")
+    ui = bench_in_process("ui", "--help")
     assert ui.returncode == 0
     for option in ("--url", "--app-query", "--inject", "--bursts", "--burst-size", "--rate", "--warmup",
                    "--browser-path", "--headed", "--slowmo", "--cpu-throttle", "--json", "--scenario"):
         assert option in ui.stdout
 
 
-def test_unknown_option_is_a_usage_error():
+def test_an_unknown_option_is_one_line_naming_it_once():
+    # Through `python -m bench`, as a user's shell runs it (other usage errors: bench_in_process).
     proc = run_bench("ui", "--no-such-option")
     assert proc.returncode == 2
-    assert "--no-such-option" in one_line_error(proc)
+    line = one_line_error(proc)
+    assert line == "bench: error: unrecognized arguments: --no-such-option", line
 
 
 def test_bad_browser_path_is_one_line_exit_2(marked_env):
@@ -103,14 +106,32 @@ def test_port_in_use_is_one_line_exit_2(marked_env):
     assert f"port {port}" in one_line_error(proc)
 
 
-def test_bench_ui_end_to_end_writes_schema_with_raw_samples(tmp_path, marked_env):
-    env, _ = marked_env
-    out = tmp_path / "r.json"
-    proc = run_bench("ui", "--scenario", "burst", "--bursts", "2", "--burst-size", "20", "--json", str(out),
-                     env=env)
+@pytest.fixture(scope="module")
+def cli_run(tmp_path_factory):
+    """One `bench ui` as a user runs it (bundled app, burst and a short scroll pass, --json, --history),
+    read by the tests below, each for its own part of the output: one browser start instead of four.
+    Its environment is marked: no process of the run may outlive it."""
+    tmp = tmp_path_factory.mktemp("cli-run")
+    out, db = tmp / "r.json", tmp / "ui.sqlite"
+    marker = f"BENCH_TEST_MARKER={uuid.uuid4().hex}"
+    key, value = marker.split("=")
+    proc = run_bench("ui", "--scenario", "burst,scroll", "--bursts", "3", "--burst-size", "20", "--warmup", "0",
+                     "--scroll-messages", "200", "--scroll-distance", "2000", "--scroll-speed", "1000",
+                     "--scroll-repeat", "1", "--no-progress", "--json", str(out), "--history", str(db),
+                     env={**os.environ, key: value})
+    left = processes_with_marker(marker)
+    deadline = time.monotonic() + 10
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = processes_with_marker(marker)
     assert proc.returncode == 0, proc.stderr
+    assert left == [], "processes outlived the command"
+    return {"proc": proc, "data": json.loads(out.read_text()), "db": db}
+
+
+def test_bench_ui_end_to_end_writes_schema_with_raw_samples(cli_run):
+    proc, data = cli_run["proc"], cli_run["data"]
     assert "paint.latency_ms" in proc.stdout and "bench ui took" in proc.stdout
-    data = json.loads(out.read_text())
     assert data["schema"] == SCHEMA and data["partial"] is False
     latency = data["metrics"]["paint.latency_ms"]
     assert latency["unit"] == "ms" and latency["n"] == len(latency["samples"]) > 0
@@ -123,6 +144,38 @@ def test_bench_ui_end_to_end_writes_schema_with_raw_samples(tmp_path, marked_env
     load = data["metrics"]["host.other_cpu_pct"]
     assert load["n"] == 1 and 0 <= load["samples"][0] <= 100
     assert data["records"]["host_load"][0]["seconds"] > 0
+
+
+def test_cli_prints_where_the_time_goes_and_keeps_raw_samples(cli_run):
+    proc, data = cli_run["proc"], cli_run["data"]
+    assert "where the time goes: burst (medians of 3 bursts)" in proc.stdout
+    assert "main thread busy" in proc.stdout and "renderer process  CPU" in proc.stdout
+    for name in ("render.main_busy_pct", "render.script_ms", "render.style_ms", "render.layout_ms",
+                 "render.layouts_per_message", "render.style_recalcs_per_message", "render.renderer_cpu_pct",
+                 "render.renderer_rss_mb"):
+        assert data["metrics"][name]["n"] == 3 and len(data["metrics"][name]["samples"]) == 3, name
+    assert "render.paint_ms" not in data["metrics"]  # no trace run in this command: left out
+    assert len([r for r in data["records"]["render"] if r["scenario"] == "burst"]) == 3
+    assert "/proc/<pid>/stat" in data["env"]["renderer_process"]["cpu"]
+    assert data["config"]["scenarios"]["burst"]["render_cost"] is True
+
+
+def test_cli_burst_and_scroll_share_one_table(cli_run) -> None:
+    proc, data = cli_run["proc"], cli_run["data"]
+    for name in ("paint.latency_ms", "scroll.fps", "scroll.frame_ms", "scroll.dropped_pct",
+                 "scroll.long_frames", "scroll.refresh_ms"):
+        assert name in proc.stdout
+    assert data["metrics"]["scroll.fps"]["n"] == 2 and data["metrics"]["scroll.frame_ms"]["n"] >= 100
+    assert len(data["records"]["scroll"]) == 2
+    assert data["config"]["scenarios"]["scroll"]["messages"] == 200
+
+
+def test_bench_ui_history_records_the_run(cli_run):
+    assert "history: recorded run 1 in" in cli_run["proc"].stdout
+    with Store(str(cli_run["db"])) as store:
+        (run,) = store.runs()
+        assert store.metrics([run.id])[run.id]["paint.latency_ms"]["n"] > 0
+        assert store.results(run.id)["env"]["headless"] is True
 
 
 def test_url_of_a_running_bundled_app(chat_server, tmp_path):
@@ -174,9 +227,3 @@ def test_a_page_that_stops_answering_is_one_line_exit_3_and_keeps_what_was_measu
     assert data["metrics"]["paint.injected"]["sum"] == 20  # the two bursts measured before the hang
     # marked_env: no Chromium of the run is left
 
-
-def test_an_unknown_option_is_one_line_naming_it_once():
-    proc = run_bench("ui", "--no-such-option")
-    assert proc.returncode == 2
-    line = one_line_error(proc)
-    assert line == "bench: error: unrecognized arguments: --no-such-option", line

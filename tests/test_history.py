@@ -16,7 +16,7 @@ from bench.cli.main import main
 from bench.history import location, migrations
 from bench.history.backends import Connection, SQLiteBackend
 from bench.history.store import Store
-from tests.conftest import REPO, run_bench
+from tests.conftest import REPO
 from tests.history_data import real_results, shifted, write
 
 
@@ -219,17 +219,3 @@ def test_store_location_from_pyproject_and_commit_from_git(tmp_path, files, caps
     (project / "pyproject.toml").write_text("[tool.bench]\nhistory = 3\n")
     assert bench("show") == 2
     assert "[tool.bench] history must be a path" in one_error_line(capsys)
-
-
-@pytest.mark.browser
-def test_bench_ui_history_records_the_run(tmp_path):
-    db = tmp_path / "ui.sqlite"
-    # As a user runs it (a process of its own: the CLI installs signal handlers).
-    proc = run_bench("ui", "--scenario", "burst", "--bursts", "5", "--burst-size", "10",
-                     "--no-render-cost", "--no-progress", "--history", str(db))
-    assert proc.returncode == 0, proc.stderr
-    assert "history: recorded run 1 in" in proc.stdout
-    with Store(str(db)) as store:
-        (run,) = store.runs()
-        assert store.metrics([run.id])[run.id]["paint.latency_ms"]["n"] > 0
-        assert store.results(run.id)["env"]["headless"] is True

@@ -29,7 +29,7 @@ from bench.scenarios.page import PageSession
 from bench.targets.profile import bundled_target
 from bench.probes.trace_frames import CLOCK_SYNC_MARK, TRACE_CATEGORIES
 from bench.probes.trace_render import paint_output, render_windows
-from tests.conftest import run_bench
+
 
 pytestmark = pytest.mark.browser
 
@@ -316,24 +316,6 @@ def test_scroll_pass_costs_scroll_work_ms_per_frame(browser, chat_server):
     # more than half busy.
     assert busy > 50
     assert windows(data, "scroll")[0]["units"] >= 30  # frames drawn in the 2 s pass
-
-
-def test_cli_prints_where_the_time_goes_and_keeps_raw_samples(tmp_path):
-    out = tmp_path / "results.json"
-    proc = run_bench("ui", "--scenario", "burst", "--bursts", "3", "--burst-size", "30", "--no-progress",
-                     "--json", str(out))
-    assert proc.returncode == 0, proc.stderr
-    assert "where the time goes: burst (medians of 3 bursts)" in proc.stdout
-    assert "main thread busy" in proc.stdout and "renderer process  CPU" in proc.stdout
-    data = json.loads(out.read_text())
-    for name in ("render.main_busy_pct", "render.script_ms", "render.style_ms", "render.layout_ms",
-                 "render.layouts_per_message", "render.style_recalcs_per_message", "render.renderer_cpu_pct",
-                 "render.renderer_rss_mb"):
-        assert data["metrics"][name]["n"] == 3 and len(data["metrics"][name]["samples"]) == 3, name
-    assert "render.paint_ms" not in data["metrics"]  # no trace run in this command: left out
-    assert len(data["records"]["render"]) == 3
-    assert "/proc/<pid>/stat" in data["env"]["renderer_process"]["cpu"]
-    assert data["config"]["scenarios"]["burst"]["render_cost"] is True
 
 
 def test_no_render_cost_leaves_the_probe_out_of_both_scenarios():

@@ -19,7 +19,7 @@ from bench.scenarios.burst import BurstConfig, BurstScenario
 from bench.scenarios.cycles import CyclesConfig, CyclesScenario
 from bench.scenarios.scroll import ScrollConfig, ScrollScenario
 from bench.targets.profile import bundled_target
-from tests.conftest import AppPage, run_bench
+from tests.conftest import AppPage, bench_in_process, run_bench
 
 pytestmark = pytest.mark.browser
 
@@ -358,20 +358,8 @@ def test_cli_list_that_cannot_scroll_is_one_line_exit_3() -> None:
 
 
 def test_cli_pass_too_short_for_120_frames_is_a_usage_error() -> None:
-    proc = run_bench("ui", "--scenario", "scroll", "--scroll-distance", "1000", "--scroll-speed", "1000")
+    proc = bench_in_process("ui", "--scenario", "scroll", "--scroll-distance", "1000", "--scroll-speed", "1000")
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.count("\n") == 1 and "120 frames" in proc.stderr
 
 
-def test_cli_burst_and_scroll_share_one_table(tmp_path) -> None:
-    out = tmp_path / "results.json"
-    proc = run_bench("ui", "--scenario", "burst,scroll", "--bursts", "1", "--burst-size", "20", "--warmup", "0",
-                     "--scroll-messages", "200", *SMALL_CLI, "--json", str(out))
-    assert proc.returncode == 0, proc.stderr
-    for name in ("paint.latency_ms", "scroll.fps", "scroll.frame_ms", "scroll.dropped_pct",
-                 "scroll.long_frames", "scroll.refresh_ms"):
-        assert name in proc.stdout
-    data = json.loads(out.read_text())
-    assert data["metrics"]["scroll.fps"]["n"] == 2 and data["metrics"]["scroll.frame_ms"]["n"] >= 100
-    assert len(data["records"]["scroll"]) == 2
-    assert data["config"]["scenarios"]["scroll"]["messages"] == 200
