@@ -263,6 +263,30 @@ def test_headed_slowmo_and_channel_reach_the_measurement_and_compare_refuses_the
     assert rows and all(row.startswith("test_tiny.py::test_burst_over_budget[chromium]::") for row in rows)
 
 
+HANG_SUITE = '''
+def test_a_page_that_hangs(page, chat_bench):
+    chat_bench.burst(page, app_query="hang_after=30", bursts=5, size=10, warmup=1, timeout=3)
+
+
+def test_the_next_test_measures(page, chat_bench):
+    assert chat_bench.burst(page, bursts=1, size=5, warmup=0)["paint.injected"].sum == 5
+'''
+
+
+def test_a_page_that_stops_answering_fails_its_test_in_one_line_and_the_session_goes_on(tmp_path) -> None:
+    # hang_after=30: the warm-up burst and two measured ones, then the page's main thread never returns.
+    # Only its renderer is killed (bench/browser/watchdog.py, watching()): pytest-playwright's browser
+    # serves the next test. Before, the session waited for ever. Not a timing test: load only delays.
+    shutil.copy(REPO / "examples" / "conftest.py", tmp_path)
+    (tmp_path / "test_hang.py").write_text(HANG_SUITE)
+    proc = Nested(tmp_path, "-W", "ignore").result(timeout=90)
+    out = proc.stdout
+    assert proc.returncode == 1 and "1 failed, 1 passed" in out, out + proc.stderr
+    assert ("\nbench: the page stopped answering: its main thread has not been free for 3 s (timeout=3), "
+            "an endless loop or one very long task\n") in out, out
+    assert "Traceback" not in out and "FAILED test_hang.py::test_a_page_that_hangs[chromium]" in out
+
+
 def test_the_example_suite_on_a_remote_browser_server(suite, monkeypatch, playwright_server) -> None:
     """examples/ as a user runs it, against `playwright run-server` (connect_options in examples/conftest.py)."""
     shutil.copy(REPO / "examples" / "test_chat_performance.py", suite.path)

@@ -19,8 +19,12 @@ PageUnresponsive, thrown into bench's code as Ctrl-C is
 had measured kept.
 
 Only where a signal can be handled (the main thread) and only while armed
-(`bench ui`, `bench profile check` and `init`): the pytest plugin and library
-use are left as they were.
+(`bench ui`, `bench profile check` and `init`, and the pytest plugin's
+measurements: watching()). The plugin measures on pytest-playwright's
+browser, which later tests still need: there only the hung page's renderer
+is killed (kill_renderer, its pid found before the measurement began, as a
+hung renderer cannot answer the trace that finds it), and only where that
+pid is this machine's.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from pathlib import Path
 from ..linux_proc import process_tree
 from ..errors import TargetError
 from .interrupt import in_playwright_call, throw_in_caller
+from .renderer_process import Renderer, not_in_browser_tree
 
 BINDING = "__benchAlive"
 CHECK_S = 1.0
@@ -58,9 +63,11 @@ class PageUnresponsive(TargetError):
 
 
 class _Watchdog:
-    def __init__(self, limit_s: float, local: bool):
+    def __init__(self, limit_s: float, local: bool, renderer: Renderer | None = None, option: str = "--timeout"):
         self.limit_s = limit_s
         self.local = local
+        self.renderer = renderer  # given: only this renderer is killed (the pytest plugin)
+        self.option = option  # how the limit was set, for the message
         self.last_beat: float | None = None  # None: no page watched (between pages nothing is expected)
         self.strikes = 0
         self.stop = threading.Event()
@@ -81,13 +88,15 @@ class _Watchdog:
             self.last_beat = None
             self.gave_up = True
             # What waits on the page, and every clean-up after, then fails at once.
-            if self.local:
+            if self.renderer is not None:
+                kill_renderer(self.renderer)
+            elif self.local:
                 kill_local_browser()
             else:
                 kill_playwright_driver()
             throw_in_caller(PageUnresponsive(
                 f"the page stopped answering: its main thread has not been free for {self.limit_s:g} s "
-                f"(--timeout), an endless loop or one very long task"))
+                f"({self.option}), an endless loop or one very long task"))
 
     def loop(self, main_id: int) -> None:
         while not self.stop.wait(CHECK_S):
@@ -100,14 +109,16 @@ _armed: _Watchdog | None = None
 
 
 @contextlib.contextmanager
-def armed(limit_s: float, location: str = "local"):
+def armed(limit_s: float, location: str = "local", renderer: Renderer | None = None, option: str = "--timeout"):
     """Watch the pages opened inside the block (watch()); a no-op off the main thread. location: where
-    the browser runs (bench.browser.source); a local one is killed when a page stops answering."""
+    the browser runs (bench.browser.source); a local one is killed when a page stops answering, or only
+    renderer if given (a local page's, Renderer.available); option: how the limit was set (for the
+    message)."""
     global _armed
     if threading.current_thread() is not threading.main_thread() or _armed is not None:
         yield
         return
-    dog = _Watchdog(limit_s, location == "local")
+    dog = _Watchdog(limit_s, location == "local", renderer, option)
     previous = signal.signal(SIGNAL, dog.on_signal)
     thread = threading.Thread(target=dog.loop, args=(threading.main_thread().ident,), daemon=True,
                               name="page-watchdog")
@@ -122,16 +133,44 @@ def armed(limit_s: float, location: str = "local"):
         signal.signal(SIGNAL, previous)
 
 
-def watch(page) -> None:
-    """Make page beat (before it loads: an init script and a binding), if a run is armed; once per page."""
+def watch(page, loaded: bool = False) -> None:
+    """Make page beat, if a run is armed: an init script and a binding, before it loads; loaded: the
+    page's document is already there, and starts beating now too. The beats go to whichever watchdog is
+    armed when they come (the pytest plugin arms one per measurement on the same page); a page watched
+    for a longer limit before gets a faster beat added."""
     dog = _armed
-    if dog is None or getattr(page, "_bench_watched", False):
+    if dog is None:
         return
-    page.expose_binding(BINDING, dog.beat)
-    page.add_init_script(script=beat_js(dog.limit_s))
-    page._bench_watched = True
-    dog.beat()  # from now on: the page is loading
-    page.on("close", lambda _page: setattr(dog, "last_beat", None))
+    period = beat_ms(dog.limit_s)
+    watched = getattr(page, "_bench_beat_ms", None)
+    if watched is None:
+        page.expose_binding(BINDING, _beat)
+        page.on("close", _closed)
+    if watched is None or period < watched:
+        page.add_init_script(script=beat_js(dog.limit_s))
+        if loaded:
+            page.evaluate(beat_js(dog.limit_s))
+        page._bench_beat_ms = period
+    dog.beat()  # from now on: the page is loading, or known to be free
+
+
+def _beat(*_args) -> None:
+    if _armed is not None:
+        _armed.beat()
+
+
+def _closed(_page) -> None:
+    if _armed is not None:
+        _armed.last_beat = None  # between pages nothing is expected
+
+
+@contextlib.contextmanager
+def watching(page, limit_s: float, renderer: Renderer, option: str):
+    """A loaded page watched while the block runs, only its renderer killed if it stops answering (the
+    pytest plugin's measurements: the browser is pytest-playwright's, later tests need it)."""
+    with armed(limit_s, "local", renderer, option):
+        watch(page, loaded=True)
+        yield
 
 
 def kill_local_browser() -> None:
@@ -144,6 +183,14 @@ def kill_local_browser() -> None:
             if pid != driver:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
+
+
+def kill_renderer(renderer: Renderer) -> None:
+    """SIGKILL the page's renderer process, if it still is one of the browser's renderers (its page
+    crashes; the browser and its other pages live on, and the crashed page's context closes)."""
+    if not_in_browser_tree(renderer.pid, renderer.browser_pid) is None:
+        with contextlib.suppress(OSError):
+            os.kill(renderer.pid, signal.SIGKILL)
 
 
 def kill_playwright_driver() -> None:

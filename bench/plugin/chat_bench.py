@@ -25,6 +25,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..browser import watchdog
 from ..browser.source import env_notes
 from ..gate.budgets import FAIL, BudgetResult, BudgetSet, check_all
 from ..errors import UsageError
@@ -187,7 +188,8 @@ class ChatBench:
         prepared.opened_url = page.url
         session.throttle_cpu(cpu_throttle)
         try:
-            scenario.run(session, sink)
+            with _watched(session):
+                scenario.run(session, sink)
         finally:
             with contextlib.suppress(Exception):
                 session.throttle_cpu(1)
@@ -241,3 +243,20 @@ class ChatBench:
             with contextlib.suppress(Exception):
                 prepared.session.close()
         self._pages.clear()
+
+
+@contextlib.contextmanager
+def _watched(session):
+    """A page that stops answering fails the test in one line instead of hanging the session: only its
+    renderer is killed (bench/browser/watchdog.py), so pytest-playwright's browser serves the next test.
+    Where the renderer is not this machine's (a remote browser), the page is not watched."""
+    renderer = session.renderer  # found while the page answers (a short trace), once per page
+    if not renderer.available:
+        yield
+        return
+    try:
+        with watchdog.watching(session.page, session.timeout_s, renderer, f"timeout={session.timeout_s:g}"):
+            yield
+    except watchdog.PageUnresponsive:
+        session.crashed = True  # its renderer is gone: closing the session must not wait on it
+        raise

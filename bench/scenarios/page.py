@@ -60,6 +60,7 @@ class PageSession:
         self._cpu_throttle = 1.0
         self._cdp = None
         self._renderer: Renderer | None = None
+        self.crashed = False  # its renderer died (killed by the watchdog): a CDP detach would wait for ever
         # Called with this session after every open() (a reload too), e.g. headed debugging overlays.
         self.after_open: list = []
         # Chat history's cost measured by a scenario that fills a fresh page anyway
@@ -272,10 +273,10 @@ class PageSession:
 
     def close(self) -> None:
         self.injector.close()
-        if self._cdp is not None:
+        if self._cdp is not None and not self.crashed:
             try:
                 self._cdp.detach()
             except PlaywrightError:
                 pass  # page already closed
-            self._cdp = None
+        self._cdp = None
         self.render.forget()
