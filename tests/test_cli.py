@@ -36,10 +36,21 @@ def processes_with_marker(marker: str) -> list[str]:
 
 @pytest.fixture
 def marked_env():
+    env, marker = new_marker()
+    yield env, marker
+    assert_none_left(marker)
+
+
+def new_marker() -> tuple[dict, str]:
+    """An environment whose processes can be found again: this one's, with a BENCH_TEST_MARKER of its own."""
     marker = f"BENCH_TEST_MARKER={uuid.uuid4().hex}"
     key, value = marker.split("=")
-    yield {**os.environ, key: value}, marker
-    deadline = time.monotonic() + 10
+    return {**os.environ, key: value}, marker
+
+
+def assert_none_left(marker: str, wait_s: float = 10) -> None:
+    """No process of the run marked with marker (its environment) is left, after up to wait_s to exit."""
+    deadline = time.monotonic() + wait_s
     while processes_with_marker(marker) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert processes_with_marker(marker) == [], "processes outlived the command"
@@ -113,19 +124,13 @@ def cli_run(tmp_path_factory):
     Its environment is marked: no process of the run may outlive it."""
     tmp = tmp_path_factory.mktemp("cli-run")
     out, db = tmp / "r.json", tmp / "ui.sqlite"
-    marker = f"BENCH_TEST_MARKER={uuid.uuid4().hex}"
-    key, value = marker.split("=")
+    env, marker = new_marker()
     proc = run_bench("ui", "--scenario", "burst,scroll", "--bursts", "3", "--burst-size", "20", "--warmup", "0",
                      "--scroll-messages", "200", "--scroll-distance", "2000", "--scroll-speed", "1000",
                      "--scroll-repeat", "1", "--no-progress", "--json", str(out), "--history", str(db),
-                     env={**os.environ, key: value})
-    left = processes_with_marker(marker)
-    deadline = time.monotonic() + 10
-    while left and time.monotonic() < deadline:
-        time.sleep(0.2)
-        left = processes_with_marker(marker)
+                     env=env)
     assert proc.returncode == 0, proc.stderr
-    assert left == [], "processes outlived the command"
+    assert_none_left(marker)
     return {"proc": proc, "data": json.loads(out.read_text()), "db": db}
 
 

@@ -16,9 +16,10 @@ def usage_error(*argv: str) -> str:
     """The CLI in this process (bench_in_process) on input refused before anything starts: exit 2 and
     its one line."""
     proc = bench_in_process(*argv)
-    lines = proc.stderr.strip().splitlines()
-    assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("bench: error:"), proc.stderr
-    return lines[0]
+    assert proc.returncode == 2, proc.stderr
+    line = one_line_error(proc)
+    assert line.startswith("bench: error:"), line
+    return line
 
 
 @pytest.mark.parametrize("args, words", [

@@ -63,15 +63,14 @@ class PageUnresponsive(TargetError):
 
 
 class _Watchdog:
-    def __init__(self, limit_s: float, local: bool, renderer: Renderer | None = None, option: str = "--timeout"):
+    def __init__(self, limit_s: float, kill, option: str = "--timeout"):
         self.limit_s = limit_s
-        self.local = local
-        self.renderer = renderer  # given: only this renderer is killed (the pytest plugin)
+        self.kill = kill  # what is killed when the page is given up, so that what waits on it fails at once
         self.option = option  # how the limit was set, for the message
         self.last_beat: float | None = None  # None: no page watched (between pages nothing is expected)
         self.strikes = 0
         self.stop = threading.Event()
-        self.gave_up = False  # the page was abandoned: its browser (local) or our driver (remote) killed
+        self.gave_up = False  # the page was abandoned: its renderer, its browser (local) or our driver killed
 
     def beat(self, *_args) -> None:
         self.last_beat = time.monotonic()
@@ -87,13 +86,7 @@ class _Watchdog:
         if self.strikes >= 2:  # a call that only just began takes in the beats that waited within CHECK_S
             self.last_beat = None
             self.gave_up = True
-            # What waits on the page, and every clean-up after, then fails at once.
-            if self.renderer is not None:
-                kill_renderer(self.renderer)
-            elif self.local:
-                kill_local_browser()
-            else:
-                kill_playwright_driver()
+            self.kill()  # what waits on the page, and every clean-up after, then fails at once
             throw_in_caller(PageUnresponsive(
                 f"the page stopped answering: its main thread has not been free for {self.limit_s:g} s "
                 f"({self.option}), an endless loop or one very long task"))
@@ -118,7 +111,11 @@ def armed(limit_s: float, location: str = "local", renderer: Renderer | None = N
     if threading.current_thread() is not threading.main_thread() or _armed is not None:
         yield
         return
-    dog = _Watchdog(limit_s, location == "local", renderer, option)
+    if renderer is not None:
+        kill = lambda: kill_renderer(renderer)  # noqa: E731
+    else:
+        kill = kill_local_browser if location == "local" else kill_playwright_driver
+    dog = _Watchdog(limit_s, kill, option)
     previous = signal.signal(SIGNAL, dog.on_signal)
     thread = threading.Thread(target=dog.loop, args=(threading.main_thread().ident,), daemon=True,
                               name="page-watchdog")
