@@ -133,20 +133,27 @@ def _alone(item) -> bool:
 def pytest_runtest_protocol(item, nextitem):
     """The CPU lock around setup, call and teardown, so module and session fixtures that a timing
     test sets up (and measure in) are held alone too."""
-    exclusive = _timing(item)
+    mode = _mode(item)
     worker = getattr(item.config, "workerinput", {}).get("workerid", "")
     share = item.config.stash[_CPU_SHARE]
-    share.acquire(exclusive)
+    share.acquire(mode)
     try:
-        with logged(item.nodeid, worker, exclusive):
+        with logged(item.nodeid, worker, share.held or mode):
             return (yield)
     finally:
-        if not (exclusive and nextitem is not None and _timing(nextitem)):
-            share.release()  # kept through a run of timing tests: the other worker waits once
+        if not (mode != "shared" and nextitem is not None and _mode(nextitem) == mode):
+            share.release()  # kept through a run of timing tests: the other worker decides once
 
 
 def _timing(item) -> bool:
-    return item.get_closest_marker("timing") is not None
+    return _mode(item) != "shared"
+
+
+def _mode(item) -> str:
+    """How a test holds the machine (tests/cpu_share.py): "quiet", "exclusive" (timing) or "shared"."""
+    if item.get_closest_marker("quiet"):
+        return "quiet"
+    return "exclusive" if item.get_closest_marker("timing") else "shared"
 
 
 def measuring_alone(request):

@@ -3,22 +3,34 @@
 `make test` runs the suite in two pytest-xdist workers on a 2-core machine.
 Most tests can share the machine: they count, parse, compare, or check
 exit codes. A test that measures time (a paint latency, a frame rate, a
-main-thread share, a server's latency) cannot: a second Chromium in the
-other worker takes a core from it and changes what it measures. Such a test
-is marked `@pytest.mark.timing`; while it runs (setup, call and teardown,
-so module and session fixtures that measure are covered too) it holds the
-lock exclusively and the other worker waits. A worker keeps the lock from
-one timing test to the next when they follow each other, so a module of
-timing tests waits once for the other worker's test, not once per test. Every other test holds it
-shared, so unmarked tests run two at a time.
+main-thread share, a server's latency) cannot share it on equal terms: a
+second Chromium in the other worker would take CPU from it and change what
+it measures. Such a test is marked `@pytest.mark.timing`; while it runs
+(setup, call and teardown, so module and session fixtures that measure are
+covered too) it holds the lock exclusively. A worker keeps the lock from one
+timing test to the next when they follow each other. Every other test holds
+it shared, so unmarked tests run two at a time.
 
-The lock is two flock(2) files in a directory the xdist controller makes
-for the run and removes after it (tests/conftest.py hands it to the workers),
-so two suites on one machine do not wait for each other. A turnstile file gives writers priority: a reader passes
-through it on the way in, and a waiting writer holds it, so a stream of
-short shared tests in the other worker cannot starve a timing test (Linux
-flock has no writer preference of its own). The kernel drops a crashed
-worker's locks with its file descriptors.
+While a timing test holds the machine, the other worker does not wait: its
+next test runs "in the background", with every thread of that worker and
+its descendants at SCHED_IDLE (tests/cpu_priority.py), so it gets only the
+CPU the timing test leaves idle, about one core of two. At its next test
+that finds the machine free, the worker goes back to SCHED_OTHER. Where the
+process may not go back (no root, CAP_SYS_NICE or RLIMIT_NICE for it) the
+worker waits instead, as every worker did before.
+
+`@pytest.mark.quiet` is a timing test that reads the whole machine's CPU
+(bench.browser.host_load): a background test would be "another process" to
+it, so it also waits for the background test in progress and lets none
+start.
+
+The locks are flock(2) files in a directory the xdist controller makes for
+the run and removes after it (tests/conftest.py hands it to the workers), so
+two suites on one machine do not wait for each other. Turnstile files give
+writers priority: a reader passes through one on the way in, and a waiting
+writer holds it, so a stream of short shared tests in the other worker cannot
+starve a timing test (Linux flock has no writer preference of its own). The
+kernel drops a crashed worker's locks with its file descriptors.
 
 Without xdist there is one process and nothing to share: no lock is taken.
 
@@ -37,59 +49,115 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.browser import host_load
+from tests import cpu_priority
+
+
+class _ReadersWriter:
+    """A readers-writer lock on two flock(2) files: `lock`, and a `turnstile` that gives writers priority.
+
+    A reader passes through the turnstile on the way in, and a waiting writer
+    holds it, so a stream of readers cannot starve a writer (Linux flock has
+    no writer preference of its own).
+    """
+
+    def __init__(self, directory: str, name: str):
+        flags = os.O_RDWR | os.O_CREAT
+        self._turnstile = os.open(Path(directory) / f"{name}turnstile", flags, 0o600)
+        self._lock = os.open(Path(directory) / f"{name}lock", flags, 0o600)
+
+    def read(self, wait: bool = True) -> bool:
+        """Hold it shared; with wait=False, only if no writer holds it or waits for it (else False)."""
+        try:
+            fcntl.flock(self._turnstile, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return False
+        fcntl.flock(self._lock, fcntl.LOCK_SH)  # no writer is in: it would hold the turnstile
+        fcntl.flock(self._turnstile, fcntl.LOCK_UN)
+        return True
+
+    def write(self) -> None:
+        fcntl.flock(self._turnstile, fcntl.LOCK_EX)
+        fcntl.flock(self._lock, fcntl.LOCK_EX)  # waits for the readers inside to leave
+        # the turnstile stays held: no new reader comes in meanwhile
+
+    def unlock(self, writer: bool) -> None:
+        fcntl.flock(self._lock, fcntl.LOCK_UN)
+        if writer:
+            fcntl.flock(self._turnstile, fcntl.LOCK_UN)
 
 
 class CpuShare:
-    def __init__(self, directory: str):
-        flags = os.O_RDWR | os.O_CREAT
-        self._turnstile = os.open(Path(directory) / "turnstile", flags, 0o600)
-        self._lock = os.open(Path(directory) / "lock", flags, 0o600)
+    """This worker's side of the machine: shared, exclusive (a timing test), quiet, or in the background.
+
+    - shared: a test that may run beside another (the machine lock, read);
+    - exclusive: a timing test (the machine lock, written);
+    - quiet: a timing test that reads the whole machine's CPU (exclusive, and
+      the background lock written: no test runs beside it at all);
+    - background: a shared test that finds a timing test holding the machine
+      runs anyway, this worker's processes at SCHED_IDLE (tests/cpu_priority.py),
+      holding the background lock read. Only where this process may bring
+      its threads back to SCHED_OTHER (`background=True`); else it waits.
+    """
+
+    def __init__(self, directory: str, background: bool | None = None):
+        self._machine = _ReadersWriter(directory, "")
+        self._quiet = _ReadersWriter(directory, "background-")
+        self._background = cpu_priority.can_go_back() if background is None else background
         self._held: str | None = None
+
+    @property
+    def held(self) -> str | None:
+        return self._held
 
     @contextmanager
     def hold(self, exclusive: bool):
         """The lock for the duration of the block: exclusive (alone on the machine) or shared."""
         previous = self._held
         wanted = "exclusive" if exclusive else "shared"
-        if previous == "exclusive" or previous == wanted:
+        if previous in ("exclusive", "quiet") or previous == wanted:
             yield  # already held as strongly as asked (a fixture inside a marked test)
             return
-        self.acquire(exclusive)  # from shared: let go, then queue as a writer (flock cannot upgrade atomically)
+        self.acquire(wanted)  # from shared: let go, then queue as a writer (flock cannot upgrade atomically)
         try:
             yield
         finally:
             self.release()
-            if previous == "shared":
-                self.acquire(False)
+            if previous in ("shared", "background"):
+                self.acquire("shared")
 
-    def acquire(self, exclusive: bool) -> None:
-        """Hold the lock in this mode; a no-op when it is held so already (a run of timing tests)."""
-        wanted = "exclusive" if exclusive else "shared"
-        if self._held == wanted:
+    def acquire(self, mode: str) -> None:
+        """Hold the lock in this mode ("shared", "exclusive" or "quiet"); a shared request comes out
+        "background" when a timing test holds the machine. A no-op when it is held so already (a run of
+        timing tests); a background hold is let go and decided again (a quiet test may be waiting)."""
+        if self._held == mode:
             return
-        if self._held:
-            self.release()
-        self._acquire(exclusive)
+        self.release()
+        if mode == "shared":
+            if not self._machine.read(wait=not self._background):
+                self._quiet.read()  # waits only while a quiet test runs
+                if not self._machine.read(wait=False):  # (the machine may be free after one)
+                    cpu_priority.set_tree(os.SCHED_IDLE)
+                    self._held = "background"
+                    return
+                self._quiet.unlock(writer=False)
+        else:
+            self._machine.write()
+            if mode == "quiet":
+                self._quiet.write()  # waits for the other worker's background test to end
+        if cpu_priority.idle():
+            cpu_priority.set_tree(os.SCHED_OTHER)
+        self._held = mode
 
     def release(self) -> None:
-        if self._held:
-            self._release()
-
-    def _acquire(self, exclusive: bool) -> None:
-        fcntl.flock(self._turnstile, fcntl.LOCK_EX)
-        if exclusive:
-            fcntl.flock(self._lock, fcntl.LOCK_EX)  # waits for the other worker's shared test to end
-            self._held = "exclusive"  # the turnstile stays held: no new shared test starts meanwhile
-        else:
-            fcntl.flock(self._lock, fcntl.LOCK_SH)
-            fcntl.flock(self._turnstile, fcntl.LOCK_UN)
-            self._held = "shared"
-
-    def _release(self) -> None:
-        fcntl.flock(self._lock, fcntl.LOCK_UN)
-        if self._held == "exclusive":
-            fcntl.flock(self._turnstile, fcntl.LOCK_UN)
-        self._held = None
+        held, self._held = self._held, None
+        if held in ("exclusive", "quiet"):
+            self._machine.unlock(writer=True)
+            if held == "quiet":  # after the machine: a test let in here finds the machine free
+                self._quiet.unlock(writer=True)
+        elif held == "shared":
+            self._machine.unlock(writer=False)
+        elif held == "background":
+            self._quiet.unlock(writer=False)  # the processes stay at SCHED_IDLE until the next test decides
 
 
 class NoShare:
@@ -99,7 +167,9 @@ class NoShare:
     def hold(self, exclusive: bool):
         yield
 
-    def acquire(self, exclusive: bool) -> None:
+    held = None
+
+    def acquire(self, mode: str) -> None:
         pass
 
     def release(self) -> None:
@@ -107,7 +177,7 @@ class NoShare:
 
 
 @contextmanager
-def logged(nodeid: str, worker: str, exclusive: bool):
+def logged(nodeid: str, worker: str, mode: str):
     """The block's span as a JSON line in $BENCH_CPU_SHARE_LOG, if set (after the lock is held)."""
     path = os.environ.get("BENCH_CPU_SHARE_LOG")
     start = time.monotonic()
@@ -117,7 +187,7 @@ def logged(nodeid: str, worker: str, exclusive: bool):
     finally:
         if path:
             with open(path, "a", encoding="utf-8") as f:
-                f.write(json.dumps({"worker": worker, "test": nodeid, "exclusive": exclusive,
+                f.write(json.dumps({"worker": worker, "test": nodeid, "mode": mode,
                                     "start": start, "end": time.monotonic(),
                                     "machine_cpu_s": round(_machine_cpu_s() - cpu, 2)}) + "\n")
 

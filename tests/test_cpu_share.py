@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import BENCH_CPU_SHARE_DIR
+from tests import cpu_priority
 from tests.cpu_share import CpuShare
 from tests.scheduling import ALONE, read_alone, scope_of, write_alone
 
@@ -23,17 +26,34 @@ from tests.scheduling import ALONE, read_alone, scope_of, write_alone
 CONTEXT = multiprocessing.get_context("spawn")
 
 
-def _hold(directory: str, exclusive: bool, inside, release) -> None:
-    with CpuShare(directory).hold(exclusive):
-        inside.set()
-        release.wait(30)
+def _hold(directory: str, modes: list[str], background: bool, held, step) -> None:
+    """Acquire each mode in turn; report what came of it (and this process's scheduling policy); wait."""
+    share = CpuShare(directory, background=background)
+    child = subprocess.Popen(["sleep", "60"])  # a descendant started before: it must follow the policy
+    try:
+        for mode in modes:
+            share.acquire(mode)
+            held.put((share.held, os.sched_getscheduler(0), os.sched_getscheduler(child.pid)))
+            step.wait(30)
+            step.clear()
+            share.release()
+    finally:
+        child.kill()
 
 
 class Holder:
-    def __init__(self, directory: str, exclusive: bool):
-        self.inside, self.release = CONTEXT.Event(), CONTEXT.Event()
-        self.process = CONTEXT.Process(target=_hold, args=(directory, exclusive, self.inside, self.release))
+    def __init__(self, directory: str, exclusive: bool | str, background: bool = False, then: tuple = ()):
+        mode = exclusive if isinstance(exclusive, str) else ("exclusive" if exclusive else "shared")
+        self.held, self.step = CONTEXT.Queue(), CONTEXT.Event()
+        self.process = CONTEXT.Process(target=_hold, args=(directory, [mode, *then], background, self.held,
+                                                           self.step))
         self.process.start()
+        self.report = None
+
+    def inside(self) -> bool:
+        if self.report is None and not self.held.empty():
+            self.report = self.held.get()
+        return self.report is not None
 
     def waiting(self) -> bool:
         """Blocked in flock: /proc/locks lists its request with '->'."""
@@ -46,8 +66,13 @@ class Holder:
             assert time.monotonic() < deadline and self.process.is_alive()
             time.sleep(0.01)
 
+    def next(self) -> None:
+        """Let go of this hold and take the next one."""
+        self.report = None
+        self.step.set()
+
     def done(self) -> None:
-        self.release.set()
+        self.step.set()
         self.process.join(30)
         assert self.process.exitcode == 0
 
@@ -55,15 +80,15 @@ class Holder:
 def test_shared_holders_overlap_and_an_exclusive_one_waits_for_all_of_them(tmp_path):
     run = str(tmp_path)
     first, second = Holder(run, False), Holder(run, False)
-    first.wait_until(first.inside.is_set)
-    second.wait_until(second.inside.is_set)  # two shared at once
+    first.wait_until(first.inside)
+    second.wait_until(second.inside)  # two shared at once
     alone = Holder(run, True)
     alone.wait_until(alone.waiting)
     first.done()
     time.sleep(0.2)
-    assert not alone.inside.is_set() and alone.waiting()  # one shared holder is still in
+    assert not alone.inside() and alone.waiting()  # one shared holder is still in
     second.done()
-    alone.wait_until(alone.inside.is_set)
+    alone.wait_until(alone.inside)
     alone.done()
 
 
@@ -71,26 +96,79 @@ def test_a_waiting_exclusive_holder_goes_before_a_later_shared_one(tmp_path):
     # Without the turnstile a stream of shared holders could keep a timing test waiting for ever.
     run = str(tmp_path)
     shared = Holder(run, False)
-    shared.wait_until(shared.inside.is_set)
+    shared.wait_until(shared.inside)
     alone = Holder(run, True)
     alone.wait_until(alone.waiting)
     later = Holder(run, False)
     later.wait_until(later.waiting)  # queued behind the exclusive request, though only shared holds
     shared.done()
-    alone.wait_until(alone.inside.is_set)
-    assert not later.inside.is_set()
+    alone.wait_until(alone.inside)
+    assert not later.inside()
     alone.done()
-    later.wait_until(later.inside.is_set)
+    later.wait_until(later.inside)
     later.done()
 
 
 def test_a_shared_holder_can_ask_for_exclusive_inside_and_gets_shared_back(tmp_path):
-    share = CpuShare(str(tmp_path))
+    share = CpuShare(str(tmp_path), background=False)
     with share.hold(False):
         with share.hold(True):
-            assert share._held == "exclusive"
-        assert share._held == "shared"
-    assert share._held is None
+            assert share.held == "exclusive"
+        assert share.held == "shared"
+    assert share.held is None
+
+
+BACKGROUND = pytest.mark.skipif(not cpu_priority.can_go_back(),
+                                reason="bringing a thread back from SCHED_IDLE needs root, CAP_SYS_NICE or RLIMIT_NICE")
+
+
+@BACKGROUND
+def test_beside_a_timing_test_a_shared_one_runs_at_sched_idle_and_comes_back_after(tmp_path):
+    run = str(tmp_path)
+    alone = Holder(run, True)
+    alone.wait_until(alone.inside)
+    shared = Holder(run, False, background=True, then=("shared",))
+    shared.wait_until(shared.inside)  # not waiting for the timing test
+    idle = os.SCHED_IDLE
+    assert shared.report == ("background", idle, idle)  # the process and the child it had started
+    alone.done()
+    shared.next()
+    shared.wait_until(shared.inside)
+    assert shared.report == ("shared", os.SCHED_OTHER, os.SCHED_OTHER)
+    shared.done()
+
+
+@BACKGROUND
+def test_a_quiet_test_waits_for_the_background_test_and_lets_none_start(tmp_path):
+    run = str(tmp_path)
+    alone = Holder(run, True)
+    alone.wait_until(alone.inside)
+    background = Holder(run, False, background=True)
+    background.wait_until(background.inside)
+    assert background.report[0] == "background"
+    alone.done()
+    quiet = Holder(run, "quiet")
+    quiet.wait_until(quiet.waiting)  # the machine is free, but a test runs in the background
+    background.done()
+    quiet.wait_until(quiet.inside)
+    later = Holder(run, False, background=True)
+    later.wait_until(later.waiting)  # neither shared nor in the background while the quiet test runs
+    quiet.done()
+    later.wait_until(later.inside)
+    assert later.report == ("shared", os.SCHED_OTHER, os.SCHED_OTHER)
+    later.done()
+
+
+def test_where_it_cannot_come_back_from_sched_idle_a_shared_test_waits_as_before(tmp_path):
+    run = str(tmp_path)
+    alone = Holder(run, True)
+    alone.wait_until(alone.inside)
+    shared = Holder(run, False, background=False)
+    shared.wait_until(shared.waiting)
+    alone.done()
+    shared.wait_until(shared.inside)
+    assert shared.report == ("shared", os.SCHED_OTHER, os.SCHED_OTHER)
+    shared.done()
 
 
 def test_the_unit_alone_is_made_of_the_node_ids_the_workers_wrote(tmp_path):

@@ -34,7 +34,7 @@ def test_compare_notes_a_much_busier_or_quieter_machine_and_nothing_else():
     assert machine_load_note(results(1.0), {"metrics": {}}) is None  # an older results file
 
 
-@pytest.mark.timing  # the other worker's tests would be "other processes" too
+@pytest.mark.quiet  # the other worker's tests, even at SCHED_IDLE, would be "other processes" too
 @pytest.mark.skipif(not host_load.available(), reason="reads /proc (Linux)")
 def test_one_busy_process_outside_our_tree_is_its_share_of_the_cpus():
     # The shell starts the busy loop in the background and exits: the loop is
