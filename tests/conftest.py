@@ -39,6 +39,7 @@ from bench.results.records import Results
 from bench.targets.server_process import BundledServer
 from bench.scenarios.page import PageSession
 from bench.targets.profile import bundled_target, resolve_target
+from tests import idle_group
 from tests.cpu_share import CpuShare, NoShare, logged
 from tests.scheduling import AloneFirstScheduling, write_alone
 
@@ -46,13 +47,19 @@ REPO = Path(__file__).resolve().parent.parent
 TEST_FIXTURES = REPO / "fixtures"  # test data (chat UIs bench did not shape, protocol servers), not package data
 UIS_DIR = TEST_FIXTURES / "uis"
 _CPU_SHARE = pytest.StashKey()  # this process's side of the lock (tests/cpu_share.py)
+_IDLE_GROUP = pytest.StashKey()  # this worker's idle cgroup, or None (tests/idle_group.py)
 BENCH_CPU_SHARE_DIR = _CPU_SHARE_DIR = "bench_cpu_share_dir"  # workerinput key: the run's lock directory
 
 
 def pytest_configure(config):
     # The `timing` marker (pyproject.toml) is honoured here: see pytest_runtest_protocol.
     worker = getattr(config, "workerinput", None)
-    config.stash[_CPU_SHARE] = CpuShare(worker[_CPU_SHARE_DIR]) if worker else NoShare()
+    if worker:  # an idle cgroup, for its tests beside a timing test (tests/cpu_share.py)
+        idle = idle_group.make(f"{Path(worker[_CPU_SHARE_DIR]).name}-{worker['workerid']}")
+        config.stash[_CPU_SHARE] = CpuShare(worker[_CPU_SHARE_DIR], idle)
+        config.stash[_IDLE_GROUP] = idle
+    else:
+        config.stash[_CPU_SHARE] = NoShare()
 
 
 
@@ -66,6 +73,9 @@ def pytest_configure_node(node):
 
 
 def pytest_unconfigure(config):
+    idle = config.stash.get(_IDLE_GROUP, None)
+    if idle is not None:
+        idle.remove()
     directory = config.stash.get(_CPU_SHARE_DIR, None)
     if directory and not hasattr(config, "workerinput"):
         shutil.rmtree(directory, ignore_errors=True)

@@ -12,15 +12,16 @@ timing test to the next when they follow each other. Every other test holds
 it shared, so unmarked tests run two at a time.
 
 While a timing test holds the machine, the other worker does not wait: its
-next test runs "in the background", with every thread of that worker and
-its descendants at SCHED_IDLE (tests/cpu_priority.py), so it gets only the
-CPU the timing test leaves idle, about one core of two. At its next test
-that finds the machine free, the worker goes back to SCHED_OTHER. Where the
-process may not go back (no root, CAP_SYS_NICE or RLIMIT_NICE for it) the
-worker waits instead, as every worker did before.
+next test runs "in the background": the worker and its descendants move
+into an idle CPU cgroup (tests/idle_group.py), scheduled as SCHED_IDLE
+against the timing test, so it gets only the CPU the timing test leaves idle,
+about one core of two. At its next test that finds the machine free, the
+worker's processes move back. Where no such cgroup can be made (no write
+access to the CPU controller) the worker waits instead, as every worker did
+before.
 
 `@pytest.mark.quiet` is a timing test that reads the whole machine's CPU
-(bench.browser.host_load): a background test would be "another process" to
+(bench.browser.host_load): a background test would be "other processes" to
 it, so it also waits for the background test in progress and lets none
 start.
 
@@ -49,7 +50,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.browser import host_load
-from tests import cpu_priority
+from tests.idle_group import IdleGroup
 
 
 class _ReadersWriter:
@@ -94,15 +95,15 @@ class CpuShare:
     - quiet: a timing test that reads the whole machine's CPU (exclusive, and
       the background lock written: no test runs beside it at all);
     - background: a shared test that finds a timing test holding the machine
-      runs anyway, this worker's processes at SCHED_IDLE (tests/cpu_priority.py),
-      holding the background lock read. Only where this process may bring
-      its threads back to SCHED_OTHER (`background=True`); else it waits.
+      runs anyway, with this worker's processes in its idle cgroup
+      (tests/idle_group.py), holding the background lock read. Only where
+      the worker has one (`idle`); else it waits.
     """
 
-    def __init__(self, directory: str, background: bool | None = None):
+    def __init__(self, directory: str, idle: IdleGroup | None = None):
         self._machine = _ReadersWriter(directory, "")
         self._quiet = _ReadersWriter(directory, "background-")
-        self._background = cpu_priority.can_go_back() if background is None else background
+        self._idle = idle
         self._held: str | None = None
 
     @property
@@ -133,10 +134,10 @@ class CpuShare:
             return
         self.release()
         if mode == "shared":
-            if not self._machine.read(wait=not self._background):
+            if not self._machine.read(wait=self._idle is None):
                 self._quiet.read()  # waits only while a quiet test runs
                 if not self._machine.read(wait=False):  # (the machine may be free after one)
-                    cpu_priority.set_tree(os.SCHED_IDLE)
+                    self._idle.enter()
                     self._held = "background"
                     return
                 self._quiet.unlock(writer=False)
@@ -144,8 +145,8 @@ class CpuShare:
             self._machine.write()
             if mode == "quiet":
                 self._quiet.write()  # waits for the other worker's background test to end
-        if cpu_priority.idle():
-            cpu_priority.set_tree(os.SCHED_OTHER)
+        if self._idle is not None and self._idle.inside():
+            self._idle.leave()
         self._held = mode
 
     def release(self) -> None:
@@ -157,7 +158,7 @@ class CpuShare:
         elif held == "shared":
             self._machine.unlock(writer=False)
         elif held == "background":
-            self._quiet.unlock(writer=False)  # the processes stay at SCHED_IDLE until the next test decides
+            self._quiet.unlock(writer=False)  # the processes stay in the idle cgroup until the next test decides
 
 
 class NoShare:

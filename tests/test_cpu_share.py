@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BENCH_CPU_SHARE_DIR
-from tests import cpu_priority
+from tests import idle_group
 from tests.cpu_share import CpuShare
 from tests.scheduling import ALONE, read_alone, scope_of, write_alone
 
@@ -27,18 +27,23 @@ CONTEXT = multiprocessing.get_context("spawn")
 
 
 def _hold(directory: str, modes: list[str], background: bool, held, step) -> None:
-    """Acquire each mode in turn; report what came of it (and this process's scheduling policy); wait."""
-    share = CpuShare(directory, background=background)
-    child = subprocess.Popen(["sleep", "60"])  # a descendant started before: it must follow the policy
+    """Acquire each mode in turn; report what came of it (and whether this process and a child it
+    started before are in its idle cgroup); wait."""
+    idle = idle_group.make(f"{Path(directory).name}-{os.getpid()}") if background else None
+    share = CpuShare(directory, idle)
+    child = subprocess.Popen(["sleep", "60"])  # a descendant started before: it must move with it
     try:
         for mode in modes:
             share.acquire(mode)
-            held.put((share.held, os.sched_getscheduler(0), os.sched_getscheduler(child.pid)))
+            held.put((share.held, *((idle.inside(), idle.inside(child.pid)) if idle else (False, False))))
             step.wait(30)
             step.clear()
             share.release()
     finally:
         child.kill()
+        child.wait()
+        if idle:
+            idle.remove()
 
 
 class Holder:
@@ -110,7 +115,7 @@ def test_a_waiting_exclusive_holder_goes_before_a_later_shared_one(tmp_path):
 
 
 def test_a_shared_holder_can_ask_for_exclusive_inside_and_gets_shared_back(tmp_path):
-    share = CpuShare(str(tmp_path), background=False)
+    share = CpuShare(str(tmp_path))
     with share.hold(False):
         with share.hold(True):
             assert share.held == "exclusive"
@@ -118,23 +123,22 @@ def test_a_shared_holder_can_ask_for_exclusive_inside_and_gets_shared_back(tmp_p
     assert share.held is None
 
 
-BACKGROUND = pytest.mark.skipif(not cpu_priority.can_go_back(),
-                                reason="bringing a thread back from SCHED_IDLE needs root, CAP_SYS_NICE or RLIMIT_NICE")
+BACKGROUND = pytest.mark.skipif(not idle_group.available(),
+                                reason="no idle cgroup can be made here (no write access to the CPU controller)")
 
 
 @BACKGROUND
-def test_beside_a_timing_test_a_shared_one_runs_at_sched_idle_and_comes_back_after(tmp_path):
+def test_beside_a_timing_test_a_shared_one_runs_in_the_idle_cgroup_and_comes_back_after(tmp_path):
     run = str(tmp_path)
     alone = Holder(run, True)
     alone.wait_until(alone.inside)
     shared = Holder(run, False, background=True, then=("shared",))
     shared.wait_until(shared.inside)  # not waiting for the timing test
-    idle = os.SCHED_IDLE
-    assert shared.report == ("background", idle, idle)  # the process and the child it had started
+    assert shared.report == ("background", True, True)  # the process and the child it had started
     alone.done()
     shared.next()
     shared.wait_until(shared.inside)
-    assert shared.report == ("shared", os.SCHED_OTHER, os.SCHED_OTHER)
+    assert shared.report == ("shared", False, False)
     shared.done()
 
 
@@ -155,11 +159,11 @@ def test_a_quiet_test_waits_for_the_background_test_and_lets_none_start(tmp_path
     later.wait_until(later.waiting)  # neither shared nor in the background while the quiet test runs
     quiet.done()
     later.wait_until(later.inside)
-    assert later.report == ("shared", os.SCHED_OTHER, os.SCHED_OTHER)
+    assert later.report == ("shared", False, False)
     later.done()
 
 
-def test_where_it_cannot_come_back_from_sched_idle_a_shared_test_waits_as_before(tmp_path):
+def test_without_an_idle_cgroup_a_shared_test_waits_as_before(tmp_path):
     run = str(tmp_path)
     alone = Holder(run, True)
     alone.wait_until(alone.inside)
@@ -167,7 +171,7 @@ def test_where_it_cannot_come_back_from_sched_idle_a_shared_test_waits_as_before
     shared.wait_until(shared.waiting)
     alone.done()
     shared.wait_until(shared.inside)
-    assert shared.report == ("shared", os.SCHED_OTHER, os.SCHED_OTHER)
+    assert shared.report == ("shared", False, False)
     shared.done()
 
 
