@@ -55,7 +55,8 @@ def pytest_configure(config):
     # The `timing` marker (pyproject.toml) is honoured here: see pytest_runtest_protocol.
     worker = getattr(config, "workerinput", None)
     if worker:  # an idle cgroup, for its tests beside a timing test (tests/cpu_share.py)
-        idle = idle_group.make(f"{Path(worker[_CPU_SHARE_DIR]).name}-{worker['workerid']}")
+        run = Path(worker[_CPU_SHARE_DIR]).name.removeprefix(idle_group.PREFIX)
+        idle = idle_group.make(f"{run}-{worker['workerid']}")
         config.stash[_CPU_SHARE] = CpuShare(worker[_CPU_SHARE_DIR], idle)
         config.stash[_IDLE_GROUP] = idle
     else:

@@ -17,8 +17,10 @@ and what it starts stays in the cgroup, new sessions too.
 
 Making the cgroup needs write access to the CPU controller's hierarchy
 (root, or a delegated cgroup): cgroup v1's `cpu` hierarchy, or v2 where this
-process sits in the root cgroup. Where neither is possible `make` gives
-None, and the suite waits for timing tests instead, as it did before.
+process sits in the root cgroup and the CPU controller is enabled for its
+children. Where neither holds `make` gives None, and the suite waits for
+timing tests instead, as it did before. The worker removes its cgroup when
+it ends; a worker that crashed leaves an empty one (`bench-pytest-*`).
 """
 
 from __future__ import annotations
@@ -41,11 +43,6 @@ def make(name: str) -> "IdleGroup | None":
     parent = _own_cpu_cgroup()
     if parent is None:
         return None
-    for stale in parent.glob(PREFIX + "*"):
-        try:
-            stale.rmdir()  # an empty one left by a worker that crashed (a live one is not empty)
-        except OSError:
-            pass
     path = parent / (PREFIX + name)
     try:
         path.mkdir()
@@ -127,13 +124,11 @@ def _own_cpu_cgroup() -> Path | None:
         root = Path("/sys/fs/cgroup")
         if number == "0" and path == "/" and "cpu" in _read(root / "cgroup.controllers").split():
             # v2, this process in the root cgroup (a child of a non-root cgroup that holds processes
-            # could not get the CPU controller: no internal processes)
-            if "cpu" not in _read(root / "cgroup.subtree_control").split():
-                try:
-                    (root / "cgroup.subtree_control").write_text("+cpu")
-                except OSError:
-                    return None
-            return root if os.access(root, os.W_OK) else None
+            # could not get the CPU controller: no internal processes), the controller already handed
+            # down to the root's children (enabling it would change the whole machine)
+            if "cpu" in _read(root / "cgroup.subtree_control").split() and os.access(root, os.W_OK):
+                return root
+            return None
     return None
 
 
