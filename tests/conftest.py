@@ -12,7 +12,8 @@ What a new test should reuse (docs/suite-speed.md, "Writing a test"):
 - `run_bench(...)` for `python -m bench` as a user runs it, `bench_popen(...)`
   for one a test interrupts (SIGINT at its default disposition);
 - `@pytest.mark.timing` on a test (or `pytestmark` on a module) that measures
-  time: it then runs with no other test of the suite beside it (tests/cpu_share.py).
+  time: it then runs with no other test of the suite beside it as an equal (tests/cpu_share.py;
+  `@pytest.mark.quiet` when nothing at all may run beside it).
 """
 
 from __future__ import annotations
