@@ -68,7 +68,11 @@ class IdleGroup:
         """
         for _ in range(2):
             for pid in process_tree():
-                _move(pid, self.path)
+                self.move_in(pid)
+
+    def move_in(self, pid: int) -> None:
+        """One process (all its threads) into the group; what it starts later is born in it."""
+        _move(pid, self.path)
 
     def leave(self) -> None:
         """Every process in the group back to the parent cgroup, orphans included (a member that

@@ -11,12 +11,14 @@ import json
 import multiprocessing
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import BENCH_CPU_SHARE_DIR
+from bench.linux_proc import stat_fields
 from tests import idle_group
 from tests.cpu_share import CpuShare
 from tests.scheduling import ALONE, read_alone, scope_of, write_alone
@@ -161,6 +163,38 @@ def test_a_quiet_test_waits_for_the_background_test_and_lets_none_start(tmp_path
     later.wait_until(later.inside)
     assert later.report == ("shared", False, False)
     later.done()
+
+
+@BACKGROUND
+@pytest.mark.timing  # it spins a normal process on a core for a second: not beside another test
+def test_the_idle_cgroup_gets_only_the_cpu_a_normal_process_leaves():
+    # Known answer: two busy loops on CPU 0, each in a session of its own (an
+    # autogroup each, as Playwright's Chromium is), one of them in the idle
+    # cgroup. cpu.idle weighs 3 against 1024: it gets about 0.3 % of the core.
+    # With only its threads at SCHED_IDLE instead it got about half: the two
+    # sessions weigh the same (docs/suite-speed.md).
+    group = idle_group.make(f"known-answer-{os.getpid()}")
+    spin = [sys.executable, "-c", "while True: pass"]
+    pinned = dict(start_new_session=True, preexec_fn=lambda: os.sched_setaffinity(0, {0}))
+    normal, idle = subprocess.Popen(spin, **pinned), subprocess.Popen(spin, **pinned)
+    try:
+        group.move_in(idle.pid)
+        time.sleep(0.3)
+        start = [cpu_ticks(p.pid) for p in (normal, idle)]
+        time.sleep(1.0)
+        used = [cpu_ticks(p.pid) - s for p, s in zip((normal, idle), start)]
+    finally:
+        for p in (normal, idle):
+            p.kill()
+            p.wait()
+        group.remove()
+    print(f"\nCPU 0 for one second: the normal loop {used[0]} ticks, the one in the idle cgroup {used[1]}")
+    assert used[0] > 0 and used[1] <= 0.05 * used[0], used
+
+
+def cpu_ticks(pid: int) -> int:
+    fields = stat_fields(pid)
+    return int(fields[11]) + int(fields[12])  # utime + stime
 
 
 def test_without_an_idle_cgroup_a_shared_test_waits_as_before(tmp_path):
