@@ -48,6 +48,13 @@ def _hold(directory: str, modes: list[str], background: bool, held, step) -> Non
             idle.remove()
 
 
+def timing_test_in(run: str) -> "Holder":
+    """A holder of the machine, exclusive, once it is in."""
+    alone = Holder(run, True)
+    alone.wait_until(alone.inside)
+    return alone
+
+
 class Holder:
     def __init__(self, directory: str, exclusive: bool | str, background: bool = False, then: tuple = ()):
         mode = exclusive if isinstance(exclusive, str) else ("exclusive" if exclusive else "shared")
@@ -131,9 +138,7 @@ BACKGROUND = pytest.mark.skipif(not idle_group.available(),
 
 @BACKGROUND
 def test_beside_a_timing_test_a_shared_one_runs_in_the_idle_cgroup_and_comes_back_after(tmp_path):
-    run = str(tmp_path)
-    alone = Holder(run, True)
-    alone.wait_until(alone.inside)
+    run, alone = str(tmp_path), timing_test_in(str(tmp_path))
     shared = Holder(run, False, background=True, then=("shared",))
     shared.wait_until(shared.inside)  # not waiting for the timing test
     assert shared.report == ("background", True, True)  # the process and the child it had started
@@ -146,9 +151,7 @@ def test_beside_a_timing_test_a_shared_one_runs_in_the_idle_cgroup_and_comes_bac
 
 @BACKGROUND
 def test_a_quiet_test_waits_for_the_background_test_and_lets_none_start(tmp_path):
-    run = str(tmp_path)
-    alone = Holder(run, True)
-    alone.wait_until(alone.inside)
+    run, alone = str(tmp_path), timing_test_in(str(tmp_path))
     background = Holder(run, False, background=True)
     background.wait_until(background.inside)
     assert background.report[0] == "background"
@@ -171,8 +174,8 @@ def test_the_idle_cgroup_gets_only_the_cpu_a_normal_process_leaves():
     # Known answer: two busy loops on CPU 0, each in a session of its own (an
     # autogroup each, as Playwright's Chromium is), one of them in the idle
     # cgroup. cpu.idle weighs 3 against 1024: it gets about 0.3 % of the core.
-    # With only its threads at SCHED_IDLE instead it got about half: the two
-    # sessions weigh the same (docs/suite-speed.md).
+    # (Why a cgroup and not SCHED_IDLE threads shows only beside a Chromium
+    # load, not two loops: docs/suite-speed.md.)
     group = idle_group.make(f"known-answer-{os.getpid()}")
     spin = [sys.executable, "-c", "while True: pass"]
     pinned = dict(start_new_session=True, preexec_fn=lambda: os.sched_setaffinity(0, {0}))
@@ -198,9 +201,7 @@ def cpu_ticks(pid: int) -> int:
 
 
 def test_without_an_idle_cgroup_a_shared_test_waits_as_before(tmp_path):
-    run = str(tmp_path)
-    alone = Holder(run, True)
-    alone.wait_until(alone.inside)
+    run, alone = str(tmp_path), timing_test_in(str(tmp_path))
     shared = Holder(run, False, background=False)
     shared.wait_until(shared.waiting)
     alone.done()
