@@ -1,8 +1,9 @@
 """pytest-playwright set up for measuring with bench: copy beside your tests, or merge into your conftest.py.
 
 - bench's stable Chromium flags (no background networking, precise memory
-  info, ...) and the fixed viewport and scale bench measures with, so your
-  numbers compare with `bench ui`'s;
+  info, ...), the features it turns off (a local browser), and the fixed
+  viewport and scale bench measures with, so your numbers compare with
+  `bench ui`'s;
 - the Chromium bench finds ($BENCH_CHROMIUM, Playwright's own, chromium on
   PATH), unless you pass --browser-channel;
 - a browser served elsewhere when PLAYWRIGHT_WS_ENDPOINT is set
@@ -24,6 +25,7 @@ import os
 
 import pytest
 
+from bench.browser.features import launch_switches
 from bench.browser.launch import DEVICE_SCALE_FACTOR, STABLE_FLAGS, VIEWPORT, find_chromium
 
 
@@ -48,6 +50,12 @@ def browser_type_launch_args(browser_type_launch_args, playwright, connect_optio
             args["executablePath"] = os.environ["BENCH_CHROMIUM"]
     else:
         args["executable_path"] = find_chromium(None, playwright)
+        # The WebUI omnibox preload off, Playwright's own --disable-features kept, as `bench ui` launches
+        # (docs/ui.md): one switch with both lists in place of Playwright's.
+        leave_out, merged = launch_switches()
+        args["args"] += merged
+        if leave_out:
+            args["ignore_default_args"] = leave_out
     return args
 
 

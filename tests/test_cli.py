@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.browser import features
 from bench.history.store import Store
 from bench.results.records import SCHEMA
 
@@ -162,6 +163,7 @@ def test_cli_prints_where_the_time_goes_and_keeps_raw_samples(cli_run):
     assert "render.paint_ms" not in data["metrics"]  # no trace run in this command: left out
     assert len([r for r in data["records"]["render"] if r["scenario"] == "burst"]) == 3
     assert "/proc/<pid>/stat" in data["env"]["renderer_process"]["cpu"]
+    assert data["env"]["features_off"] == list(features.OFF)  # the omnibox preload (bench.browser.features)
     assert data["config"]["scenarios"]["burst"]["render_cost"] is True
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.browser import features
 from bench.browser.launch import STABLE_FLAGS, find_chromium
 from bench.results.records import load_results
 from tests.browser_servers import playwright_server, wait_until_gone  # noqa: F401 (a fixture)
@@ -235,6 +236,7 @@ def test_a_local_measurement_describes_the_browser_pytest_playwright_launched(ti
     env = results["env"]
     assert env["harness"] == "pytest" and env["browser_location"] == "local" and env["headless"] is True
     assert env["flags"] == STABLE_FLAGS and env["flags_missing"] == []  # examples/conftest.py passes them
+    assert env["features_off"] == list(features.OFF)  # and turns them off as bench ui does
     assert env["viewport"] == {"width": 1280, "height": 800} and env["slowmo_ms"] == 0
     # The browser is local, so the renderer's memory is read (tests/test_cycles.py proves the figures).
     assert results["metrics"]["test_tiny.py::test_cycles_within_budget[chromium]::heap.renderer_private_bytes"]["n"] == 3

@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import features
 from .source import BrowserSource, connect
 from ..errors import TargetError, UsageError
 
@@ -100,7 +101,8 @@ def launch(playwright, options: BrowserOptions):
     """Launch Chromium through Playwright, or use the remote one options.source names.
 
     A failure becomes one clear line. Remote: --browser-path is a path on the
-    server's machine, passed along as the launch option executablePath.
+    server's machine, passed along as the launch option executablePath. Local:
+    a few features more are off (bench.browser.features).
     """
     if options.source.remote:
         return connect(playwright, options.source, options.headless, options.args, options.path,
@@ -109,12 +111,14 @@ def launch(playwright, options: BrowserOptions):
     if display_missing(options):
         raise TargetError(f"--headed needs a display and neither DISPLAY nor WAYLAND_DISPLAY is set "
                           f"({NO_DISPLAY_HINT})")
+    leave_out, merged = features.launch_switches()  # the omnibox preload off, Playwright's list kept
     try:
         return playwright.chromium.launch(
             executable_path=path,
             headless=options.headless,
             slow_mo=options.slowmo_ms or None,
-            args=options.args,
+            args=options.args + merged,
+            ignore_default_args=leave_out or None,
         )
     except Exception as exc:  # Playwright raises its own Error with a long log
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

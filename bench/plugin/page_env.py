@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from ..browser import features
 from ..browser.launch import STABLE_FLAGS, BrowserOptions
 from ..browser.source import REMOTE_PLAYWRIGHT, BrowserSource
 from ..results.env import collect_env
@@ -45,8 +46,9 @@ def pytest_browser_env(request, browser) -> dict:
     env["browser_channel"] = channel
     env["harness"] = "pytest"
     if not source.remote:
-        env["flags"] = args
+        env["flags"] = [a for a in args if not a.startswith(features.SWITCH)]  # as bench ui records them
         env["flags_missing"] = [f for f in STABLE_FLAGS if f not in args]
+        env["features_off"] = features.off_in(args)  # examples/conftest.py merges them in as bench ui does
     return env
 
 

@@ -9,7 +9,7 @@ import subprocess
 from importlib import metadata
 
 from .. import __version__
-from ..browser import renderer_process
+from ..browser import features, renderer_process
 from ..browser.launch import DEVICE_SCALE_FACTOR, VIEWPORT, BrowserOptions
 from ..browser.source import remote_env
 
@@ -69,4 +69,6 @@ def collect_env(browser, options: BrowserOptions, browser_path: str | None, host
     }
     if options.source.remote:
         env.update(remote_env(browser, options.source, options.args))
+    else:  # merged into Playwright's own --disable-features (bench.browser.features)
+        env["features_off"] = list(features.OFF) if features.launch_switches()[1] else []
     return env
