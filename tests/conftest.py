@@ -55,9 +55,10 @@ BENCH_CPU_SHARE_DIR = _CPU_SHARE_DIR = "bench_cpu_share_dir"  # workerinput key:
 def pytest_configure(config):
     # The `timing` marker (pyproject.toml) is honoured here: see pytest_runtest_protocol.
     worker = getattr(config, "workerinput", None)
-    if worker:  # an idle cgroup, for its tests beside a timing test (tests/cpu_share.py)
+    if worker:  # an idle cgroup, for its tests beside a timing test, when asked for (tests/cpu_share.py)
         run = Path(worker[_CPU_SHARE_DIR]).name.removeprefix(idle_group.PREFIX)
-        idle = idle_group.make(f"{run}-{worker['workerid']}")
+        wanted = os.environ.get("BENCH_SUITE_BACKGROUND") == "1"
+        idle = idle_group.make(f"{run}-{worker['workerid']}") if wanted else None
         config.stash[_CPU_SHARE] = CpuShare(worker[_CPU_SHARE_DIR], idle)
         config.stash[_IDLE_GROUP] = idle
     else:

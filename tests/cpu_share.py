@@ -11,7 +11,8 @@ covered too) it holds the lock exclusively. A worker keeps the lock from one
 timing test to the next when they follow each other. Every other test holds
 it shared, so unmarked tests run two at a time.
 
-While a timing test holds the machine, the other worker does not wait: its
+With BENCH_SUITE_BACKGROUND=1 (tests/conftest.py; off by default, docs/suite-speed.md says why),
+while a timing test holds the machine, the other worker does not wait: its
 next test runs "in the background": the worker and its descendants move
 into an idle CPU cgroup (tests/idle_group.py), scheduled as SCHED_IDLE
 against the timing test, so it gets only the CPU the timing test leaves idle,

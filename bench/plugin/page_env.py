@@ -46,9 +46,10 @@ def pytest_browser_env(request, browser) -> dict:
     env["browser_channel"] = channel
     env["harness"] = "pytest"
     if not source.remote:
-        env["flags"] = [a for a in args if not a.startswith(features.SWITCH)]  # as bench ui records them
+        merged = features.launch_switches()[1]  # examples/conftest.py's, recorded apart as bench ui does
+        env["flags"] = [a for a in args if a not in merged]
         env["flags_missing"] = [f for f in STABLE_FLAGS if f not in args]
-        env["features_off"] = features.off_in(args)  # examples/conftest.py merges them in as bench ui does
+        env["features_off"] = features.off_in(args)
     return env
 
 
