@@ -48,7 +48,6 @@ REPO = Path(__file__).resolve().parent.parent
 TEST_FIXTURES = REPO / "fixtures"  # test data (chat UIs bench did not shape, protocol servers), not package data
 UIS_DIR = TEST_FIXTURES / "uis"
 _CPU_SHARE = pytest.StashKey()  # this process's side of the lock (tests/cpu_share.py)
-_IDLE_GROUP = pytest.StashKey()  # this worker's idle cgroup, or None (tests/idle_group.py)
 BENCH_CPU_SHARE_DIR = _CPU_SHARE_DIR = "bench_cpu_share_dir"  # workerinput key: the run's lock directory
 
 
@@ -60,7 +59,6 @@ def pytest_configure(config):
         wanted = os.environ.get("BENCH_SUITE_BACKGROUND") == "1"
         idle = idle_group.make(f"{run}-{worker['workerid']}") if wanted else None
         config.stash[_CPU_SHARE] = CpuShare(worker[_CPU_SHARE_DIR], idle)
-        config.stash[_IDLE_GROUP] = idle
     else:
         config.stash[_CPU_SHARE] = NoShare()
 
@@ -76,9 +74,9 @@ def pytest_configure_node(node):
 
 
 def pytest_unconfigure(config):
-    idle = config.stash.get(_IDLE_GROUP, None)
-    if idle is not None:
-        idle.remove()
+    share = config.stash.get(_CPU_SHARE, None)
+    if share is not None:
+        share.close()
     directory = config.stash.get(_CPU_SHARE_DIR, None)
     if directory and not hasattr(config, "workerinput"):
         shutil.rmtree(directory, ignore_errors=True)

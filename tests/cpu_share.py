@@ -103,7 +103,7 @@ class CpuShare:
 
     def __init__(self, directory: str, idle: IdleGroup | None = None):
         self._machine = _ReadersWriter(directory, "")
-        self._quiet = _ReadersWriter(directory, "background-")
+        self._background = _ReadersWriter(directory, "background-")
         self._idle = idle
         self._held: str | None = None
 
@@ -136,30 +136,35 @@ class CpuShare:
         self.release()
         if mode == "shared":
             if not self._machine.read(wait=self._idle is None):
-                self._quiet.read()  # waits only while a quiet test runs
+                self._background.read()  # waits only while a quiet test runs
                 if not self._machine.read(wait=False):  # (the machine may be free after one)
                     self._idle.enter()
                     self._held = "background"
                     return
-                self._quiet.unlock(writer=False)
+                self._background.unlock(writer=False)
         else:
             self._machine.write()
             if mode == "quiet":
-                self._quiet.write()  # waits for the other worker's background test to end
+                self._background.write()  # waits for the other worker's background test to end
         if self._idle is not None and self._idle.inside():
             self._idle.leave()
         self._held = mode
+
+    def close(self) -> None:
+        """At the worker's end: its processes out of the idle cgroup, and the cgroup gone."""
+        if self._idle is not None:
+            self._idle.remove()
 
     def release(self) -> None:
         held, self._held = self._held, None
         if held in ("exclusive", "quiet"):
             self._machine.unlock(writer=True)
             if held == "quiet":  # after the machine: a test let in here finds the machine free
-                self._quiet.unlock(writer=True)
+                self._background.unlock(writer=True)
         elif held == "shared":
             self._machine.unlock(writer=False)
         elif held == "background":
-            self._quiet.unlock(writer=False)  # the processes stay in the idle cgroup until the next test decides
+            self._background.unlock(writer=False)  # the processes stay in the idle cgroup until the next test decides
 
 
 class NoShare:
@@ -175,6 +180,9 @@ class NoShare:
         pass
 
     def release(self) -> None:
+        pass
+
+    def close(self) -> None:
         pass
 
 

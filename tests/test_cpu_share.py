@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import BENCH_CPU_SHARE_DIR
-from bench.linux_proc import stat_fields
+from bench.browser.renderer_process import cpu_ticks
 from tests import idle_group
 from tests.cpu_share import CpuShare
 from tests.scheduling import ALONE, read_alone, scope_of, write_alone
@@ -44,8 +44,7 @@ def _hold(directory: str, modes: list[str], background: bool, held, step) -> Non
     finally:
         child.kill()
         child.wait()
-        if idle:
-            idle.remove()
+        share.close()
 
 
 def timing_test_in(run: str) -> "Holder":
@@ -193,11 +192,6 @@ def test_the_idle_cgroup_gets_only_the_cpu_a_normal_process_leaves():
         group.remove()
     print(f"\nCPU 0 for one second: the normal loop {used[0]} ticks, the one in the idle cgroup {used[1]}")
     assert used[0] > 0 and used[1] <= 0.05 * used[0], used
-
-
-def cpu_ticks(pid: int) -> int:
-    fields = stat_fields(pid)
-    return int(fields[11]) + int(fields[12])  # utime + stime
 
 
 def test_without_an_idle_cgroup_a_shared_test_waits_as_before(tmp_path):

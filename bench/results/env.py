@@ -69,6 +69,6 @@ def collect_env(browser, options: BrowserOptions, browser_path: str | None, host
     }
     if options.source.remote:
         env.update(remote_env(browser, options.source, options.args))
-    else:  # merged into Playwright's own --disable-features (bench.browser.features)
-        env["features_off"] = list(features.OFF) if features.launch_switches()[1] else []
+    else:  # what launch() passes, merged into Playwright's own --disable-features (bench.browser.features)
+        env["features_off"] = features.off_in(options.args + features.launch_switches()[1])
     return env
