@@ -24,6 +24,7 @@ def test_playwrights_list_is_read_only_when_it_is_plain_names():
     assert features.playwright_list(source("")) is None
     assert features.playwright_list(source('"A"').replace(JOINED, '"--x"')) is None  # not joined into the switch
     assert features.playwright_list(source('"A"') + source('"B"')) is None  # two lists: which one?
+    assert features.playwright_list(source('"A", // see [1]\n "B"')) is None  # read only up to the first "]"
 
 
 def test_what_a_launch_has_off_is_read_from_its_last_switch():
