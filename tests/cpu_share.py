@@ -192,6 +192,7 @@ def logged(nodeid: str, worker: str, mode: str):
     path = os.environ.get("BENCH_CPU_SHARE_LOG")
     start = time.monotonic()
     cpu = _machine_cpu_s() if path else 0.0
+    tree = _tree_cpu_s() if path else 0.0
     try:
         yield
     finally:
@@ -199,7 +200,30 @@ def logged(nodeid: str, worker: str, mode: str):
             with open(path, "a", encoding="utf-8") as f:
                 f.write(json.dumps({"worker": worker, "test": nodeid, "mode": mode,
                                     "start": start, "end": time.monotonic(),
-                                    "machine_cpu_s": round(_machine_cpu_s() - cpu, 2)}) + "\n")
+                                    "machine_cpu_s": round(_machine_cpu_s() - cpu, 2),
+                                    "tree_cpu_s": round(_tree_cpu_s() - tree, 2)}) + "\n")
+
+
+def _tree_cpu_s() -> float:
+    """CPU seconds of this worker and every process under it, the dead ones too (their reaped time is in
+    their parent's cutime/cstime): the difference is what the test cost this worker, beside the other one."""
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            stats[int(entry)] = fields
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    ticks, todo = 0, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:  # utime stime cutime cstime: fields 14-17 of stat, 11-14 after the name
+            ticks += sum(int(value) for value in stats[pid][11:15])
+        todo.extend(children.get(pid, ()))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _machine_cpu_s() -> float:
