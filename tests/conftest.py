@@ -54,9 +54,9 @@ BENCH_CPU_SHARE_DIR = _CPU_SHARE_DIR = "bench_cpu_share_dir"  # workerinput key:
 def pytest_configure(config):
     # The `timing` marker (pyproject.toml) is honoured here: see pytest_runtest_protocol.
     worker = getattr(config, "workerinput", None)
-    if worker:  # an idle cgroup, for its tests beside a timing test, when asked for (tests/cpu_share.py)
+    if worker:  # an idle cgroup, for its `background` tests beside a timing test (tests/cpu_share.py)
         run = Path(worker[_CPU_SHARE_DIR]).name.removeprefix(idle_group.PREFIX)
-        wanted = os.environ.get("BENCH_SUITE_BACKGROUND") == "1"
+        wanted = os.environ.get("BENCH_SUITE_BACKGROUND") != "0"
         idle = idle_group.make(f"{run}-{worker['workerid']}") if wanted else None
         config.stash[_CPU_SHARE] = CpuShare(worker[_CPU_SHARE_DIR], idle)
     else:
@@ -102,8 +102,9 @@ TIMING_MODULES = {"test_paint.py", "test_paint_truth.py"}
 
 # The costliest modules (docs/suite-speed.md), longest first. Under `--dist loadscope
 # --no-loadscope-reorder` a worker takes whole modules in collection order; see the ordering below.
-# test_stats.py leads: its first test takes no time, and it is what the worker without the unit
-# "alone" starts with, so the first timing test does not wait for a long shared one.
+# test_stats.py leads: it is what the worker without the unit "alone" starts with, in the background
+# beside the first timing tests (its first test takes no time, so where there is no idle cgroup the first
+# timing test does not wait for a long shared one).
 SLOW_FIRST = ["test_stats.py", "test_pytest_xdist.py", "test_gate_e2e.py", "test_remote_browser.py", "test_pytest_plugin.py",
               "test_scroll.py", "test_remote_commands.py", "test_headed.py",
               "test_load_throughput.py", "test_any_ui.py", "test_paint.py", "test_load_connections.py",
@@ -120,6 +121,8 @@ def pytest_collection_modifyitems(config, items):
       once for all of them while the other waits (tests/cpu_share.py); then
       the modules that measure alone in fixtures, whole (their fixtures once),
       whose other tests share the machine.
+    - Then the modules marked `background`, which the other worker runs
+      beside the timing tests, in an idle CPU cgroup (tests/cpu_share.py).
     - Then the other modules, slowest first (SLOW_FIRST), so the short ones
       fill both workers at the end.
     The order of the tests inside a module is left as pytest made it (its
@@ -130,7 +133,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.timing)
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}
     items.sort(key=lambda item: (not _alone(item), item.path.name in MEASURING_ALONE_MODULES,
-                                 rank.get(item.path.name, len(rank))))  # stable
+                                 _mode(item) != "background", rank.get(item.path.name, len(rank))))  # stable
     worker = getattr(config, "workerinput", None)
     if worker:
         write_alone(worker[_CPU_SHARE_DIR], [item.nodeid for item in items if _alone(item)])
@@ -152,19 +155,22 @@ def pytest_runtest_protocol(item, nextitem):
         with logged(item.nodeid, worker, share.held or mode):
             return (yield)
     finally:
-        if not (mode != "shared" and nextitem is not None and _mode(nextitem) == mode):
+        if not (_timing(item) and nextitem is not None and _mode(nextitem) == mode):
             share.release()  # kept through a run of timing tests: the other worker decides once
 
 
 def _timing(item) -> bool:
-    return _mode(item) != "shared"
+    return _mode(item) in ("exclusive", "quiet")
 
 
 def _mode(item) -> str:
-    """How a test holds the machine (tests/cpu_share.py): "quiet", "exclusive" (timing) or "shared"."""
+    """How a test holds the machine (tests/cpu_share.py): "quiet", "exclusive" (timing), "background"
+    (shared, or beside a timing test in the idle cgroup) or "shared"."""
     if item.get_closest_marker("quiet"):
         return "quiet"
-    return "exclusive" if item.get_closest_marker("timing") else "shared"
+    if item.get_closest_marker("timing"):
+        return "exclusive"
+    return "background" if item.get_closest_marker("background") else "shared"
 
 
 def measuring_alone(request):

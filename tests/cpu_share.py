@@ -11,15 +11,19 @@ covered too) it holds the lock exclusively. A worker keeps the lock from one
 timing test to the next when they follow each other. Every other test holds
 it shared, so unmarked tests run two at a time.
 
-With BENCH_SUITE_BACKGROUND=1 (tests/conftest.py; off by default, docs/suite-speed.md says why),
-while a timing test holds the machine, the other worker does not wait: its
-next test runs "in the background": the worker and its descendants move
+A test marked `@pytest.mark.background` asserts nothing that less CPU could
+change: no browser, no server, no clock (statistics on seeded samples,
+parsers, reports). While a timing test holds the machine, such a test does
+not wait: it runs "in the background": the worker and its descendants move
 into an idle CPU cgroup (tests/idle_group.py), scheduled as SCHED_IDLE
 against the timing test, so it gets only the CPU the timing test leaves idle,
-about one core of two. At its next test that finds the machine free, the
-worker's processes move back. Where no such cgroup can be made (no write
-access to the CPU controller) the worker waits instead, as every worker did
-before.
+about one core of two. At its next test that finds the machine free, or that
+is not marked, the worker's processes move back. Where no such cgroup can be
+made (no write access to the CPU controller), or with
+BENCH_SUITE_BACKGROUND=0, it waits like any other test. An unmarked test
+always waits: one that counts frames or bounds a time, starved, fails, and a
+Chromium in the idle cgroup still delays a timing test's threads (measured:
+docs/suite-speed.md).
 
 `@pytest.mark.quiet` is a timing test that reads the whole machine's CPU
 (bench.browser.host_load): a background test would be "other processes" to
@@ -92,10 +96,12 @@ class CpuShare:
     """This worker's side of the machine: shared, exclusive (a timing test), quiet, or in the background.
 
     - shared: a test that may run beside another (the machine lock, read);
+      one that may run in the background asks for "background", and gets
+      "shared" when the machine is free;
     - exclusive: a timing test (the machine lock, written);
     - quiet: a timing test that reads the whole machine's CPU (exclusive, and
       the background lock written: no test runs beside it at all);
-    - background: a shared test that finds a timing test holding the machine
+    - background: a test marked so that finds a timing test holding the machine
       runs anyway, with this worker's processes in its idle cgroup
       (tests/idle_group.py), holding the background lock read. Only where
       the worker has one (`idle`); else it waits.
@@ -128,20 +134,23 @@ class CpuShare:
                 self.acquire("shared")
 
     def acquire(self, mode: str) -> None:
-        """Hold the lock in this mode ("shared", "exclusive" or "quiet"); a shared request comes out
-        "background" when a timing test holds the machine. A no-op when it is held so already (a run of
-        timing tests); a background hold is let go and decided again (a quiet test may be waiting)."""
-        if self._held == mode:
+        """Hold the lock in this mode ("shared", "background", "exclusive" or "quiet"). A "background"
+        request comes out "background" when a timing test holds the machine (with an idle cgroup), else
+        "shared". A no-op when it is held so already (a run of timing tests); a background hold is let go
+        and decided again at each test (a quiet test may be waiting)."""
+        if self._held == mode and mode != "background":
             return
         self.release()
-        if mode == "shared":
-            if not self._machine.read(wait=self._idle is None):
+        if mode in ("shared", "background"):
+            background = mode == "background" and self._idle is not None
+            if not self._machine.read(wait=not background):
                 self._background.read()  # waits only while a quiet test runs
                 if not self._machine.read(wait=False):  # (the machine may be free after one)
                     self._idle.enter()
                     self._held = "background"
                     return
                 self._background.unlock(writer=False)
+            mode = "shared"
         else:
             self._machine.write()
             if mode == "quiet":

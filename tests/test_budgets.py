@@ -16,6 +16,9 @@ from bench.gate.budgets import (
 from bench.errors import UsageError
 from tests.conftest import bench_in_process
 
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 RESULTS = {"metrics": {
     "paint.latency_ms": {"unit": "ms", "n": 100, "p50": 20.0, "p95": 80.0, "p50_ci": [18.0, 22.0],
                          "p95_ci": [70.0, 90.0]},

@@ -8,6 +8,9 @@ import pytest
 
 from bench.scenarios.burst import burst_output, stratified_phases
 
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 
 def rec(token, recv, dom, paint, presented):
     return {"token": token, "recv": recv, "dom": dom, "paint": paint, "presented": presented}

@@ -10,6 +10,9 @@ from bench.cli import calibrate
 from bench.stats.difference import COMPARE_RUNS
 from bench.results.records import Results, ScenarioOutput
 
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 
 def runs_with_p50s(p50s: list[float]) -> dict:
     """Repetitions whose paint latencies are constant within a run: each run's p50 is known exactly,

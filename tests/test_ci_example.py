@@ -15,6 +15,11 @@ from bench.gate.budgets import load_budgets
 from bench.cli.main import build_parser
 from tests.conftest import REPO
 
+import pytest
+
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 WORKFLOW = REPO / "examples" / "github-actions.yml"
 
 

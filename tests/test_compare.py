@@ -21,6 +21,9 @@ from bench.results.records import Results, ScenarioOutput
 from bench.run.runner import interleaved
 from tests.conftest import bench_in_process
 
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 ENV = {"chromium_version": "156.0.8078.108", "headless": True, "cpu_throttle": 1.0,
        "browser_location": "local", "viewport": {"width": 1280, "height": 800}}
 

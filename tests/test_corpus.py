@@ -7,7 +7,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from bench.targets.bundled import fixture_path, load_fixture_module
+
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
 
 generator = load_fixture_module("messages/generator.py")
 

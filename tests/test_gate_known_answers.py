@@ -28,6 +28,9 @@ from bench.gate.auto_sample import difference_resolved, resolved_against
 from bench.gate.compare import metric_runs
 from bench.stats.difference import LOWER, compare_runs
 
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 DATA = json.loads((Path(__file__).parent / "data" / "gate_runs.json").read_text())
 METRIC = "paint.latency_ms"
 

@@ -11,6 +11,9 @@ from scipy import stats
 from bench.stats import heap_trend
 from bench.probes.heap_snapshot import HeapSnapshot, read_snapshot, suspects
 
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 
 def test_trend_of_an_exact_line_is_its_slope_with_a_zero_width_ci() -> None:
     trend = heap_trend.linear_trend([1000 + 2048 * i for i in range(8)])

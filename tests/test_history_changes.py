@@ -13,6 +13,9 @@ import pytest
 from bench.history import changes
 from tests.history_data import real_p50s
 
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 HISTORY = 30
 TRIALS = 600
 

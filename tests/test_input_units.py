@@ -14,6 +14,9 @@ from bench.probes.input import keystrokes, overlapping_long_frames
 from bench.targets.profile import parse_profile
 from bench.scenarios.input import InputConfig
 
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 
 def test_inp_is_the_worst_below_50_interactions_then_one_more_per_50():
     assert inp([]) is None

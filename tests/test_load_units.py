@@ -14,6 +14,9 @@ from bench.load.frames import FORMATS, FrameRenderer, make_token, resolve_templa
 from bench.load.schedule import Schedule, Step, find_max_rate, phase_counts
 from bench.load.workers import deal
 
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 
 def test_schedule_is_a_fixed_rate_from_t0_shared_by_senders():
     s = Schedule(phase=0, t0=100.0, rate=50.0, count=10, warmup=2)

@@ -17,6 +17,9 @@ from bench.targets.profile import parse_profile
 from bench.errors import UsageError
 from bench.targets.protocols import base
 
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 HARD = [
     'quotes "double" and \'single\'',
     "back\\slash \\n not a newline \\u0041 \\",

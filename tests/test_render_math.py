@@ -16,6 +16,9 @@ from bench.report.time_spent import where_time_goes
 from bench.results.records import Results
 from bench.probes.trace_render import phase_ms
 
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 LOCAL = Renderer(pid=4242, browser_pid=4000)
 REMOTE = Renderer(pid=None, reason="renderer process not available: the browser is remote, so ...")
 

@@ -25,6 +25,9 @@ from bench.plugin.metric_view import MeasuredResults, Metric
 from bench.results.records import Results, ScenarioOutput
 from bench.plugin.suite_results import SessionResults, merged_env
 
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 TEST_A = "tests/test_chat.py::test_burst[chromium]"
 TEST_B = "tests/test_chat.py::test_memory[chromium]"
 

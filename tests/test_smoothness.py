@@ -7,6 +7,9 @@ import pytest
 from bench.stats.smoothness import (gesture_window, overlapping, pass_smoothness, refresh_interval_ms,
                                      reported_smoothness)
 
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 R = 1000 / 60  # a 60 Hz refresh interval, ms
 
 

@@ -22,6 +22,9 @@ from bench.stats.difference import HIGHER, LOWER, NONE, compare_runs, compare_sa
 from bench.results.records import Results, ScenarioOutput
 from bench.stats.descriptive import nest_samples, percentile_cis, relative_spread, summarize
 
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 MU, SIGMA = 3.0, 0.5  # lognormal: skewed like latencies
 TRUE_P50 = float(np.exp(MU))
 TRUE_P95 = float(np.exp(MU + SIGMA * scipy_stats.norm.ppf(0.95)))

@@ -12,8 +12,6 @@ from __future__ import annotations
 import importlib.util
 import json
 
-import pytest
-
 from bench.targets.server_process import BundledServer
 from tests.conftest import UIS_DIR, run_bench
 
@@ -24,8 +22,9 @@ _spec.loader.exec_module(aisdk)  # for reply_text(): the known answer
 TTFT_MS, TOKENS, TOKEN_MS = 500, 24, 20
 
 
-@pytest.mark.timing  # upper bounds in ms (first chunk within 400 ms of its TTFT, each chunk painted within
-# 250 ms): in the background beside a timing test the page gets only the CPU that test leaves
+# Not `timing`: its upper bounds in ms (first chunk within 400 ms of its TTFT, each chunk painted within
+# 250 ms) hold with half the machine; it is not marked `background` (starved beside a timing test, the page
+# would get only the CPU that test leaves).
 def test_ai_sdk_reply_times_start_at_its_first_token_not_its_first_bytes(tmp_path):
     out = tmp_path / "aisdk.json"
     with BundledServer(script=str(SERVER)) as server:

@@ -9,6 +9,9 @@ from bench.errors import UsageError
 from bench.targets.profile import parse_profile
 from bench.scenarios.stream_metrics import QUADRATIC_MS_PER_KCHAR, growth_fit, growth_note, reply_output
 
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 BASE = {"name": "x", "url": "http://127.0.0.1:1/"}
 START = [{"fill": ["#p", "{text}"]}, {"click": "#send"}]
 

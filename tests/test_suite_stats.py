@@ -7,6 +7,9 @@ import pytest
 
 from benchmarks.suite_stats import WITH, WITHOUT, growth_exponent, interleaved_order, paired_difference, spread
 
+# No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 SIZES = [100, 1_000, 3_000, 10_000, 100_000]  # benchmarks/growth.py's default runs, in messages
 
 
