@@ -28,8 +28,9 @@ bench: setup
 # One run, no retry: every test must pass on its first try. Two pytest-xdist
 # workers, a test module to one worker (module fixtures are set up once),
 # the slowest modules first (tests/conftest.py SLOW_FIRST);
-# tests marked `timing` run with the other worker held off (tests/cpu_share.py; with
-# BENCH_SUITE_BACKGROUND=1 it runs beside them in an idle CPU cgroup: tests/idle_group.py).
+# tests marked `timing` run with the other worker held off, but for its tests marked
+# `background` (no browser, no server, no clock), which run beside them in an idle CPU
+# cgroup (tests/cpu_share.py, tests/idle_group.py; BENCH_SUITE_BACKGROUND=0 turns that off).
 # Layout and cost: docs/suite-speed.md.
 TEST_WORKERS ?= 2
 test: setup

@@ -118,7 +118,9 @@ def pytest_collection_modifyitems(config, items):
 
     - The unit "alone" (tests/scheduling.py): the timing tests of the other
       modules first, so one worker takes them in a row and holds the CPU lock
-      once for all of them while the other waits (tests/cpu_share.py); then
+      once for all of them while the other waits (tests/cpu_share.py); the
+      quiet ones lead, before the other worker has a test in the background
+      for them to wait for (one waited 17 s); then
       the modules that measure alone in fixtures, whole (their fixtures once),
       whose other tests share the machine.
     - Then the modules marked `background`, which the other worker runs
@@ -132,7 +134,7 @@ def pytest_collection_modifyitems(config, items):
         if item.path.name in TIMING_MODULES:
             item.add_marker(pytest.mark.timing)
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}
-    items.sort(key=lambda item: (not _alone(item), item.path.name in MEASURING_ALONE_MODULES,
+    items.sort(key=lambda item: (not _alone(item), item.path.name in MEASURING_ALONE_MODULES, _mode(item) != "quiet",
                                  _mode(item) != "background", rank.get(item.path.name, len(rank))))  # stable
     worker = getattr(config, "workerinput", None)
     if worker:
