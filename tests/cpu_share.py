@@ -216,23 +216,7 @@ def logged(nodeid: str, worker: str, mode: str):
 def _tree_cpu_s() -> float:
     """CPU seconds of this worker and every process under it, the dead ones too (their reaped time is in
     their parent's cutime/cstime): the difference is what the test cost this worker, beside the other one."""
-    children: dict[int, list[int]] = {}
-    stats: dict[int, list[str]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # gone meanwhile
-            stats[int(entry)] = fields
-            children.setdefault(int(fields[1]), []).append(int(entry))
-    ticks, todo = 0, [os.getpid()]
-    while todo:
-        pid = todo.pop()
-        if pid in stats:  # utime stime cutime cstime: fields 14-17 of stat, 11-14 after the name
-            ticks += sum(int(value) for value in stats[pid][11:15])
-        todo.extend(children.get(pid, ()))
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return host_load.own_ticks() / os.sysconf("SC_CLK_TCK")
 
 
 def _machine_cpu_s() -> float:

@@ -343,8 +343,12 @@ def test_busy_processes_beside_the_page_show_in_its_cpu_wait(browser, chat_serve
         if not session.renderer.available:
             pytest.skip(session.renderer.reason)
         pass_("up")
-        # Two busy processes per core, running before the pass starts.
-        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 * (os.cpu_count() or 2))]
+        # Two busy processes per core, running before the pass starts, each in a session of its own as
+        # another job's would be: in this test's session they would be one autogroup, weighed as one
+        # process against Chromium's (Playwright starts it in a session of its own), and the renderer
+        # then waited 5-10 % in some runs, 14-54 % in others.
+        hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+                for _ in range(2 * (os.cpu_count() or 2))]
         try:
             session.page.wait_for_timeout(300)
             pass_("down", 1)
@@ -354,5 +358,5 @@ def test_busy_processes_beside_the_page_show_in_its_cpu_wait(browser, chat_serve
                 hog.wait()
     quiet, busy = samples(results.to_json(), "render.scroll.cpu_wait_pct")
     print(f"\nscroll pass: main thread waited for a CPU {quiet:.1f} % alone, {busy:.1f} % beside busy processes")
-    # Seen over 5 runs: 2.0-3.1 % alone, 11.6-38.4 % beside them.
+    # Seen over 6 runs: 1.5-1.9 % alone, 27-82 % beside them (5.4-54 % while the hogs shared one session).
     assert busy >= max(2 * quiet, quiet + 5), (quiet, busy)
