@@ -25,7 +25,7 @@ import os
 
 import pytest
 
-from bench.browser.features import launch_switches
+from bench.browser.features import launch_args
 from bench.browser.launch import DEVICE_SCALE_FACTOR, STABLE_FLAGS, VIEWPORT, find_chromium
 
 
@@ -50,10 +50,9 @@ def browser_type_launch_args(browser_type_launch_args, playwright, connect_optio
             args["executablePath"] = os.environ["BENCH_CHROMIUM"]
     else:
         args["executable_path"] = find_chromium(None, playwright)
-        # The WebUI omnibox preload off, Playwright's own --disable-features kept, as `bench ui` launches
-        # (docs/ui.md): one switch with both lists in place of Playwright's.
-        leave_out, merged = launch_switches()
-        args["args"] += merged
+        # The WebUI omnibox preload off, Playwright's own --disable-features and yours kept, as `bench ui`
+        # launches (docs/ui.md): one switch with every list in place of Playwright's.
+        args["args"], leave_out = launch_args(args["args"])
         if leave_out:
             args["ignore_default_args"] = leave_out
     return args

@@ -41,7 +41,7 @@ kernel drops a crashed worker's locks with its file descriptors.
 Without xdist there is one process and nothing to share: no lock is taken.
 
 BENCH_CPU_SHARE_LOG=PATH appends one JSON line per test (worker, node id,
-mode, monotonic start and end, the machine's busy CPU seconds meanwhile) so a
+mode, monotonic start and end, the machine's and the worker tree's CPU seconds meanwhile) so a
 run can show what overlapped, and a run in one process what each test costs.
 """
 
@@ -146,7 +146,8 @@ class CpuShare:
             if not self._machine.read(wait=not background):
                 self._background.read()  # waits only while a quiet test runs
                 if not self._machine.read(wait=False):  # (the machine may be free after one)
-                    self._idle.enter()
+                    if not self._idle.inside():  # (still inside from the last test: all it starts is born there)
+                        self._idle.enter()
                     self._held = "background"
                     return
                 self._background.unlock(writer=False)
@@ -197,29 +198,21 @@ class NoShare:
 
 @contextmanager
 def logged(nodeid: str, worker: str, mode: str):
-    """The block's span as a JSON line in $BENCH_CPU_SHARE_LOG, if set (after the lock is held)."""
+    """The block's span as a JSON line in $BENCH_CPU_SHARE_LOG, if set (after the lock is held), with the CPU
+    seconds (host_load.snapshot) of the whole machine and of this worker's process tree meanwhile: the
+    machine's, over a test run alone (one process, no -n), is what that test costs, Chromium and all; the
+    tree's (dead processes too: their reaped time is in their parent's cutime) what it cost this worker,
+    beside the other one."""
     path = os.environ.get("BENCH_CPU_SHARE_LOG")
     start = time.monotonic()
-    cpu = _machine_cpu_s() if path else 0.0
-    tree = _tree_cpu_s() if path else 0.0
+    before = host_load.snapshot() if path else None
     try:
         yield
     finally:
         if path:
+            after, tick = host_load.snapshot(), os.sysconf("SC_CLK_TCK")
+            cpu = {"machine_cpu_s": round((after.busy_ticks - before.busy_ticks) / tick, 2),
+                   "tree_cpu_s": round((after.own_ticks - before.own_ticks) / tick, 2)} if before and after else {}
             with open(path, "a", encoding="utf-8") as f:
                 f.write(json.dumps({"worker": worker, "test": nodeid, "mode": mode,
-                                    "start": start, "end": time.monotonic(),
-                                    "machine_cpu_s": round(_machine_cpu_s() - cpu, 2),
-                                    "tree_cpu_s": round(_tree_cpu_s() - tree, 2)}) + "\n")
-
-
-def _tree_cpu_s() -> float:
-    """CPU seconds of this worker and every process under it, the dead ones too (their reaped time is in
-    their parent's cutime/cstime): the difference is what the test cost this worker, beside the other one."""
-    return host_load.own_ticks() / os.sysconf("SC_CLK_TCK")
-
-
-def _machine_cpu_s() -> float:
-    """CPU seconds the whole machine has been busy (bench.browser.host_load): the difference over a test
-    run alone (one process, no -n) is what that test costs, Chromium and all."""
-    return host_load.busy_ticks() / os.sysconf("SC_CLK_TCK") if host_load.available() else 0.0
+                                    "start": start, "end": time.monotonic(), **cpu}) + "\n")

@@ -39,9 +39,22 @@ def test_the_installed_playwright_is_read():
     # If this fails, Playwright changed how it writes its list, and launches keep the omnibox preload.
     theirs = features.installed_playwright_list()
     assert theirs is not None and "PaintHolding" in theirs
-    leave_out, merged = features.launch_switches()
+    args, leave_out = features.launch_args(["--no-first-run"])
     assert leave_out == [features.SWITCH + ",".join(theirs)]
-    assert merged == [features.SWITCH + ",".join([*theirs, *features.OFF])]
+    assert args == ["--no-first-run", features.SWITCH + ",".join([*theirs, *features.OFF])]
+
+
+def test_a_disable_features_of_the_users_own_is_folded_into_the_one_switch():
+    # Chromium keeps only the last switch: appended after the user's, bench's would drop the user's list.
+    theirs = features.installed_playwright_list()
+    assert theirs is not None
+    args, _ = features.launch_args([features.SWITCH + "Mine,PaintHolding", "--no-first-run",
+                                    features.SWITCH + "Also"])
+    switches = [a for a in args if a.startswith(features.SWITCH)]
+    assert args[0] == "--no-first-run" and len(switches) == 1
+    names = switches[0][len(features.SWITCH):].split(",")
+    assert names == [*theirs, *(n for n in ("Mine", "Also") if n not in theirs), *features.OFF]
+    assert len(names) == len(set(names))  # PaintHolding, in both lists, once
 
 
 def omnibox_targets(browser) -> list[str]:

@@ -70,14 +70,17 @@ def installed_playwright_list() -> tuple[str, ...] | None:
     return None
 
 
-def launch_switches() -> tuple[list[str], list[str]]:
-    """(Playwright's switch to leave out, the one switch to pass instead); both empty where Playwright's
-    list cannot be read."""
+def launch_args(args: list[str]) -> tuple[list[str], list[str]]:
+    """(the args to launch with, Playwright's switch to leave out): the args without their own
+    --disable-features, plus one switch holding Playwright's list, theirs and OFF (Chromium keeps only the
+    last switch, so a user's own would otherwise drop Playwright's, or ours drop the user's). The args as
+    they are, and nothing to leave out, where Playwright's list cannot be read."""
     theirs = installed_playwright_list()
     if theirs is None:
-        return [], []
-    merged = [*theirs, *(name for name in OFF if name not in theirs)]
-    return [SWITCH + ",".join(theirs)], [SWITCH + ",".join(merged)]
+        return list(args), []
+    own = [name for a in args if a.startswith(SWITCH) for name in a[len(SWITCH):].split(",") if name]
+    merged = list(dict.fromkeys([*theirs, *own, *OFF]))
+    return [a for a in args if not a.startswith(SWITCH)] + [SWITCH + ",".join(merged)], [SWITCH + ",".join(theirs)]
 
 
 def off_in(args: list[str]) -> list[str]:

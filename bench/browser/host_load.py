@@ -52,7 +52,7 @@ def busy_ticks() -> int:
     return sum(int(fields[i]) for i in BUSY_FIELDS if i < len(fields))
 
 
-def own_ticks() -> int:
+def _own_ticks() -> int:
     """CPU ticks of this process and its live descendants, from one pass over /proc/*/stat."""
     # utime stime cutime cstime (stat fields 14-17)
     return sum(sum(int(v) for v in fields[11:15]) for fields in process_tree().values())
@@ -62,7 +62,7 @@ def snapshot() -> CpuSnapshot | None:
     if not available():
         return None
     try:
-        return CpuSnapshot(time.monotonic(), busy_ticks(), own_ticks())
+        return CpuSnapshot(time.monotonic(), busy_ticks(), _own_ticks())
     except (OSError, ValueError, IndexError):
         return None
 

@@ -111,13 +111,13 @@ def launch(playwright, options: BrowserOptions):
     if display_missing(options):
         raise TargetError(f"--headed needs a display and neither DISPLAY nor WAYLAND_DISPLAY is set "
                           f"({NO_DISPLAY_HINT})")
-    leave_out, merged = features.launch_switches()  # the omnibox preload off, Playwright's list kept
+    args, leave_out = features.launch_args(options.args)  # the omnibox preload off, Playwright's list kept
     try:
         return playwright.chromium.launch(
             executable_path=path,
             headless=options.headless,
             slow_mo=options.slowmo_ms or None,
-            args=options.args + merged,
+            args=args,
             ignore_default_args=leave_out or None,
         )
     except Exception as exc:  # Playwright raises its own Error with a long log

@@ -46,8 +46,9 @@ def pytest_browser_env(request, browser) -> dict:
     env["browser_channel"] = channel
     env["harness"] = "pytest"
     if not source.remote:
-        merged = features.launch_switches()[1]  # examples/conftest.py's, recorded apart as bench ui does
-        env["flags"] = [a for a in args if a not in merged]
+        # The --disable-features switch (examples/conftest.py's, holding Playwright's list and any of the
+        # user's) is recorded apart, as bench ui records it: features_off.
+        env["flags"] = [a for a in args if not a.startswith(features.SWITCH)]
         env["flags_missing"] = [f for f in STABLE_FLAGS if f not in args]
         env["features_off"] = features.off_in(args)
     return env

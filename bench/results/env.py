@@ -70,5 +70,5 @@ def collect_env(browser, options: BrowserOptions, browser_path: str | None, host
     if options.source.remote:
         env.update(remote_env(browser, options.source, options.args))
     else:  # what launch() passes, merged into Playwright's own --disable-features (bench.browser.features)
-        env["features_off"] = features.off_in(options.args + features.launch_switches()[1])
+        env["features_off"] = features.off_in(features.launch_args(options.args)[0])
     return env
