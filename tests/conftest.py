@@ -118,12 +118,12 @@ def pytest_collection_modifyitems(config, items):
 
     - The unit "alone" (tests/scheduling.py): the timing tests of the other
       modules first, so one worker takes them in a row and holds the CPU lock
-      once for all of them while the other waits (tests/cpu_share.py); the
-      quiet ones lead, before the other worker has a test in the background
+      once for all of them while the others wait (tests/cpu_share.py); the
+      quiet ones lead, before another worker has a test in the background
       for them to wait for (one waited 17 s); then
       the modules that measure alone in fixtures, whole (their fixtures once),
       whose other tests share the machine.
-    - Then the modules marked `background`, which the other worker runs
+    - Then the modules marked `background`, which the other workers run
       beside the timing tests, in an idle CPU cgroup (tests/cpu_share.py).
     - Then the other modules, slowest first (SLOW_FIRST), so the short ones
       fill both workers at the end.
@@ -158,7 +158,7 @@ def pytest_runtest_protocol(item, nextitem):
             return (yield)
     finally:
         if not (_timing(item) and nextitem is not None and _mode(nextitem) == mode):
-            share.release()  # kept through a run of timing tests: the other worker decides once
+            share.release()  # kept through a run of timing tests: the other workers decide once
 
 
 def _timing(item) -> bool:

@@ -4,7 +4,7 @@
 Most tests can share the machine: they count, parse, compare, or check
 exit codes. A test that measures time (a paint latency, a frame rate, a
 main-thread share, a server's latency) cannot share it on equal terms: a
-second Chromium in the other worker would take CPU from it and change what
+second Chromium in another worker would take CPU from it and change what
 it measures. Such a test is marked `@pytest.mark.timing`; while it runs
 (setup, call and teardown, so module and session fixtures that measure are
 covered too) it holds the lock exclusively. A worker keeps the lock from one
@@ -34,7 +34,7 @@ The locks are flock(2) files in a directory the xdist controller makes for
 the run and removes after it (tests/conftest.py hands it to the workers), so
 two suites on one machine do not wait for each other. Turnstile files give
 writers priority: a reader passes through one on the way in, and a waiting
-writer holds it, so a stream of short shared tests in the other worker cannot
+writer holds it, so a stream of short shared tests in the other workers cannot
 starve a timing test (Linux flock has no writer preference of its own). The
 kernel drops a crashed worker's locks with its file descriptors.
 
@@ -155,7 +155,7 @@ class CpuShare:
         else:
             self._machine.write()
             if mode == "quiet":
-                self._background.write()  # waits for the other worker's background test to end
+                self._background.write()  # waits for the other workers' background tests to end
         if self._idle is not None and self._idle.inside():
             self._idle.leave()
         self._held = mode

@@ -1,17 +1,17 @@
 """Which worker runs what: every test that needs the machine alone goes to one worker, first.
 
-`make test` runs `pytest -n 2 --dist loadscope`, which sends whole modules to
+`make test` runs `pytest -n 3 --dist loadscope`, which sends whole modules to
 the workers, so a module's fixtures are set up once. Here one more unit is
 made, "alone": every timing test, and every test of a module whose fixtures
 measure alone (`measuring_alone`), in one worker, ahead of the modules.
 
 Why: a timing test holds the CPU lock exclusively (tests/cpu_share.py), and
-before it can start it waits, one core idle, for the test the other worker
-is in. Spread over the run, the timing tests paid that wait each time the
+before it can start it waits, a core idle, for the tests the other workers
+are in. Spread over the run, the timing tests paid that wait each time the
 lock changed hands (about 30 times, up to 25 s for a long fixture), and the
 suite ran 1.7 tests at a time where the machine could run 2. In one unit on
-one worker, in a row, the lock changes hands a few times: the other worker
-runs shared tests whenever the unit's own are shared, and waits otherwise.
+one worker, in a row, the lock changes hands a few times: the other workers
+run shared tests whenever the unit's own are shared, and wait otherwise.
 
 The controller schedules from node ids alone (it collects nothing), so the
 workers, which know the marks, write the unit's node ids to a file in the

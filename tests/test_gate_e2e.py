@@ -67,6 +67,28 @@ def slow(base, tmp_path_factory):
     return proc, paths
 
 
+@pytest.mark.timing
+def test_base_against_base_is_not_slower(base, tmp_path):
+    """No false alarm: a fresh run of the same page, auto-sampled, is `same` or `unsure`, exit 0.
+
+    --max-time 1: auto-sample judges after the two --repeat repetitions (as many as the base has) and
+    stops, resolved or out of time; a longer A/A would only narrow the CI (fewer false alarms, not
+    more). Sampling on until resolved is proven live by tests/test_gate_one_run.py (+5 ms) and its
+    stop rule on a clock by tests/test_compare.py.
+    """
+    budgets = tmp_path / "budgets.toml"
+    budgets.write_text('"paint.latency_ms.p95" = { max = 10000 }\n"heap.verdict" = { equals = "stable" }\n')
+    proc = run_bench("ui", *SMALL, *RUNS, "--baseline", base, "--budgets", str(budgets),
+                     "--auto-sample", "--max-time", "1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    latency = rows(proc.stdout)["paint.latency_ms"]
+    print(latency)
+    assert latency[-2] in ("same", "unsure")
+    assert proc.stdout.strip().splitlines()[-1].startswith("PASS:")
+    [line] = [l for l in proc.stdout.splitlines() if l.startswith("auto-sample:")]
+    assert "after 2 repetition(s)" in line  # resolved, or stopped at --max-time: either way it says how many
+
+
 def test_work_ms_30_is_slower_than_the_baseline_and_exits_1(slow):
     proc, _ = slow
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -105,28 +127,6 @@ def test_bench_compare_of_the_two_files_exits_1(base, slow):
     assert proc.returncode == 1
     assert rows(proc.stdout)["paint.latency_ms"][-2:] == ["slower", "yes"]
 
-
-
-@pytest.mark.timing
-def test_base_against_base_is_not_slower(base, tmp_path):
-    """No false alarm: a fresh run of the same page, auto-sampled, is `same` or `unsure`, exit 0.
-
-    --max-time 1: auto-sample judges after the two --repeat repetitions (as many as the base has) and
-    stops, resolved or out of time; a longer A/A would only narrow the CI (fewer false alarms, not
-    more). Sampling on until resolved is proven live by tests/test_gate_one_run.py (+5 ms) and its
-    stop rule on a clock by tests/test_compare.py.
-    """
-    budgets = tmp_path / "budgets.toml"
-    budgets.write_text('"paint.latency_ms.p95" = { max = 10000 }\n"heap.verdict" = { equals = "stable" }\n')
-    proc = run_bench("ui", *SMALL, *RUNS, "--baseline", base, "--budgets", str(budgets),
-                     "--auto-sample", "--max-time", "1")
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    latency = rows(proc.stdout)["paint.latency_ms"]
-    print(latency)
-    assert latency[-2] in ("same", "unsure")
-    assert proc.stdout.strip().splitlines()[-1].startswith("PASS:")
-    [line] = [l for l in proc.stdout.splitlines() if l.startswith("auto-sample:")]
-    assert "after 2 repetition(s)" in line  # resolved, or stopped at --max-time: either way it says how many
 
 
 def test_env_mismatch_is_refused_before_running(base):
