@@ -39,6 +39,11 @@ def test_isolated_message_paints_within_one_frame(page, measure):
     assert 0 < m["paint.latency_ms"]["p50"] <= FRAME_MS, m["paint.latency_ms"]
 
 
+def where(value: float, band: tuple[float, float]) -> int:
+    """-1 below the band, 0 inside it, 1 above it."""
+    return -1 if value < band[0] else 1 if value > band[1] else 0
+
+
 def test_work_per_message_adds_exactly_that_latency(context, measure):
     # work_ms=50 is busy work inside the message handler, between t_recv and
     # the DOM insert, so it adds 50 ms to an isolated message's latency (50 ms
@@ -47,13 +52,19 @@ def test_work_per_message_adds_exactly_that_latency(context, measure):
     # quantum move each p50 by a few ms (seen in 16 single rounds on a loaded
     # machine: 49.2 to 51.9). The two variants alternate in three rounds and
     # the median round decides, so a burst of load from another process
-    # during one round (seen: a whole extra frame) cannot decide alone.
+    # during one round (seen: a whole extra frame) cannot decide alone. The
+    # third round runs only when the first two disagree on the verdict: where
+    # both are inside the band (or both out on the same side) the median of
+    # three lies between them whatever the third says, so it cannot change it.
+    band = (50 - max(5, 0.1 * 50), 50 + max(5, 0.1 * 50))
     changes = []
     for _ in range(3):
         base = paced(context.new_page(), measure, 0)["metrics"]["paint.latency_ms"]["p50"]
         slow = paced(context.new_page(), measure, 50)["metrics"]["paint.latency_ms"]["p50"]
         changes.append(slow - base)
-    assert statistics.median(changes) == pytest.approx(50, abs=max(5, 0.1 * 50)), changes
+        if len(changes) == 2 and where(changes[0], band) == where(changes[1], band):
+            break
+    assert band[0] <= statistics.median(changes) <= band[1], changes
 
 
 def test_burst_settles_no_sooner_than_its_total_work(page, measure):
