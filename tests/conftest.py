@@ -104,11 +104,14 @@ TIMING_MODULES = {"test_paint.py", "test_paint_truth.py"}
 # --no-loadscope-reorder` a worker takes whole modules in collection order; see the ordering below.
 # test_stats.py leads: it is what the worker without the unit "alone" starts with, in the background
 # beside the first timing tests (its first test takes no time, so where there is no idle cgroup the first
-# timing test does not wait for a long shared one).
-SLOW_FIRST = ["test_stats.py", "test_pytest_xdist.py", "test_gate_e2e.py", "test_remote_browser.py", "test_pytest_plugin.py",
+# timing test does not wait for a long shared one). test_evidence.py is the first module that measures alone
+# (MEASURING_ALONE_MODULES) after the timing tests: its two runs then measure in the hold the last timing test
+# lends it (_lends); it has no timing test of its own to put first, as test_gate_e2e.py and
+# test_remote_browser.py do.
+SLOW_FIRST = ["test_stats.py", "test_evidence.py", "test_pytest_xdist.py", "test_gate_e2e.py", "test_remote_browser.py", "test_pytest_plugin.py",
               "test_scroll.py", "test_remote_commands.py", "test_headed.py",
               "test_load_throughput.py", "test_any_ui.py", "test_paint.py", "test_load_connections.py",
-              "test_evidence.py", "test_render_cost.py", "test_profile.py", "test_cycles.py", "test_socketio_ui.py", "test_msgpack.py",
+              "test_render_cost.py", "test_profile.py", "test_cycles.py", "test_socketio_ui.py", "test_msgpack.py",
               "test_stream.py", "test_history.py", "test_input.py", "test_load_protocols.py"]
 
 
@@ -152,13 +155,30 @@ def pytest_runtest_protocol(item, nextitem):
     mode = _mode(item)
     worker = getattr(item.config, "workerinput", {}).get("workerid", "")
     share = item.config.stash[_CPU_SHARE]
-    share.acquire(mode)
+    if mode == "shared" and share.held == "exclusive":
+        share.lend()  # kept for its fixtures' measurement (_lends); shared at its call or when that ends
+    else:
+        share.acquire(mode)
     try:
-        with logged(item.nodeid, worker, share.held or mode):
+        with logged(item.nodeid, worker, mode if mode == "shared" else share.held or mode):
             return (yield)
     finally:
-        if not (_timing(item) and nextitem is not None and _mode(nextitem) == mode):
+        if not (_timing(item) and nextitem is not None and (_mode(nextitem) == mode or _lends(item, nextitem))):
             share.release()  # kept through a run of timing tests: the other workers decide once
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_call(item):
+    item.config.stash[_CPU_SHARE].settle()  # a hold lent to this test's setup is shared by its call
+    return (yield)
+
+
+def _lends(item, nextitem) -> bool:
+    """Whether a timing test keeps its exclusive hold for the next test, a shared one: the first of a module
+    whose fixtures measure alone (MEASURING_ALONE_MODULES), so that measurement needs no hand-over, in
+    which it would wait for the tests the other workers started meanwhile (seen: 18 s, two cores idle)."""
+    return (nextitem.path.name in MEASURING_ALONE_MODULES and nextitem.path != item.path
+            and _mode(nextitem) == "shared")
 
 
 def _timing(item) -> bool:
@@ -370,6 +390,7 @@ def run_bench_measuring_alone(request, until: str, *args: str, timeout: float = 
         try:
             with measuring_alone(request):
                 measured.wait(timeout)
+            request.config.stash[_CPU_SHARE].settle()  # a hold lent to this test's setup is over too
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
             proc.kill()

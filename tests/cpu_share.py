@@ -1,6 +1,6 @@
 """Who may use the CPU while a test measures time: a readers-writer lock across pytest-xdist workers.
 
-`make test` runs the suite in two pytest-xdist workers on a 2-core machine.
+`make test` runs the suite in three pytest-xdist workers on a 2-core machine.
 Most tests can share the machine: they count, parse, compare, or check
 exit codes. A test that measures time (a paint latency, a frame rate, a
 main-thread share, a server's latency) cannot share it on equal terms: a
@@ -8,8 +8,13 @@ second Chromium in another worker would take CPU from it and change what
 it measures. Such a test is marked `@pytest.mark.timing`; while it runs
 (setup, call and teardown, so module and session fixtures that measure are
 covered too) it holds the lock exclusively. A worker keeps the lock from one
-timing test to the next when they follow each other. Every other test holds
-it shared, so unmarked tests run two at a time.
+timing test to the next when they follow each other, and lends it to the
+setup of a shared test whose fixtures measure first (the first test of a
+module in MEASURING_ALONE_MODULES): the lock turns shared when that
+measurement says it is over (`settle`, from `run_bench_measuring_alone`) or
+at the test's call, so the measurement does not wait for the tests the
+other workers would start in between. Every other test holds
+it shared, so unmarked tests run as many at a time as there are workers.
 
 A test marked `@pytest.mark.background` asserts nothing that less CPU could
 change: no browser, no server, no clock (statistics on seeded samples,
@@ -112,6 +117,7 @@ class CpuShare:
         self._background = _ReadersWriter(directory, "background-")
         self._idle = idle
         self._held: str | None = None
+        self._lent = False
 
     @property
     def held(self) -> str | None:
@@ -132,6 +138,16 @@ class CpuShare:
             self.release()
             if previous in ("shared", "background"):
                 self.acquire("shared")
+
+    def lend(self) -> None:
+        """Keep an exclusive hold into the next (shared) test's setup, until `settle`."""
+        self._lent = self._held == "exclusive"
+
+    def settle(self) -> None:
+        """A lent hold becomes the shared hold its test asked for (no-op when nothing is lent)."""
+        if self._lent:
+            self._lent = False
+            self.acquire("shared")
 
     def acquire(self, mode: str) -> None:
         """Hold the lock in this mode ("shared", "background", "exclusive" or "quiet"). A "background"
@@ -166,7 +182,7 @@ class CpuShare:
             self._idle.remove()
 
     def release(self) -> None:
-        held, self._held = self._held, None
+        held, self._held, self._lent = self._held, None, False
         if held in ("exclusive", "quiet"):
             self._machine.unlock(writer=True)
             if held == "quiet":  # after the machine: a test let in here finds the machine free
@@ -187,6 +203,12 @@ class NoShare:
     held = None
 
     def acquire(self, mode: str) -> None:
+        pass
+
+    def lend(self) -> None:
+        pass
+
+    def settle(self) -> None:
         pass
 
     def release(self) -> None:

@@ -131,6 +131,29 @@ def test_a_shared_holder_can_ask_for_exclusive_inside_and_gets_shared_back(tmp_p
     assert share.held is None
 
 
+def test_a_hold_lent_to_a_shared_tests_setup_stays_exclusive_until_it_settles(tmp_path):
+    # The timing test before a module whose fixtures measure alone lends its hold (tests/conftest.py _lends).
+    run = str(tmp_path)
+    share = CpuShare(run)
+    share.acquire("exclusive")
+    share.lend()
+    with share.hold(True):  # the fixture's measurement: inside the lent hold, no hand-over
+        assert share.held == "exclusive"
+    other = Holder(run, False)  # another worker's shared test
+    other.wait_until(other.waiting)
+    assert share.held == "exclusive"  # still lent: a second fixture may measure next
+    share.settle()
+    other.wait_until(other.inside)
+    assert share.held == "shared"
+    share.settle()  # nothing lent: no change
+    assert share.held == "shared"
+    share.lend()  # a shared hold is not lent
+    share.settle()
+    assert share.held == "shared"
+    other.done()
+    share.release()
+
+
 BACKGROUND = pytest.mark.skipif(not idle_group.available(),
                                 reason="no idle cgroup can be made here (no write access to the CPU controller)")
 
