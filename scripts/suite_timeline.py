@@ -1,0 +1,93 @@
+"""What a run of the test suite did with the machine, from its BENCH_CPU_SHARE_LOG (tests/cpu_share.py).
+
+    BENCH_CPU_SHARE_LOG=/tmp/share.jsonl make test
+    python scripts/suite_timeline.py /tmp/share.jsonl
+
+Prints the run's wall time; the timing phase (from the first test to the end of the last timing test)
+and how busy the machine was in it (the timing tests' machine_cpu_s over their time: every worker's
+processes and the rest of the host, since nothing but background tests runs beside them); each
+worker's busy time and its idle gaps; and every overlap the lock forbids: a test beside a timing test
+that is not `background`, or any test beside a `quiet` one. Exits 1 when there is such an overlap.
+docs/suite-speed.md ("Cost") reads its runs with it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+TIMING = ("exclusive", "quiet")
+GAP_S = 3.0  # idle stretches shorter than this are a worker's own bookkeeping, not waiting
+
+
+def load(path: str | Path) -> list[dict]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+
+
+def forbidden_overlaps(rows: list[dict]) -> list[tuple[dict, dict]]:
+    """(timing test, test beside it) pairs that the lock should have kept apart."""
+    found = []
+    for alone in (r for r in rows if r["mode"] in TIMING):
+        for other in rows:
+            if other is alone or other["worker"] == alone["worker"]:
+                continue
+            if other["start"] < alone["end"] and alone["start"] < other["end"]:
+                if alone["mode"] == "quiet" or other["mode"] != "background":
+                    found.append((alone, other))
+    return found
+
+
+def summary(rows: list[dict]) -> dict:
+    t0 = min(r["start"] for r in rows)
+    timing = [r for r in rows if r["mode"] in TIMING]
+    timing_s = sum(r["end"] - r["start"] for r in timing)
+    workers = {}
+    for worker in sorted({r["worker"] for r in rows}):
+        own = sorted((r for r in rows if r["worker"] == worker), key=lambda r: r["start"])
+        gaps, last = [], t0
+        for r in own:
+            if r["start"] - last > GAP_S:
+                gaps.append((last - t0, r["start"] - last))
+            last = max(last, r["end"])
+        workers[worker] = {"busy_s": sum(r["end"] - r["start"] for r in own), "end_s": last - t0, "gaps": gaps}
+    return {
+        "tests": len(rows),
+        "wall_s": max(r["end"] for r in rows) - t0,
+        "timing_tests": len(timing),
+        "timing_s": timing_s,
+        "timing_phase_end_s": max((r["end"] for r in timing), default=t0) - t0,
+        "timing_busy_cores": (sum(r.get("machine_cpu_s", 0) for r in timing) / timing_s) if timing_s else None,
+        "background_tests": sum(r["mode"] == "background" for r in rows),
+        "workers": workers,
+    }
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python scripts/suite_timeline.py BENCH_CPU_SHARE_LOG", file=sys.stderr)
+        return 2
+    try:
+        rows = load(argv[0])
+    except (OSError, ValueError) as error:
+        print(f"suite_timeline: {argv[0]}: {error}", file=sys.stderr)
+        return 2
+    if not rows:
+        print(f"suite_timeline: {argv[0]}: no tests logged", file=sys.stderr)
+        return 2
+    s = summary(rows)
+    busy = "" if s["timing_busy_cores"] is None else f", the machine {s['timing_busy_cores']:.2f} cores busy"
+    print(f"{s['tests']} tests in {s['wall_s']:.0f} s; {s['timing_tests']} timing tests, {s['timing_s']:.0f} s"
+          f"{busy}, the last ending at {s['timing_phase_end_s']:.0f} s; {s['background_tests']} background tests")
+    for worker, w in s["workers"].items():
+        gaps = ", ".join(f"{length:.0f} s at {at:.0f}" for at, length in w["gaps"]) or "none"
+        print(f"  {worker}: busy {w['busy_s']:.0f} s, done at {w['end_s']:.0f} s; idle over {GAP_S:g} s: {gaps}")
+    overlaps = forbidden_overlaps(rows)
+    for alone, other in overlaps:
+        print(f"  beside {alone['mode']} {alone['test']}: {other['mode']} {other['test']}")
+    print(f"forbidden overlaps: {len(overlaps)}")
+    return 1 if overlaps else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,57 @@
+"""scripts/suite_timeline.py on logs whose answer is known: the overlaps the CPU lock forbids, the
+timing phase and the workers' idle gaps."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scripts import suite_timeline
+
+pytestmark = pytest.mark.background
+
+
+def row(worker: str, mode: str, start: float, end: float, cpu: float = 0.0, test: str = "") -> dict:
+    return {"worker": worker, "test": test or f"t_{worker}_{start:g}", "mode": mode, "start": start, "end": end,
+            "machine_cpu_s": cpu}
+
+
+def test_beside_a_timing_test_only_background_tests_may_run_and_beside_a_quiet_one_none():
+    rows = [row("gw0", "exclusive", 10, 20), row("gw1", "background", 12, 15), row("gw2", "shared", 19, 25),
+            row("gw0", "quiet", 30, 40), row("gw1", "background", 39, 41), row("gw2", "shared", 40, 45),
+            row("gw0", "exclusive", 50, 60), row("gw0", "shared", 60, 70)]  # the same worker: no overlap
+    found = [(a["start"], b["start"]) for a, b in suite_timeline.forbidden_overlaps(rows)]
+    # the shared test 19-25 beside the timing test 10-20, the background one 39-41 beside the quiet 30-40;
+    # 40-45 only touches the quiet test's end.
+    assert found == [(10, 19), (30, 39)]
+
+
+def test_the_timing_phase_its_busy_cores_and_each_workers_gaps():
+    rows = [row("gw0", "quiet", 100, 110, cpu=10), row("gw0", "exclusive", 110, 140, cpu=45),
+            row("gw1", "background", 101, 120), row("gw1", "shared", 140, 160),
+            row("gw0", "shared", 140, 150)]
+    s = suite_timeline.summary(rows)
+    assert s["wall_s"] == 60 and s["tests"] == 5
+    assert s["timing_tests"] == 2 and s["timing_s"] == 40 and s["timing_phase_end_s"] == 40
+    assert s["timing_busy_cores"] == pytest.approx(55 / 40)
+    assert s["background_tests"] == 1
+    assert s["workers"]["gw0"] == {"busy_s": 50, "end_s": 50, "gaps": []}
+    assert s["workers"]["gw1"]["gaps"] == [(20, 20)]  # idle from 120 to 140 while the timing test ran
+    assert s["workers"]["gw1"]["end_s"] == 60
+
+
+def test_the_command_exits_1_on_a_forbidden_overlap_and_2_on_a_bad_log(tmp_path, capsys):
+    good, bad = tmp_path / "good.jsonl", tmp_path / "bad.jsonl"
+    good.write_text("".join(json.dumps(r) + "\n" for r in [row("gw0", "exclusive", 0, 5), row("gw1", "background", 1, 2)]))
+    bad.write_text("".join(json.dumps(r) + "\n" for r in [row("gw0", "exclusive", 0, 5), row("gw1", "shared", 1, 2)]))
+    assert suite_timeline.main([str(good)]) == 0
+    assert "forbidden overlaps: 0" in capsys.readouterr().out
+    assert suite_timeline.main([str(bad)]) == 1
+    assert "beside exclusive t_gw0_0: shared t_gw1_1" in capsys.readouterr().out
+    (tmp_path / "empty.jsonl").write_text("")
+    assert suite_timeline.main([str(tmp_path / "empty.jsonl")]) == 2
+    assert suite_timeline.main([str(tmp_path / "missing.jsonl")]) == 2
+    (tmp_path / "torn.jsonl").write_text('{"worker": ')
+    assert suite_timeline.main([str(tmp_path / "torn.jsonl")]) == 2
+    assert capsys.readouterr().err.count("\n") == 3  # one line each
