@@ -32,7 +32,7 @@ bench: setup
 # (module fixtures are set up once),
 # the slowest modules first (tests/conftest.py SLOW_FIRST);
 # tests marked `timing` run with the other workers held off, but for their tests marked
-# `background` (no browser, no server, no clock), which run beside them in an idle CPU
+# `background` (no browser, nothing a starved CPU could move), which run beside them in an idle CPU
 # cgroup (tests/cpu_share.py, tests/idle_group.py; BENCH_SUITE_BACKGROUND=0 turns that off).
 # Layout and cost: docs/suite-speed.md.
 TEST_WORKERS ?= 3

@@ -7,6 +7,10 @@ import pytest
 
 from tests.test_chat_server import TIMEOUT, health, run_async, running_server, wait_for_health
 
+# No browser; the server in this process, asserting how a socket closes: may run beside a timing test, in
+# the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 
 @pytest.mark.parametrize("mode, closed_by_frame", [("close", True), ("abort", False)])
 def test_disconnect_drops_every_client(mode: str, closed_by_frame: bool) -> None:

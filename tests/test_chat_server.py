@@ -29,6 +29,11 @@ from bench.targets.bundled import fixture_path, load_fixture_module
 
 from tests.conftest import asyncio_run, in_fresh_thread
 
+# No browser; the server in this process and aiohttp clients, asserting the protocol's behaviour (its one
+# bound, 30 s for a broadcast, is far from any starvation): may run beside a timing test, in the background
+# (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 server = load_fixture_module("chat/server.py")
 
 TIMEOUT = 10.0  # seconds; for one expected event, never reached when healthy

@@ -11,6 +11,10 @@ import pytest
 from tests.conftest import bench_in_process, run_bench
 from tests.test_cli import free_port, marked_env, one_line_error  # noqa: F401 (fixture)
 
+# No browser; usage errors and refusals, one line and an exit code each: may run beside a timing test, in
+# the background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 
 def usage_error(*argv: str) -> str:
     """The CLI in this process (bench_in_process) on input refused before anything starts: exit 2 and

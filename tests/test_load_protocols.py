@@ -17,6 +17,11 @@ from bench.targets.server_process import BundledServer
 from tests.conftest import TEST_FIXTURES, asyncio_run
 from tests.test_load_throughput import LATE_MS, every_message_arrived, throughput, total
 
+# No browser; Python servers and clients, asserting counts (decoded events; answered heartbeats, with a
+# third of margin) that a starved CPU delays but does not change: may run beside a timing test, in the
+# background (tests/cpu_share.py).
+pytestmark = pytest.mark.background
+
 
 SERVERS = {
     "socketio": (str(TEST_FIXTURES / "uis/socketio/server.py"), ["--ping-s", "0.3"], "",

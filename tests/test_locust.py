@@ -16,8 +16,11 @@ from bench.targets.server_process import BundledServer
 from tests.conftest import REPO, TEST_FIXTURES
 from tests.test_cli import free_port, marked_env  # noqa: F401 (fixture)
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("locust") is None,
-                                reason="Locust is an optional extra: pip install -e '.[locust]'")
+# No browser; Locust's master and worker and the bundled server, asserting request counts with margin: may run
+# beside a timing test, in the background (tests/cpu_share.py).
+pytestmark = [pytest.mark.skipif(importlib.util.find_spec("locust") is None,
+                                 reason="Locust is an optional extra: pip install -e '.[locust]'"),
+              pytest.mark.background]
 
 
 def locust(*args: str, env) -> subprocess.Popen:
