@@ -4,9 +4,10 @@
     python scripts/suite_timeline.py /tmp/share.jsonl
 
 Prints the run's wall time; the timing phase (from the first test to the end of the last timing test)
-and how busy the machine was in it (the timing tests' machine_cpu_s over their time: every worker's
-processes and the rest of the host, since nothing but background tests runs beside them); each
-worker's busy time and its idle gaps; and every overlap the lock forbids: a test beside a timing test
+and how busy the machine was in the timing tests (their machine_cpu_s over their time: every worker's
+processes and the rest of the host, since nothing but background tests runs beside them); how many
+cores the whole machine kept busy in the timing phase and after it (`busy_s`); each worker's busy time
+and its idle gaps; and every overlap the lock forbids: a test beside a timing test
 that is not `background`, or any test beside a `quiet` one. Exits 1 when there is such an overlap.
 docs/suite-speed.md ("Cost") reads its runs with it.
 """
@@ -38,6 +39,19 @@ def forbidden_overlaps(rows: list[dict]) -> list[tuple[dict, dict]]:
     return found
 
 
+def busy_cores(rows: list[dict], a: float, b: float) -> float | None:
+    """How many cores the whole machine kept busy from time a to time b: the difference of its busy CPU
+    seconds since boot (`busy_s`, read at each test's start and end, in every worker) between the first
+    reading at or after a and the last at or before b, over the time between them. None where the log has
+    no two such readings (a log written before `busy_s`, or a stretch no test began or ended in)."""
+    readings = sorted((t, busy) for r in rows if "busy_s" in r for t, busy in zip((r["start"], r["end"]), r["busy_s"]))
+    inside = [(t, busy) for t, busy in readings if a <= t <= b]
+    if len(inside) < 2 or inside[-1][0] - inside[0][0] <= 0:
+        return None
+    (t0, busy0), (t1, busy1) = inside[0], inside[-1]
+    return (busy1 - busy0) / (t1 - t0)
+
+
 def summary(rows: list[dict]) -> dict:
     t0 = min(r["start"] for r in rows)
     timing = [r for r in rows if r["mode"] in TIMING]
@@ -51,13 +65,16 @@ def summary(rows: list[dict]) -> dict:
                 gaps.append((last - t0, r["start"] - last))
             last = max(last, r["end"])
         workers[worker] = {"busy_s": sum(r["end"] - r["start"] for r in own), "end_s": last - t0, "gaps": gaps}
+    timing_end = max((r["end"] for r in timing), default=t0)
+    end = max(r["end"] for r in rows)
     return {
         "tests": len(rows),
-        "wall_s": max(r["end"] for r in rows) - t0,
+        "wall_s": end - t0,
         "timing_tests": len(timing),
         "timing_s": timing_s,
-        "timing_phase_end_s": max((r["end"] for r in timing), default=t0) - t0,
+        "timing_phase_end_s": timing_end - t0,
         "timing_busy_cores": (sum(r.get("machine_cpu_s", 0) for r in timing) / timing_s) if timing_s else None,
+        "busy_cores": {"timing phase": busy_cores(rows, t0, timing_end), "after it": busy_cores(rows, timing_end, end)},
         "background_tests": sum(r["mode"] == "background" for r in rows),
         "workers": workers,
     }
@@ -79,6 +96,8 @@ def main(argv: list[str]) -> int:
     busy = "" if s["timing_busy_cores"] is None else f", the machine {s['timing_busy_cores']:.2f} cores busy"
     print(f"{s['tests']} tests in {s['wall_s']:.0f} s; {s['timing_tests']} timing tests, {s['timing_s']:.0f} s"
           f"{busy}, the last ending at {s['timing_phase_end_s']:.0f} s; {s['background_tests']} background tests")
+    print("the whole machine: " + ", ".join(f"{phase} {cores:.2f} cores busy" if cores is not None else f"{phase} not read"
+                                            for phase, cores in s["busy_cores"].items()))
     for worker, w in s["workers"].items():
         gaps = ", ".join(f"{length:.0f} s at {at:.0f}" for at, length in w["gaps"]) or "none"
         print(f"  {worker}: busy {w['busy_s']:.0f} s, done at {w['end_s']:.0f} s; idle over {GAP_S:g} s: {gaps}")

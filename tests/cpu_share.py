@@ -234,8 +234,12 @@ def logged(nodeid: str, worker: str, mode: str):
     finally:
         if path:
             after, tick = host_load.snapshot(), os.sysconf("SC_CLK_TCK")
+            # busy_s: the machine's busy CPU seconds since boot at the span's start and end, so that a reader
+            # (scripts/suite_timeline.py) has how busy the machine was over any stretch of the run.
             cpu = {"machine_cpu_s": round((after.busy_ticks - before.busy_ticks) / tick, 2),
-                   "tree_cpu_s": round((after.own_ticks - before.own_ticks) / tick, 2)} if before and after else {}
+                   "tree_cpu_s": round((after.own_ticks - before.own_ticks) / tick, 2),
+                   "busy_s": [round(before.busy_ticks / tick, 2), round(after.busy_ticks / tick, 2)]
+                   } if before and after else {}
             with open(path, "a", encoding="utf-8") as f:
                 f.write(json.dumps({"worker": worker, "test": nodeid, "mode": mode,
                                     "start": start, "end": time.monotonic(), **cpu}) + "\n")

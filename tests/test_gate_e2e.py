@@ -41,7 +41,8 @@ def rows(stdout: str) -> dict[str, list[str]]:
 
 
 # The base run measures alone (measuring_alone: the verdicts rest on its paint latencies); the slow run
-# and the tests that read output and files share the machine. The A/A test measures in its own body: `timing`.
+# and the tests that read output and files share the machine. The A/A test measures in its own body: `timing`,
+# and first, so the base is measured inside its hold (tests/conftest.py: no hand-over of the lock between).
 @pytest.fixture(scope="module")
 def base(tmp_path_factory, request) -> str:
     path = tmp_path_factory.mktemp("gate") / "base.json"

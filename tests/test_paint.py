@@ -56,7 +56,8 @@ def test_work_per_message_adds_exactly_that_latency(context, measure):
     # third round runs only when the first two disagree on the verdict: where
     # both are inside the band (or both out on the same side) the median of
     # three lies between them whatever the third says, so it cannot change it.
-    band = (50 - max(5, 0.1 * 50), 50 + max(5, 0.1 * 50))
+    tolerance = max(5, 0.1 * 50)
+    band = (50 - tolerance, 50 + tolerance)
     changes = []
     for _ in range(3):
         base = paced(context.new_page(), measure, 0)["metrics"]["paint.latency_ms"]["p50"]

@@ -4,10 +4,13 @@ timing phase and the workers' idle gaps."""
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import pytest
 
 from scripts import suite_timeline
+from tests.cpu_share import logged
 
 pytestmark = pytest.mark.background
 
@@ -32,6 +35,7 @@ def test_the_timing_phase_its_busy_cores_and_each_workers_gaps():
             row("gw1", "background", 101, 120), row("gw1", "shared", 140, 160),
             row("gw0", "shared", 140, 150)]
     s = suite_timeline.summary(rows)
+    assert s["busy_cores"] == {"timing phase": None, "after it": None}  # rows without busy_s: not read
     assert s["wall_s"] == 60 and s["tests"] == 5
     assert s["timing_tests"] == 2 and s["timing_s"] == 40 and s["timing_phase_end_s"] == 40
     assert s["timing_busy_cores"] == pytest.approx(55 / 40)
@@ -39,6 +43,34 @@ def test_the_timing_phase_its_busy_cores_and_each_workers_gaps():
     assert s["workers"]["gw0"] == {"busy_s": 50, "end_s": 50, "gaps": []}
     assert s["workers"]["gw1"]["gaps"] == [(20, 20)]  # idle from 120 to 140 while the timing test ran
     assert s["workers"]["gw1"]["end_s"] == 60
+
+
+def test_busy_cores_from_the_machines_busy_seconds_read_at_each_tests_start_and_end():
+    rows = [dict(row("gw0", "exclusive", 0, 10), busy_s=[1000, 1011]),   # 1.1 cores from 0 to 10
+            dict(row("gw1", "shared", 10, 20), busy_s=[1011, 1030]),     # 1.9 from 10 to 20
+            dict(row("gw2", "shared", 12, 18), busy_s=[1014.8, 1026.2])]
+    assert suite_timeline.busy_cores(rows, 0, 10) == pytest.approx(1.1)
+    assert suite_timeline.busy_cores(rows, 10, 20) == pytest.approx(1.9)
+    assert suite_timeline.busy_cores(rows, 0, 20) == pytest.approx(1.5)
+    assert suite_timeline.busy_cores(rows, 12, 18) == pytest.approx(11.4 / 6)  # the readings inside the stretch
+    assert suite_timeline.busy_cores(rows, 1, 9) is None  # no reading inside
+    s = suite_timeline.summary(rows)
+    assert s["busy_cores"] == {"timing phase": pytest.approx(1.1), "after it": pytest.approx(1.9)}
+
+
+def test_a_span_logged_around_a_busy_loop_reads_at_least_that_core_busy(tmp_path, monkeypatch):
+    # The log as tests/cpu_share.py writes it, read back: a loop that keeps one core busy for 0.6 s makes the
+    # machine at least ~one core busy over its span (other processes only add; if they starve the loop, the
+    # core is busy with them).
+    log = tmp_path / "share.jsonl"
+    monkeypatch.setenv("BENCH_CPU_SHARE_LOG", str(log))
+    with logged("busy", "gw0", "exclusive"):
+        deadline = time.monotonic() + 0.6
+        while time.monotonic() < deadline:
+            pass
+    [r] = suite_timeline.load(log)
+    assert r["busy_s"][1] - r["busy_s"][0] == pytest.approx(r["machine_cpu_s"], abs=0.011)
+    assert 0.8 <= suite_timeline.busy_cores([r], r["start"], r["end"]) <= os.cpu_count() + 0.2
 
 
 def test_the_command_exits_1_on_a_forbidden_overlap_and_2_on_a_bad_log(tmp_path, capsys):
