@@ -213,6 +213,36 @@ def test_interrupt_keeps_partial_results_and_leaves_no_process(tmp_path, marked_
     assert 0 < data["metrics"]["paint.injected"]["sum"] < 250
 
 
+def test_interrupt_after_measuring_keeps_complete_results_and_says_so(tmp_path, marked_env):
+    # Ctrl-C in the unmeasured trace passes, after every measured repetition: the results are all
+    # there (partial: false), so bench must not call them partial; the archive was never made.
+    env, _ = marked_env
+    out, traces = tmp_path / "complete.json", tmp_path / "traces"
+    # Paced (3 bursts of 10 at 20 msgs/s), so the trace passes last about 1.5 s after their line.
+    proc = bench_popen("ui", "--scenario", "burst", "--bursts", "3", "--burst-size", "10", "--rate", "20",
+                       "--warmup", "0", "--no-render-cost", "--no-progress", "--trace", "on",
+                       "--trace-dir", str(traces), "--json", str(out),
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    try:
+        for line in proc.stderr:
+            seen.append(line)
+            if line.startswith("trace: recording the unmeasured trace passes"):
+                break
+    finally:
+        proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    stderr = "".join(seen) + stderr
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert f"results: {out} (complete: stopped after measuring" in stdout, stdout
+    assert "partial results" not in stdout and "PARTIAL" not in stdout, stdout
+    data = json.loads(out.read_text())
+    assert data["partial"] is False
+    assert data["metrics"]["paint.injected"]["sum"] == 30
+    assert not traces.exists() or not any(traces.iterdir())  # no archive: the passes were cut short
+
+
 def test_a_page_that_stops_answering_is_one_line_exit_3_and_keeps_what_was_measured(tmp_path, marked_env):
     # hang_after=30: the warm-up burst and two measured bursts of 10 are handled, then the page's main
     # thread never returns (an endless loop in its message handler). Playwright's evaluate has no

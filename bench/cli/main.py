@@ -159,15 +159,24 @@ def cmd_ui(args) -> int:
 
 
 def _keep_partial(run: UiRun, args) -> None:
-    """Whatever was measured before a failure or Ctrl-C is written, marked partial."""
+    """Whatever was measured before a failure or Ctrl-C is written, marked partial unless it is all there.
+
+    A run stopped after its last repetition (in the unmeasured trace passes)
+    measured everything: its results are complete, and say so; what comes
+    after measuring (the gate, the trace archive, --html, history) did not run.
+    """
     if run.results is None or not run.results.metrics:
         return
-    run.results.partial = not run.complete  # complete: stopped after measuring (trace passes, --keep-open)
+    run.results.partial = not run.complete
     data = run.results.to_json()
     print(text_report(data))
     if args.json:
         run.results.write(args.json)
-        print(f"partial results: {args.json}")
+        if run.complete:
+            print(f"results: {args.json} (complete: stopped after measuring, before the gate, "
+                  "the trace archive and history)")
+        else:
+            print(f"partial results: {args.json}")
 
 
 
