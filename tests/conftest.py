@@ -374,7 +374,16 @@ def run_bench_measuring_alone(request, until: str, *args: str, timeout: float = 
     """run_bench(*args) holding the CPU alone (measuring_alone) only until the child writes a line starting
     with `until` on stderr: what it does after (unmeasured trace passes, reports) shares the machine.
     A child that never writes it holds the CPU alone to its end."""
-    proc = bench_popen(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return run_measuring_alone(request.config.stash[_CPU_SHARE], until, [sys.executable, "-m", "bench", *args],
+                               timeout)
+
+
+def run_measuring_alone(share, until: str, argv: list[str], timeout: float = 180) -> subprocess.CompletedProcess:
+    """argv (SIGINT at its default disposition) with `share` (tests/cpu_share.py) held exclusive until the
+    child's stderr has a line starting with `until`, or it ends; then shared, as the test asked, while
+    the child runs on. A hold lent to the test's setup (CpuShare.lend) ends there too."""
+    proc = subprocess.Popen(argv, cwd=REPO, preexec_fn=default_sigint, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
     stderr: list[str] = []
     measured = threading.Event()
 
@@ -388,9 +397,9 @@ def run_bench_measuring_alone(request, until: str, *args: str, timeout: float = 
     with ThreadPoolExecutor(2) as pool:
         out, err = pool.submit(proc.stdout.read), pool.submit(read_stderr)
         try:
-            with measuring_alone(request):
+            with share.hold(True):
                 measured.wait(timeout)
-            request.config.stash[_CPU_SHARE].settle()  # a hold lent to this test's setup is over too
+            share.settle()  # a hold lent to this test's setup is over too
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
             proc.kill()

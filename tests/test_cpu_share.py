@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BENCH_CPU_SHARE_DIR
+from tests.conftest import BENCH_CPU_SHARE_DIR, run_measuring_alone
 from bench.browser.renderer_process import cpu_ticks
 from tests import idle_group
 from tests.cpu_share import CpuShare
@@ -149,6 +149,97 @@ def test_a_hold_lent_to_a_shared_tests_setup_stays_exclusive_until_it_settles(tm
     assert share.held == "shared"
     share.lend()  # a shared hold is not lent
     share.settle()
+    assert share.held == "shared"
+    other.done()
+    share.release()
+
+
+# A child that says on stderr when it has measured, then goes on until the test lets it end.
+STEPPED_CHILD = """
+import pathlib, sys, time
+here = pathlib.Path(sys.argv[1])
+def wait_for(name):
+    while not (here / name).exists():
+        time.sleep(0.01)
+print("warming up", file=sys.stderr, flush=True)
+wait_for("measure")
+print(sys.argv[2], file=sys.stderr, flush=True)
+(here / "printed").touch()
+wait_for("end")
+print("the report")
+print("done", file=sys.stderr)
+"""
+
+
+def _measuring_alone_in_a_thread(share, tmp_path, line: str):
+    """run_measuring_alone on STEPPED_CHILD in a thread (it blocks); the future of its result."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(1)
+    future = pool.submit(run_measuring_alone, share, "measured",
+                         [sys.executable, "-c", STEPPED_CHILD, str(tmp_path), line], 60)
+    pool.shutdown(wait=False)
+    return future
+
+
+@pytest.fixture
+def child_ends(tmp_path):
+    """However the test ends, the stepped child is let go (it waits for this file)."""
+    yield
+    (tmp_path / "end").touch()
+
+
+def _until(condition, timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+@pytest.mark.parametrize("lent", [False, True], ids=["shared-test", "lent-hold"])
+def test_a_measuring_child_holds_the_cpu_alone_until_its_line_then_shares_it(tmp_path, lent, child_ends):
+    # tests/conftest.py run_bench_measuring_alone: the traced `bench ui` of test_evidence.py holds the
+    # machine until its "recording the unmeasured trace passes" line, and shares it for the passes.
+    run = str(tmp_path / "locks")
+    os.mkdir(run)
+    share = CpuShare(run)
+    share.acquire("exclusive" if lent else "shared")
+    if lent:
+        share.lend()  # the timing test before lent its hold to this test's setup
+    future = _measuring_alone_in_a_thread(share, tmp_path, "measured: the trace passes follow")
+    _until(lambda: share.held == "exclusive")
+    other = Holder(run, False)  # another worker's shared test
+    other.wait_until(other.waiting)
+    (tmp_path / "measure").touch()
+    other.wait_until(other.inside)  # let in once the line came, while the child still runs
+    assert not future.done() and share.held == "shared"
+    (tmp_path / "end").touch()
+    proc = future.result(timeout=30)
+    assert proc.returncode == 0
+    assert proc.stdout == "the report\n"
+    assert proc.stderr == "warming up\nmeasured: the trace passes follow\ndone\n"
+    assert share.held == "shared"  # as the test asked; a lent hold is over
+    other.done()
+    share.release()
+
+
+def test_a_measuring_child_without_its_line_holds_the_cpu_alone_to_its_end(tmp_path, child_ends):
+    run = str(tmp_path / "locks")
+    os.mkdir(run)
+    share = CpuShare(run)
+    share.acquire("shared")
+    future = _measuring_alone_in_a_thread(share, tmp_path, "some other line")
+    _until(lambda: share.held == "exclusive")
+    other = Holder(run, False)
+    other.wait_until(other.waiting)
+    (tmp_path / "measure").touch()
+    _until((tmp_path / "printed").exists)
+    time.sleep(0.3)  # time for the reader to see the line (a slow one could only hide a bug here, not fail)
+    assert other.waiting() and share.held == "exclusive"
+    (tmp_path / "end").touch()
+    proc = future.result(timeout=30)
+    assert proc.returncode == 0 and "some other line" in proc.stderr
+    other.wait_until(other.inside)
     assert share.held == "shared"
     other.done()
     share.release()
