@@ -112,7 +112,7 @@ SLOW_FIRST = ["test_stats.py", "test_evidence.py", "test_pytest_xdist.py", "test
               "test_scroll.py", "test_remote_commands.py", "test_headed.py",
               "test_load_throughput.py", "test_any_ui.py", "test_paint.py", "test_load_connections.py",
               "test_render_cost.py", "test_profile.py", "test_cycles.py", "test_socketio_ui.py", "test_msgpack.py",
-              "test_stream.py", "test_history.py", "test_input.py", "test_load_protocols.py"]
+              "test_stream.py", "test_history.py", "test_input.py", "test_load_protocols.py", "test_locust.py"]
 
 
 @pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture, so this order stands

@@ -18,7 +18,8 @@ it shared, so unmarked tests run as many at a time as there are workers.
 
 A test marked `@pytest.mark.background` asserts nothing that less CPU could
 change and starts no browser (statistics on seeded samples, parsers,
-reports; Python servers and clients that assert counts). While a timing
+reports; Python servers and clients that assert counts with no clock in
+them: starved for seconds, it must still pass). While a timing
 test holds the machine, such a test does not wait: it runs "in the
 background": the worker and its descendants move
 into an idle CPU cgroup (tests/idle_group.py), scheduled as SCHED_IDLE

@@ -17,10 +17,10 @@ from bench.targets.server_process import BundledServer
 from tests.conftest import TEST_FIXTURES, asyncio_run
 from tests.test_load_throughput import LATE_MS, every_message_arrived, throughput, total
 
-# No browser; Python servers and clients, asserting counts (decoded events; answered heartbeats, with a
-# third of margin) that a starved CPU delays but does not change: may run beside a timing test, in the
-# background (tests/cpu_share.py).
-pytestmark = pytest.mark.background
+# Not `background`, though it starts no browser: its counts are of heartbeats inside a clock window (five
+# SignalR pings in 1 s, Engine.IO pings every 0.3 s in 1.5 s, pongs owed within 0.3 s), so a client starved
+# for a few tenths of a second beside a timing test counts fewer or is dropped (seen: 5 pings counted
+# where 9 are due, in the idle cgroup). Shared, it gets a third of the machine, at a fair share each tick.
 
 
 SERVERS = {
