@@ -218,7 +218,8 @@ def test_layout_thrash_shows_as_forced_layout_in_thrashlayout(browser, chat_serv
     # script thrashLayout, with forced style and layout time.
     m = AppPage(browser, chat_server.url, "layout_thrash=1").open()
     try:
-        scenario = ScrollScenario(ScrollConfig(**{**SMALL, "messages": 1000}, repeat=1))
+        # A 4 s pass (SMALL's 2 s held 5-6 thrash frames, 5 with two busy loops beside it; 3 are needed).
+        scenario = ScrollScenario(ScrollConfig(**{**SMALL, "messages": 1000, "distance": 4000}, repeat=1))
         scenario.preload(m.session)
         spot = scenario.locate(m.session)
         m.session.cdp.send("Emulation.setCPUThrottlingRate", {"rate": 6})
