@@ -200,14 +200,25 @@ class DevtoolsChromium:
             shutil.rmtree(self.profile, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def playwright_server():
-    """A `playwright run-server --unsafe` for a test module; nothing of it may outlive the module."""
+def _served():
     with PlaywrightServer() as server:
         yield server
         leftover = server.browsers()
     assert not leftover, f"run-server still had processes below it: {leftover}"
     assert wait_until_gone(lambda: alive({server.process.pid, server.driver_pid})) == set()
+
+
+@pytest.fixture(scope="module")
+def playwright_server():
+    """A `playwright run-server --unsafe` for a test module; nothing of it may outlive the module."""
+    yield from _served()
+
+
+@pytest.fixture(scope="session")
+def session_playwright_server():
+    """The same for the session, for a module whose tests do not run in a row: tests/test_remote_browser.py,
+    whose timing test runs with the other timing tests and its shared tests later (tests/conftest.py)."""
+    yield from _served()
 
 
 def listening_ports(pid: int) -> set[int]:

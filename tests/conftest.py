@@ -106,8 +106,8 @@ TIMING_MODULES = {"test_paint.py", "test_paint_truth.py"}
 # beside the first timing tests (its first test takes no time, so where there is no idle cgroup the first
 # timing test does not wait for a long shared one). test_evidence.py is the first module that measures alone
 # (MEASURING_ALONE_MODULES) after the timing tests: its two runs then measure in the hold the last timing test
-# lends it (_lends); it has no timing test of its own to put first, as test_gate_e2e.py and
-# test_remote_browser.py do.
+# lends it (_lends); it has no timing test of its own, as test_gate_e2e.py and test_remote_browser.py do
+# (theirs end the row of timing tests).
 SLOW_FIRST = ["test_stats.py", "test_evidence.py", "test_pytest_xdist.py", "test_gate_e2e.py", "test_remote_browser.py", "test_pytest_plugin.py",
               "test_scroll.py", "test_remote_commands.py", "test_headed.py",
               "test_load_throughput.py", "test_any_ui.py", "test_paint.py", "test_load_connections.py",
@@ -119,13 +119,15 @@ SLOW_FIRST = ["test_stats.py", "test_evidence.py", "test_pytest_xdist.py", "test
 def pytest_collection_modifyitems(config, items):
     """The unit "alone" first, then the other modules, slowest first.
 
-    - The unit "alone" (tests/scheduling.py): the timing tests of the other
-      modules first, so one worker takes them in a row and holds the CPU lock
-      once for all of them while the others wait (tests/cpu_share.py); the
-      quiet ones lead, before another worker has a test in the background
-      for them to wait for (one waited 17 s); then
-      the modules that measure alone in fixtures, whole (their fixtures once),
-      whose other tests share the machine.
+    - The unit "alone" (tests/scheduling.py): the timing tests first, so one
+      worker takes them in a row and holds the CPU lock once for all of them
+      while the others wait (tests/cpu_share.py); the quiet ones lead, before
+      another worker has a test in the background for them to wait for (one
+      waited 17 s), and the timing tests of the modules that measure alone in
+      fixtures (MEASURING_ALONE_MODULES) close the row, so their fixtures
+      measure in that hold too; then those modules' other tests, which share
+      the machine (their fixtures are session-scoped: set up once, though the
+      module's tests are not in a row).
     - Then the modules marked `background`, which the other workers run
       beside the timing tests, in an idle CPU cgroup (tests/cpu_share.py).
     - Then the other modules, slowest first (SLOW_FIRST), so the short ones
@@ -137,15 +139,20 @@ def pytest_collection_modifyitems(config, items):
         if item.path.name in TIMING_MODULES:
             item.add_marker(pytest.mark.timing)
     rank = {name: i for i, name in enumerate(SLOW_FIRST)}
-    items.sort(key=lambda item: (not _alone(item), item.path.name in MEASURING_ALONE_MODULES, _mode(item) != "quiet",
-                                 _mode(item) != "background", rank.get(item.path.name, len(rank))))  # stable
+    items.sort(key=lambda item: (not _alone(item), _measuring_alone(item) and not _timing(item),
+                                 _measuring_alone(item), _mode(item) != "quiet", _mode(item) != "background",
+                                 rank.get(item.path.name, len(rank))))  # stable
     worker = getattr(config, "workerinput", None)
     if worker:
         write_alone(worker[_CPU_SHARE_DIR], [item.nodeid for item in items if _alone(item)])
 
 
 def _alone(item) -> bool:
-    return _timing(item) or item.path.name in MEASURING_ALONE_MODULES
+    return _timing(item) or _measuring_alone(item)
+
+
+def _measuring_alone(item) -> bool:
+    return item.path.name in MEASURING_ALONE_MODULES
 
 
 @pytest.hookimpl(wrapper=True)
@@ -177,8 +184,7 @@ def _lends(item, nextitem) -> bool:
     """Whether a timing test keeps its exclusive hold for the next test, a shared one: the first of a module
     whose fixtures measure alone (MEASURING_ALONE_MODULES), so that measurement needs no hand-over, in
     which it would wait for the tests the other workers started meanwhile (seen: 18 s, two cores idle)."""
-    return (nextitem.path.name in MEASURING_ALONE_MODULES and nextitem.path != item.path
-            and _mode(nextitem) == "shared")
+    return _measuring_alone(nextitem) and nextitem.path != item.path and _mode(nextitem) == "shared"
 
 
 def _timing(item) -> bool:

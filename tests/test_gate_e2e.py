@@ -42,8 +42,9 @@ def rows(stdout: str) -> dict[str, list[str]]:
 
 # The base run measures alone (measuring_alone: the verdicts rest on its paint latencies); the slow run
 # and the tests that read output and files share the machine. The A/A test measures in its own body: `timing`,
-# and first, so the base is measured inside its hold (tests/conftest.py: no hand-over of the lock between).
-@pytest.fixture(scope="module")
+# so it runs in the row of timing tests, and the base is measured inside that hold (tests/conftest.py: no
+# hand-over of the lock); this module's other tests run later, so its runs are session-scoped (set up once).
+@pytest.fixture(scope="session")
 def base(tmp_path_factory, request) -> str:
     path = tmp_path_factory.mktemp("gate") / "base.json"
     with measuring_alone(request):
@@ -52,7 +53,7 @@ def base(tmp_path_factory, request) -> str:
     return str(path)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def slow(base, tmp_path_factory):
     """work_ms=30 against the baseline, with a budget it fails, Markdown and JUnit."""
     tmp = tmp_path_factory.mktemp("slow")

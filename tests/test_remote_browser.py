@@ -29,7 +29,7 @@ import pytest
 
 from bench.browser.launch import STABLE_FLAGS, find_chromium
 from bench.results.records import load_results
-from tests.browser_servers import DevtoolsChromium, free_port, playwright_server, wait_until_gone  # noqa: F401
+from tests.browser_servers import DevtoolsChromium, free_port, session_playwright_server, wait_until_gone  # noqa: F401
 from tests.conftest import bench_in_process, measuring_alone, run_bench
 from tests.test_cli import marked_env, one_line_error  # noqa: F401 (fixture)
 
@@ -43,14 +43,15 @@ SHORT_CYCLES = ("--cycles", "2", "--cycle-warmup", "0", "--history-messages", "0
 RENDERER = "heap.renderer_private_bytes"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def chromium() -> str:
     return find_chromium()
 
 
 # The two runs measure alone (measuring_alone: their p50s are compared within a frame); the tests
-# that only read their files share the machine.
-@pytest.fixture(scope="module")
+# that only read their files share the machine. Session-scoped: the timing test that measures them runs in
+# the row of timing tests, this module's other tests later (tests/conftest.py).
+@pytest.fixture(scope="session")
 def local_run(tmp_path_factory, request) -> dict:
     path = tmp_path_factory.mktemp("local") / "local.json"
     with measuring_alone(request):
@@ -59,8 +60,9 @@ def local_run(tmp_path_factory, request) -> dict:
     return {"path": str(path), "results": load_results(path)}
 
 
-@pytest.fixture(scope="module")
-def remote_run(playwright_server, chromium, tmp_path_factory, request) -> dict:
+@pytest.fixture(scope="session")
+def remote_run(session_playwright_server, chromium, tmp_path_factory, request) -> dict:
+    playwright_server = session_playwright_server
     path = tmp_path_factory.mktemp("remote") / "remote.json"
     with measuring_alone(request):
         proc = run_bench("ui", *PACED, "--scenario", "burst,cycles", *SHORT_CYCLES,
@@ -75,8 +77,8 @@ def p50(results: dict, name: str) -> float:
     return results["metrics"][name]["p50"]
 
 
-# Timing, and first: its setup measures both runs, alone, in one hold of the machine (the lock kept from
-# the timing test before it), instead of two hand-overs that wait for the other workers' tests.
+# Timing: its setup measures both runs, alone, in one hold of the machine (it runs in the row of timing
+# tests, tests/conftest.py), instead of two hand-overs that wait for the other workers' tests.
 @pytest.mark.timing
 def test_connect_numbers_match_a_local_run_within_a_frame(local_run, remote_run) -> None:
     local, remote = local_run["results"], remote_run["results"]
@@ -88,7 +90,9 @@ def test_connect_numbers_match_a_local_run_within_a_frame(local_run, remote_run)
     assert difference <= REFRESH_MS, (p50(local, "paint.latency_ms"), p50(remote, "paint.latency_ms"))
 
 
-def test_connect_records_where_the_browser_ran_and_what_it_runs_with(remote_run, playwright_server, chromium) -> None:
+def test_connect_records_where_the_browser_ran_and_what_it_runs_with(remote_run, session_playwright_server,
+                                                                    chromium) -> None:
+    playwright_server = session_playwright_server
     env = remote_run["results"]["env"]
     assert env["browser_location"] == "remote-playwright"
     assert env["browser_endpoint"] == playwright_server.endpoint
