@@ -64,11 +64,16 @@ def test_burst_is_measured_and_accounted_for(ui, tmp_path, context, measure):
 def test_work_per_message_shows_in_latency(ui, context, measure):
     # Paced as the bundled app's known answer is (tests/test_paint.py): each
     # message isolated, the phases of the refresh cycle covered evenly, so
-    # work_ms adds itself to latency. In this process, on the session's browser.
+    # work_ms adds itself to latency. In this process, on the session's browser. No warm-up burst (it cost
+    # 1.2 s a page, in the timing phase): the first one or two messages of a page are often 5-15 ms slower
+    # than the rest (JIT, first layout), which moves a p50 of 12 by a rank at most (three runs of each UI:
+    # the two p50s 29-31 ms apart, as with a warm-up; the samples are printed).
     name, url, profile = ui
-    scenario = [BurstScenario(BurstConfig(bursts=1, size=PACED_SIZE, rate=1000 / PACED_INTERVAL_MS, warmup=1))]
-    base, slow = (measure(context.new_page(), scenario, query, profile=profile, url=url)
-                  ["metrics"]["paint.latency_ms"]["p50"] for query in ("", "work_ms=30"))
+    scenario = [BurstScenario(BurstConfig(bursts=1, size=PACED_SIZE, rate=1000 / PACED_INTERVAL_MS, warmup=0))]
+    latency = [measure(context.new_page(), scenario, query, profile=profile, url=url)["metrics"]["paint.latency_ms"]
+               for query in ("", "work_ms=30")]
+    print(f"\n{name}: samples in order, ms: {[[round(x) for x in m['samples']] for m in latency]}")
+    base, slow = (m["p50"] for m in latency)
     # Same tolerance as the bundled app's known answer: max(5 ms, 10 %), plus
     # one frame for apps that defer rendering to a later frame or microtask.
     assert slow - base == pytest.approx(30, abs=5 + 1000 / 60), (base, slow)
