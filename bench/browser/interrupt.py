@@ -8,16 +8,24 @@ browser afterwards raises "connection closed" instead of the interrupt, and the
 exit is 1, not 130. So the interrupt is thrown into the root greenlet, the bench
 code suspended in the Playwright call, and the dispatcher stays where it was; the
 next call (closing the browser) resumes it.
+
+The call the interrupt abandons may still fail later, when bench closes its
+page or browser on the way out ("Target page, context or browser has been
+closed"). Nobody waits for it any more, so asyncio would print its traceback
+("Task exception was never retrieved") after bench's one line; once an
+interrupt was thrown, Playwright's loop drops those reports for Playwright's
+own errors (seen in a run stopped in its trace passes).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
 import threading
 
 import greenlet  # Playwright's own dependency: its sync API is built on it
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Error as PlaywrightError, sync_playwright
 
 
 def interrupt(signum, frame) -> None:
@@ -35,7 +43,24 @@ def throw_in_caller(exc) -> None:
     root = _root()
     if greenlet.getcurrent() is root:
         raise exc
+    _quiet_abandoned_calls()
     root.throw(exc)
+
+
+def _quiet_abandoned_calls() -> None:
+    """From now on, Playwright's loop (running: the handler runs in its greenlet) does not report the
+    failures of calls nobody waits for."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    loop.set_exception_handler(_drop_abandoned_failures)
+
+
+def _drop_abandoned_failures(loop, context: dict) -> None:
+    if isinstance(context.get("exception"), PlaywrightError) and "never retrieved" in context.get("message", ""):
+        return
+    loop.default_exception_handler(context)
 
 
 def _root():
