@@ -57,7 +57,7 @@ def pytest_configure(config):
     if worker:  # an idle cgroup, for its `background` tests beside a timing test (tests/cpu_share.py)
         run = Path(worker[_CPU_SHARE_DIR]).name.removeprefix(idle_group.PREFIX)
         wanted = os.environ.get("BENCH_SUITE_BACKGROUND") != "0"
-        idle = idle_group.make(f"{run}-{worker['workerid']}") if wanted else None
+        idle = idle_group.make(f"{run}-{worker['workerid']}-{os.getpid()}") if wanted else None
         config.stash[_CPU_SHARE] = CpuShare(worker[_CPU_SHARE_DIR], idle)
     else:
         config.stash[_CPU_SHARE] = NoShare()

@@ -20,7 +20,9 @@ Making the cgroup needs write access to the CPU controller's hierarchy
 process sits in the root cgroup and the CPU controller is enabled for its
 children. Where neither holds `make` gives None, and the suite waits for
 timing tests instead, as it did before. The worker removes its cgroup when
-it ends; a worker that crashed leaves an empty one (`bench-pytest-*`).
+it ends; one that was killed cannot, so `make` first removes every empty
+`bench-pytest-*` cgroup whose name ends in the pid of a process that is
+gone (a cgroup with a process in it cannot be removed).
 """
 
 from __future__ import annotations
@@ -39,10 +41,12 @@ def available() -> bool:
 
 
 def make(name: str) -> "IdleGroup | None":
-    """A new idle cgroup beside this process's own, or None where none can be made here."""
+    """A new idle cgroup beside this process's own, or None where none can be made here. End `name` with
+    the pid of the process that will remove it, so a later run can tell it was left behind (_sweep)."""
     parent = _own_cpu_cgroup()
     if parent is None:
         return None
+    _sweep(parent)
     path = parent / (PREFIX + name)
     try:
         path.mkdir()
@@ -99,6 +103,17 @@ class IdleGroup:
             self.path.rmdir()
         except OSError:
             pass
+
+
+def _sweep(parent: Path) -> None:
+    """The idle cgroups left by processes that are gone (a worker killed before it removed its own)."""
+    for path in parent.glob(PREFIX + "*"):
+        owner = path.name.rsplit("-", 1)[-1]
+        if owner.isdigit() and not Path(f"/proc/{owner}").exists():
+            try:
+                path.rmdir()
+            except OSError:
+                pass  # a process is still in it (EBUSY): not left behind after all
 
 
 def _move(pid: int, group: Path) -> None:

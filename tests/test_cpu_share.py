@@ -327,6 +327,28 @@ def test_the_idle_cgroup_gets_only_the_cpu_a_normal_process_leaves():
     assert used[0] > 0 and used[1] <= 0.05 * used[0], used
 
 
+@BACKGROUND
+def test_idle_cgroups_left_by_killed_processes_are_removed_by_the_next_make():
+    # A worker killed (SIGKILL) cannot remove its idle cgroup; the next one made removes it if it is
+    # empty and the pid its name ends in is gone, and leaves every other one alone.
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    inside = subprocess.Popen(["sleep", "60"])
+    left = idle_group.make(f"left-behind-{gone.pid}")
+    owned = idle_group.make(f"still-owned-{os.getpid()}")
+    occupied = idle_group.make(f"occupied-{gone.pid}")
+    occupied.move_in(inside.pid)
+    sweeper = idle_group.make(f"sweeper-{os.getpid()}")
+    try:
+        assert not left.path.exists()
+        assert owned.path.exists() and occupied.path.exists() and sweeper.path.exists()
+    finally:
+        inside.kill()
+        inside.wait()
+        for group in (left, owned, occupied, sweeper):
+            group.remove()
+
+
 def test_without_an_idle_cgroup_a_background_test_waits_as_before(tmp_path):
     run, alone = str(tmp_path), timing_test_in(str(tmp_path))
     shared = Holder(run, "background", background=False)
