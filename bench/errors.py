@@ -11,6 +11,7 @@ EXIT_FAILED_GATE = 1
 EXIT_USAGE = 2
 EXIT_TARGET = 3
 EXIT_INTERRUPTED = 130
+EXIT_OUTPUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for a Unix tool whose reader went away
 
 
 class BenchError(Exception):

@@ -75,6 +75,25 @@ def test_help_explains_every_option_and_exit_codes():
         assert option in ui.stdout
 
 
+def test_a_reader_that_goes_away_stops_bench_quietly_with_141(tmp_path):
+    # `bench compare A B | head -1`: head exits after its line; bench's next write meets a closed pipe.
+    # It printed a Python traceback; now nothing, and the shell's code for a tool whose reader went away.
+    from tests.history_data import real_results, write
+
+    base, new = (write(tmp_path / f"{name}.json", r) for name, r in zip(("base", "new"), real_results()))
+    read, written = os.pipe()
+    os.close(read)  # the reader is gone before bench writes its table
+    try:
+        proc = bench_popen("compare", str(base), str(new), stdout=written, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(written)
+    _, stderr = proc.communicate(timeout=60)
+    assert (proc.returncode, stderr) == (141, ""), stderr
+    # Output that is not a closed pipe is untouched: the same command, read to the end.
+    whole = run_bench("compare", str(base), str(new))
+    assert whole.returncode == 0 and "paint.latency_ms" in whole.stdout, whole.stderr
+
+
 def test_an_unknown_option_is_one_line_naming_it_once():
     # Through `python -m bench`, as a user's shell runs it (other usage errors: bench_in_process).
     proc = run_bench("ui", "--no-such-option")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
+import select
 import signal
 import sys
 import time
 
 from ..browser.interrupt import interrupt
-from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_TARGET, EXIT_USAGE, BenchError, UsageError
+from ..errors import EXIT_INTERRUPTED, EXIT_OK, EXIT_OUTPUT_CLOSED, EXIT_TARGET, EXIT_USAGE, BenchError, UsageError
 from ..report.terminal import text_report
 from ..results.records import write_json_atomic
 from ..run.runner import UiConfig, UiRun, Variant
@@ -244,6 +246,24 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bench: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        if not _reader_gone(sys.stdout):
+            raise
+        # `bench compare A B | head -1`: the reader went away. Stop quietly, as Unix tools do (cleanup has
+        # run: the error unwound like Ctrl-C), and point stdout at /dev/null so the flush at exit cannot
+        # fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OUTPUT_CLOSED
+
+
+def _reader_gone(stream) -> bool:
+    """Whether stream is a pipe whose reading end is closed (poll(2) reports POLLERR for it)."""
+    try:
+        poller = select.poll()
+        poller.register(stream.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # no file descriptor (captured output)
+        return False
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ EXIT_CODES_HELP = """exit codes:
   1   a budget or regression failed
   2   usage or input error (bad option, file, port in use)
   3   the target or browser failed (no Chromium, page did not load, no WebSocket)
-  130 interrupted (results gathered so far are still written)"""
+  130 interrupted (results gathered so far are still written)
+  141 the reader of its output went away (`bench ... | head`): stopped quietly"""
 
 FORMATTER = argparse.RawDescriptionHelpFormatter
 
