@@ -388,8 +388,7 @@ def run_measuring_alone(share, until: str, argv: list[str], timeout: float = 180
     """argv (SIGINT at its default disposition) with `share` (tests/cpu_share.py) held exclusive until the
     child's stderr has a line starting with `until`, or it ends; then shared, as the test asked, while
     the child runs on. A hold lent to the test's setup (CpuShare.lend) ends there too."""
-    proc = subprocess.Popen(argv, cwd=REPO, preexec_fn=default_sigint, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stderr: list[str] = []
     measured = threading.Event()
 
@@ -417,5 +416,10 @@ def run_measuring_alone(share, until: str, argv: list[str], timeout: float = 180
 
 def bench_popen(*args: str, **kwargs) -> subprocess.Popen:
     """`python -m bench ARGS` started for a test to signal (SIGINT at its default disposition)."""
-    return subprocess.Popen([sys.executable, "-m", "bench", *args], cwd=kwargs.pop("cwd", REPO),
+    return popen([sys.executable, "-m", "bench", *args], **kwargs)
+
+
+def popen(argv: list[str], **kwargs) -> subprocess.Popen:
+    """argv started from the repository (unless cwd=), SIGINT at its default disposition (default_sigint)."""
+    return subprocess.Popen(argv, cwd=kwargs.pop("cwd", REPO),
                             preexec_fn=default_sigint_then(kwargs.pop("preexec_fn", None)), **kwargs)

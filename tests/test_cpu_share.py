@@ -47,6 +47,14 @@ def _hold(directory: str, modes: list[str], background: bool, held, step) -> Non
         share.close()
 
 
+def _until(condition, timeout_s: float = 20, alive=lambda: True) -> None:
+    """Until condition(), polled every 10 ms; fails after timeout_s, or at once when alive() turns false."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline and alive()
+        time.sleep(0.01)
+
+
 def timing_test_in(run: str) -> "Holder":
     """A holder of the machine, exclusive, once it is in."""
     alone = Holder(run, True)
@@ -74,10 +82,7 @@ class Holder:
                    for line in Path("/proc/locks").read_text().splitlines())
 
     def wait_until(self, condition, timeout_s: float = 20) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not condition():
-            assert time.monotonic() < deadline and self.process.is_alive()
-            time.sleep(0.01)
+        _until(condition, timeout_s, alive=self.process.is_alive)
 
     def next(self) -> None:
         """Let go of this hold and take the next one."""
@@ -187,13 +192,6 @@ def child_ends(tmp_path):
     """However the test ends, the stepped child is let go (it waits for this file)."""
     yield
     (tmp_path / "end").touch()
-
-
-def _until(condition, timeout_s: float = 20) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
 
 
 @pytest.mark.parametrize("lent", [False, True], ids=["shared-test", "lent-hold"])

@@ -62,14 +62,14 @@ def local_run(tmp_path_factory, request) -> dict:
 
 @pytest.fixture(scope="session")
 def remote_run(session_playwright_server, chromium, tmp_path_factory, request) -> dict:
-    playwright_server = session_playwright_server
     path = tmp_path_factory.mktemp("remote") / "remote.json"
     with measuring_alone(request):
         proc = run_bench("ui", *PACED, "--scenario", "burst,cycles", *SHORT_CYCLES,
-                         "--connect", playwright_server.endpoint, "--browser-path", chromium, "--json", str(path))
+                         "--connect", session_playwright_server.endpoint, "--browser-path", chromium,
+                         "--json", str(path))
     assert proc.returncode == 0, proc.stderr
     # bench closed its connection, so the server closed the browser it launched for it.
-    assert wait_until_gone(playwright_server.browsers) == set(), "the served browser outlived bench ui"
+    assert wait_until_gone(session_playwright_server.browsers) == set(), "the served browser outlived bench ui"
     return {"path": str(path), "results": load_results(path), "stdout": proc.stdout}
 
 
@@ -92,16 +92,15 @@ def test_connect_numbers_match_a_local_run_within_a_frame(local_run, remote_run)
 
 def test_connect_records_where_the_browser_ran_and_what_it_runs_with(remote_run, session_playwright_server,
                                                                     chromium) -> None:
-    playwright_server = session_playwright_server
     env = remote_run["results"]["env"]
     assert env["browser_location"] == "remote-playwright"
-    assert env["browser_endpoint"] == playwright_server.endpoint
+    assert env["browser_endpoint"] == session_playwright_server.endpoint
     assert env["browser_path"] == chromium  # asked of the server
     # Read back from the served browser's chrome://version: a --unsafe server applies them all.
     assert env["flags"] == STABLE_FLAGS and env["flags_missing"] == []
     assert env["headless"] is True
     assert env["browser_cpu_count"] >= 1
-    assert "remote-playwright at " + playwright_server.endpoint in remote_run["stdout"]
+    assert "remote-playwright at " + session_playwright_server.endpoint in remote_run["stdout"]
 
 
 def test_renderer_memory_is_not_available_remotely_and_says_why(remote_run, local_run) -> None:
