@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 import time
 
 import pytest
 
 from scripts import suite_timeline
+from tests.conftest import REPO
 from tests.cpu_share import logged
 
 pytestmark = pytest.mark.background
@@ -38,7 +42,6 @@ def test_the_timing_phase_its_busy_cores_and_each_workers_gaps():
     assert s["busy_cores"] == {"timing phase": None, "after it": None}  # rows without busy_s: not read
     assert s["wall_s"] == 60 and s["tests"] == 5
     assert s["timing_tests"] == 2 and s["timing_s"] == 40 and s["timing_phase_end_s"] == 40
-    assert s["timing_busy_cores"] == pytest.approx(55 / 40)
     assert s["background_tests"] == 1
     assert s["workers"]["gw0"] == {"busy_s": 50, "end_s": 50, "gaps": []}
     assert s["workers"]["gw1"]["gaps"] == [(20, 20)]  # idle from 120 to 140 while the timing test ran
@@ -56,6 +59,21 @@ def test_busy_cores_from_the_machines_busy_seconds_read_at_each_tests_start_and_
     assert suite_timeline.busy_cores(rows, 1, 9) is None  # no reading inside
     s = suite_timeline.summary(rows)
     assert s["busy_cores"] == {"timing phase": pytest.approx(1.1), "after it": pytest.approx(1.9)}
+
+
+def test_the_cpu_after_the_timing_phase_is_split_among_the_tests_running_by_module():
+    # 0-10 a timing test alone (10 CPU-s); 10-20 two shared tests of different modules beside each other (16
+    # CPU-s: 8 each); 20-30 one of them alone (6 CPU-s). Readings at every start and end, as the log has them.
+    rows = [dict(row("gw0", "exclusive", 0, 10, test="tests/test_a.py::t"), busy_s=[100, 110]),
+            dict(row("gw0", "shared", 10, 30, test="tests/test_b.py::t1"), busy_s=[110, 132]),
+            dict(row("gw1", "shared", 10, 20, test="tests/test_c.py::t[x]"), busy_s=[110, 126])]
+    spent = suite_timeline.summary(rows)["cpu_after_timing_phase"]
+    assert spent == {"tests/test_b.py": pytest.approx(8 + 6), "tests/test_c.py": pytest.approx(8)}
+    whole = suite_timeline.cpu_by_module(rows, 0, 30)
+    assert whole["tests/test_a.py"] == pytest.approx(10) and sum(whole.values()) == pytest.approx(32)
+    # Between readings, linear: half of the first piece.
+    assert suite_timeline.cpu_by_module(rows, 0, 5) == {"tests/test_a.py": pytest.approx(5)}
+    assert suite_timeline.cpu_by_module([row("gw0", "shared", 0, 1)], 0, 1) == {}  # a log without busy_s
 
 
 def test_a_span_logged_around_a_busy_loop_reads_at_least_that_core_busy(tmp_path, monkeypatch):
@@ -87,3 +105,16 @@ def test_the_command_exits_1_on_a_forbidden_overlap_and_2_on_a_bad_log(tmp_path,
     (tmp_path / "torn.jsonl").write_text('{"worker": ')
     assert suite_timeline.main([str(tmp_path / "torn.jsonl")]) == 2
     assert capsys.readouterr().err.count("\n") == 3  # one line each
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path):
+    # `suite_timeline.py LOG | head -1`: the reader is gone before the command writes; it ends by SIGPIPE, as a
+    # Unix tool does, not with a BrokenPipeError traceback.
+    log = tmp_path / "share.jsonl"
+    log.write_text(json.dumps(row("gw0", "exclusive", 0, 5)) + "\n")
+    read, write = os.pipe()
+    os.close(read)
+    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "suite_timeline.py"), str(log)], stdout=write,
+                          stderr=subprocess.PIPE, text=True, timeout=60)
+    os.close(write)
+    assert proc.returncode == -signal.SIGPIPE and proc.stderr == ""
