@@ -69,7 +69,7 @@ def cpu_by_module(rows: list[dict], a: float, b: float) -> Counter:
     readings = _readings(rows)
     if len(readings) < 2:
         return Counter()
-    times, busy = [t for t, _ in readings], [v for _, v in readings]
+    times = [t for t, _ in readings]
 
     def busy_at(t: float) -> float:
         i = min(max(bisect.bisect_left(times, t), 1), len(times) - 1)
