@@ -35,9 +35,12 @@ bench: setup
 # `background` (no browser, nothing a starved CPU could move), which run beside them in an idle CPU
 # cgroup (tests/cpu_share.py, tests/idle_group.py; BENCH_SUITE_BACKGROUND=0 turns that off).
 # Layout and cost: docs/suite-speed.md.
+# TEST_ARGS: more pytest arguments, e.g. TEST_ARGS="-m 'not harness'" for a shorter run without the
+# harnesses' end-to-end tests (CI runs them all).
 TEST_WORKERS ?= 3
+TEST_ARGS ?=
 test: setup
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder $(TEST_ARGS)
 
 benchmarks: setup
 	$(PY) benchmarks/run.py

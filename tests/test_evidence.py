@@ -86,6 +86,7 @@ def plain(tmp_path_factory, request) -> dict:
     return {"proc": proc, "tmp": tmp, "json": tmp / "plain.json"}
 
 
+@pytest.mark.harness
 def test_archive_is_one_named_zip_holding_each_piece_once(traced, archive):
     path = traced["archives"][0]
     assert re.fullmatch(r"\d{8}T\d{6}Z-([0-9a-f]{7,}|nogit)-bundled-chat-app\.zip", path.name), path.name
@@ -117,6 +118,7 @@ def test_archive_is_one_named_zip_holding_each_piece_once(traced, archive):
         assert snapshot["snapshot"]["node_count"] > 1000
 
 
+@pytest.mark.harness
 def test_playwright_trace_holds_the_passes_actions_and_socket_frames(archive):
     with zipfile.ZipFile(archive.open("playwright-trace.zip")) as trace:
         assert trace.testzip() is None
@@ -137,6 +139,7 @@ def test_playwright_trace_holds_the_passes_actions_and_socket_frames(archive):
     assert any(e.get("type") == "frame-snapshot" for e in events)
 
 
+@pytest.mark.harness
 def test_playwright_show_trace_opens_it(archive, page, tmp_path):
     path = tmp_path / "playwright-trace.zip"
     path.write_bytes(archive.read("playwright-trace.zip"))
@@ -160,6 +163,7 @@ def test_playwright_show_trace_opens_it(archive, page, tmp_path):
         viewer.wait(timeout=10)
 
 
+@pytest.mark.harness
 def test_chrome_trace_has_presented_frames_and_what_devtools_needs(archive):
     trace = json.loads(archive.read("chrome-trace.json"))
     events = trace_frames.trace_events(trace)
@@ -188,6 +192,7 @@ def _external_urls(text: str) -> list[str]:
     return found
 
 
+@pytest.mark.harness
 def test_html_report_is_self_contained_with_the_plots(traced, archive, page):
     for text in (traced["html"].read_text(), archive.read("report.html").decode()):
         assert text.count("<svg") == 6, "3 latency distributions, burst timeline, frame strips, heap trend"
@@ -207,6 +212,7 @@ def test_html_report_is_self_contained_with_the_plots(traced, archive, page):
     assert page.locator("svg").count() == 6
 
 
+@pytest.mark.harness
 def test_filmstrip_has_a_tile_per_interval_from_the_first_message_to_the_last_paint(archive):
     manifest = json.loads(archive.read("manifest.json"))["unmeasured_passes"]["filmstrip"]
     image = Image.open(archive.open("filmstrip.png")).convert("RGB")
@@ -242,6 +248,7 @@ def test_filmstrip_has_a_tile_per_interval_from_the_first_message_to_the_last_pa
         assert change > 1  # the burst's messages arrived on screen between the first and the last tile
 
 
+@pytest.mark.harness
 def test_on_failure_with_nothing_failing_writes_no_archive(plain):
     proc = plain["proc"]
     assert proc.returncode == 0, proc.stderr
@@ -250,6 +257,7 @@ def test_on_failure_with_nothing_failing_writes_no_archive(plain):
     assert not (plain["tmp"] / "traces").exists() or not any((plain["tmp"] / "traces").iterdir())
 
 
+@pytest.mark.harness
 def test_measured_numbers_with_and_without_trace_are_within_noise(traced, plain):
     """Tracing is not measured: the traced run's bursts against the plain run's, compared as `bench
     compare` does (two-level bootstrap CI of the p50 change, Mann-Whitney U on burst medians). A

@@ -121,6 +121,7 @@ MAX_PAUSES = 5  # one per stretch between the run's checkpoints (the debugging r
 
 # Not `timing`: its bounds only grow under load (a 150 ms handler frame is over 100 ms on any machine, a
 # pass after a pause begins at least the hold later), and it waits on what it sees, never a fixed time.
+@pytest.mark.harness
 def test_headed_debugging_run_pauses_on_jank_shows_the_overlay_and_stays_open(marked, xvfb_display,  # noqa: F811
                                                                               tmp_path):
     """One headed run under Xvfb with every debugging option, on a page with known jank.

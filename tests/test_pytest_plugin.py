@@ -33,7 +33,7 @@ from bench.results.records import load_results
 from tests.browser_servers import playwright_server, wait_until_gone  # noqa: F401 (a fixture)
 from tests.conftest import REPO, run_bench
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.harness]
 pytest_plugins = ("pytester",)
 
 PLUGINS = ("-p", "pytest_playwright.pytest_playwright", "-p", "bench.pytest_plugin")

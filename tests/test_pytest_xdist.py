@@ -26,7 +26,7 @@ from tests.test_pytest_plugin import Nested
 
 pytest.importorskip("xdist", reason="pytest-xdist is in the test extra: pip install -e '.[test]'")
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.harness]
 
 XDIST = ("-p", "xdist.plugin")  # plugin autoloading is off in these subprocesses
 BURSTS, SIZE = 2, 5
