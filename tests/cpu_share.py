@@ -222,11 +222,10 @@ class NoShare:
 
 @contextmanager
 def logged(nodeid: str, worker: str, mode: str):
-    """The block's span as a JSON line in $BENCH_CPU_SHARE_LOG, if set (after the lock is held), with the CPU
-    seconds (host_load.snapshot) of the whole machine and of this worker's process tree meanwhile: the
-    machine's, over a test run alone (one process, no -n), is what that test costs, Chromium and all; the
-    tree's (dead processes too: their reaped time is in their parent's cutime) what it cost this worker,
-    beside the other one."""
+    """The block's span as a JSON line in $BENCH_CPU_SHARE_LOG, if set (after the lock is held), with the whole
+    machine's busy CPU seconds (host_load.snapshot) meanwhile: over a test run alone (one process, no -n),
+    what that test costs, Chromium and all. (No longer the worker's own process tree's: it missed processes
+    killed rather than reaped, read negative for some tests, and nothing read it.)"""
     path = os.environ.get("BENCH_CPU_SHARE_LOG")
     start = time.monotonic()
     before = host_load.snapshot() if path else None
@@ -238,7 +237,6 @@ def logged(nodeid: str, worker: str, mode: str):
             # busy_s: the machine's busy CPU seconds since boot at the span's start and end, so that a reader
             # (scripts/suite_timeline.py) has how busy the machine was over any stretch of the run.
             cpu = {"machine_cpu_s": round((after.busy_ticks - before.busy_ticks) / tick, 2),
-                   "tree_cpu_s": round((after.own_ticks - before.own_ticks) / tick, 2),
                    "busy_s": [round(before.busy_ticks / tick, 2), round(after.busy_ticks / tick, 2)]
                    } if before and after else {}
             with open(path, "a", encoding="utf-8") as f:

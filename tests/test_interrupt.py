@@ -65,7 +65,6 @@ def test_interrupts_mid_call_reach_the_caller_and_keep_the_connection():
     assert interrupts >= 50 and calls > 0, proc.stdout
 
 
-
 ABANDONED = r"""
 import asyncio, gc, os, signal, threading
 from playwright.sync_api import Error

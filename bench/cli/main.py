@@ -252,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
         # `bench compare A B | head -1`: the reader went away. Stop quietly, as Unix tools do (cleanup has
         # run: the error unwound like Ctrl-C), and point stdout at /dev/null so the flush at exit cannot
         # fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
         return EXIT_OUTPUT_CLOSED
 
 
