@@ -40,16 +40,18 @@ def in_playwright_call() -> bool:
 
 def throw_in_caller(exc) -> None:
     """Raise exc in bench's code (the root greenlet), wherever the signal handler that calls this runs."""
+    _quiet_abandoned_calls()
     root = _root()
     if greenlet.getcurrent() is root:
         raise exc
-    _quiet_abandoned_calls()
     root.throw(exc)
 
 
 def _quiet_abandoned_calls() -> None:
-    """From now on, Playwright's loop (running: the handler runs in its greenlet) does not report the
-    failures of calls nobody waits for."""
+    """From now on, Playwright's loop does not report the failures of calls nobody waits for. Wherever the
+    handler runs: an interrupt in the root greenlet abandons a call too, one whose task is made but not yet
+    switched to (seen: Browser.new_context in the trace passes). The loop is the running one in both
+    greenlets: Playwright sets it again in bench's after every call."""
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
