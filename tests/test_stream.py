@@ -232,6 +232,10 @@ BAD = [
     # browser's words, not at the timeout.
     ({}, "assistant=fetch&tokens=10&ttft_ms=20&token_ms=20&break_after=3",
      ("the reply's stream broke after ", " chunk(s) (fetch /api/assistant/chat): "), False),
+    # Dropped before its first chunk, after the headers: a break too, said at once (it waited for the
+    # timeout and read "delivered no chunk", as the case above did once in CI when its chunks were lost).
+    ({}, "assistant=fetch&tokens=10&ttft_ms=20&token_ms=20&break_after=0",
+     ("the reply's stream broke after 0 chunk(s) (fetch /api/assistant/chat): ",), False),
 ]
 
 

@@ -84,6 +84,10 @@
   // which is also how a finished SSE response ends) or "broken" (a fetch
   // body that failed mid-reply; error: the browser's words).
   function ended(channel, how, error) {
+    // A body that broke before its first chunk is the reply's too, where it may carry it: its reset can
+    // come before any chunk was read (on a loaded machine, the chunks sent before it were lost with it),
+    // and the break would otherwise wait for the timeout and read as "no chunk".
+    if (how === "broken" && reply && reply.channel === null) accepts(channel);
     if (reply && reply.channel === channel.id && reply.ended === null) {
       reply.ended = { t: now(), how };
       if (error !== undefined) reply.ended.error = String(error?.message ?? error);
