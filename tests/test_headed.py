@@ -44,6 +44,7 @@ INSPECTOR_WAIT_S = 60
 # loaded machine: a second press 3 s after a first that had worked, and the test waited for ever).
 RESUME_WAIT_S, RESUME_TIMEOUT_S = 3.0, 30.0
 INSPECTOR_TOOLBAR = (slice(10, 45), slice(1020, 1600))  # its toolbar's strip on the screen
+KEPT_OPEN = "press Enter to close it"
 RUN_TIMEOUT_S = 300  # the whole debugging run, pauses included; a run stuck anywhere fails, never hangs
 
 
@@ -58,6 +59,8 @@ def resume(run: "Running", display, pauses: int) -> None:
     """Press F8 (the inspector's Resume) until bench has resumed from `pauses` pauses."""
     deadline, presses, pressed = time.monotonic() + RESUME_TIMEOUT_S, 0, 0.0
     while run.stderr().count("bench: resumed") < pauses:
+        if KEPT_OPEN in run.stderr():
+            return  # a pause that came as the run reached --keep-open: bench waits for Enter, not Resume
         assert run.process.poll() is None, run.stderr()
         assert time.monotonic() < deadline, f"still paused after {presses} presses of F8:\n{run.stderr()}"
         if presses == 0 or (time.monotonic() - pressed >= RESUME_WAIT_S and inspector_paused(display)):
@@ -153,7 +156,7 @@ def test_headed_debugging_run_pauses_on_jank_shows_the_overlay_and_stays_open(ma
                   env, tmp_path)
     pauses, held, started = 0, [], time.monotonic()
     try:
-        while "press Enter to close it" not in run.stderr():
+        while KEPT_OPEN not in run.stderr():
             assert run.process.poll() is None, run.stderr()
             assert time.monotonic() - started < RUN_TIMEOUT_S, \
                 f"no end of the run within {RUN_TIMEOUT_S} s (inspector paused: {inspector_paused(xvfb_display)}):\n" \
