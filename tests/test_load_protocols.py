@@ -2,8 +2,7 @@
 python-socketio (fixtures/uis/socketio/) and the SignalR, Phoenix and graphql-ws
 echo servers written here (fixtures/protocols/echo_server.py). Every message is
 delivered and counted from decoded events only; the servers' heartbeats are
-answered (a Socket.IO server that pings every 0.3 s drops a client that does not
-pong within 0.3 s more, so a 2 s run with no connection closed proves the pongs)."""
+answered (SOCKETIO_PINGS says how a Socket.IO run proves the pongs)."""
 
 from __future__ import annotations
 
@@ -22,9 +21,15 @@ from tests.test_load_throughput import LATE_MS, every_message_arrived, throughpu
 # for a few tenths of a second beside a timing test counts fewer or is dropped (seen: 5 pings counted
 # where 9 are due, in the idle cgroup). Shared, it gets a third of the machine, at a fair share each tick.
 
+# python-engineio pings every 0.3 s here, but sends its next ping only once the last one was answered, so a
+# client with several pings counted has had its pongs reach the server; and it drops a client whose pong is
+# over 1.5 s late (and one that sent nothing for 1.8 s), so a 2 s run with no connection closed proves them
+# too. The timeout is not 0.3 s: a load generator starved for 0.6 s on a loaded machine was dropped so in CI
+# (one client of three, 8 of 9 pings answered), which is the machine's doing, not the protocol's.
+SOCKETIO_PINGS = ["--ping-s", "0.3", "--ping-timeout-s", "1.5"]
 
 SERVERS = {
-    "socketio": (str(TEST_FIXTURES / "uis/socketio/server.py"), ["--ping-s", "0.3"], "",
+    "socketio": (str(TEST_FIXTURES / "uis/socketio/server.py"), SOCKETIO_PINGS, "",
                  str(TEST_FIXTURES / "uis/socketio/profile.toml")),
     **{p: (str(TEST_FIXTURES / "protocols/echo_server.py"), ["--protocol", p, "--ping-s", "0.2"], "ws",
            str(TEST_FIXTURES / f"protocols/{p}.toml")) for p in ("signalr", "phoenix", "graphql-ws")},
@@ -123,8 +128,9 @@ def test_connections_heartbeat_in_the_protocol(tmp_path):
 
 def test_connections_count_the_servers_own_pings(tmp_path):
     """`bench connections --profile` with no --heartbeat against Socket.IO: the Engine.IO server pings
-    on its own timer (here every 0.3 s) and answers no client heartbeat; each ping is a heartbeat,
-    answered once the client's pong went out."""
+    on its own timer (here 0.3 s after each pong) and answers no client heartbeat; each ping is a
+    heartbeat, answered once the client's pong went out. Two pings or more to every client prove that
+    its pongs reached the server (SOCKETIO_PINGS)."""
     from tests.conftest import run_bench
 
     script, extra, path, profile = SERVERS["socketio"]
@@ -135,8 +141,8 @@ def test_connections_count_the_servers_own_pings(tmp_path):
                          "--json", str(out), "--no-progress")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
-    sent = total(data, "connections.heartbeats_sent")
-    assert sent >= 3 * 3 and total(data, "connections.heartbeats_answered") == sent
+    clients = data["records"]["connections"]
+    assert len(clients) == 3 and all(c["sent"] >= 2 and c["answered"] == c["sent"] for c in clients), clients
     assert total(data, "connections.disconnects") == 0 and data["metrics"]["connections.rtt_ms"]["samples"] == []
     assert any("server's own pings" in note for note in data["notes"]), data["notes"]
 

@@ -260,11 +260,12 @@ def test_blob_frames_are_timestamped_at_dispatch(page, msgpack_server):
 def test_throughput_cli_through_socketio_msgpack(tmp_path):
     """The load generator speaks the MessagePack variant to python-socketio's msgpack serializer:
     binary events out and in, every message delivered; the server pings every 0.3 s, so a 2 s run
-    with no connection closed proves the (text) pongs."""
+    with no connection closed proves the (text) pongs (SOCKETIO_PINGS)."""
+    from tests.test_load_protocols import SOCKETIO_PINGS
     from tests.test_load_throughput import LATE_MS, every_message_arrived, throughput, total
 
     script = str(TEST_FIXTURES / "uis/socketio/server_msgpack.py")
-    with BundledServer(script=script, args=["--ping-s", "0.3"]) as server:
+    with BundledServer(script=script, args=SOCKETIO_PINGS) as server:
         data, _ = throughput(tmp_path, "--url", server.url.replace("http://", "ws://", 1), "--profile",
                              MSGPACK_PROFILE, "--rate", "100", "--duration", "2", "--warmup", "0.3",
                              "--receivers", "2", "--workers", "1", *LATE_MS)
