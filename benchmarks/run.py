@@ -27,6 +27,7 @@ from pathlib import Path
 
 from tabulate import tabulate
 
+import gate_two_runs  # beside this file
 import growth  # beside this file
 import input_scenario  # beside this file
 import load_generator  # beside this file
@@ -253,6 +254,8 @@ BENCHMARKS = {
     "cycles-plain-repeats": (cycles_plain_repeats, None),
     # No false alarm from the gate: base against base, live runs (moved here from the test suite).
     "gate-aa-repeats": (gate_aa_repeats, None),
+    # The same, two runs a side drawn from recorded runs: the noise folded in below three runs (<= 5 %).
+    "gate-aa-two-runs": (gate_two_runs.measure, None),
     # Rate targets: detail["target_met"] decides, detail["summary"] says what was measured.
     "generator-50k": (load_generator.generator, None),
     "bundled-server-max": (load_generator.bundled, None),

@@ -29,8 +29,9 @@ ENV = {"chromium_version": "156.0.8078.108", "headless": True, "cpu_throttle": 1
 
 
 def make_results(seed: int, latency_scale: float = 1.0, fps_scale: float = 1.0, verdict: str = "stable",
-                 runs: int = 2, bursts: int = 6, env: dict | None = None) -> Results:
-    """Bursts of 20 lognormal latencies (median 20 ms x scale; each burst shares a factor, as real
+                 runs: int = 3, bursts: int = 6, env: dict | None = None) -> Results:
+    """`runs` repetitions (3: fewer have the default run-to-run noise folded in, bench.stats.run_noise) of
+    bursts of 20 lognormal latencies (median 20 ms x scale; each burst shares a factor, as real
     bursts share a frame phase), six fps passes, a heap verdict."""
     rng = np.random.default_rng(seed)
     results = Results(env=env or dict(ENV), config={"repeat": runs})
@@ -60,6 +61,20 @@ def test_a_slower_latency_fails_the_gate(tmp_path, capsys):
     row = next(line for line in out.splitlines() if line.startswith("paint.latency_ms"))
     assert "slower" in row and "yes" in row
     assert "FAIL: 1 gated metric(s) slower than the baseline: paint.latency_ms" in out
+    assert "run-to-run noise from" not in out  # 3 runs a side show it themselves
+
+
+def test_two_runs_a_side_fold_the_default_run_noise_in(tmp_path, capsys):
+    """Two runs a side are too few for the bootstrap to show their noise: the default is folded in and
+    said; +50 % is then within it (with 3 runs a side it is `slower`, above)."""
+    base = write(tmp_path, "base.json", make_results(1, runs=2))
+    new = write(tmp_path, "new.json", make_results(2, runs=2, latency_scale=1.5))
+    assert main(["compare", base, new]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("paint.latency_ms"))
+    assert "unsure" in row, row
+    assert ("note: base and new have 2 runs each: the CIs include run-to-run noise from a default of 30% of p50"
+            in out), out
 
 
 def test_no_change_passes(tmp_path, capsys):
@@ -192,6 +207,6 @@ def test_interleaved_order_rotates_each_repetition():
 
 
 def test_results_written_by_results_class_load_back(tmp_path):
-    path = write(tmp_path, "r.json", make_results(3))
+    path = write(tmp_path, "r.json", make_results(3, runs=2))
     data = json.loads(open(path).read())
     assert data["metrics"]["paint.latency_ms"]["blocks"] == [20] * 12

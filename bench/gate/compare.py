@@ -96,16 +96,19 @@ def run_count(results: dict) -> int:
     return max((sum(1 for n in m.get("runs") or [] if n) for m in results["metrics"].values()), default=0)
 
 
-def single_run_warning(base: dict, new: dict, comparison: "Comparison") -> str | None:
-    """A line for comparisons where a side has one run: where its run-to-run noise came from."""
-    runs = {"base": run_count(base), "new": run_count(new)}
-    single = [side for side, n in runs.items() if n == 1]
+def few_runs_warning(base: dict, new: dict, comparison: "Comparison") -> str | None:
+    """A line for comparisons where a side has too few runs to show its own run-to-run noise
+    (fewer than run_noise.MIN_RUNS_OF_ITS_OWN): where the noise folded into the CIs came from."""
+    base_runs, new_runs = run_count(base), run_count(new)
     sources = sorted({row.noise_source for row in comparison.rows if row.gated and row.noise_source})
-    if not single or not sources:
+    if min(base_runs, new_runs) >= run_noise.MIN_RUNS_OF_ITS_OWN or not sources:
         return None
-    source = " and ".join(sources)
-    return (f"note: {' and '.join(single)} {'has' if len(single) == 1 else 'have'} one run: the CIs include "
-            f"run-to-run noise from {source}")
+    if base_runs == new_runs:
+        sides = f"base and new have {base_runs} run{'' if base_runs == 1 else 's'} each"
+    else:
+        sides = " and ".join(f"{side} has {n} run{'' if n == 1 else 's'}"
+                             for side, n in (("base", base_runs), ("new", new_runs)))
+    return f"note: {sides}: the CIs include run-to-run noise from {' and '.join(sources)}"
 
 
 # Percentage points of host.other_cpu_pct (other processes' share of the
