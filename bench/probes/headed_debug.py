@@ -13,7 +13,8 @@
   measurement (a burst, a scroll pass, a cycle): with jank in every frame,
   Resume goes on to the next measurement instead of pausing again at once.
 - keep-open: after the run (and the trace passes), the browser stays open
-  with the last measured page until Enter.
+  with the last measured page until Enter; a pause still open then is
+  resumed first, and none comes after.
 
 Numbers from such a run are for looking, not for comparing: the overlay
 and the watcher's rAF loop cost frames (the run's env says headed).
@@ -116,6 +117,12 @@ class HeadedDebug:
     def hold_open(self) -> None:
         if not self.keep_open:
             return
+        # The run is over: a long frame in the page left open pauses no more, and a pause that came before
+        # this point is waited out here. While bench waits for Enter it makes no Playwright call, so nothing
+        # would process the inspector's Resume: a pause then could only end with Enter (seen in CI).
+        self.armed = False
+        while self.paused and self.last_page is not None and not self.last_page.is_closed():
+            self.last_page.wait_for_timeout(POLL_MS)
         if self.options.overlay and self.last_page is not None:
             # The measured session's CDP connection is closed by now, and its overlay with it.
             cdp = self.last_page.context.new_cdp_session(self.last_page)
