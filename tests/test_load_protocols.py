@@ -130,14 +130,15 @@ def test_connections_count_the_servers_own_pings(tmp_path):
     """`bench connections --profile` with no --heartbeat against Socket.IO: the Engine.IO server pings
     on its own timer (here 0.3 s after each pong) and answers no client heartbeat; each ping is a
     heartbeat, answered once the client's pong went out. Two pings or more to every client prove that
-    its pongs reached the server (SOCKETIO_PINGS)."""
+    its pongs reached the server (SOCKETIO_PINGS). --interval 5000, longer than the run: the pings count
+    for the whole --duration, not until a worker's last own tick (which here falls at the start, or never)."""
     from tests.conftest import run_bench
 
     script, extra, path, profile = SERVERS["socketio"]
     out = tmp_path / "connections.json"
     with BundledServer(script=script, args=extra) as server:
         proc = run_bench("connections", "--url", server.url.replace("http://", "ws://", 1) + path,
-                         "--profile", profile, "--clients", "3", "--duration", "1.5",
+                         "--profile", profile, "--clients", "3", "--duration", "1.5", "--interval", "5000",
                          "--json", str(out), "--no-progress")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())

@@ -295,6 +295,10 @@ class Agent:
                 number += 1
 
         await asyncio.gather(*(run(c) for c in self.clients))
+        if any(c.server_beats for c in self.clients):
+            # The server's pings count until t_end, whenever this worker's last tick fell (with --interval
+            # longer than the run, before any ping came): the window is the run's whole duration.
+            await asyncio.sleep(max(0.0, t_end - time.monotonic()))
         deadline = time.monotonic() + grace_s
         while time.monotonic() < deadline and any(c.awaiting and c.open for c in self.clients):
             await asyncio.sleep(0.01)
