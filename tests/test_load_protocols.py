@@ -148,6 +148,65 @@ def test_connections_count_the_servers_own_pings(tmp_path):
     assert any("server's own pings" in note for note in data["notes"]), data["notes"]
 
 
+def test_a_server_that_drops_its_clients_lowers_stability(tmp_path):
+    """The Socket.IO server closes every connection mid-run (its POST /api/disconnect): the pings it would
+    have sent each client for the rest of the run count as sent, unanswered (the interval its pings kept),
+    so stability falls below 100 % instead of the drop hiding behind the pings that stopped coming."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO, default_sigint
+
+    script, extra, path, profile = SERVERS["socketio"]
+    out = tmp_path / "connections.json"
+    with BundledServer(script=script, args=extra) as server:
+        proc = subprocess.Popen([sys.executable, "-m", "bench", "connections", "--url",
+                                 server.url.replace("http://", "ws://", 1) + path, "--profile", profile,
+                                 "--clients", "3", "--duration", "4", "--json", str(out), "--no-progress"],
+                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=default_sigint)
+        try:
+            deadline = time.monotonic() + 60
+            while json.loads(urllib.request.urlopen(server.url + "health", timeout=5).read())["clients"] < 3:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr and proc.stderr.read()
+                time.sleep(0.05)
+            time.sleep(1.5)  # into the heartbeats (they begin 0.6 s after the last client connected)
+            request = urllib.request.Request(server.url + "api/disconnect", data=b'{"refuse_s": 30}',
+                                             headers={"Content-Type": "application/json"})
+            assert json.loads(urllib.request.urlopen(request, timeout=5).read())["closed"] == 3
+            stdout, stderr = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, stderr
+    data = json.loads(out.read_text())
+    clients = data["records"]["connections"]
+    print(clients)
+    assert total(data, "connections.disconnects") == 3
+    for c in clients:  # pings before the drop, answered; after it, due and unanswered
+        assert c["answered"] >= 1 and c["unsendable"] >= 1 and c["sent"] == c["answered"] + c["unsendable"], c
+        assert c["ping_gap_s"] > 0
+    assert data["metrics"]["connections.stability_pct"]["samples"][0] < 100
+    assert "heartbeats fell due after their connection was gone" in stdout
+
+
+def test_pings_missed_after_a_drop_are_counted_at_the_servers_interval():
+    """count_pings_missed: the median gap over the clients that saw two pings; a drop at 1.1 s of a 2.5 s
+    run at 0.3 s leaves 1.4 s, 4 pings; a drop after the run, or a client never dropped, adds nothing."""
+    from bench.load.connections import count_pings_missed
+
+    def client(gap, dropped_at, sent=3):
+        return {"server_beats": True, "ping_gap_s": gap, "disconnected_at_s": dropped_at, "sent": sent,
+                "unsendable": 0}
+
+    clients = [client(0.3, 1.1), client(0.29, None), client(None, -0.5, sent=0), client(0.31, 2.6)]
+    assert count_pings_missed(clients, 2.5) is None
+    assert [(c["sent"], c["unsendable"]) for c in clients] == [(7, 4), (3, 0), (8, 8), (3, 0)]
+    alone = [client(None, 1.0, sent=1)]
+    assert "interval is unknown" in count_pings_missed(alone, 2.5) and alone[0]["unsendable"] == 0
+
+
 async def server_beats(url: str, profile: str, window_s: float) -> list[tuple[int, int]]:
     """Two heartbeat clients (bench/load/clients.py) of `bench connections --heartbeat app`, in this
     process: (sent, answered) of each after window_s of counting the server's pings."""

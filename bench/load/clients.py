@@ -305,6 +305,7 @@ class HeartbeatClient(Connection):
         self.count_from = self.count_until = 0.0  # server_beats: the window whose pings count
         self._owed = 0                # server_beats: pings counted, answer not yet out
         self._server_answered = 0
+        self._ping_times: list[float] = []  # server_beats: when each counted ping came (monotonic)
 
     def on_text(self, data: str) -> None:
         if '"pong"' not in data:
@@ -326,6 +327,7 @@ class HeartbeatClient(Connection):
         elif self.server_beats and packet.kind == PING and self.count_from <= time.monotonic() < self.count_until:
             self.sent += 1
             self._owed += 1
+            self._ping_times.append(time.monotonic())
 
     def on_pings_answered(self, count: int) -> None:
         answered = min(count, self._owed)
@@ -365,6 +367,12 @@ class HeartbeatClient(Connection):
     @property
     def answered(self) -> int:
         return self._server_answered if self.server_beats else len(self.rtt_ms)
+
+    @property
+    def ping_gap_s(self) -> float | None:
+        """server_beats: the median time between two of the server's pings here (None below two pings)."""
+        gaps = sorted(b - a for a, b in zip(self._ping_times, self._ping_times[1:]))
+        return gaps[len(gaps) // 2] if gaps else None
 
     @property
     def awaiting(self) -> bool:

@@ -3,7 +3,9 @@
 Each client sends a heartbeat on its own fixed schedule (every interval,
 clients staggered across it), whether or not the last one was answered.
 A heartbeat that is due after the server dropped the connection still counts
-as sent, unanswered: a disconnect lowers stability instead of hiding it.
+as sent, unanswered: a disconnect lowers stability instead of hiding it. Where
+the heartbeats are the server's own pings (Engine.IO, SignalR), those due after
+a drop are counted from the interval its pings kept (count_pings_missed).
 
 Metrics (docs/metrics.md, "server side"):
   connections.heartbeats_sent / heartbeats_answered   counts
@@ -126,10 +128,37 @@ class ServerMemory:
         return None
 
 
+def count_pings_missed(clients: list[dict], duration_s: float) -> str | None:
+    """The pings a server (Engine.IO, SignalR: its pings are the heartbeats) would have sent a client it
+    dropped, from the drop to the run's end, added to that client's sent and unsendable: unanswered, as
+    a heartbeat of ours that falls due after a drop, so a disconnect lowers stability instead of hiding it.
+
+    The server pings every client on one interval: taken as the median of the gaps its pings left at the
+    clients that saw two or more. A note (returned) when no client did: those pings are then not counted.
+    """
+    dropped = [x for x in clients if x.get("server_beats") and x["disconnected_at_s"] is not None
+               and x["disconnected_at_s"] < duration_s]
+    if not dropped:
+        return None
+    gaps = sorted(x["ping_gap_s"] for x in clients if x.get("ping_gap_s"))
+    if not gaps:
+        return (f"connections: {len(dropped)} dropped client(s) saw fewer than two of the server's pings, so its "
+                "ping interval is unknown: the pings due after they were dropped are not counted")
+    gap = gaps[len(gaps) // 2]
+    for x in dropped:
+        due = int((duration_s - max(0.0, x["disconnected_at_s"])) // gap)
+        x["sent"] += due
+        x["unsendable"] += due
+    return None
+
+
 def connections_output(clients: list[dict], connect_ms: list[float], failures: list[str],
                        memory: ServerMemory, c: ConnectionsConfig, ws_url: str) -> ScenarioOutput:
     out = ScenarioOutput()
     m = out.metrics
+    uncounted = count_pings_missed(clients, c.duration_s)
+    if uncounted:
+        out.notes.append(uncounted)
     sent = sum(x["sent"] for x in clients)
     answered = sum(x["answered"] for x in clients)
     dropped = [x for x in clients if x["disconnected_at_s"] is not None]
