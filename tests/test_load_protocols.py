@@ -171,7 +171,7 @@ def test_a_server_that_drops_its_clients_lowers_stability(tmp_path):
             while json.loads(urllib.request.urlopen(server.url + "health", timeout=5).read())["clients"] < 3:
                 assert proc.poll() is None and time.monotonic() < deadline, proc.stderr and proc.stderr.read()
                 time.sleep(0.05)
-            time.sleep(1.5)  # into the heartbeats (they begin 0.6 s after the last client connected)
+            time.sleep(2.0)  # 1.3 s into the heartbeats (they begin 0.6 s after the last client connected)
             request = urllib.request.Request(server.url + "api/disconnect", data=b'{"refuse_s": 30}',
                                              headers={"Content-Type": "application/json"})
             assert json.loads(urllib.request.urlopen(request, timeout=5).read())["closed"] == 3
