@@ -236,6 +236,10 @@ BAD = [
     # timeout and read "delivered no chunk", as the case above did once in CI when its chunks were lost).
     ({}, "assistant=fetch&tokens=10&ttft_ms=20&token_ms=20&break_after=0",
      ("the reply's stream broke after 0 chunk(s) (fetch /api/assistant/chat): ",), False),
+    # Dropped before any response: the page's fetch() fails. Said at the timeout (the app might ask again),
+    # with the browser's words.
+    ({}, "assistant=fetch&tokens=10&no_response=1",
+     ("the reply's stream delivered no chunk", "that request failed before any response: "), True),
 ]
 
 

@@ -98,8 +98,17 @@
   const STREAMED_TYPES = /text\/event-stream|ndjson|stream/i;
   const nativeFetch = window.fetch;
   window.fetch = async function fetch(...args) {
+    const own = reply && reply.request === null ? reply : null;  // this is the reply's request
     request("fetch", args[0] && args[0].url ? args[0].url : args[0]);
-    const response = await nativeFetch.apply(this, args);
+    let response;
+    try {
+      response = await nativeFetch.apply(this, args);
+    } catch (error) {
+      // Failed before any response (refused, reset, offline). Not the end of the reply: an app may
+      // ask again, and its reply then comes on that request; if no chunk comes, finish() says why.
+      if (own && own.request) own.request.error = String(error?.message ?? error);
+      throw error;
+    }
     if (!reply || !response.body) return response;
     const type = response.headers.get("content-type") || "";
     if (reply.transport !== "fetch" && !STREAMED_TYPES.test(type)) return response;

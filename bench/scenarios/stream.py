@@ -103,8 +103,9 @@ def _failure(error: str, record: dict, target, timeout_s: float) -> str:
                 f"check the start actions {spec['start']!r}")
     if error == "no-chunk":
         transport = spec["transport"]
+        failed = f"; that request failed before any response: {request['error']}" if request.get("error") else ""
         return (f"the reply's stream delivered no chunk {within} (request: {request.get('kind')} "
-                f"{request.get('url')}; transport {transport!r})")
+                f"{request.get('url')}; transport {transport!r}){failed}")
     if error == "stream-broke":
         return (f"the reply's stream broke after {len(record['chunks'])} chunk(s) ({request.get('kind')} "
                 f"{request.get('url')}): {record['ended']['error']}")
