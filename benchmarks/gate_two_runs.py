@@ -7,6 +7,7 @@ two as the base, two as the new run, and compared as bench compare does
 `faster` is a false alarm. Counted twice: with the run-to-run noise bench
 folds in below three runs a side (bench.stats.run_noise.for_comparison, no
 calibration stored), and with the two-level bootstrap alone, the rule before.
+The target is a bound the rule before missed (8 of 300, 2.7 %): at most 1 %.
 
 Too many comparisons for a unit test (each bootstraps 2,000 resamples); the
 rule itself is a known answer in tests/test_gate_known_answers.py.
@@ -27,7 +28,7 @@ DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "gate_runs.js
 METRIC = "paint.latency_ms"
 DRAWS = 300
 SEED = 1
-NOMINAL = 0.05  # a 95 % interval's share of false alarms
+TARGET = 0.01  # of the draws, at most; the bootstrap alone: 2.7 %
 
 
 def measure(draws: int = DRAWS) -> tuple[float, dict]:
@@ -45,8 +46,8 @@ def measure(draws: int = DRAWS) -> tuple[float, dict]:
               for label, sd in (("folded", run_sd), ("bootstrap alone", 0.0))}
     seconds = time.monotonic() - start
     summary = (f"2 runs against 2 of the same page, {draws} draws: {alarms['folded']} false alarm(s) with "
-               f"{run_sd:.0%} run-to-run noise folded in, {alarms['bootstrap alone']} with the two-level "
+               f"the missing share of {run_sd:.0%} run-to-run noise folded in, {alarms['bootstrap alone']} with the two-level "
                "bootstrap alone")
     return seconds, {"verdict": summary, "summary": summary,
-                     "target_met": alarms["folded"] <= NOMINAL * draws and alarms["folded"] <= alarms["bootstrap alone"],
-                     "target_text": f"<= {NOMINAL:.0%} of {draws}, no more than the bootstrap alone"}
+                     "target_met": alarms["folded"] <= TARGET * draws,
+                     "target_text": f"<= {TARGET:.0%} of {draws}"}

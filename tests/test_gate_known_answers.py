@@ -106,7 +106,7 @@ def test_plus_5_ms_is_resolved_by_auto_sampling_within_60_s():
     for start in range(0, 20, 5):  # four independent trials on disjoint runs
         for k in range(1, 6):
             d = compare_runs(a[start:start + k], plus5[start:start + k], direction=LOWER,
-                             run_sd=run_noise.DEFAULT_RUN_SD)
+                             run_sd=run_noise.for_comparison(METRIC, k, k, {})[0])
             if difference_resolved(d):
                 steps.append((k, d.verdict))
                 break

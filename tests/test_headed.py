@@ -58,8 +58,8 @@ def inspector_paused(display) -> bool:
 def resume(run: "Running", display, pauses: int) -> None:
     """Press F8 (the inspector's Resume) until bench has resumed from `pauses` pauses."""
     deadline, presses, pressed = time.monotonic() + RESUME_TIMEOUT_S, 0, 0.0
-    while run.stderr().count("bench: resumed") < pauses:
-        assert KEPT_OPEN not in run.stderr(), "kept open while paused:\n" + run.stderr()
+    while (stderr := run.stderr()).count("bench: resumed") < pauses:
+        assert KEPT_OPEN not in stderr, "kept open while paused:\n" + stderr
         assert run.process.poll() is None, run.stderr()
         assert time.monotonic() < deadline, f"still paused after {presses} presses of F8:\n{run.stderr()}"
         if presses == 0 or (time.monotonic() - pressed >= RESUME_WAIT_S and inspector_paused(display)):
@@ -255,7 +255,11 @@ def test_keep_open_waits_out_a_pause_then_pauses_no_more(page):
 
     page.expose_binding("__resume", resumed)
     page.evaluate("() => { setTimeout(() => window.__resume(), 300); }")
+    # A deadline: should the stand-in not end the pause, hold_open would wait for ever; this ends it late.
+    page.evaluate("() => { setTimeout(() => window.__resume(), 30000); }")
+    started = time.monotonic()
     debug.hold_open()
+    assert time.monotonic() - started < 20, "the pause was not ended by the page's first call"
     assert out.getvalue().index("bench: resumed") < out.getvalue().index(KEPT_OPEN), out.getvalue()
     debug._on_long_frame(page, {"start": 0.0, "end": 200.0, "duration": 200.0})  # would open the inspector
     assert not debug.paused and len(debug.long_frames) == 1 and "paused in" not in out.getvalue()

@@ -17,7 +17,7 @@ from tests.conftest import TEST_FIXTURES, asyncio_run
 from tests.test_load_throughput import LATE_MS, every_message_arrived, throughput, total
 
 # Not `background`, though it starts no browser: its counts are of heartbeats inside a clock window (five
-# SignalR pings in 1 s, Engine.IO pings every 0.3 s in 1.5 s, pongs owed within 0.3 s), so a client starved
+# SignalR pings in 1 s, Engine.IO pings every 0.3 s in 1.5 s, pongs owed within 1.5 s), so a client starved
 # for a few tenths of a second beside a timing test counts fewer or is dropped (seen: 5 pings counted
 # where 9 are due, in the idle cgroup). Shared, it gets a third of the machine, at a fair share each tick.
 
@@ -184,25 +184,29 @@ def test_a_server_that_drops_its_clients_lowers_stability(tmp_path):
     clients = data["records"]["connections"]
     print(clients)
     assert total(data, "connections.disconnects") == 3
-    for c in clients:  # pings before the drop, answered; after it, due and unanswered
-        assert c["answered"] >= 1 and c["unsendable"] >= 1 and c["sent"] == c["answered"] + c["unsendable"], c
-        assert c["ping_gap_s"] > 0
+    # Pings before the drop, answered (one that came as it closed may be owed); after it, due and unanswered.
+    assert any(c["ping_gap_s"] for c in clients), clients
+    for c in clients:
+        assert c["unsendable"] >= 1 and c["sent"] >= c["answered"] + c["unsendable"], c
     assert data["metrics"]["connections.stability_pct"]["samples"][0] < 100
     assert "heartbeats fell due after their connection was gone" in stdout
 
 
 def test_pings_missed_after_a_drop_are_counted_at_the_servers_interval():
-    """count_pings_missed: the median gap over the clients that saw two pings; a drop at 1.1 s of a 2.5 s
-    run at 0.3 s leaves 1.4 s, 4 pings; a drop after the run, or a client never dropped, adds nothing."""
+    """count_pings_missed: the median gap over the clients that saw two pings (0.3 s). Due after the last
+    ping: at 0.95 s in a 2.5 s run, 1.25 ... 2.45 s, 5 pings; after a drop before any ping (-0.5 s): 0.3 ...
+    2.4 s, 8; with the last ping at 1.0 s, 1.3 ... 2.2 s (2.5 is the run's end), 4. A drop after the run, or
+    a client never dropped, adds nothing."""
     from bench.load.connections import count_pings_missed
 
-    def client(gap, dropped_at, sent=3):
-        return {"server_beats": True, "ping_gap_s": gap, "disconnected_at_s": dropped_at, "sent": sent,
-                "unsendable": 0}
+    def client(gap, dropped_at, last=None, sent=3):
+        return {"server_beats": True, "ping_gap_s": gap, "disconnected_at_s": dropped_at, "last_ping_s": last,
+                "sent": sent, "unsendable": 0}
 
-    clients = [client(0.3, 1.1), client(0.29, None), client(None, -0.5, sent=0), client(0.31, 2.6)]
+    clients = [client(0.3, 1.1, last=0.95), client(0.29, None, last=2.4), client(None, -0.5, sent=0),
+               client(0.31, 1.2, last=1.0), client(0.3, 2.6, last=2.4)]
     assert count_pings_missed(clients, 2.5) is None
-    assert [(c["sent"], c["unsendable"]) for c in clients] == [(7, 4), (3, 0), (8, 8), (3, 0)]
+    assert [(c["sent"], c["unsendable"]) for c in clients] == [(8, 5), (3, 0), (8, 8), (7, 4), (3, 0)]
     alone = [client(None, 1.0, sent=1)]
     assert "interval is unknown" in count_pings_missed(alone, 2.5) and alone[0]["unsendable"] == 0
 

@@ -96,19 +96,26 @@ def run_count(results: dict) -> int:
     return max((sum(1 for n in m.get("runs") or [] if n) for m in results["metrics"].values()), default=0)
 
 
-def few_runs_warning(base: dict, new: dict, comparison: "Comparison") -> str | None:
-    """A line for comparisons where a side has too few runs to show its own run-to-run noise
-    (fewer than run_noise.MIN_RUNS_OF_ITS_OWN): where the noise folded into the CIs came from."""
-    base_runs, new_runs = run_count(base), run_count(new)
-    sources = sorted({row.noise_source for row in comparison.rows if row.gated and row.noise_source})
-    if min(base_runs, new_runs) >= run_noise.MIN_RUNS_OF_ITS_OWN or not sources:
+def run_noise_note(comparison: "Comparison") -> str | None:
+    """A line saying where the run-to-run noise folded into the gated rows' CIs came from (a calibration,
+    at any number of runs; else the default, where a side has fewer than run_noise.MIN_RUNS_OF_ITS_OWN),
+    with the runs each side had in those rows."""
+    folded = [row for row in comparison.rows if row.gated and row.noise_source and row.difference is not None]
+    if not folded:
         return None
+    counts = sorted({(row.difference.base_runs, row.difference.new_runs) for row in folded})
+    sources = sorted({row.noise_source for row in folded})
+    return (f"note: {'; '.join(_sides(base, new) for base, new in counts)}: the CIs include run-to-run noise "
+            f"from {' and '.join(sources)}")
+
+
+def _sides(base_runs: int, new_runs: int) -> str:
+    def runs(n: int) -> str:
+        return f"{n} run{'' if n == 1 else 's'}"
+
     if base_runs == new_runs:
-        sides = f"base and new have {base_runs} run{'' if base_runs == 1 else 's'} each"
-    else:
-        sides = " and ".join(f"{side} has {n} run{'' if n == 1 else 's'}"
-                             for side, n in (("base", base_runs), ("new", new_runs)))
-    return f"note: {sides}: the CIs include run-to-run noise from {' and '.join(sources)}"
+        return f"base and new have {runs(base_runs)} each"
+    return f"base has {runs(base_runs)} and new has {runs(new_runs)}"
 
 
 # Percentage points of host.other_cpu_pct (other processes' share of the
@@ -175,8 +182,9 @@ def compare_metric(name: str, base: dict, new: dict, thresholds: Thresholds, gat
         verdict, reason = compare_words(*words, metric_catalog.good_words(name))
         return MetricComparison(name, new.get("unit", ""), gated, verdict, reason, words=words)
     base_runs, new_runs = metric_runs(base), metric_runs(new)
-    run_sd, source = run_noise.for_comparison(name, max(1, len(base_runs)), max(1, len(new_runs)), stored,
-                                              plain_name=metric_catalog.base_metric(name))
+    # Runs with samples, as the bootstrap counts them (a repetition that measured nothing is an empty run).
+    counts = (max(1, sum(1 for r in base_runs if r)), max(1, sum(1 for r in new_runs if r)))
+    run_sd, source = run_noise.for_comparison(name, *counts, stored, plain_name=metric_catalog.base_metric(name))
     difference = compare_runs(base_runs, new_runs, direction=info.direction,
                               threshold=thresholds.for_metric(name), floor=info.floor,
                               run_sd=run_sd if info.direction != NONE else 0.0)

@@ -305,6 +305,7 @@ class Agent:
         return {"clients": [{"name": c.name, "connected": c.ws is not None, "sent": c.sent,
                              "answered": c.answered, "rtt_ms": c.rtt_ms, "unsendable": c.unsendable,
                              "server_beats": c.server_beats, "ping_gap_s": c.ping_gap_s,
+                             "last_ping_s": None if c.last_ping_at is None else c.last_ping_at - t_start,
                              "disconnected_at_s": (c.closed_at - t_start) if c.disconnected else None,
                              "reason": c.close_reason if c.disconnected else "",
                              "error_frames": c.error_frames} for c in self.clients],

@@ -369,6 +369,11 @@ class HeartbeatClient(Connection):
         return self._server_answered if self.server_beats else len(self.rtt_ms)
 
     @property
+    def last_ping_at(self) -> float | None:
+        """server_beats: when the last counted ping came (monotonic), None before any."""
+        return self._ping_times[-1] if self._ping_times else None
+
+    @property
     def ping_gap_s(self) -> float | None:
         """server_beats: the median time between two of the server's pings here (None below two pings)."""
         gaps = sorted(b - a for a, b in zip(self._ping_times, self._ping_times[1:]))

@@ -21,6 +21,7 @@ Metrics (docs/metrics.md, "server side"):
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -130,8 +131,11 @@ class ServerMemory:
 
 def count_pings_missed(clients: list[dict], duration_s: float) -> str | None:
     """The pings a server (Engine.IO, SignalR: its pings are the heartbeats) would have sent a client it
-    dropped, from the drop to the run's end, added to that client's sent and unsendable: unanswered, as
-    a heartbeat of ours that falls due after a drop, so a disconnect lowers stability instead of hiding it.
+    dropped, until the run's end, added to that client's sent and unsendable: unanswered, as a heartbeat
+    of ours that falls due after a drop, so a disconnect lowers stability instead of hiding it. They fall
+    due every interval after the client's last ping (one that came before the drop was received; one the
+    server held back, waiting for a pong before it dropped the client, counts), or after the drop when it
+    had none.
 
     The server pings every client on one interval: taken as the median of the gaps its pings left at the
     clients that saw two or more. A note (returned) when no client did: those pings are then not counted.
@@ -146,7 +150,10 @@ def count_pings_missed(clients: list[dict], duration_s: float) -> str | None:
                 "ping interval is unknown: the pings due after they were dropped are not counted")
     gap = gaps[len(gaps) // 2]
     for x in dropped:
-        due = int((duration_s - max(0.0, x["disconnected_at_s"])) // gap)
+        since = x.get("last_ping_s")
+        since = max(0.0, x["disconnected_at_s"]) if since is None else since
+        # k = 1, 2, ... with since + k x gap inside the run (1e-9: a due time on the run's end is outside it)
+        due = max(0, math.ceil((duration_s - since) / gap - 1e-9) - 1)
         x["sent"] += due
         x["unsendable"] += due
     return None
@@ -186,7 +193,7 @@ def connections_output(clients: list[dict], connect_ms: list[float], failures: l
         out.notes.append(f"connections: heartbeats are the {codec.name} server's own pings (on its timer, not "
                          "--interval), each counted as answered once the client's answer went out; no round "
                          "trip is timed (connections.rtt_ms is empty): use --heartbeat ws-ping for one")
-        if not sent:
+        if not sent and not dropped:
             out.notes.append(f"connections: the server sent no ping during the {c.duration_s:g} s run: its ping "
                              "interval is longer (Engine.IO's default is 25 s, SignalR's 15 s); run longer")
     if sent and not answered:

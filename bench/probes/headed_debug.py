@@ -25,6 +25,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 
+from playwright.sync_api import Error as PlaywrightError
+
 from ..errors import UsageError
 from . import probe_script
 
@@ -121,8 +123,11 @@ class HeadedDebug:
         # this point is waited out here. While bench waits for Enter it makes no Playwright call, so nothing
         # would process the inspector's Resume: a pause then could only end with Enter (seen in CI).
         self.armed = False
-        while self.paused and self.last_page is not None and not self.last_page.is_closed():
-            self.last_page.wait_for_timeout(POLL_MS)
+        try:
+            while self.paused and self.last_page is not None and not self.last_page.is_closed():
+                self.last_page.wait_for_timeout(POLL_MS)
+        except PlaywrightError:
+            return  # the window was closed while paused: nothing is left to keep open
         if self.options.overlay and self.last_page is not None:
             # The measured session's CDP connection is closed by now, and its overlay with it.
             cdp = self.last_page.context.new_cdp_session(self.last_page)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from tabulate import tabulate
 
 from ..gate.budgets import NOT_MEASURED
-from ..gate.compare import machine_load_note, run_count, few_runs_warning
+from ..gate.compare import machine_load_note, run_count, run_noise_note
 from ..gate.verdict import GateOutcome, number
 
 COMPARISON_HEADERS = ["metric", "base p50", "new p50", "p50 change [95% CI]", "p95 change [95% CI]",
@@ -77,7 +77,7 @@ def environment_lines(outcome: GateOutcome) -> list[str]:
         lines.append(f"baseline {outcome.baseline_label}: Chromium {base_env.get('chromium_version')}, "
                      f"git {base_env.get('git_revision')}, started {base_env.get('started_at')}")
     if outcome.comparison is not None:
-        for note in (few_runs_warning(outcome.baseline, outcome.results, outcome.comparison),
+        for note in (run_noise_note(outcome.comparison),
                      machine_load_note(outcome.baseline, outcome.results)):
             if note:
                 lines.append(note)

@@ -5,7 +5,7 @@ Method, for a numeric metric measured in a baseline run (base) and a new run:
   95 % CI by the seeded two-level bootstrap of bench.stats.bootstrap (repetitions,
   then blocks within them; the two results resampled independently), widened
   by the run-to-run noise a side's runs cannot show (bench.stats.run_noise: each
-  side adds variance (run_sd x base statistic)^2 / its runs, in quadrature
+  side of k runs adds variance (run_sd x base statistic)^2 / k^2, in quadrature
   with the bootstrap's half-widths). Shown relative to the baseline's p50/p95.
 - p-value: Mann-Whitney U, two-sided (scipy.stats.mannwhitneyu), on the
   per-block medians: a block (one burst, one pass, one repetition) is the
@@ -132,10 +132,16 @@ def _percentile(blocks: list[np.ndarray], q: float) -> float | None:
 
 def fold_run_noise(ci: tuple[float, float], change: float, base_stat: float, run_sd: float,
                    runs: tuple[int, int]) -> tuple[float, float]:
-    """ci widened by run-to-run noise: variance (run_sd x base_stat)^2 x (1/runs_base + 1/runs_new)."""
+    """ci widened by the run-to-run noise its bootstrap cannot see: variance
+    (run_sd x base_stat)^2 x (1/runs_base^2 + 1/runs_new^2).
+
+    A side of k runs has run-to-run variance sigma^2 / k in its mean; a bootstrap over k
+    runs sees (k-1)/k of that (the cluster bootstrap's bias), so sigma^2 / k^2 is what is
+    missing: all of it for one run, a quarter for two. Adding sigma^2 / k instead would count
+    the share the runs show twice."""
     if not run_sd:
         return ci
-    extra = Z95 * run_sd * abs(base_stat) * math.sqrt(1 / runs[0] + 1 / runs[1])
+    extra = Z95 * run_sd * abs(base_stat) * math.sqrt(1 / runs[0] ** 2 + 1 / runs[1] ** 2)
     return widen(ci, change, extra)
 
 

@@ -15,20 +15,24 @@ with the within-run variance of each run's p50 from its block-bootstrap CI
 page whose p50 is different.
 
 bench compare folds it into the CI of a p50 change (bench.stats.difference):
-each side adds variance (sigma_run x base p50)^2 / runs. Where it comes from:
+a side of k runs adds variance (sigma_run x base p50)^2 / k^2, the share of its
+run-to-run variance (sigma_run^2 / k in a mean of k runs) that a bootstrap over
+those k runs cannot see (it sees (k-1)/k of it). Where sigma_run comes from:
 - a calibration of this machine (`bench calibrate` stores it for the metrics
   it measures, keyed by host, Chromium major, headless and CPU throttle:
-  bench.gate.calibration_store);
+  bench.gate.calibration_store), at any number of runs;
 - else, when a side has fewer than MIN_RUNS_OF_ITS_OWN runs, DEFAULT_RUN_SD
-  (conservative: no smaller than the largest seen here, docs/statistics.md);
-  with 3+ runs a side the two-level bootstrap resamples the runs themselves
-  and nothing is added. Two runs are not enough for that: a bootstrap over
-  k clusters sees (k-1)/k of their variance, half of it at k = 2, from three
-  distinct resamples (both runs, one twice, the other twice). On recorded
-  runs of one page (tests/data/gate_runs.json), 2 runs against 2 were called
-  slower or faster in 8 of 300 draws with the bootstrap alone and 2 with the
-  default folded in; a CI run saw +31.8 % [+8.6, +59.2] so, both sides the
-  same page.
+  (conservative: no smaller than the largest seen here, docs/statistics.md).
+  From 3 runs a side nothing is added: the bootstrap sees 2/3 of the noise or
+  more, and the default, a paint latency's worst case under heavy load, would
+  swamp the CI of a metric that moves less from run to run (scroll fps).
+  Two runs are too few to go without: a bootstrap over two has three distinct
+  resamples (both runs, one twice, the other twice) and sees half their
+  variance. A CI run saw 2 runs against 2 of the same page called slower,
+  +31.8 % [+8.6, +59.2]; on recorded runs (tests/data/gate_runs.json), 2
+  against 2 were called slower or faster in 8 of 300 draws with the bootstrap
+  alone and 2 with the default's missing share folded in
+  (`python benchmarks/run.py gate-aa-two-runs`).
 """
 
 from __future__ import annotations
