@@ -232,6 +232,38 @@ def test_interrupt_keeps_partial_results_and_leaves_no_process(tmp_path, marked_
     assert 0 < data["metrics"]["paint.injected"]["sum"] < 250
 
 
+def test_interrupt_while_the_page_load_hangs_stops_at_once(marked_env):
+    """Ctrl-C while the browser waits on a server that accepted the connection and never answers: bench
+    stops at once, not when the load times out (--timeout 120). Nothing reaches Playwright's loop then, and
+    the kernel may hand the signal to a thread that is not the main one (bench/browser/interrupt.py: it
+    waited out the timeout, 28 s of 30, before the loop watched Python's wakeup fd)."""
+    import threading
+
+    env, _ = marked_env
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
+    try:
+        proc = bench_popen("ui", "--url", f"http://127.0.0.1:{listener.getsockname()[1]}/", "--timeout", "120",
+                           "--no-progress", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while not accepted:  # the browser is loading the page
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr and proc.stderr.read()
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        sent = time.monotonic()
+        stdout, stderr = proc.communicate(timeout=120)
+        waited = time.monotonic() - sent
+    finally:
+        listener.close()
+        for conn, _ in accepted:
+            conn.close()
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert waited < 15, f"{waited:.1f} s from Ctrl-C to exit"
+
+
 def test_interrupt_after_measuring_keeps_complete_results_and_says_so(tmp_path, marked_env):
     # Ctrl-C in the unmeasured trace passes, after every measured repetition: the results are all
     # there (partial: false), so bench must not call them partial; the archive was never made.

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 import threading
 
 import greenlet  # Playwright's own dependency: its sync API is built on it
@@ -84,8 +85,46 @@ def interruptible_playwright():
     if install:
         signal.signal(signal.SIGINT, interrupt)
     try:
-        with sync_playwright() as playwright:
+        with sync_playwright() as playwright, _signals_wake_the_loop(install):
             yield playwright
     finally:
         if install:
             signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@contextlib.contextmanager
+def _signals_wake_the_loop(install: bool):
+    """A signal wakes Playwright's loop, whichever of bench's threads the kernel hands it to.
+
+    Python runs a signal's handler in the main thread, once that thread runs Python code again. The kernel
+    may deliver the signal to another thread (the watchdog's, a library's); a main thread asleep in the
+    loop's select() with nothing to read then sleeps on: a page load that hangs sends nothing for the whole
+    --timeout, and Ctrl-C waited for it (seen: 28 s). Python writes every signal to the wakeup fd, from any
+    thread; the loop watches its other end, so the select() returns and the handler runs at once.
+    """
+    try:
+        loop = asyncio.get_running_loop()  # Playwright's: it marks it running in this greenlet between calls
+    except RuntimeError:
+        loop = None
+    if not install or loop is None:
+        yield
+        return
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    loop.add_reader(reader.fileno(), _drain, reader)
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(previous)
+        with contextlib.suppress(Exception):  # the loop may be closed already
+            loop.remove_reader(reader.fileno())
+        reader.close()
+        writer.close()
+
+
+def _drain(reader: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while reader.recv(64):
+            pass
