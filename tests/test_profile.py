@@ -95,6 +95,30 @@ def test_cli_profile_without_url_is_a_usage_error(tmp_path):
     assert proc.returncode == 2 and "has no url; pass --url" in proc.stderr
 
 
+@pytest.mark.parametrize("change, extra, expected", [
+    (('message = ".message"', 'message = "li[[bad"'), (),
+     "bench: error: dom.message 'li[[bad' is not a CSS selector, as it must be (the probes use it inside the page)"),
+    # A Playwright selector where the probes need CSS (`bench profile check` said it matched, then failed).
+    (('list = "#messages"', 'list = "#messages >> nth=0"'), (),
+     "bench: error: dom.list '#messages >> nth=0' is not a CSS selector"),
+    (('ready = "#messages"', "ready = 'body[[x'"), (), "bench: error: page.ready 'body[[x' is not a valid selector: "),
+    ((), ("--scenario", "scroll", "--scroll-list", "div[["), "bench: error: --scroll-list 'div[[' is not a CSS selector"),
+])
+def test_a_selector_that_cannot_parse_is_one_line_exit_2_before_measuring(chat_server, tmp_path, change, extra,
+                                                                          expected):
+    """Said as the page opens, by its key: before, a traceback from inside a measurement (exit 1, the
+    bursts' results lost) or, for page.ready, "matched nothing" after the whole --timeout."""
+    text = BUNDLED_PROFILE.read_text()
+    if change:
+        assert change[0] in text
+        text = text.replace(change[0], change[1])
+    path = write(tmp_path, text)
+    proc = run_bench("ui", "--profile", str(path), "--url", chat_server.url, "--timeout", "60", "--no-progress",
+                     "--json", str(tmp_path / "r.json"), *extra)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and proc.stderr.startswith(expected), proc.stderr
+
+
 def test_profile_check_passes_on_the_bundled_app(chat_server):
     proc = run_bench("profile", "check", str(BUNDLED_PROFILE), "--url", chat_server.url)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -16,6 +16,7 @@ from ..probes.render import RenderProbe
 from ..browser import host_load, watchdog
 from ..browser.renderer_process import Renderer, find_renderer
 from ..targets.target import Target
+from .selectors import check_target
 
 # With a scenario that runs without a WebSocket (stream), how long to wait for
 # the page's socket before the scenarios that need one are skipped.
@@ -111,6 +112,7 @@ class PageSession:
             hint = (" (nothing listens there: start the chat app first, or give its address with --url)"
                     if "ERR_CONNECTION_REFUSED" in str(exc) else "")
             raise TargetError(f"cannot load {url}: {_first_line(exc)}{hint}") from None
+        check_target(self.page, self.target)
         self.wait_ready()
 
     def wait_ready(self, setup: bool = True) -> None:

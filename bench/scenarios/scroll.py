@@ -30,6 +30,7 @@ from ..probes.render_cost import measure_window
 from ..results.records import ScenarioOutput
 from .history_cost import HistoryCost
 from .page import PageSession
+from .selectors import check_css
 from ..stats.smoothness import gesture_window, overlapping, pass_smoothness, refresh_interval_ms
 
 NAME = "scroll"
@@ -183,6 +184,7 @@ class ScrollScenario:
         """The list, scrolled to its newest message; missing or too short a list is an error."""
         page = session.page
         selector = self.config.list_selector or session.target.list_selector
+        check_css(page, "--scroll-list" if self.config.list_selector else "dom.list", selector)
         self.probe.install(page)
         state = self.probe.list_state(page, selector)
         where = f"scroll: list {selector!r} on {session.target.url}"
