@@ -75,6 +75,9 @@ class ScenarioOutput:
     records: dict[str, list[dict]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # scenario -> wall seconds
+    # A note with a count, as text -> count: Results sums them over the run into one "{total} {text}" note
+    # (one note per burst, each with its own count, would be kept once when the counts were equal).
+    tallies: dict[str, int] = field(default_factory=dict)
 
     def extend(self, other: "ScenarioOutput") -> "ScenarioOutput":
         """Add another measurement of the same moment (e.g. a burst's render cost); returns self."""
@@ -82,6 +85,8 @@ class ScenarioOutput:
         for name, records in other.records.items():
             self.records.setdefault(name, []).extend(records)
         self.notes.extend(other.notes)
+        for text, count in other.tallies.items():
+            self.tallies[text] = self.tallies.get(text, 0) + count
         return self
 
 
@@ -94,6 +99,7 @@ class Results:
     notes: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # scenario -> wall seconds, all repetitions
     partial: bool = False
+    tallies: dict[str, int] = field(default_factory=dict)  # ScenarioOutput.tallies summed; in notes as totals
 
     def add(self, repetition: int, output: ScenarioOutput) -> None:
         for name, (unit, samples) in output.metrics.items():
@@ -101,8 +107,20 @@ class Results:
         for name, records in output.records.items():
             self.records.setdefault(name, []).extend({"repetition": repetition, **r} for r in records)
         self.notes.extend(n for n in output.notes if n not in self.notes)
+        for text, count in output.tallies.items():
+            self._tally(text, count)
         for name, seconds in output.timings.items():
             self.timings[name] = self.timings.get(name, 0.0) + seconds
+
+    def _tally(self, text: str, count: int) -> None:
+        """The note "{total} {text}", its total brought up to date where it stands among the notes."""
+        before = self.tallies.get(text)
+        self.tallies[text] = total = (before or 0) + count
+        old = f"{before} {text}"
+        if before is not None and old in self.notes:
+            self.notes[self.notes.index(old)] = f"{total} {text}"
+        else:
+            self.notes.append(f"{total} {text}")
 
     def to_json(self) -> dict:
         return {

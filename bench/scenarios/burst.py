@@ -88,15 +88,15 @@ def burst_output(records: list[dict], no_socket=frozenset()) -> ScenarioOutput:
     out.metrics["paint.unpainted"] = ("count", [len(records) - len(painted)])
     if skipped:
         out.metrics["paint.no_socket"] = ("count", [len(skipped)])
-        out.notes.append(f"{len(skipped)} message(s) not delivered: the page had no socket open, or its "
-                         "socket closed under them (paint.no_socket)")
+        out.tallies["message(s) not delivered: the page had no socket open, or its socket closed under them "
+                    "(paint.no_socket)"] = len(skipped)
     missing = len(records) - len(in_dom)
     if missing:
-        out.notes.append(f"{missing} message(s) never reached the DOM (counted as unpainted)")
+        out.tallies["message(s) never reached the DOM (counted as unpainted)"] = missing
     unpresented = len(in_dom) - len(presented)
     if unpresented:
-        out.notes.append(f"{unpresented} message(s) reached the DOM but no presented frame was reported "
-                         f"for them (no paint.presented_ms sample)")
+        out.tallies["message(s) reached the DOM but no presented frame was reported for them "
+                    "(no paint.presented_ms sample)"] = unpresented
     out.records["paint"] = records
     return out
 
