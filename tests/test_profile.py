@@ -119,6 +119,26 @@ def test_a_selector_that_cannot_parse_is_one_line_exit_2_before_measuring(chat_s
     assert proc.stderr.strip().count("\n") == 0 and proc.stderr.startswith(expected), proc.stderr
 
 
+@pytest.mark.parametrize("html, ok, said", [
+    ('<div id="list" style="height:400px;overflow-y:auto"><p>one</p></div>', True,
+     "is a scroll container (overflow-y: auto) that these few messages do not fill yet"),
+    ('<div id="list" style="height:100px;overflow-y:auto"><p style="height:900px">x</p></div>', True, "scrolls ("),
+    ('<div id="outer" style="height:300px;overflow-y:auto"><div id="list"><p style="height:2000px">x</p></div></div>',
+     False, "cannot scroll: its content never grew past its height, while div#outer overflows"),
+    ('<div id="list" style="height:100px"><p>x</p></div>', False, "it is no scroll container (overflow-y: visible)"),
+])
+def test_profile_check_tells_a_list_not_full_yet_from_one_that_does_not_scroll(page, html, ok, said):
+    """A list that is a scroll container passes though the check's few messages do not fill it (it failed,
+    saying another element scrolls, on a page whose messages are short); one inside an overflowing
+    scroller fails and names it."""
+    from bench.probes import probe_script
+    from bench.run.profile_check import list_scroll_check
+
+    page.set_content(f"<body style='margin:0'>{html}</body>")
+    check = list_scroll_check("#list", page.locator("#list").evaluate(probe_script("list_scrolls.js")))
+    assert check.ok is ok and said in check.what, check.what
+
+
 def test_profile_check_passes_on_the_bundled_app(chat_server):
     proc = run_bench("profile", "check", str(BUNDLED_PROFILE), "--url", chat_server.url)
     assert proc.returncode == 0, proc.stdout + proc.stderr
