@@ -99,6 +99,7 @@ def test_profile_init_proposes_what_the_real_client_needs(page, protocol_server)
     written = resolve_target(str(TEST_FIXTURES / f"protocols/{protocol}.toml"), server.url, "")
     assert proposed.protocol == protocol, text
     assert (proposed.event, proposed.frame) == (written.event, written.frame), text
+    assert proposed.namespace == written.namespace, text  # Phoenix: the topic the events came on
     assert (proposed.list_selector, proposed.message_selector) == ("#messages", ROWS[protocol]), text
     # The proposal, as written, on the page: its match finds the client's socket, and what it injects
     # is rendered.

@@ -237,3 +237,59 @@ def test_profile_init_recognises_socketio_and_where_messages_go(sio_server):
     assert target.ws_match == "**/socket.io/?**", text  # the path alone matched no socket (?EIO=4&...)
     assert target.frame == '{"user":"{user}","text":"{text}"}', text
     assert target.list_selector == "#log" and target.message_selector == "#log > div.msg", text
+
+
+@pytest.fixture(scope="module")
+def sio_ns_server():
+    with BundledServer(script=str(TEST_FIXTURES / "uis/socketio_ns/server.py")) as server:
+        yield server
+
+
+def test_profile_init_proposes_the_namespace_and_a_message_selector_that_matches(page, sio_ns_server):
+    # Found by a user: a page on io("/chat") (frames 42/chat,["said",{...}]) whose messages are
+    # #scroller > ul#thread > li.bubble > span.who + span.body. init left out `namespace`, so the
+    # proposal's injections went to "/" (check: "the page's socket received the injected message", then
+    # "never appeared in the DOM"), and proposed dom.message '#scroller > span.body' ("0 such children").
+    import threading
+
+    from bench.browser.launch import BrowserOptions
+    from bench.run.profile_init import propose_profile
+    from bench.targets.profile import parse_profile
+    from tests.conftest import in_fresh_thread
+
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    stop = threading.Event()
+
+    def chat():  # someone is talking while init watches
+        while not stop.wait(0.25):
+            post(sio_ns_server.url + "api/messages", {"user": "ann", "text": 'a real "message", with quotes'})
+
+    talker = threading.Thread(target=chat, daemon=True)
+    talker.start()
+    try:  # the page's default transports, as the user's: long-polling, then the upgrade
+        text = in_fresh_thread(propose_profile, sio_ns_server.url, BrowserOptions(), 1.5)
+    finally:
+        stop.set()
+        talker.join()
+    proposed = parse_profile(tomllib.loads(text), "proposed.toml")
+    written = resolve_target(str(TEST_FIXTURES / "uis/socketio_ns/profile.toml"), sio_ns_server.url, "")
+    assert (proposed.protocol_name, proposed.event, proposed.namespace, proposed.frame) \
+        == (written.protocol_name, written.event, "/chat", written.frame), text
+    assert (proposed.list_selector, proposed.message_selector) == ("#scroller", "#scroller li.bubble"), text
+    assert " 0 such" not in text, text
+    # The proposal, as written, on the page: what it injects reaches the page's namespace and is
+    # rendered, and dom.message matches each rendered message, once.
+    session = open_session(page, proposed, seed=3)
+    messages = [Message(f"bench-ns-{i}", 'a "user"\\', f"bench-ns-{i} {t}") for i, t in enumerate(HARD)]
+    session.injector.send(messages)
+    state = session.paint.quiet(page, [m.token for m in messages], 10)
+    assert state["recv"] == state["dom"] == len(messages), state
+    rows = page.evaluate("(s) => [...document.querySelectorAll(s)].map((r) => r.querySelector('.body').textContent)",
+                         proposed.message_selector)
+    assert rows[-len(messages):] == [m.text for m in messages]
+    assert len(rows) == page.locator("li.bubble").count()
+    session.close()

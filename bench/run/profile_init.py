@@ -13,10 +13,15 @@ from ..probes import probe_script
 from ..probes.paint import PaintProbe
 from ..targets import protocols
 from ..targets.protocols.detect import chat_events, detect
+from ..targets.protocols.socketio import namespace_and_data
+from ..targets.protocols.socketio_msgpack import unpack
 from ..scenarios.page import _first_line
 
 
 USER_KEYS = ("user", "username", "name", "author", "from", "sender", "nick")
+# websocket.namespace: what it is in each protocol that has one (docs/protocols.md)
+NAMESPACE_NAMES = {"socketio": "namespaces", "socketio-msgpack": "namespaces", "phoenix": "topics"}
+
 
 
 def _payload_template(payload: str) -> tuple[str, str | None, str]:
@@ -88,6 +93,8 @@ def _propose_payload(protocol: str, received: list[str | bytes]) -> tuple[list[s
         text = None
         if sample and frame != "{text}":
             text = _payload_template(sample)[1]
+        elif sample and protocol == "text":  # the frame is the text (or starts with it: "user: text")
+            text = sample
         return [], frame, note, text
     events = chat_events(protocol, received)
     # graphql-ws: the "event" is a subscription id, the page's own, taken from its subscribe at run time.
@@ -102,7 +109,59 @@ def _propose_payload(protocol: str, received: list[str | bytes]) -> tuple[list[s
     if event_lines:
         return event_lines, template, note, text
     names = sorted({p.event for p in events if p.event})
-    return [f"event = {_toml_string(best.event or '')}   # events seen: {', '.join(names)}"], template, note, text
+    return [f"event = {_toml_string(best.event or '')}   # events seen: {', '.join(names)}",
+            *_namespace_lines(protocol, best, events)], template, note, text
+
+
+def _namespace(protocol: str, packet) -> str | None:
+    """The Socket.IO namespace or Phoenix topic an event packet came on (None: none to tell)."""
+    raw = packet.raw
+    if protocol == "socketio" and isinstance(raw, str) and raw[:1] == "4" and len(raw) > 1:
+        # 42/chat,["said",...]; a binary event's header 451-/chat,[...]
+        start = raw.index("-", 2) + 1 if raw[1] in "56" and "-" in raw else 2
+        return namespace_and_data(raw, start)[0]
+    if protocol == "socketio-msgpack" and isinstance(raw, bytes):
+        data = unpack(raw)
+        return (data.get("nsp") or "/") if isinstance(data, dict) else None
+    if protocol == "phoenix" and isinstance(raw, str):
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return None
+        return data[2] if isinstance(data, list) and len(data) == 5 and isinstance(data[2], str) else None
+    return None
+
+
+def _namespace_lines(protocol: str, best, events: list) -> list[str]:
+    """`namespace = ...`: the one the proposed event came on; without it injection goes to the
+    protocol's default ("/", "room:lobby"), where the page's client does not listen."""
+    if protocol not in NAMESPACE_NAMES:
+        return []
+    namespace = _namespace(protocol, best)
+    if namespace is None:
+        return []
+    seen = sorted({n for n in (_namespace(protocol, p) for p in events) if n is not None})
+    return [f"namespace = {_toml_string(namespace)}   # {NAMESPACE_NAMES[protocol]} of the events seen: "
+            f"{', '.join(seen)}"]
+
+
+def _message_texts(protocol: str, received: list[str | bytes], first: str | None) -> list[str]:
+    """What to look for in the DOM: the first line of `first` (the message the templates came from),
+    then of each other received message's text (none without `first`)."""
+    def needle(text: str | None) -> str:
+        return text.strip().splitlines()[0][:60] if text and text.strip() else ""
+
+    if not needle(first):
+        return []
+    if protocol in protocols.PLAIN:
+        texts = [_payload_template(f)[1] for f in received if isinstance(f, str) and f.strip()]
+    else:
+        texts = [_payload_template(p.payload)[1] for p in chat_events(protocol, received)]
+    needles = [needle(first)]
+    for other in map(needle, texts):
+        if len(other) >= 4 and other not in needles:  # a shorter one could be in any text
+            needles.append(other)
+    return needles[:50]
 
 
 def _toml_string(value: str) -> str:
@@ -142,11 +201,20 @@ def propose_profile(url: str, browser_options: BrowserOptions, watch_s: float = 
             socket_sent = [f for u in sent if urlsplit(u).path == urlsplit(socket_url).path for f in sent[u]]
             protocol, protocol_note = detect(socket_url, socket_frames, socket_sent)
             event_lines, frame, frame_note, text = _propose_payload(protocol, socket_frames)
-            if text:
-                seen = page.evaluate(probe_script("locate.js"), text.strip().splitlines()[0][:60])
+            message_note = (f"{found['messageCount']} such children in the list" if found["message"]
+                            else "the list was empty: edit this to one rendered message")
+            needles = _message_texts(protocol, socket_frames, text)
+            if needles:
+                seen = page.evaluate(probe_script("locate.js"), needles)
                 if seen.get("found"):
-                    found.update(list=seen["list"], message=seen["message"], messageCount=seen["count"],
-                                 listCandidates=[f"where a received message appeared ({seen['message']})"])
+                    found.update(list=seen["list"], listCandidates=[f"where a received message appeared "
+                                                                    f"({seen['where']})"])
+                    if seen["message"] and seen["count"]:
+                        message_note = f"matches {seen['count']} element(s): the one each received message became"
+                        found.update(message=seen["message"], messageCount=seen["count"])
+                    else:  # discover.js's guess was for its own list
+                        message_note = "the message's text is in the list itself: edit this to one rendered message"
+                        found.update(message=None, messageCount=0)
         finally:
             watchdog.close(browser)
     socket_parts = urlsplit(socket_url)
@@ -168,9 +236,7 @@ def propose_profile(url: str, browser_options: BrowserOptions, watch_s: float = 
         "[dom]",
         f"list = {_toml_string(found['list'])}   # scroll containers seen: "
         f"{', '.join(found['listCandidates']) or 'none; the page itself scrolls'}",
-        f"message = {_toml_string(found['message'] or '*')}   # "
-        + (f"{found['messageCount']} such children in the list" if found["message"]
-           else "the list was empty: edit this to one rendered message"),
+        f"message = {_toml_string(found['message'] if found['messageCount'] else '*')}   # {message_note}",
         "",
         "[page]",
         f"ready = {_toml_string(found['list'])}",

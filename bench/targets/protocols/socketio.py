@@ -62,7 +62,7 @@ def fill_placeholders(value, attachments: list[bytes]):
     return value
 
 
-def _namespace_and_data(packet: str, i: int) -> tuple[str, str]:
+def namespace_and_data(packet: str, i: int) -> tuple[str, str]:
     """From index i of a Socket.IO packet: its namespace ("/" unless "/ns,"), then, past the ack id, its data."""
     namespace = "/"
     if packet.startswith("/", i):
@@ -140,7 +140,7 @@ class SocketIOCodec(Codec):
             if count.isdigit() and int(count):  # the packet comes whole with its last binary frame
                 self._binary = (frame, int(count), [])
                 return []
-        namespace, data = _namespace_and_data(rest, i)
+        namespace, data = namespace_and_data(rest, i)
         if sio_kind != EVENT:
             return [Packet(sio_kind, data, namespace, frame)]
         return [self._event(data, namespace, frame, [])]
@@ -162,7 +162,7 @@ class SocketIOCodec(Codec):
         if len(attachments) < count:
             return []
         self._binary = None
-        namespace, data = _namespace_and_data(header, header.index("-", 2) + 1)
+        namespace, data = namespace_and_data(header, header.index("-", 2) + 1)
         if header[1] == "6":
             return [Packet(ACK, data, namespace, header, attachments)]
         return [self._event(data, namespace, header, attachments)]
