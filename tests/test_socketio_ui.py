@@ -293,3 +293,18 @@ def test_profile_init_proposes_the_namespace_and_a_message_selector_that_matches
     assert rows[-len(messages):] == [m.text for m in messages]
     assert len(rows) == page.locator("li.bubble").count()
     session.close()
+
+
+def test_profile_check_without_the_namespace_says_to_look_at_it(sio_ns_server):
+    """The namespaced page's profile without its namespace: the socket receives the injected message on "/",
+    where the page's client does not listen, and the check's FAIL says to look at websocket.namespace."""
+    import dataclasses
+
+    from bench.browser.launch import BrowserOptions
+    from bench.run.profile_check import check_profile
+
+    target = resolve_target(str(TEST_FIXTURES / "uis/socketio_ns/profile.toml"), sio_ns_server.url, "")
+    lines = [c.line() for c in check_profile(dataclasses.replace(target, namespace=None), BrowserOptions(), 5)]
+    assert "ok    the page's socket received the injected message" in lines, lines
+    assert any(line.startswith("FAIL  the message never appeared in the DOM") and
+               "websocket.namespace '/' the namespace its client joined" in line for line in lines), lines

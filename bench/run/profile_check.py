@@ -83,8 +83,12 @@ def _follow_one_message(session: PageSession, timeout_s: float) -> list[Check]:
         return [Check(False, f"the injected message never reached the page's socket ({target.inject})")]
     checks = [Check(True, "the page's socket received the injected message")]
     if not where.get("found") or record["dom"] is None:
-        return checks + [Check(False, "the message never appeared in the DOM (is websocket.frame the "
-                                      "format the app expects?)")]
+        where_to = {"socketio": ("namespace", "/"), "socketio-msgpack": ("namespace", "/"),
+                    "phoenix": ("topic", "room:lobby")}.get(target.protocol_name)
+        also = (f", and websocket.namespace {target.namespace or where_to[1]!r} the {where_to[0]} its client "
+                f"joined" if where_to else "")
+        return checks + [Check(False, f"the message never appeared in the DOM (is websocket.frame the format the "
+                                      f"app expects{also}?)")]
     checks.append(Check(True, f"the message appeared in the DOM at {where['path']}"
                               + (" (inside a shadow root)" if where["inShadowTree"] else "")))
     checks.append(Check(where["inMessage"], f"its text is {'' if where['inMessage'] else 'NOT '}under "
