@@ -175,6 +175,31 @@ def test_profile_check_names_each_problem(chat_server, tmp_path):
     assert "FAIL  its text is NOT under dom.message '.bubble'" in proc.stdout
 
 
+def test_a_page_that_renders_none_of_a_burst_ends_the_run_after_that_burst(chat_server, tmp_path):
+    """Frames the app ignores: its socket receives every message, its DOM shows none. One line, exit 3,
+    after the warm-up burst's wait (--timeout 3), not after the wait of every burst (eleven of them:
+    5.5 minutes at the default --timeout)."""
+    import time
+
+    path = write(tmp_path, """
+        [websocket]
+        match = "**/ws"
+        frame = '{"kind":"msg","body":"{text}"}'
+        [dom]
+        list = "#messages"
+        message = ".message"
+        """)
+    started = time.monotonic()
+    proc = run_bench("ui", "--profile", str(path), "--url", chat_server.url, "--scenario", "burst", "--timeout", "3",
+                     "--no-progress", "--json", str(tmp_path / "r.json"), timeout=120)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "bench: error: none of the 100 messages the page's WebSocket received reached its DOM within 3 s: the page "
+        "does not render them, or not as text bench can see (a canvas, a closed shadow root, an iframe); is "
+        "websocket.frame what the app expects?"], proc.stderr
+    assert time.monotonic() - started < 60
+
+
 def test_profile_check_wrong_frame_format_never_reaches_the_dom(chat_server, tmp_path):
     path = write(tmp_path, """
         [websocket]

@@ -174,6 +174,13 @@ class BurstScenario:
         if state["sent"] and state["recv"] == 0 and not state["socketClosed"]:
             raise TargetError(f"none of {len(tokens)} injected messages reached the page's WebSocket "
                               f"({session.target.inject} via {session.target.ws_match!r})")
+        if state["recv"] and state["dom"] == 0 and state["timedOut"] and not state["socketClosed"]:
+            # A page that shows nothing would cost the whole wait again in every burst (11 x --timeout
+            # at the defaults: 5.5 minutes), to measure that it shows nothing.
+            raise TargetError(f"none of the {state['recv']} messages the page's WebSocket received reached its "
+                              f"DOM within {session.timeout_s + self._delivery_s():g} s: the page does not render "
+                              f"them, or not as text bench can see (a canvas, a closed shadow root, an iframe); "
+                              f"is websocket.frame what the app expects?")
         cost = None
         if measured:
             cost = measure_window(start, session.render.stamped(session, stamp), len(tokens), session.renderer,
