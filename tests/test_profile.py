@@ -198,6 +198,12 @@ def test_a_page_that_renders_none_of_a_burst_ends_the_run_after_that_burst(chat_
         "does not render them, or not as text bench can see (a canvas, a closed shadow root, an iframe); is "
         "websocket.frame what the app expects?"], proc.stderr
     assert time.monotonic() - started < 60
+    # The scroll scenario alone preloads its list: the same page has none to scroll, and says why.
+    proc = run_bench("ui", "--profile", str(path), "--url", chat_server.url, "--scenario", "scroll", "--timeout", "3",
+                     "--scroll-messages", "50", "--no-progress", timeout=120)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("bench: error: scroll: none of the 50 preloaded messages the page's WebSocket "
+                                  "received reached its DOM within 3 s"), proc.stderr
 
 
 def test_profile_check_wrong_frame_format_never_reaches_the_dom(chat_server, tmp_path):

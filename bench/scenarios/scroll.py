@@ -178,6 +178,9 @@ class ScrollScenario:
         if state["recv"] == 0:
             raise TargetError(f"scroll: none of {len(tokens)} preloaded messages reached the page's "
                               f"WebSocket ({session.target.inject} via {session.target.ws_match!r})")
+        if state["dom"] == 0:
+            raise TargetError(f"scroll: none of the {state['recv']} preloaded messages the page's WebSocket received "
+                              f"reached its DOM within {session.timeout_s:g} s: there is no list to scroll")
         self.list_messages, self.list_from = self.config.messages, "preload"
 
     def locate(self, session: PageSession) -> GestureSpot:
