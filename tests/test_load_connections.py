@@ -7,7 +7,10 @@ are short (200 ms) so a test collects enough heartbeats in a second or two.
 from __future__ import annotations
 
 import json
+import re
 import resource
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,7 +18,9 @@ import urllib.request
 
 from bench.targets.server_process import BundledServer, RelayServer
 
-from tests.conftest import REPO, run_bench
+from tests.browser_servers import bundled_server_of
+from tests.conftest import REPO, bench_popen, run_bench
+from tests.test_cli import marked_env  # noqa: F401 (fixture)
 
 MIB = 1024 * 1024
 
@@ -113,6 +118,74 @@ def test_server_killed_mid_run_is_disconnects_and_a_stability_drop(tmp_path):
     # Read while it ran; the end-of-run reading says why it is missing.
     assert "connections.server_bytes_per_connection" in data["metrics"]
     assert "has exited" in data["records"]["connections.server_rss_bytes"][0]["unreadable"]
+
+
+def partial_results(proc: subprocess.Popen, out) -> dict:
+    """A bench connections sent SIGINT: exit 130, one line, and its partial results file."""
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert f"partial results: {out}" in stdout and "PARTIAL RESULTS" in stdout, stdout
+    data = json.loads(out.read_text())
+    assert data["partial"] is True
+    return data
+
+
+def test_interrupt_keeps_the_connect_phase_and_the_heartbeats_so_far(tmp_path, marked_env):
+    # Ctrl-C 2 s after the 10 clients connected, in 30 s of heartbeats: the connect phase and the
+    # heartbeats of those first seconds (the workers' counts, cut short) are written, marked partial.
+    env, marker = marked_env
+    out = tmp_path / "partial.json"
+    proc = bench_popen("connections", "--clients", "10", "--interval", "200", "--duration", "30", "--json",
+                       str(out), "--no-progress", env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = bundled_server_of(marker)
+        deadline = time.monotonic() + 60
+        while clients_connected(url) < 10:
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        time.sleep(2.0)  # 0.6 s to the first heartbeat, then about 1.4 s of them
+    finally:
+        proc.send_signal(signal.SIGINT)
+    data = partial_results(proc, out)
+    assert value(data, "connections.clients") == 10 and value(data, "connections.connect_errors") == 0
+    assert data["metrics"]["connections.connect_ms"]["n"] == 10
+    assert value(data, "connections.server_bytes_per_connection") > 0
+    window = float(re.match(r"interrupted (\S+) s into 30 s of heartbeats", data["notes"][0]).group(1))
+    assert 0 < window < 30
+    sent = value(data, "connections.heartbeats_sent")
+    # Each client ticks every 200 ms from its offset: at most window / 0.2 + 1 heartbeats, all answered.
+    assert 0 < sent <= 10 * (window / 0.2 + 1)
+    assert value(data, "connections.heartbeats_answered") == sent
+    assert data["metrics"]["connections.rtt_ms"]["n"] == sent
+    assert value(data, "connections.disconnects") == 0  # the server going away after the interrupt is not one
+
+
+def test_interrupt_while_connecting_keeps_what_connected(tmp_path, marked_env):
+    # A server that accepts TCP but never answers the WebSocket handshake: Ctrl-C once every client's
+    # connection is accepted writes the connect phase as it stands (0 connected, 6 still connecting).
+    env, _ = marked_env
+    out = tmp_path / "partial.json"
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        listener.settimeout(60)
+        proc = bench_popen("connections", "--url", f"ws://127.0.0.1:{listener.getsockname()[1]}/ws",
+                           "--clients", "6", "--json", str(out), "--no-progress", env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        accepted = []
+        try:
+            while len(accepted) < 6:
+                accepted.append(listener.accept()[0])
+        finally:
+            proc.send_signal(signal.SIGINT)
+        data = partial_results(proc, out)
+        for conn in accepted:
+            conn.close()
+    assert value(data, "connections.clients") == 0 and value(data, "connections.connect_errors") == 0
+    assert data["notes"][0] == ("interrupted while connecting: 0 of 6 clients connected, 0 failed, "
+                                "6 still connecting; no heartbeat was sent")
+    assert "connections.heartbeats_sent" not in data["metrics"]
 
 
 def lowered_fd_limit(soft: int, hard: int):

@@ -319,6 +319,35 @@ def test_interrupt_keeps_finished_steps_and_leaves_no_process(tmp_path, marked_e
     assert "PARTIAL RESULTS" in stdout
 
 
+def test_interrupt_in_a_fixed_rate_run_keeps_the_messages_so_far(tmp_path, marked_env):
+    # 100 msgs/s for 30 s to 2 receivers, Ctrl-C once the bundled app has relayed 50 (0.2 s of warm-up
+    # is 20): the phase is cut short and accounted up to there, every message accounted for.
+    env, marker = marked_env
+    out = tmp_path / "partial.json"
+    proc = bench_popen("throughput", "--rate", "100", "--duration", "30", "--warmup", "0.2", "--receivers", "2",
+                       "--json", str(out), "--no-progress", env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_messages(bundled_server_of(marker), 50, proc)
+    finally:
+        proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert f"partial results: {out}" in stdout and "PARTIAL RESULTS" in stdout, stdout
+    data = json.loads(out.read_text())
+    assert data["partial"] is True
+    (record,) = data["records"]["throughput"]
+    assert 0.5 <= record["interrupted_at_s"] < 30
+    assert data["notes"][0].startswith(f"interrupted {record['interrupted_at_s']:.1f} s into the 30.2 s schedule")
+    scheduled, sent = total(data, "throughput.scheduled"), total(data, "throughput.sent")
+    assert 30 <= scheduled < 3000 and record["schedule"]["count"] == 20 + scheduled
+    assert sent + total(data, "throughput.skipped") + record["failed"] == scheduled
+    arrived = total(data, "throughput.delivered") + total(data, "throughput.late")
+    assert arrived + total(data, "throughput.lost") == 2 * sent
+    assert arrived > 0 and data["metrics"]["throughput.latency_ms"]["n"] == arrived
+
+
 @pytest.mark.parametrize("ui, path", [("plaintext", "chat/ws"), ("shadow", "socket")])
 def test_a_chat_that_is_not_ours_through_its_profile(tmp_path, ui, path):
     """`--profile` sends the profile's websocket.send frame: plain text to the plaintext chat,

@@ -12,6 +12,7 @@ from bench.errors import UsageError
 from bench.load.accounting import account
 from bench.load.frames import FORMATS, FrameRenderer, make_token, resolve_template, token_pattern
 from bench.load.schedule import Schedule, Step, find_max_rate, phase_counts
+from bench.load.throughput import cut_short
 from bench.load.workers import deal
 
 # No browser, no server, no clock: may run beside a timing test, in the background (tests/cpu_share.py).
@@ -144,3 +145,31 @@ def test_a_server_that_stops_half_way_is_not_credited_with_its_rate_before():
     acct = account(sched, senders, [got, got], late_ms=1000)
     assert acct.delivery_ratio == 1.0
     assert acct.msgs_per_s == pytest.approx(100 / (0.995 + 0.01))
+
+
+def test_a_phase_cut_short_ends_with_the_first_message_a_sender_did_not_try():
+    # Ctrl-C in a phase of 20 messages at 10/s, 2 of warm-up: sender 0 (even seqs) tried 0..12, the
+    # last two in one batch, and 12 failed; sender 1 (odd seqs) tried 1..9 (9 failed) and stopped at 11.
+    # Every seq below 11 was tried: the phase is accounted as if its schedule had been 11 messages,
+    # sender 0's 12 left out (its failure and its half of the batch), and so is its arrival.
+    sched = Schedule(phase=0, t0=0.0, rate=10.0, count=20, warmup=2)
+    even = sender_report(0, [0, 2, 4, 6, 8, 10], 10.0, lag_s=0.005, failed=[12])
+    even["batch_size"][-1] = 2  # seqs 10 and 12
+    odd = sender_report(1, [1, 3, 5, 7, 9], 10.0, lag_s=0.005, failed=[9])
+    even["cut_from"], odd["cut_from"] = 14, 11
+    cut, senders = cut_short(sched, [even, odd])
+    assert (cut.count, cut.warmup, cut.measured) == (11, 2, 9)
+    assert senders[0]["failed"] == [] and senders[0]["batch_size"][-1] == 1
+    arrived = list(range(13))
+    got = {"seqs": array("q", arrived), "times": array("d", [s / 10 + 0.02 for s in arrived])}
+    acct = account(cut, senders, [got], late_ms=1000)
+    assert (acct.scheduled, acct.sent, acct.failed, acct.skipped) == (9, 8, 1, 0)  # seqs 2..10, 9 failed
+    assert (acct.delivered, acct.late, acct.lost) == (8, 0, 0)
+    assert acct.send_lag_ms.size == 9
+    # Cut in the warm-up: nothing measured, nothing to count.
+    for report in (even, odd):
+        report["cut_from"] = 1
+    cut, senders = cut_short(sched, [even, odd])
+    assert (cut.count, cut.warmup, cut.measured) == (1, 1, 0)
+    acct = account(cut, senders, [got], late_ms=1000)
+    assert (acct.scheduled, acct.sent, acct.expected, acct.msgs_per_s) == (0, 0, 0, None)

@@ -9,6 +9,17 @@ answered with ("ok", result) or ("error", one line). Commands:
   heartbeat        every client heartbeats on its own schedule for a duration
   stop             close everything and exit
 
+and, read while a command runs, "cut": the coordinator was interrupted (Ctrl-C,
+SIGTERM) and wants what the command has so far. A cut phase stops sending and
+answers once what is on its way has arrived (CUT_QUIET_S without a frame, at
+most CUT_DRAIN_S); cut heartbeats stop ticking and answer after their grace;
+cut connecting stops and answers with the clients connected so far. A frame
+or a close after the cut is not the run's: the server may be going down too
+(a terminal's Ctrl-C reaches every process of the group). A worker ignores
+SIGINT, and takes SIGTERM (sent to the whole group, or its coordinator gone:
+_die_with_parent) as a cut: its command answers with what it has, and the
+worker ends when the coordinator stops it or is gone, its sockets closed.
+
 The worker also measures itself: how late a 5 ms timer fires (loop lag) and
 its CPU use, so a run can say when the generator, not the server, was slow.
 """
@@ -17,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import signal
 import time
 from array import array
@@ -29,6 +41,7 @@ from .clients import SEND_ERRORS, Collector, ConnectFailed, Connection, Heartbea
 from .frames import FrameRenderer, make_token, token_pattern
 from .procfs import sched_seconds
 from .schedule import Schedule
+from .workers import CUT_DRAIN_S, CUT_QUIET_S
 
 BATCH = 64                # sends between yields: readers and the lag timer get their turn
 LAG_TICK_S = 0.005
@@ -43,6 +56,11 @@ def worker_main(conn, index: int) -> None:
     # asyncio's own "socket.send() raised exception" warnings would only be noise.
     logging.getLogger("asyncio").setLevel(logging.ERROR)
     asyncio.run(Agent(conn, index).serve())
+
+
+def _wake(sleeper: asyncio.Future) -> None:
+    if not sleeper.done():
+        sleeper.set_result(None)
 
 
 class LoopLag:
@@ -82,6 +100,8 @@ class Agent:
         self.receivers: list[Receiver] = []
         self.clients: list[HeartbeatClient] = []
         self.lag = LoopLag()
+        self.cut_at: float | None = None  # when the current command was cut short (the coordinator, SIGTERM)
+        self._sleepers: set[asyncio.Future] = set()
 
     async def serve(self) -> None:
         loop = asyncio.get_running_loop()
@@ -89,11 +109,14 @@ class Agent:
         # default pool of 100 would make client 101 wait forever.
         self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         self.lag.start()
+        # The pipe is read as messages come, so a "cut" reaches the command that runs.
+        self.inbox: asyncio.Queue = asyncio.Queue()
+        loop.add_reader(self.conn.fileno(), self._readable)
+        signal.signal(signal.SIGTERM, lambda signum, frame: loop.call_soon_threadsafe(self._cut, time.monotonic()))
         try:
             while True:
-                try:
-                    command, args = await loop.run_in_executor(None, self.conn.recv)
-                except (EOFError, OSError):
+                command, args = await self.inbox.get()
+                if command is None:
                     return  # the coordinator is gone
                 if command == "stop":
                     break
@@ -103,8 +126,13 @@ class Agent:
                     reply = ("error", str(exc))
                 except Exception as exc:  # one line to the coordinator, never a silent hang
                     reply = ("error", f"load worker {self.index}: {type(exc).__name__}: {exc}")
-                self.conn.send(reply)
+                try:
+                    self.conn.send(reply)
+                except OSError:
+                    return  # the coordinator is gone
         finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            loop.remove_reader(self.conn.fileno())
             await self._close_all()
             self.lag.task.cancel()
             await self.session.close()
@@ -113,14 +141,86 @@ class Agent:
         except OSError:
             pass
 
+    def _readable(self) -> None:
+        """The coordinator wrote: a command for the queue, or a cut of the one that runs."""
+        try:
+            while self.conn.poll():
+                command, args = self.conn.recv()
+                if command in ("cut", "stop"):  # stop: whatever still runs ends now
+                    self._cut((args or {}).get("at"))
+                else:
+                    self.cut_at = None  # a new command; nothing runs until it is taken from the queue
+                if command != "cut":
+                    self.inbox.put_nowait((command, args))
+        except (EOFError, OSError):
+            asyncio.get_running_loop().remove_reader(self.conn.fileno())
+            self._cut()
+            self.inbox.put_nowait((None, None))
+
+    def _cut(self, at: float | None = None) -> None:
+        """End the command that runs; at: when the interrupt came (the coordinator's, or the signal's),
+        if earlier than now (a server stopped by the same Ctrl-C may close its sockets meanwhile)."""
+        if self.cut_at is not None:
+            return
+        self.cut_at = now = min(time.monotonic(), at or math.inf)
+        for client in self.clients:  # the server's pings after the cut are not the run's
+            client.count_until = min(client.count_until, now)
+        for sleeper in self._sleepers:
+            _wake(sleeper)
+
+    @property
+    def cut(self) -> bool:
+        return self.cut_at is not None
+
+    async def _sleep(self, delay: float | None) -> None:
+        """asyncio.sleep that a cut ends at once (as cheap: one future, one timer); None: until the cut."""
+        if self.cut:
+            await asyncio.sleep(0)
+            return
+        loop = asyncio.get_running_loop()
+        sleeper = loop.create_future()
+        timer = None if delay is None else loop.call_later(max(0.0, delay), _wake, sleeper)
+        self._sleepers.add(sleeper)
+        try:
+            await sleeper
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self._sleepers.discard(sleeper)
+
+    async def _unless_cut(self, awaitable) -> bool:
+        """Await awaitable, or cancel it when a cut comes first (True: it was cut)."""
+        task = asyncio.ensure_future(awaitable)
+        sleeper = asyncio.ensure_future(self._sleep(None))
+        try:
+            await asyncio.wait({task, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            return True
+        task.result()  # its exception, if it failed
+        return False
+
+    def _gone_in_run(self, conn: Connection) -> str | None:
+        """Why the server closed conn during the run (None if it did not, or only after a cut)."""
+        return conn.close_reason if self._dropped(conn, closed=True) else None
+
+    def _dropped(self, conn: Connection, closed: bool = False) -> bool:
+        """The server dropped conn (closed: or it closed, ours too) before any cut."""
+        gone = conn.closed_at is not None if closed else conn.disconnected
+        return gone and (self.cut_at is None or conn.closed_at < self.cut_at)
+
     async def _close_all(self) -> None:
         everyone = [*self.senders, *self.receivers, *self.clients]
         await asyncio.gather(*(c.close() for c in everyone), return_exceptions=True)
 
-    async def _connect(self, connections: list[Connection], timeout_s: float) -> list[str]:
-        """Connect, at most CONNECT_CONCURRENCY at a time; the failures' reasons."""
+    async def _connect(self, connections: list[Connection], timeout_s: float,
+                       failures: list[str] | None = None) -> list[str]:
+        """Connect, at most CONNECT_CONCURRENCY at a time; the failures' reasons (appended to failures)."""
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
-        failures: list[str] = []
+        failures = [] if failures is None else failures
 
         async def one(c: Connection) -> None:
             async with gate:
@@ -184,12 +284,12 @@ class Agent:
         for r in self.receivers:
             r.collector = Collector(sched.phase, sched.count)
             r.stray = 0
-        await asyncio.sleep(max(0.0, sched.t0 - time.monotonic()))
+        await self._sleep(sched.t0 - time.monotonic())
         self.lag.take()
         cpu0, wall0, sched0 = time.process_time(), time.monotonic(), sched_seconds()
         sent = await asyncio.gather(*(self._send(c, sched, self.sender_index[c], senders_total, renderer,
                                                   abandon_s) for c in self.senders))
-        await asyncio.sleep(max(0.0, sched.last_due - time.monotonic()))  # workers with receivers only
+        await self._sleep(sched.last_due - time.monotonic())  # workers with receivers only
         # Timer lag and CPU while the schedule ran; the drain below would only dilute them.
         loop_lag = self.lag.take()
         wall = max(1e-9, time.monotonic() - wall0)
@@ -201,22 +301,26 @@ class Agent:
         # message is 2 x late_s overdue: what arrives by then is late, the rest lost.
         remaining = sched.last_due + 2 * late_s - time.monotonic()
         waits = [asyncio.ensure_future(r.collector.complete.wait()) for r in self.receivers]
-        if waits:
-            await asyncio.wait(waits, timeout=max(0.0, remaining))
-            for w in waits:
-                w.cancel()
+        if waits and not self.cut:
+            await self._unless_cut(asyncio.wait(waits, timeout=max(0.0, remaining)))
+        for w in waits:
+            w.cancel()
+        if self.cut and self.receivers:
+            # Cut short: what was sent before the cut is on its way; the stragglers are not waited for.
+            await self.cmd_quiet(CUT_QUIET_S, min(CUT_DRAIN_S, 2 * late_s) - (time.monotonic() - self.cut_at))
         received = []
         for r in self.receivers:
             c, r.collector = r.collector, None
             received.append({"name": r.name, "seqs": c.seqs, "times": c.times, "stray": r.stray,
-                             "closed": r.close_reason if r.closed_at is not None else None})
+                             "closed": self._gone_in_run(r)})
         # Error frames from the first measured message on (warm-up ones are not counted, like its messages).
         measured_from = sched.at(sched.warmup)
         everyone = (*self.senders, *self.receivers)
         error_frames = sum(c.errors_since(measured_from) for c in everyone)
         first_error = next((c.first_error for c in everyone if c.first_error), "")
         return {"senders": sent, "receivers": received, "loop_lag_ms": loop_lag,
-                "cpu_pct": cpu_pct, "cpu_wait_pct": cpu_wait_pct, "error_frames": error_frames, "first_error": first_error, "reconnected": reconnected}
+                "cpu_pct": cpu_pct, "cpu_wait_pct": cpu_wait_pct, "error_frames": error_frames,
+                "first_error": first_error, "reconnected": reconnected, "cut_at": self.cut_at}
 
     async def _send(self, conn: Connection, sched: Schedule, sender: int, senders: int,
                     renderer: FrameRenderer, abandon_s: float) -> dict:
@@ -226,12 +330,13 @@ class Agent:
         BATCH before yielding. Each batch's start time is recorded, so the
         coordinator knows how late the generator was for every message.
         A sender more than abandon_s behind stops: the rest are "skipped".
+        A cut stops it too: cut_from is the first of its messages not tried.
         """
         seqs = sched.seqs_for(sender, senders)
         n = len(seqs)
         failed = array("q")
         batch_first, batch_size, batch_at = array("q"), array("q"), array("d")
-        skipped_from = None
+        skipped_from = cut_from = None
         run_id, phase, at = self.run_id, sched.phase, sched.at
         send = conn.ws.send_bytes if renderer.binary else conn.ws.send_str  # MessagePack protocols: bytes
         i = 0
@@ -239,8 +344,11 @@ class Agent:
             due = at(seqs[i])
             now = time.monotonic()
             if due > now:
-                await asyncio.sleep(due - now)
+                await self._sleep(due - now)
                 now = time.monotonic()
+            if self.cut_at is not None:
+                cut_from = seqs[i]
+                break
             if now - due > abandon_s:
                 skipped_from = seqs[i]
                 break
@@ -258,9 +366,8 @@ class Agent:
             if i - first >= BATCH:
                 await asyncio.sleep(0)
         return {"name": conn.name, "sender": sender, "failed": failed, "skipped_from": skipped_from,
-                "batch_first": batch_first, "batch_size": batch_size, "batch_at": batch_at,
-                "last_send": time.monotonic(),
-                "closed": conn.close_reason if conn.closed_at is not None else None}
+                "cut_from": cut_from, "batch_first": batch_first, "batch_size": batch_size,
+                "batch_at": batch_at, "last_send": time.monotonic(), "closed": self._gone_in_run(conn)}
 
     # ------------------------------------------------------------ connections
 
@@ -270,9 +377,11 @@ class Agent:
         url = codec.client_url(url) if codec else url
         self.clients = [HeartbeatClient(f"c{i}", url, ws_ping, protocols.from_json(protocol)) for i in indices]
         self.client_index = dict(zip(self.clients, indices))
-        failures = await self._connect(self.clients, timeout_s)
-        return {"connect_ms": [c.connect_ms for c in self.clients if c.connect_ms is not None],
-                "failures": failures}
+        failures: list[str] = []
+        cut = await self._unless_cut(self._connect(self.clients, timeout_s, failures))
+        connect_ms = [c.connect_ms for c in self.clients if c.connect_ms is not None]
+        return {"connect_ms": connect_ms, "failures": failures, "cut_at": self.cut_at if cut else None,
+                "unfinished": len(self.clients) - len(connect_ms) - len(failures) if cut else 0}
 
     async def cmd_heartbeat(self, t_start: float, interval_s: float, duration_s: float, clients_total: int,
                             grace_s: float) -> dict:
@@ -290,7 +399,9 @@ class Agent:
             while (tick := t_start + offset + number * interval_s) < t_end:
                 delay = tick - time.monotonic()
                 if delay > 0:
-                    await asyncio.sleep(delay)
+                    await self._sleep(delay)
+                if self.cut:
+                    return
                 await client.beat(number)
                 number += 1
 
@@ -298,7 +409,8 @@ class Agent:
         if any(c.server_beats for c in self.clients):
             # The server's pings count until t_end, whenever this worker's last tick fell (with --interval
             # longer than the run, before any ping came): the window is the run's whole duration.
-            await asyncio.sleep(max(0.0, t_end - time.monotonic()))
+            await self._sleep(t_end - time.monotonic())
+        window_s = duration_s if self.cut_at is None else max(0.0, min(duration_s, self.cut_at - t_start))
         deadline = time.monotonic() + grace_s
         while time.monotonic() < deadline and any(c.awaiting and c.open for c in self.clients):
             await asyncio.sleep(0.01)
@@ -306,7 +418,7 @@ class Agent:
                              "answered": c.answered, "rtt_ms": c.rtt_ms, "unsendable": c.unsendable,
                              "server_beats": c.server_beats, "ping_gap_s": c.ping_gap_s,
                              "last_ping_s": None if c.last_ping_at is None else c.last_ping_at - t_start,
-                             "disconnected_at_s": (c.closed_at - t_start) if c.disconnected else None,
-                             "reason": c.close_reason if c.disconnected else "",
+                             "disconnected_at_s": (c.closed_at - t_start) if self._dropped(c) else None,
+                             "reason": c.close_reason if self._dropped(c) else "",
                              "error_frames": c.error_frames} for c in self.clients],
-                "loop_lag_ms": self.lag.take()}
+                "loop_lag_ms": self.lag.take(), "window_s": window_s, "cut_at": self.cut_at}

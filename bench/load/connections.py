@@ -16,6 +16,10 @@ Metrics (docs/metrics.md, "server side"):
   connections.connect_errors  clients that could not connect
   connections.server_bytes_per_connection
                               (server RSS with C clients - RSS before) / C
+
+Ctrl-C (or SIGTERM) keeps what was gathered (partial results): the connect
+phase, and the heartbeat counts up to the interrupt, which the workers give
+when the coordinator cuts their heartbeats short (workers.WorkerPool.cut).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from .frames import HEARTBEATS
 from .procfs import NotAvailable, rss_bytes
 from .server import ServerUnderLoad
 from .harness import load_session
-from .workers import deal, default_workers
+from .workers import CUT_S, deal, default_workers
 
 SETTLE_S = 0.3        # after the last client connected, before reading the server's memory
 START_DELAY_S = 0.3   # from "go" to the first heartbeat: every worker has the command
@@ -78,32 +82,101 @@ class ConnectionsRun:
         server = ServerUnderLoad(c.url, c.server_pid, c.port)  # checks --url and --server-pid
         with load_session(server, workers, dataclasses.asdict(c), self.progress_enabled,
                           f"connecting {c.clients} clients") as session:
-            pool, progress, self.results = session.pool, session.progress, session.results
-            memory = ServerMemory(server.pid)
-            plan = deal(range(c.clients), workers)
-            opened = pool.call("open_clients", [
-                {"url": server.ws_url, "indices": share, "ws_ping": c.heartbeat == "ws-ping",
-                 "timeout_s": c.timeout_s, "protocol": c.protocol} for share in plan], timeout_s=c.timeout_s * 2 + 30)
-            connect_ms = [ms for r in opened for ms in r["connect_ms"]]
-            failures = [f for r in opened for f in r["failures"]]
-            if not connect_ms:
-                raise TargetError(failures[0])
-            time.sleep(SETTLE_S)
-            memory.read("connected")
-            progress.describe(f"{len(connect_ms)} clients heartbeating for {c.duration_s:g} s")
-            interval_s = c.interval_ms / 1000
-            beat = pool.call("heartbeat", [
-                {"t_start": time.monotonic() + START_DELAY_S, "interval_s": interval_s,
-                 "duration_s": c.duration_s, "clients_total": c.clients, "grace_s": GRACE_S}] * workers,
-                timeout_s=START_DELAY_S + c.duration_s + GRACE_S + 30)
-            memory.read("end")
-            clients = [client for r in beat for client in r["clients"]]
-            output = connections_output(clients, connect_ms, failures, memory, c, server.ws_url)
-            output.metrics["connections.generator_lag_ms"] = ("ms", [x for r in beat for x in r["loop_lag_ms"]])
-            if fd_note:
-                output.notes.append(fd_note)
-            self.results.add(0, output)
+            self.results = session.results
+            self.memory = ServerMemory(server.pid)
+            # What the run has gathered, for an interrupted one (_keep_interrupted).
+            self.stage = "connecting"
+            self.opened: list | None = None
+            self.t_start: float | None = None
+            self.beat: list | None = None
+            try:
+                self._run(session.pool, session.progress, server.ws_url, workers, fd_note)
+            except KeyboardInterrupt:  # or Stopped: a worker got SIGTERM
+                self._keep_interrupted(session.pool, server.ws_url, fd_note)
+                raise
         return self.results
+
+    def _run(self, pool, progress, ws_url: str, workers: int, fd_note: str | None) -> None:
+        c = self.config
+        plan = deal(range(c.clients), workers)
+        self.opened = pool.call("open_clients", [
+            {"url": ws_url, "indices": share, "ws_ping": c.heartbeat == "ws-ping",
+             "timeout_s": c.timeout_s, "protocol": c.protocol} for share in plan], timeout_s=c.timeout_s * 2 + 30)
+        connect_ms = [ms for r in self.opened for ms in r["connect_ms"]]
+        failures = [f for r in self.opened for f in r["failures"]]
+        if not connect_ms:
+            raise TargetError(failures[0])
+        self.stage = "settling"
+        time.sleep(SETTLE_S)
+        self.memory.read("connected")
+        progress.describe(f"{len(connect_ms)} clients heartbeating for {c.duration_s:g} s")
+        interval_s = c.interval_ms / 1000
+        self.t_start = time.monotonic() + START_DELAY_S
+        self.stage = "heartbeats"
+        beat = self.beat = pool.call("heartbeat", [
+            {"t_start": self.t_start, "interval_s": interval_s,
+             "duration_s": c.duration_s, "clients_total": c.clients, "grace_s": GRACE_S}] * workers,
+            timeout_s=START_DELAY_S + c.duration_s + GRACE_S + 30)
+        self.memory.read("end")
+        clients = [client for r in beat for client in r["clients"]]
+        output = connections_output(clients, connect_ms, failures, self.memory, c, ws_url)
+        output.metrics["connections.generator_lag_ms"] = ("ms", [x for r in beat for x in r["loop_lag_ms"]])
+        if fd_note:
+            output.notes.append(fd_note)
+        self.results.add(0, output)
+
+    def _keep_interrupted(self, pool, ws_url: str, fd_note: str | None) -> None:
+        """Ctrl-C: the results gathered so far. A command the interrupt came in is cut short (its workers
+        answer with what they have); what no worker gave back is said to be lost."""
+        c = self.config
+        if self.results.metrics:
+            return  # it was all there
+        interrupted_at = min(time.monotonic(), pool.stopped_at or math.inf)
+        try:
+            cut = pool.cut(interrupted_at)  # the last call's replies, its command cut short if it still ran
+        except KeyboardInterrupt:  # a second Ctrl-C: no more waiting
+            cut = [None] * pool.count
+        opened = self.opened if self.opened is not None else cut if pool.command == "open_clients" else None
+        beat = self.beat if self.beat is not None else cut if pool.command == "heartbeat" else None
+        opened = [r for r in opened or [] if r is not None]
+        connect_ms = [ms for r in opened for ms in r["connect_ms"]]
+        failures = [f for r in opened for f in r["failures"]]
+        if beat is not None and any(r is not None for r in beat):
+            self.memory.read("end")
+            window_s = max(r["window_s"] for r in beat if r is not None)
+            clients = [client for r in beat if r is not None for client in r["clients"]]
+            output = connections_output(clients, connect_ms, failures, self.memory,
+                                        dataclasses.replace(c, duration_s=window_s), ws_url)
+            output.metrics["connections.generator_lag_ms"] = ("ms", [x for r in beat if r is not None
+                                                                     for x in r["loop_lag_ms"]])
+            lost = [r is None for r in beat]
+            note = (f"interrupted {window_s:.1f} s into {c.duration_s:g} s of heartbeats: the counts are those "
+                    f"of the first {window_s:.1f} s")
+            if any(lost):
+                note += (f"; the heartbeat counts of {sum(lost)} of {len(beat)} load workers were lost (they "
+                         f"did not answer within {CUT_S:g} s): {sum(x['connected'] for x in clients)} of "
+                         f"{len(connect_ms)} connected clients are counted")
+        else:
+            output = connect_output(connect_ms, failures, self.memory)
+            if self.stage == "connecting":
+                note = (f"interrupted while connecting: {len(connect_ms)} of {c.clients} clients connected, "
+                        f"{len(failures)} failed, {sum(r['unfinished'] for r in opened)} still connecting; "
+                        "no heartbeat was sent")
+                if len(opened) < pool.count:
+                    note += (f" (the connect counts of {pool.count - len(opened)} of {pool.count} load workers "
+                             f"were lost: they did not answer within {CUT_S:g} s)")
+            elif self.stage == "settling" or interrupted_at < self.t_start:
+                note = "interrupted before the heartbeats began: only the connect phase was measured"
+            else:
+                into = min(c.duration_s, interrupted_at - self.t_start)
+                note = (f"interrupted {into:.1f} s into {c.duration_s:g} s of heartbeats: the heartbeat counts "
+                        f"were in the load workers, which did not answer within {CUT_S:g} s: lost; only the "
+                        "connect phase is kept")
+        output.notes.insert(0, note)
+        if fd_note:
+            output.notes.append(fd_note)
+        self.results.add(0, output)
+        self.results.partial = True
 
 
 class ServerMemory:
@@ -159,6 +232,26 @@ def count_pings_missed(clients: list[dict], duration_s: float) -> str | None:
     return None
 
 
+def connect_output(connect_ms: list[float], failures: list[str], memory: ServerMemory) -> ScenarioOutput:
+    """The connect phase's metrics alone (a run interrupted before its heartbeats were counted)."""
+    out = ScenarioOutput()
+    m = out.metrics
+    m["connections.clients"] = ("count", [len(connect_ms)])
+    m["connections.connect_errors"] = ("count", [len(failures)])
+    m["connections.connect_ms"] = ("ms", connect_ms)
+    per_connection = memory.per_connection(len(connect_ms))
+    if per_connection is not None:
+        m["connections.server_bytes_per_connection"] = ("bytes", [per_connection])
+    else:
+        out.notes.append("connections.server_bytes_per_connection: not available: "
+                         f"{memory.reason or 'interrupted before it was read'}")
+    out.records["connections.server_rss_bytes"] = [{"pid": memory.pid, **memory.rss,
+                                                    "unreadable": memory.reason}]
+    if failures:
+        out.notes.append(f"{len(failures)} clients could not connect: {failures[0]}")
+    return out
+
+
 def connections_output(clients: list[dict], connect_ms: list[float], failures: list[str],
                        memory: ServerMemory, c: ConnectionsConfig, ws_url: str) -> ScenarioOutput:
     out = ScenarioOutput()
@@ -194,8 +287,8 @@ def connections_output(clients: list[dict], connect_ms: list[float], failures: l
                          "--interval), each counted as answered once the client's answer went out; no round "
                          "trip is timed (connections.rtt_ms is empty): use --heartbeat ws-ping for one")
         if not sent and not dropped:
-            out.notes.append(f"connections: the server sent no ping during the {c.duration_s:g} s run: its ping "
-                             "interval is longer (Engine.IO's default is 25 s, SignalR's 15 s); run longer")
+            out.notes.append(f"connections: the server sent no ping during the {round(c.duration_s, 2):g} s run: "
+                             "its ping interval is longer (Engine.IO's default is 25 s, SignalR's 15 s); run longer")
     if sent and not answered:
         hint = " (if it has no app heartbeat, use --heartbeat ws-ping)" if c.heartbeat == "app" else ""
         out.notes.append(f"NO HEARTBEAT WAS ANSWERED: {ws_url} did not answer {kind}{hint}; stability 0 %")

@@ -11,11 +11,17 @@ throughput.delivery_ratio, throughput.latency_ms, throughput.errors, the
 counts throughput.{scheduled,sent,skipped,delivered,late,lost}, and the
 generator's own lag: generator.send_lag_ms, generator.loop_lag_ms,
 generator.cpu_pct.
+
+Ctrl-C (or SIGTERM) in a fixed-rate phase cuts it short (workers.WorkerPool.cut):
+the phase is accounted as if its schedule had ended at the first message a
+sender had not tried (cut_short), and kept as partial results. With --rate
+max the finished steps are the results.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -29,7 +35,7 @@ from .frames import resolve_template
 from .schedule import Schedule, Step, find_max_rate, phase_counts
 from .server import ServerUnderLoad
 from .harness import load_session
-from .workers import deal, default_workers
+from .workers import CUT_DRAIN_S, CUT_QUIET_S, CUT_S, deal, default_workers
 
 LAG_LIMIT_MS = 10.0        # send lag p99 above this: the generator is behind schedule
 SATURATED_CPU_PCT = 85.0   # ...and a worker wanting the CPU this much of the time is the reason
@@ -195,6 +201,59 @@ def phase_output(acct: PhaseAccount, replies: list[dict]) -> tuple[ScenarioOutpu
     return out, record
 
 
+def cut_short(schedule: Schedule, senders: list[dict]) -> tuple[Schedule, list[dict]]:
+    """A phase cut short (agent.py, "cut"): its schedule up to the first message a sender did not try
+    (every one before it was tried: each sender goes in order), and the senders' reports up to there."""
+    count = min((s["cut_from"] for s in senders if s.get("cut_from") is not None), default=schedule.count)
+    n = len(senders)
+    kept = []
+    for report in senders:
+        first = np.asarray(report["batch_first"], dtype=np.int64)
+        size = np.asarray(report["batch_size"], dtype=np.int64)
+        # The k-th message of a batch is first + k x n: those below count stay.
+        size = np.clip(-((first - count) // n), 0, size)
+        keep = size > 0
+        skipped_from = report["skipped_from"]
+        kept.append({**report, "failed": [seq for seq in report["failed"] if seq < count],
+                     "batch_first": first[keep].tolist(), "batch_size": size[keep].tolist(),
+                     "batch_at": np.asarray(report["batch_at"], dtype=float)[keep].tolist(),
+                     "skipped_from": skipped_from if skipped_from is not None and skipped_from < count else None})
+    return Schedule(schedule.phase, schedule.t0, schedule.rate, count, min(schedule.warmup, count)), kept
+
+
+def cut_phase_output(schedule: Schedule, replies: list[dict | None], plan: list[list], late_ms: float,
+                     cut_at: float) -> tuple[ScenarioOutput, dict | None]:
+    """The output of a phase interrupted at cut_at, from the workers' replies to the cut (None: lost)."""
+    into = max(0.0, cut_at - schedule.t0)
+    head = (f"interrupted {into:.1f} s into the {schedule.count / schedule.rate:.1f} s schedule "
+            f"({schedule.warmup} warm-up and {schedule.measured} measured messages at {schedule.rate:g} msgs/s)")
+    lost = [w for w, r in enumerate(replies) if r is None]
+    if any(kind == "s" for w in lost for kind, _ in plan[w]):
+        out = ScenarioOutput(metrics={"throughput.offered_msgs_per_s": ("msgs/s", [schedule.rate])})
+        out.notes.append(f"{head}: the counts were in the load workers, and {len(lost)} of {len(replies)} "
+                         f"(senders among them) did not answer within {CUT_S:g} s: lost")
+        return out, None
+    answered = [r for r in replies if r is not None]
+    cut, senders = cut_short(schedule, [s for r in answered for s in r["senders"]])
+    it = iter(senders)
+    answered = [{**r, "senders": [next(it) for _ in r["senders"]]} for r in answered]
+    acct = account(cut, senders, [x for r in answered for x in r["receivers"]], late_ms)
+    output, record = phase_output(acct, answered)
+    if cut.measured:
+        note = (f"{head}: the counts are those of the {cut.measured} measured messages due before it; "
+                f"arrivals were awaited until none came for {CUT_QUIET_S:g} s ({CUT_DRAIN_S:g} s at most), "
+                "a message still on its way then counts as lost")
+    else:
+        note = f"{head}: in the warm-up, so no message was measured"
+    if lost:
+        receivers = sum(kind == "r" for w in lost for kind, _ in plan[w])
+        note += (f"; {receivers} receivers' arrivals were lost (their load workers did not answer within "
+                 f"{CUT_S:g} s), so delivery counts the other {acct.receivers}")
+    output.notes.insert(0, note)
+    record["interrupted_at_s"] = into
+    return output, record
+
+
 class ThroughputRun:
     """Results fill in as phases complete, so an interrupted run keeps them."""
 
@@ -221,7 +280,7 @@ class ThroughputRun:
                  "timeout_s": c.timeout_s, "protocol": c.protocol} for share in self.plan],
                 timeout_s=c.timeout_s + 30)
             if c.rate is not None:
-                output, _ = self._phase(0, c.rate)
+                output, _ = self._phase(0, c.rate, keep_cut=True)
                 self._keep(output)
             else:
                 self._ramp()
@@ -236,7 +295,8 @@ class ThroughputRun:
         results.notes.extend(notes)
         self.results = results
 
-    def _phase(self, phase: int, rate: float) -> tuple[ScenarioOutput, PhaseAccount]:
+    def _phase(self, phase: int, rate: float, keep_cut: bool = False) -> tuple[ScenarioOutput, PhaseAccount]:
+        """Run one phase at rate; keep_cut: on Ctrl-C, keep what it measured as the results, then raise."""
         c = self.config
         count, warmup = phase_counts(rate, c.phase_duration_s, c.messages, c.warmup_s)
         self.progress.describe(f"{rate:g} msgs/s")
@@ -254,7 +314,12 @@ class ThroughputRun:
                 "message_bytes": c.message_bytes, "late_s": late_s, "abandon_s": abandon_s,
                 "timeout_s": c.timeout_s}
         longest = START_DELAY_S + count / rate + abandon_s + 2 * late_s + c.timeout_s + 30
-        replies = self.pool.call("phase", [args] * self.pool.count, timeout_s=longest)
+        try:
+            replies = self.pool.call("phase", [args] * self.pool.count, timeout_s=longest)
+        except KeyboardInterrupt:  # or Stopped: a worker got SIGTERM
+            if keep_cut:
+                self._keep_cut(schedule)
+            raise
         acct = account(schedule, [s for r in replies for s in r["senders"]],
                        [x for r in replies for x in r["receivers"]], c.late_ms)
         output, record = phase_output(acct, replies)
@@ -266,6 +331,19 @@ class ThroughputRun:
         self.steps.append(record)
         self.progress.advance(acct.scheduled)
         return output, acct
+
+    def _keep_cut(self, schedule: Schedule) -> None:
+        """Ctrl-C in the phase: its workers end it and answer with what they have (WorkerPool.cut)."""
+        cut_at = min(time.monotonic(), self.pool.stopped_at or math.inf)
+        try:
+            replies = self.pool.cut(cut_at)  # the call's replies, those read before the interrupt too
+        except KeyboardInterrupt:  # a second Ctrl-C: no more waiting
+            replies = [None] * self.pool.count
+        output, record = cut_phase_output(schedule, replies, self.plan, self.config.late_ms, cut_at)
+        if record is not None:
+            self.steps.append(record)
+        self._keep(output)
+        self.results.partial = True
 
     def _ramp(self) -> None:
         c = self.config

@@ -4,19 +4,36 @@ Worker processes (multiprocessing, spawn: no inherited event loop or
 browser state) run agent.worker_main. Connections are dealt round-robin
 over the workers. A worker that fails a command answers with one line,
 raised here as a TargetError; a worker that dies is reported the same way.
-Stopping is ordered (stop command, join), then forced (terminate, kill), so
-no worker outlives the command, even on Ctrl-C.
+Stopping is ordered (stop command, join, then SIGTERM), then forced (kill),
+so no worker outlives the command, even on Ctrl-C.
+
+Ctrl-C (or SIGTERM) interrupts the coordinator while it waits for a command's
+replies; the workers ignore SIGINT and go on. cut() then asks those still on
+the command to end it now and answer with what they have, so an interrupted
+run keeps the counts gathered so far (agent.py, "cut"). A worker takes SIGTERM
+(sent to the whole process group) as a cut too: a reply that says it was cut
+raises Stopped, a KeyboardInterrupt, whether or not the coordinator got its own.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import time
+from multiprocessing.connection import wait
 from typing import Sequence
 
 from ..errors import TargetError, UsageError
 
 JOIN_S = 3.0
+CUT_S = 5.0        # cut(): how long a worker may take to end its command and answer
+CUT_QUIET_S = 0.2  # a cut phase waits for what is on its way: until no frame came for this long,
+CUT_DRAIN_S = 1.0  # ...or this long after the cut at most (never more than 2 x --late-ms)
+
+
+class Stopped(KeyboardInterrupt):
+    """A load worker cut its command short (it got SIGTERM, agent.py): the run is being stopped, as by
+    Ctrl-C, and handled as one (partial results, exit 130)."""
 
 
 def default_workers() -> int:
@@ -35,6 +52,13 @@ class WorkerPool:
         self.count = count
         self.processes: list[multiprocessing.Process] = []
         self.pipes: list = []
+        # The call in progress, for cut(): the workers asked and not yet read, the replies read so
+        # far, and the workers whose pipe an interrupt may have left in mid-message.
+        self.command: str | None = None  # the last call's
+        self.stopped_at: float | None = None  # ...and when a worker cut it short (Stopped)
+        self._pending: list[int] = []
+        self._replies: dict[int, object] = {}
+        self._unsure: set[int] = set()
 
     def __enter__(self) -> "WorkerPool":
         from .agent import worker_main  # aiohttp: only the processes that hold sockets need it
@@ -56,26 +80,77 @@ class WorkerPool:
         self.stop(graceful=exc_type is None)
 
     def call(self, command: str, args_per_worker: Sequence[dict | None], timeout_s: float) -> list:
-        """Send command to every worker with args (None: skip that worker); gather replies in order."""
-        asked = [w for w, args in enumerate(args_per_worker) if args is not None]
-        for w in asked:
-            self.pipes[w].send((command, args_per_worker[w]))
-        replies, error = {}, None
-        for w in asked:
-            status, value = self._reply(w, command, timeout_s)
-            if status == "error" and error is None:
-                error = value
-            replies[w] = value
-        if error is not None:
-            raise TargetError(error)
-        return [replies.get(w) for w in range(self.count)]
+        """Send command to every worker with args (None: skip that worker); gather replies in order.
 
-    def _reply(self, w: int, command: str, timeout_s: float):
+        Replies are read as they come. One that says its command was cut short (a worker that got
+        SIGTERM, agent.py) raises Stopped at once, the others still on the command: cut() ends them too.
+        """
+        asked = [w for w, args in enumerate(args_per_worker) if args is not None]
+        self.command, self._pending, self._replies, self._unsure = command, [], {}, set()
+        self.stopped_at = None
+        for w in asked:
+            self._unsure.add(w)  # interrupted in send(): the worker may hold half a command
+            self.pipes[w].send((command, args_per_worker[w]))
+            self._unsure.discard(w)
+            self._pending.append(w)
+        errors = {}
+        deadline = time.monotonic() + timeout_s
+        while self._pending:
+            ready = wait([self.pipes[w] for w in self._pending], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise TargetError(f"load worker {self._pending[0]} did not finish {command!r} within "
+                                  f"{timeout_s:g} s")
+            for w in [w for w in self._pending if self.pipes[w] in ready]:
+                status, value = self._reply(w, command)
+                self._pending.remove(w)
+                if status == "error":
+                    errors[w] = value
+                    continue
+                self._replies[w] = value
+                if isinstance(value, dict) and value.get("cut_at") is not None:
+                    self.stopped_at = min(value["cut_at"], self.stopped_at or value["cut_at"])
+            if self.stopped_at is not None:
+                raise Stopped()
+        if errors:
+            raise TargetError(errors[min(errors)])
+        return [self._replies.get(w) for w in range(self.count)]
+
+    def cut(self, at: float | None = None, timeout_s: float = CUT_S) -> list:
+        """After an interrupt in or after the last call() (of self.command): the workers still on its
+        command end it now (agent.py, "cut") and answer with what they have. The call's replies in worker
+        order; None for a worker not asked, or that failed, died or did not answer within timeout_s. A
+        second Ctrl-C here stops the waiting. at: when the interrupt came (time.monotonic)."""
+        waiting = [w for w in self._pending if w not in self._unsure]
+        self._pending = []
+        if self.stopped_at is not None:
+            at = min(at or self.stopped_at, self.stopped_at)
+        for w in list(waiting):
+            try:
+                self.pipes[w].send(("cut", {"at": at}))
+            except OSError:
+                waiting.remove(w)
+        deadline = time.monotonic() + timeout_s
+        for w in waiting:
+            pipe = self.pipes[w]
+            try:
+                if not pipe.poll(max(0.0, deadline - time.monotonic())):
+                    continue
+                self._unsure.add(w)
+                status, value = pipe.recv()
+                self._unsure.discard(w)
+            except (EOFError, OSError):
+                continue
+            if status == "ok":
+                self._replies[w] = value
+        return [self._replies.get(w) for w in range(self.count)]
+
+    def _reply(self, w: int, command: str):
         pipe = self.pipes[w]
         try:
-            if not pipe.poll(timeout_s):
-                raise TargetError(f"load worker {w} did not finish {command!r} within {timeout_s:g} s")
-            return pipe.recv()
+            self._unsure.add(w)  # interrupted in recv(): the rest of the reply is still in the pipe
+            reply = pipe.recv()
+            self._unsure.discard(w)
+            return reply
         except (EOFError, OSError):
             code = self.processes[w].exitcode
             raise TargetError(f"load worker {w} died during {command!r} (exit code {code})") from None
@@ -90,9 +165,9 @@ class WorkerPool:
         for proc in self.processes:
             if graceful:
                 proc.join(JOIN_S)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join(JOIN_S)
+                if proc.is_alive():
+                    proc.terminate()  # a cut (agent.py): whatever it still does ends
+                    proc.join(JOIN_S)
             if proc.is_alive():
                 proc.kill()
                 proc.join()
