@@ -423,3 +423,17 @@ def popen(argv: list[str], **kwargs) -> subprocess.Popen:
     """argv started from the repository (unless cwd=), SIGINT at its default disposition (default_sigint)."""
     return subprocess.Popen(argv, cwd=kwargs.pop("cwd", REPO),
                             preexec_fn=default_sigint_then(kwargs.pop("preexec_fn", None)), **kwargs)
+
+
+def interrupted_results(proc, out) -> dict:
+    """A bench command sent SIGINT (bench_popen with pipes): exit 130, one line, and its results file,
+    marked partial."""
+    import json
+
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert f"partial results: {out}" in stdout and "PARTIAL RESULTS" in stdout, stdout
+    data = json.loads(out.read_text())
+    assert data["partial"] is True
+    return data

@@ -19,7 +19,7 @@ import urllib.request
 from bench.targets.server_process import BundledServer, RelayServer
 
 from tests.browser_servers import bundled_server_of
-from tests.conftest import REPO, bench_popen, run_bench
+from tests.conftest import REPO, bench_popen, interrupted_results, run_bench
 from tests.test_cli import marked_env  # noqa: F401 (fixture)
 
 MIB = 1024 * 1024
@@ -120,17 +120,6 @@ def test_server_killed_mid_run_is_disconnects_and_a_stability_drop(tmp_path):
     assert "has exited" in data["records"]["connections.server_rss_bytes"][0]["unreadable"]
 
 
-def partial_results(proc: subprocess.Popen, out) -> dict:
-    """A bench connections sent SIGINT: exit 130, one line, and its partial results file."""
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
-    assert "interrupted" in stderr and "Traceback" not in stderr
-    assert f"partial results: {out}" in stdout and "PARTIAL RESULTS" in stdout, stdout
-    data = json.loads(out.read_text())
-    assert data["partial"] is True
-    return data
-
-
 def test_interrupt_keeps_the_connect_phase_and_the_heartbeats_so_far(tmp_path, marked_env):
     # Ctrl-C 2 s after the 10 clients connected, in 30 s of heartbeats: the connect phase and the
     # heartbeats of those first seconds (the workers' counts, cut short) are written, marked partial.
@@ -147,7 +136,7 @@ def test_interrupt_keeps_the_connect_phase_and_the_heartbeats_so_far(tmp_path, m
         time.sleep(2.0)  # 0.6 s to the first heartbeat, then about 1.4 s of them
     finally:
         proc.send_signal(signal.SIGINT)
-    data = partial_results(proc, out)
+    data = interrupted_results(proc, out)
     assert value(data, "connections.clients") == 10 and value(data, "connections.connect_errors") == 0
     assert data["metrics"]["connections.connect_ms"]["n"] == 10
     assert value(data, "connections.server_bytes_per_connection") > 0
@@ -179,7 +168,7 @@ def test_interrupt_while_connecting_keeps_what_connected(tmp_path, marked_env):
                 accepted.append(listener.accept()[0])
         finally:
             proc.send_signal(signal.SIGINT)
-        data = partial_results(proc, out)
+        data = interrupted_results(proc, out)
         for conn in accepted:
             conn.close()
     assert value(data, "connections.clients") == 0 and value(data, "connections.connect_errors") == 0

@@ -27,7 +27,7 @@ import pytest
 from bench.targets.server_process import RelayServer
 
 from tests.browser_servers import bundled_server_of, wait_for_messages
-from tests.conftest import REPO, asyncio_run, bench_popen, run_bench
+from tests.conftest import REPO, asyncio_run, bench_popen, interrupted_results, run_bench
 from tests.test_cli import marked_env  # noqa: F401 (fixture)
 
 
@@ -331,12 +331,7 @@ def test_interrupt_in_a_fixed_rate_run_keeps_the_messages_so_far(tmp_path, marke
         wait_for_messages(bundled_server_of(marker), 50, proc)
     finally:
         proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
-    assert proc.returncode == 130, stderr
-    assert "interrupted" in stderr and "Traceback" not in stderr
-    assert f"partial results: {out}" in stdout and "PARTIAL RESULTS" in stdout, stdout
-    data = json.loads(out.read_text())
-    assert data["partial"] is True
+    data = interrupted_results(proc, out)
     (record,) = data["records"]["throughput"]
     assert 0.5 <= record["interrupted_at_s"] < 30
     assert data["notes"][0].startswith(f"interrupted {record['interrupted_at_s']:.1f} s into the 30.2 s schedule")

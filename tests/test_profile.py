@@ -28,6 +28,16 @@ ready = "#chatMessages"
 setup = [{click = "#login"}, {fill = ["#name", "bench"]}]
 """
 
+# The bundled app with frames it ignores: its socket receives them, its DOM shows none.
+IGNORED_FRAMES = """
+[websocket]
+match = "**/ws"
+frame = '{"kind":"msg","body":"{text}"}'
+[dom]
+list = "#messages"
+message = ".message"
+"""
+
 
 def write(tmp_path, text: str):
     path = tmp_path / "p.toml"
@@ -181,14 +191,7 @@ def test_a_page_that_renders_none_of_a_burst_ends_the_run_after_that_burst(chat_
     5.5 minutes at the default --timeout)."""
     import time
 
-    path = write(tmp_path, """
-        [websocket]
-        match = "**/ws"
-        frame = '{"kind":"msg","body":"{text}"}'
-        [dom]
-        list = "#messages"
-        message = ".message"
-        """)
+    path = write(tmp_path, IGNORED_FRAMES)
     started = time.monotonic()
     proc = run_bench("ui", "--profile", str(path), "--url", chat_server.url, "--scenario", "burst", "--timeout", "3",
                      "--no-progress", "--json", str(tmp_path / "r.json"), timeout=120)
@@ -207,14 +210,7 @@ def test_a_page_that_renders_none_of_a_burst_ends_the_run_after_that_burst(chat_
 
 
 def test_profile_check_wrong_frame_format_never_reaches_the_dom(chat_server, tmp_path):
-    path = write(tmp_path, """
-        [websocket]
-        match = "**/ws"
-        frame = '{"kind":"msg","body":"{text}"}'
-        [dom]
-        list = "#messages"
-        message = ".message"
-        """)
+    path = write(tmp_path, IGNORED_FRAMES)
     proc = run_bench("profile", "check", str(path), "--url", chat_server.url, "--timeout", "2")
     assert proc.returncode == 3
     assert "never appeared in the DOM" in proc.stdout

@@ -206,32 +206,38 @@ def test_profile_check_catches_a_wrong_encoding_and_a_list_that_does_not_scroll(
     assert any("4 hard messages" in c.what for c in right)
 
 
-def test_profile_init_recognises_socketio_and_where_messages_go(sio_server):
+def proposed_while_talking(server, url: str) -> str:
+    """`bench profile init`'s proposal for url, watched 1.5 s while someone posts a message every 0.25 s."""
     import threading
 
     from bench.browser.launch import BrowserOptions
-    from bench.targets.profile import parse_profile
     from bench.run.profile_init import propose_profile
     from tests.conftest import in_fresh_thread
+
+    stop = threading.Event()
+
+    def chat():
+        while not stop.wait(0.25):
+            post(server.url + "api/messages", {"user": "ann", "text": 'a real "message", with quotes'})
+
+    talker = threading.Thread(target=chat, daemon=True)
+    talker.start()
+    try:
+        return in_fresh_thread(propose_profile, url, BrowserOptions(), 1.5)
+    finally:
+        stop.set()
+        talker.join()
+
+
+def test_profile_init_recognises_socketio_and_where_messages_go(sio_server):
+    from bench.targets.profile import parse_profile
 
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
 
-    stop = threading.Event()
-
-    def chat():  # someone is talking while init watches
-        while not stop.wait(0.25):
-            post(sio_server.url + "api/messages", {"user": "ann", "text": 'a real "message", with quotes'})
-
-    talker = threading.Thread(target=chat, daemon=True)
-    talker.start()
-    try:
-        text = in_fresh_thread(propose_profile, sio_server.url + "?transports=websocket", BrowserOptions(), 1.5)
-    finally:
-        stop.set()
-        talker.join()
+    text = proposed_while_talking(sio_server, sio_server.url + "?transports=websocket")
     target = parse_profile(tomllib.loads(text), "proposed.toml")
     assert target.protocol == "socketio" and target.event == "chat message", text
     assert target.ws_match == "**/socket.io/?**", text  # the path alone matched no socket (?EIO=4&...)
@@ -250,31 +256,15 @@ def test_profile_init_proposes_the_namespace_and_a_message_selector_that_matches
     # #scroller > ul#thread > li.bubble > span.who + span.body. init left out `namespace`, so the
     # proposal's injections went to "/" (check: "the page's socket received the injected message", then
     # "never appeared in the DOM"), and proposed dom.message '#scroller > span.body' ("0 such children").
-    import threading
-
-    from bench.browser.launch import BrowserOptions
-    from bench.run.profile_init import propose_profile
     from bench.targets.profile import parse_profile
-    from tests.conftest import in_fresh_thread
 
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib
 
-    stop = threading.Event()
-
-    def chat():  # someone is talking while init watches
-        while not stop.wait(0.25):
-            post(sio_ns_server.url + "api/messages", {"user": "ann", "text": 'a real "message", with quotes'})
-
-    talker = threading.Thread(target=chat, daemon=True)
-    talker.start()
-    try:  # the page's default transports, as the user's: long-polling, then the upgrade
-        text = in_fresh_thread(propose_profile, sio_ns_server.url, BrowserOptions(), 1.5)
-    finally:
-        stop.set()
-        talker.join()
+    text = proposed_while_talking(sio_ns_server, sio_ns_server.url)  # the page's default transports, as the
+    # user's: long-polling, then the upgrade
     proposed = parse_profile(tomllib.loads(text), "proposed.toml")
     written = resolve_target(str(TEST_FIXTURES / "uis/socketio_ns/profile.toml"), sio_ns_server.url, "")
     assert (proposed.protocol_name, proposed.event, proposed.namespace, proposed.frame) \
@@ -304,7 +294,10 @@ def test_profile_check_without_the_namespace_says_to_look_at_it(sio_ns_server):
     from bench.run.profile_check import check_profile
 
     target = resolve_target(str(TEST_FIXTURES / "uis/socketio_ns/profile.toml"), sio_ns_server.url, "")
-    lines = [c.line() for c in check_profile(dataclasses.replace(target, namespace=None), BrowserOptions(), 5)]
+    from tests.conftest import in_fresh_thread  # a thread of its own: a page fixture's loop may run in this one
+
+    checks = in_fresh_thread(check_profile, dataclasses.replace(target, namespace=None), BrowserOptions(), 5)
+    lines = [c.line() for c in checks]
     assert "ok    the page's socket received the injected message" in lines, lines
     assert any(line.startswith("FAIL  the message never appeared in the DOM") and
                "websocket.namespace '/' the namespace its client joined" in line for line in lines), lines
