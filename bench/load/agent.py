@@ -41,7 +41,7 @@ from .clients import SEND_ERRORS, Collector, ConnectFailed, Connection, Heartbea
 from .frames import FrameRenderer, make_token, token_pattern
 from .procfs import sched_seconds
 from .schedule import Schedule
-from .workers import CUT_DRAIN_S, CUT_QUIET_S
+from .cut import CUT_DRAIN_S, CUT_QUIET_S
 
 BATCH = 64                # sends between yields: readers and the lag timer get their turn
 LAG_TICK_S = 0.005

@@ -27,8 +27,6 @@ from ..errors import TargetError, UsageError
 
 JOIN_S = 3.0
 CUT_S = 5.0        # cut(): how long a worker may take to end its command and answer
-CUT_QUIET_S = 0.2  # a cut phase waits for what is on its way: until no frame came for this long,
-CUT_DRAIN_S = 1.0  # ...or this long after the cut at most (never more than 2 x --late-ms)
 
 
 class Stopped(KeyboardInterrupt):
