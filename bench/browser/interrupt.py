@@ -110,15 +110,17 @@ def _signals_wake_the_loop(install: bool):
         yield
         return
     reader, writer = socket.socketpair()
-    reader.setblocking(False)
-    writer.setblocking(False)
-    previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
-    loop.add_reader(reader.fileno(), _drain, reader)
-    try:
+    previous = None
+    try:  # set up inside: a signal between two steps still finds the cleanup armed
+        reader.setblocking(False)
+        writer.setblocking(False)
+        previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+        loop.add_reader(reader.fileno(), _drain, reader)
         yield
     finally:
-        signal.set_wakeup_fd(previous)
-        with contextlib.suppress(Exception):  # the loop may be closed already
+        if previous is not None:
+            signal.set_wakeup_fd(previous)
+        with contextlib.suppress(Exception):  # the loop may be closed already, or the reader not added
             loop.remove_reader(reader.fileno())
         reader.close()
         writer.close()

@@ -134,8 +134,8 @@ class ConnectionsRun:
         interrupted_at = min(time.monotonic(), pool.stopped_at or math.inf)
         try:
             cut = pool.cut(interrupted_at)  # the last call's replies, its command cut short if it still ran
-        except KeyboardInterrupt:  # a second Ctrl-C: no more waiting
-            cut = [None] * pool.count
+        except KeyboardInterrupt:  # a second Ctrl-C: no more waiting, but what was read is kept
+            cut = pool.replies()
         opened = self.opened if self.opened is not None else cut if pool.command == "open_clients" else None
         beat = self.beat if self.beat is not None else cut if pool.command == "heartbeat" else None
         opened = [r for r in opened or [] if r is not None]

@@ -338,8 +338,8 @@ class ThroughputRun:
         cut_at = min(time.monotonic(), self.pool.stopped_at or math.inf)
         try:
             replies = self.pool.cut(cut_at)  # the call's replies, those read before the interrupt too
-        except KeyboardInterrupt:  # a second Ctrl-C: no more waiting
-            replies = [None] * self.pool.count
+        except KeyboardInterrupt:  # a second Ctrl-C: no more waiting, but what was read is kept
+            replies = self.pool.replies()
         output, record = cut_phase_output(schedule, replies, self.plan, self.config.late_ms, cut_at)
         if record is not None:
             self.steps.append(record)

@@ -100,18 +100,16 @@ class WorkerPool:
                                   f"{timeout_s:g} s")
             for w in [w for w in self._pending if self.pipes[w] in ready]:
                 status, value = self._reply(w, command)
-                self._pending.remove(w)
                 if status == "error":
                     errors[w] = value
                     continue
-                self._replies[w] = value
                 if isinstance(value, dict) and value.get("cut_at") is not None:
                     self.stopped_at = min(value["cut_at"], self.stopped_at or value["cut_at"])
             if self.stopped_at is not None:
                 raise Stopped()
         if errors:
             raise TargetError(errors[min(errors)])
-        return [self._replies.get(w) for w in range(self.count)]
+        return self.replies()
 
     def cut(self, at: float | None = None, timeout_s: float = CUT_S) -> list:
         """After an interrupt in or after the last call() (of self.command): the workers still on its
@@ -140,15 +138,24 @@ class WorkerPool:
                 continue
             if status == "ok":
                 self._replies[w] = value
+        return self.replies()
+
+    def replies(self) -> list:
+        """The last call's replies read so far, in worker order (None: not asked, not read, or failed)."""
         return [self._replies.get(w) for w in range(self.count)]
 
     def _reply(self, w: int, command: str):
         pipe = self.pipes[w]
         try:
             self._unsure.add(w)  # interrupted in recv(): the rest of the reply is still in the pipe
-            reply = pipe.recv()
+            status, value = pipe.recv()
+            # Kept, and the worker no longer pending, before it leaves "unsure": an interrupt from here on
+            # finds it answered (cut() would wait CUT_S for an answer already read).
+            self._pending.remove(w)
+            if status != "error":
+                self._replies[w] = value
             self._unsure.discard(w)
-            return reply
+            return status, value
         except (EOFError, OSError):
             code = self.processes[w].exitcode
             raise TargetError(f"load worker {w} died during {command!r} (exit code {code})") from None

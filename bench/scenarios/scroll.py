@@ -120,6 +120,7 @@ class ScrollScenario:
         # The list a repetition's passes scroll: how many messages, and "preload" or "earlier scenarios".
         self.list_messages: int | None = None
         self.list_from: str | None = None
+        self.preload_in_dom: int | None = None  # of a preload, how many the paint probe saw in the DOM
 
     def expected_messages(self) -> int:
         return self.config.messages
@@ -162,7 +163,7 @@ class ScrollScenario:
         page = session.page
         present = page.locator(session.target.message_selector).count()
         if self.config.messages <= present <= REUSE_FACTOR * self.config.messages:
-            self.list_messages, self.list_from = present, "earlier scenarios"
+            self.list_messages, self.list_from, self.preload_in_dom = present, "earlier scenarios", None
             return
         if present > 0:
             session.open()  # an earlier scenario filled the list: start from an empty one
@@ -178,9 +179,7 @@ class ScrollScenario:
         if state["recv"] == 0:
             raise TargetError(f"scroll: none of {len(tokens)} preloaded messages reached the page's "
                               f"WebSocket ({session.target.inject} via {session.target.ws_match!r})")
-        if state["dom"] == 0:
-            raise TargetError(f"scroll: none of the {state['recv']} preloaded messages the page's WebSocket received "
-                              f"reached its DOM within {session.timeout_s:g} s: there is no list to scroll")
+        self.preload_in_dom = state["dom"]
         self.list_messages, self.list_from = self.config.messages, "preload"
 
     def locate(self, session: PageSession) -> GestureSpot:
@@ -194,8 +193,10 @@ class ScrollScenario:
         if not state["found"]:
             raise TargetError(f"{where} matched nothing (set the list selector with --scroll-list)")
         if state["scrollHeight"] <= state["clientHeight"]:
+            seen = ("" if self.preload_in_dom is None
+                    else f", {self.preload_in_dom} of them seen in the page's DOM")
             raise TargetError(f"{where} cannot scroll: scrollHeight {state['scrollHeight']} <= clientHeight "
-                              f"{state['clientHeight']} with {self.config.messages} message(s) "
+                              f"{state['clientHeight']} with {self.list_messages} message(s){seen} "
                               f"(raise --scroll-messages, or point --scroll-list at the scrolling element)")
         room = state["scrollHeight"] - state["clientHeight"]
         if room < self.config.distance:

@@ -19,7 +19,10 @@ _CSS_ERROR = ("(s) => { try { document.createDocumentFragment().querySelector(s)
 
 
 def check_css(page, key: str, selector: str) -> None:
-    error = page.evaluate(_CSS_ERROR, selector)
+    try:
+        error = page.evaluate(_CSS_ERROR, selector)
+    except PlaywrightError:
+        return  # no document to ask now (the page navigates on after its load): the waits that follow say why
     if error:
         raise UsageError(f"{key} {selector!r} is not a CSS selector, as it must be (the probes use it inside "
                          f"the page): {error}")
@@ -30,7 +33,7 @@ def check_playwright(page, key: str, selector: str) -> None:
         page.locator(selector).count()
     except PlaywrightError as exc:
         if "selector" not in str(exc).lower():
-            raise
+            return  # not the selector's fault (a navigation under way): wait_ready's wait goes through it
         first = str(exc).strip().splitlines()[0]
         raise UsageError(f"{key} {selector!r} is not a valid selector: {first}") from None
 
