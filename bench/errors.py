@@ -34,3 +34,9 @@ class TargetError(BenchError):
     """The page, its server or the browser did not do what was needed. Exit 3."""
 
     exit_code = EXIT_TARGET
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's message, first line only (Playwright's carry a call log below it); its type if empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

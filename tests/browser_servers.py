@@ -269,11 +269,16 @@ def bundled_server_of(marker: str, timeout_s: float = 120) -> str:
 
 def wait_for_messages(server_url: str, count: int, process: subprocess.Popen, timeout_s: float = 120) -> None:
     """Poll the bundled server's /health until it has relayed count messages (or process ends)."""
+    wait_for_health(server_url, "messages", count, process, timeout_s)
+
+
+def wait_for_health(server_url: str, key: str, count: int, process: subprocess.Popen, timeout_s: float = 120) -> None:
+    """Poll a chat server's /health until its `key` ("messages", "clients") reaches count (or process ends)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and process.poll() is None:
         with urllib.request.urlopen(server_url + "health", timeout=10) as response:
-            if json.load(response)["messages"] >= count:
+            if json.load(response)[key] >= count:
                 return
         time.sleep(0.1)
-    raise RuntimeError(f"{server_url} did not relay {count} messages within {timeout_s} s "
+    raise RuntimeError(f"{server_url} did not reach {count} {key} within {timeout_s} s "
                        f"(process exit code {process.poll()})")

@@ -254,3 +254,19 @@ def test_nan_percentiles_equal_numpys_nanpercentile_row_by_row():
         warnings.simplefilter("ignore", RuntimeWarning)  # nanpercentile warns on the all-NaN row
         expected = np.nanpercentile(rows, qs, axis=-1)
     assert np.allclose(bootstrap.nan_percentiles(rows, qs), expected, rtol=0, atol=1e-9, equal_nan=True)
+
+
+def test_the_fold_adds_the_run_noise_a_bootstrap_over_k_runs_cannot_see():
+    """fold_run_noise's known answers: each side of k runs adds (sd x base)^2 / k^2 in quadrature with the
+    CI's half-widths: the whole run-to-run variance for one run, a quarter for two (a bootstrap over two
+    runs sees the other half of sigma^2 / 2), a ninth for three."""
+    import math
+
+    from bench.stats.difference import fold_run_noise
+    from bench.stats.run_noise import Z95
+
+    for runs, share in (((1, 1), 2.0), ((2, 2), 0.5), ((3, 3), 2 / 9), ((1, 2), 1.25)):
+        lo, hi = fold_run_noise((-1.0, 3.0), 1.0, 10.0, 0.3, runs)
+        extra = Z95 * 0.3 * 10.0 * math.sqrt(share)
+        assert lo == pytest.approx(1.0 - math.hypot(2.0, extra)) and hi == pytest.approx(1.0 + math.hypot(2.0, extra))
+    assert fold_run_noise((-1.0, 3.0), 1.0, 10.0, 0.0, (2, 2)) == (-1.0, 3.0)  # no run noise: the CI as it was

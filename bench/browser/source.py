@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from ..errors import TargetError, UsageError
+from ..errors import TargetError, UsageError, first_line
 
 LOCAL = "local"
 REMOTE_PLAYWRIGHT = "remote-playwright"
@@ -81,11 +81,6 @@ def launch_options_header(headless: bool, args: list[str], executable_path: str 
     return {"x-playwright-launch-options": json.dumps(options)}
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def connect(playwright, source: BrowserSource, headless: bool, args: list[str],
             executable_path: str | None, slowmo_ms: float = 0):
     """A remote browser; a failure is one TargetError line naming the endpoint."""
@@ -103,7 +98,7 @@ def connect(playwright, source: BrowserSource, headless: bool, args: list[str],
             hint = (" (the server has no browser of its own: run `playwright install chromium` there, "
                     "or start it with --unsafe and pass --browser-path)")
         raise TargetError(f"cannot use the browser at {source.shown_endpoint} ({source.location}): "
-                          f"{_first_line(exc)}{hint}") from None
+                          f"{first_line(exc)}{hint}") from None
 
 
 VERSION_PAGE_JS = """() => ({

@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import re
+import statistics
 import time
 from array import array
 
@@ -376,8 +377,8 @@ class HeartbeatClient(Connection):
     @property
     def ping_gap_s(self) -> float | None:
         """server_beats: the median time between two of the server's pings here (None below two pings)."""
-        gaps = sorted(b - a for a, b in zip(self._ping_times, self._ping_times[1:]))
-        return gaps[len(gaps) // 2] if gaps else None
+        gaps = [b - a for a, b in zip(self._ping_times, self._ping_times[1:])]
+        return statistics.median(gaps) if gaps else None
 
     @property
     def awaiting(self) -> bool:

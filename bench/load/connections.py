@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import statistics
 import time
 from dataclasses import dataclass, field
 
@@ -37,7 +38,8 @@ from .frames import HEARTBEATS
 from .procfs import NotAvailable, rss_bytes
 from .server import ServerUnderLoad
 from .harness import load_session
-from .workers import CUT_S, deal, default_workers
+from .cut import CUT_S
+from .workers import deal, default_workers
 
 SETTLE_S = 0.3        # after the last client connected, before reading the server's memory
 START_DELAY_S = 0.3   # from "go" to the first heartbeat: every worker has the command
@@ -217,11 +219,11 @@ def count_pings_missed(clients: list[dict], duration_s: float) -> str | None:
                and x["disconnected_at_s"] < duration_s]
     if not dropped:
         return None
-    gaps = sorted(x["ping_gap_s"] for x in clients if x.get("ping_gap_s"))
+    gaps = [x["ping_gap_s"] for x in clients if x.get("ping_gap_s")]
     if not gaps:
         return (f"connections: {len(dropped)} dropped client(s) saw fewer than two of the server's pings, so its "
                 "ping interval is unknown: the pings due after they were dropped are not counted")
-    gap = gaps[len(gaps) // 2]
+    gap = statistics.median(gaps)
     for x in dropped:
         since = x.get("last_ping_s")
         since = max(0.0, x["disconnected_at_s"]) if since is None else since

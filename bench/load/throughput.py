@@ -35,8 +35,8 @@ from .frames import resolve_template
 from .schedule import Schedule, Step, find_max_rate, phase_counts
 from .server import ServerUnderLoad
 from .harness import load_session
-from .cut import CUT_DRAIN_S, CUT_QUIET_S
-from .workers import CUT_S, deal, default_workers
+from .cut import CUT_DRAIN_S, CUT_QUIET_S, CUT_S
+from .workers import deal, default_workers
 
 LAG_LIMIT_MS = 10.0        # send lag p99 above this: the generator is behind schedule
 SATURATED_CPU_PCT = 85.0   # ...and a worker wanting the CPU this much of the time is the reason

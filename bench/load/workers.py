@@ -24,9 +24,9 @@ from multiprocessing.connection import wait
 from typing import Sequence
 
 from ..errors import TargetError, UsageError
+from .cut import CUT_S
 
 JOIN_S = 3.0
-CUT_S = 5.0        # cut(): how long a worker may take to end its command and answer
 
 
 class Stopped(KeyboardInterrupt):

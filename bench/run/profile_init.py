@@ -8,14 +8,13 @@ from urllib.parse import urlsplit
 from ..browser import watchdog
 from ..browser.interrupt import interruptible_playwright
 from ..browser.launch import BrowserOptions, launch, new_context
-from ..errors import TargetError
+from ..errors import TargetError, first_line
 from ..probes import probe_script
 from ..probes.paint import PaintProbe
 from ..targets import protocols
 from ..targets.protocols.detect import chat_events, detect
 from ..targets.protocols.socketio import namespace_and_data
 from ..targets.protocols.socketio_msgpack import unpack
-from ..scenarios.page import _first_line
 
 
 USER_KEYS = ("user", "username", "name", "author", "from", "sender", "nick")
@@ -190,7 +189,7 @@ def propose_profile(url: str, browser_options: BrowserOptions, watch_s: float = 
             try:
                 page.goto(url, wait_until="load", timeout=timeout_s * 1000)
             except Exception as exc:
-                raise TargetError(f"cannot load {url}: {_first_line(exc)}") from None
+                raise TargetError(f"cannot load {url}: {first_line(exc)}") from None
             page.wait_for_timeout(watch_s * 1000)
             found = page.evaluate(probe_script("discover.js"))
             if not frames:

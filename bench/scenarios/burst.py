@@ -123,7 +123,6 @@ class BurstScenario:
     def __init__(self, config: BurstConfig):
         self.config = config
         config.validate()
-        self._blind = 0  # bursts in a row whose messages reached the page's socket and none its DOM
 
     def expected_messages(self) -> int:
         return self.config.bursts * self.config.size
@@ -135,6 +134,9 @@ class BurstScenario:
         # The chat history's cost per message for a later scenario (cycles), over
         # every message of this run's bursts on the fresh page; heap reads are not timed.
         history = HistoryCost(session)
+        # Bursts in a row whose messages reached the page's socket and none its DOM: counted on this page
+        # only (the scenario object serves every repetition, each on a fresh page).
+        self._blind = 0
         for _ in range(self.config.warmup):
             records, _ = self._burst(session)
             history.add(len(records), sum(r["dom"] is not None for r in records))

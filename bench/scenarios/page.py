@@ -7,7 +7,7 @@ import time
 
 from playwright.sync_api import Error as PlaywrightError
 
-from ..errors import TargetError
+from ..errors import TargetError, first_line
 from ..targets.inject import InterceptInjector, make_injector
 from ..targets.messages import MessageSource
 from ..probes.paint import PaintProbe
@@ -24,11 +24,6 @@ OPTIONAL_SOCKET_WAIT_S = 5.0
 
 
 ROUTE_WAIT_MS = 200
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 WORKER_GRACE_S = 3.0  # a page with workers but no socket of its own after this: its socket is in a worker
@@ -111,7 +106,7 @@ class PageSession:
         except PlaywrightError as exc:
             hint = (" (nothing listens there: start the chat app first, or give its address with --url)"
                     if "ERR_CONNECTION_REFUSED" in str(exc) else "")
-            raise TargetError(f"cannot load {url}: {_first_line(exc)}{hint}") from None
+            raise TargetError(f"cannot load {url}: {first_line(exc)}{hint}") from None
         check_target(self.page, self.target)
         self.wait_ready()
 
@@ -194,7 +189,7 @@ class PageSession:
             elif action == "wait_ms":
                 self.page.wait_for_timeout(arg)
         except PlaywrightError as exc:
-            raise TargetError(f"{where} {action} {arg!r} failed: {_first_line(exc)}") from None
+            raise TargetError(f"{where} {action} {arg!r} failed: {first_line(exc)}") from None
 
     def run(self, scenarios, sink, advance=lambda n: None) -> None:
         """Prepare, open, then run each scenario; `sink` receives outputs as they come.

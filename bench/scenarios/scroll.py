@@ -186,7 +186,8 @@ class ScrollScenario:
         """The list, scrolled to its newest message; missing or too short a list is an error."""
         page = session.page
         selector = self.config.list_selector or session.target.list_selector
-        check_css(page, "--scroll-list" if self.config.list_selector else "dom.list", selector)
+        if self.config.list_selector:  # dom.list was checked as the page opened (selectors.check_target)
+            check_css(page, "--scroll-list", selector)
         self.probe.install(page)
         state = self.probe.list_state(page, selector)
         where = f"scroll: list {selector!r} on {session.target.url}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Error as PlaywrightError
 
-from ..errors import UsageError
+from ..errors import UsageError, first_line
 
 # A fragment parses the selector without looking at the page's DOM: only the syntax is checked.
 _CSS_ERROR = ("(s) => { try { document.createDocumentFragment().querySelector(s); return null; } "
@@ -34,8 +34,7 @@ def check_playwright(page, key: str, selector: str) -> None:
     except PlaywrightError as exc:
         if "selector" not in str(exc).lower():
             return  # not the selector's fault (a navigation under way): wait_ready's wait goes through it
-        first = str(exc).strip().splitlines()[0]
-        raise UsageError(f"{key} {selector!r} is not a valid selector: {first}") from None
+        raise UsageError(f"{key} {selector!r} is not a valid selector: {first_line(exc)}") from None
 
 
 def check_target(page, target) -> None:
